@@ -1,0 +1,93 @@
+"""Checkpoints in directories named by the hyper-parameters that made them.
+
+``runs/geni/fb15k/fold0/lr0.005-heads4/epoch=42-val_spearman=0.7810.ckpt``: ``dirs`` become
+directory levels and ``hparams`` the run's leaf name, so runs that differ in a listed
+hyper-parameter never overwrite each other. The run directory also receives the resolved
+``config.yaml``, metrics JSON and ``best.json`` (the best checkpoint, for a later ``test``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from nie.errors import ConfigError
+from nie.io import write_json
+
+
+def _format(key: str, value: Any, bare_strings: bool) -> str:
+    if isinstance(value, float):
+        value = f"{value:g}"
+    elif isinstance(value, (list, tuple)):
+        value = "x".join(str(v) for v in value)
+    return str(value) if bare_strings and isinstance(value, str) and not value.replace(".", "").isdigit() else f"{key}{value}"
+
+
+class HParamCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` whose directory is ``root/<dirs...>/<key value-...>``.
+
+    Args:
+        root: top directory of all runs.
+        dirs: hyper-parameters that become directory levels (string values bare, e.g. ``geni``;
+            others prefixed by their name, e.g. ``fold0``).
+        hparams: hyper-parameters joined into the leaf name (``lr0.005-hidden8``); None/empty dropped.
+        Other arguments are ``ModelCheckpoint``'s.
+    """
+
+    def __init__(self, root: str = "runs", dirs: Sequence[str] = ("network", "dataset", "fold"),
+                 hparams: Sequence[str] = ("lr",), monitor: str = "val/spearman", mode: str = "max",
+                 save_top_k: int = 1, save_last: Optional[bool] = True, filename: Optional[str] = None) -> None:
+        filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
+        super().__init__(monitor=monitor, mode=mode, save_top_k=save_top_k, save_last=save_last,
+                         filename=filename, auto_insert_metric_name=False)
+        self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
+        self._recorded_best: Optional[str] = None
+
+    @staticmethod
+    def available_hparams(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict:
+        values = dict(datamodule.hparams) if datamodule is not None else {}
+        values.update(pl_module.hparams)
+        return values
+
+    def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
+        """The run directory for this model and data; raises on an unknown hyper-parameter name."""
+        values = self.available_hparams(pl_module, datamodule)
+        unknown = [k for k in self.dir_keys + self.hparam_keys if k not in values]
+        if unknown:
+            raise ConfigError(f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
+                             f"available: {sorted(values)}")
+        present = lambda keys: [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]  # noqa: E731
+        parts = [_format(k, v, bare_strings=True) for k, v in present(self.dir_keys)]
+        leaf = "-".join(_format(k, v, bare_strings=False) for k, v in present(self.hparam_keys))
+        return self.root.joinpath(*parts, leaf or "default")
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))
+        super().setup(trainer, pl_module, stage)
+
+    def recorded_best(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Optional[str]:
+        """Best checkpoint of an earlier ``fit`` of this run (from its ``best.json``), if any."""
+        record = self.run_dir(pl_module, datamodule) / "best.json"
+        if not record.is_file():
+            return None
+        path = json.loads(record.read_text()).get("best_model_path")
+        return path if path and Path(path).is_file() else None
+
+    def _record_best(self, trainer: pl.Trainer) -> None:
+        if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:
+            score = None if self.best_model_score is None else float(self.best_model_score)
+            write_json(Path(self.dirpath) / "best.json",
+                       {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score})
+            self._recorded_best = self.best_model_path
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        self._record_best(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        self._record_best(trainer)

@@ -1,0 +1,1 @@
+"""Knowledge-graph loading, splitting and node features."""

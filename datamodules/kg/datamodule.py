@@ -1,0 +1,180 @@
+"""LightningDataModule for node importance on a knowledge graph (full-batch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Optional
+
+import dgl
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.kg.features import build_features
+from datamodules.kg.graph import KnowledgeGraph
+from datamodules.kg.io import load_graph
+from datamodules.kg.splits import Split, literature_fold
+from datamodules.kg.synthetic import write_synthetic_graph
+from nie.batch import GraphBatch, GraphSpec
+
+LabelTransform = Literal["log1p", "none"]
+
+
+def _unchanged(batch: GraphBatch) -> GraphBatch:
+    return batch
+
+
+class KnowledgeGraphDataModule(pl.LightningDataModule):
+    """A knowledge graph with importance labels, split by the literature's 5-fold protocol.
+
+    Args:
+        root: a folder in the RGTN layout, or a ``.pk`` file in the pickle layout.
+        node_info, triples, relation_names: explicit RGTN-layout files (instead of discovery).
+        semantic_pickle: optional pickle of semantic features [N, D] (pickle layout).
+        dataset: name used in run directories (default: the folder or file name).
+        fold, num_folds: which fold of the cross-validation to train on.
+        label_transform: ``log1p`` trains on log(1 + score) (the literature), ``none`` on raw scores.
+        self_loops: add a self-loop to every node, with its own relation id.
+        features: feature sets stacked as input (``given``, ``structural``, ``semantic``, ``degree``);
+            default ``given`` when the data ships features, else ``structural``.
+        semantic_features: feature sets for a second (semantic) input branch, e.g. ``[semantic]``.
+        cache_dir: where computed features are cached, keyed by graph and settings.
+    """
+
+    def __init__(
+        self,
+        root: Optional[str] = None,
+        node_info: Optional[str] = None,
+        triples: Optional[str] = None,
+        relation_names: Optional[str] = None,
+        semantic_pickle: Optional[str] = None,
+        dataset: Optional[str] = None,
+        fold: int = 0,
+        num_folds: int = 5,
+        label_transform: LabelTransform = "log1p",
+        self_loops: bool = True,
+        features: Optional[list[str]] = None,
+        semantic_features: Optional[list[str]] = None,
+        structural_dim: int = 64,
+        structural_epochs: int = 3,
+        cache_dir: str = ".cache/nie",
+        seed: int = 0,
+    ) -> None:
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        super().__init__()
+        # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
+        self.save_hyperparameters(arguments)
+        self.hparams["dataset"] = dataset or Path(root or node_info or "graph").name.split(".")[0]
+        self.graph: Optional[KnowledgeGraph] = None
+        self.split: Optional[Split] = None
+        self._batches: dict[str, GraphBatch] = {}
+        self._device_cache: dict[str, tuple] = {}
+
+    # ----------------------------------------------------------------- loading
+    def load(self) -> KnowledgeGraph:
+        """Read the graph files (``setup`` does this; exporters and baselines may too)."""
+        h = self.hparams
+        return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.graph is not None:
+            return
+        h = self.hparams
+        graph = self.load()
+        self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
+        feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
+        build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
+                                             structural_epochs=h.structural_epochs, seed=h.seed)
+        x = torch.from_numpy(build(feature_names))
+        x_semantic = build(h.semantic_features) if h.semantic_features else None
+        labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
+        g = dgl.graph((torch.from_numpy(graph.src), torch.from_numpy(graph.dst)), num_nodes=graph.num_nodes)
+        g.edata["rel"] = torch.from_numpy(graph.rel)
+        num_relations = graph.num_relations
+        if h.self_loops:
+            g = dgl.add_self_loop(g)
+            g.edata["rel"][graph.num_edges:] = num_relations
+            num_relations += 1
+        self.graph = graph
+        self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
+                              0 if x_semantic is None else x_semantic.shape[1])
+        all_nodes = torch.arange(graph.num_nodes)
+        in_degree = g.in_degrees().float()
+        x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
+        for name, ids in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test),
+                          ("predict", np.arange(graph.num_nodes))):
+            index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+            self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
+
+    def transform_scores(self, scores: np.ndarray) -> np.ndarray:
+        return np.log1p(scores) if self.hparams.label_transform == "log1p" else scores.astype(np.float64)
+
+    # ------------------------------------------------------------- dataloaders
+    def _loader(self, stage: str) -> DataLoader:
+        """One full-graph batch per epoch."""
+        if not self._batches:
+            raise RuntimeError("call setup() before asking for dataloaders")
+        return DataLoader([self._batches[stage]], batch_size=None, collate_fn=_unchanged)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("predict")
+
+    def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
+        """Move the shared full graph and features to ``device`` once, not every step."""
+        key = str(device)
+        if key not in self._device_cache:
+            shared = self._batches["predict"]
+            self._device_cache[key] = ([g.to(device) for g in shared.graphs], shared.x.to(device),
+                                       None if shared.x_semantic is None else shared.x_semantic.to(device))
+        graphs, x, x_semantic = self._device_cache[key]
+        small = GraphBatch([], x, batch.output_nodes, batch.in_degree, batch.target_index, batch.labels).to(device)
+        small.graphs, small.x, small.x_semantic = graphs, x, x_semantic
+        return small
+
+    # ----------------------------------------------------------------- outputs
+    def node_table(self) -> dict[str, list]:
+        """Node ids and names, for prediction files."""
+        assert self.graph is not None
+        ids = list(range(self.graph.num_nodes))
+        names = self.graph.names or [""] * self.graph.num_nodes
+        return {"node_id": ids, "name": names}
+
+
+class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
+    """A seeded generated graph (RGTN layout on disk), loaded like real data; for demos and tests."""
+
+    def __init__(
+        self,
+        num_nodes: int = 3000,
+        num_relations: int = 6,
+        avg_degree: int = 8,
+        graph_seed: int = 0,
+        cache_dir: str = ".cache/nie",
+        **kwargs,
+    ) -> None:
+        folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}"
+        kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
+        super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
+        self.generator_args = dict(num_nodes=num_nodes, num_relations=num_relations,
+                                   avg_degree=avg_degree, seed=graph_seed)
+        self.hparams.update(num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree,
+                            graph_seed=graph_seed)
+
+    def prepare_data(self) -> None:
+        folder = Path(self.hparams.root)
+        if not (folder / "node_info.tsv").is_file():
+            write_synthetic_graph(folder, **self.generator_args)
+
+    def load(self) -> KnowledgeGraph:
+        self.prepare_data()  # a no-op once written; lets setup() run without a Trainer
+        return super().load()

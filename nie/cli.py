@@ -1,0 +1,106 @@
+"""The command line: LightningCLI with the project's defaults, metrics files and best-checkpoint lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import lightning.pytorch as pl
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+
+from callbacks.checkpoint import HParamCheckpoint
+from nie.errors import ConfigError
+from nie.io import atomic_path, write_json
+from nie.seed import seed_everything
+from nie.tasks.base import BaseTask
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "deterministic": "warn",
+    "logger": {
+        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
+    },
+}
+
+
+def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
+    """Where a run's checkpoints, config and metrics live (the named checkpoint directory)."""
+    callback = trainer.checkpoint_callback
+    if isinstance(callback, HParamCheckpoint):
+        return callback.run_dir(model, datamodule)
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Also save the resolved ``config.yaml`` into the run directory, beside the checkpoints."""
+
+    def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        with atomic_path(run_dir(trainer, pl_module, trainer.datamodule) / "config.yaml") as tmp:
+            self.parser.save(self.config, tmp, skip_none=False, overwrite=True, multifile=False)
+
+
+class NIECLI(LightningCLI):
+    """``fit``/``validate``/``test``/``predict`` with seeding, metrics JSON and ``--ckpt_path best`` across runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("model_class", BaseTask)
+        kwargs.setdefault("datamodule_class", pl.LightningDataModule)
+        kwargs.setdefault("subclass_mode_model", True)
+        kwargs.setdefault("subclass_mode_data", True)
+        kwargs.setdefault("save_config_callback", RunConfigSaver)
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        kwargs.setdefault("seed_everything_default", 0)
+        kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
+        kwargs.setdefault("auto_configure_optimizers", False)
+        super().__init__(*args, **kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--out", type=Optional[str], default=None,
+                            help="Also write the metrics JSON of validate/test to this path.")
+
+    def before_instantiate_classes(self) -> None:
+        seed = self._get(self.config, "seed_everything")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            seed_everything(seed)
+
+    # ------------------------------------------------------------ ckpt_path=best
+    def _resolve_best(self, subcommand: str) -> None:
+        """``--ckpt_path best`` in a new process: use the best checkpoint recorded by the earlier ``fit``."""
+        config = self.config_init[subcommand]
+        callback = self.trainer.checkpoint_callback
+        if config.get("ckpt_path") != "best" or not isinstance(callback, HParamCheckpoint):
+            return
+        best = callback.recorded_best(self.model, self.datamodule)
+        if best is None:
+            raise ConfigError(f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; run fit with the same config first")
+        config["ckpt_path"] = best
+
+    def before_validate(self) -> None:
+        self._resolve_best("validate")
+
+    def before_test(self) -> None:
+        self._resolve_best("test")
+
+    # ----------------------------------------------------------- metrics files
+    def stage_metrics(self, stage: str) -> dict[str, float]:
+        return {k: float(v) for k, v in self.trainer.callback_metrics.items() if k.startswith(f"{stage}/")}
+
+    def _write_metrics(self, subcommand: str, stage: str) -> None:
+        metrics = self.stage_metrics(stage)
+        if self.trainer.is_global_zero:
+            write_json(run_dir(self.trainer, self.model, self.datamodule) / f"{stage}_metrics.json", metrics)
+            out = self.config_init[subcommand].get("out")
+            if out:
+                write_json(out, metrics)
+
+    def after_fit(self) -> None:
+        """Score the best checkpoint on validation, print the table and save it as ``val_metrics.json``."""
+        if self.trainer.checkpoint_callback is not None and self.trainer.checkpoint_callback.best_model_path:
+            self.trainer.validate(self.model, datamodule=self.datamodule, ckpt_path="best")
+            self._write_metrics("fit", "val")
+
+    def after_validate(self) -> None:
+        self._write_metrics("validate", "val")
+
+    def after_test(self) -> None:
+        self._write_metrics("test", "test")

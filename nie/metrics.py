@@ -1,0 +1,67 @@
+"""Node-importance metrics of the literature, built on torchmetrics.
+
+All four accumulate predictions across steps and processes (torchmetrics gathers the
+``cat`` states under DDP) and compute the ranking metrics once, on the full node set.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchmetrics import MeanSquaredError, Metric, MetricCollection, SpearmanCorrCoef
+from torchmetrics.retrieval import RetrievalNormalizedDCG
+from torchmetrics.utilities.data import dim_zero_cat
+
+
+class NDCGAtK(RetrievalNormalizedDCG):
+    """NDCG@k over one ranking of all nodes: gain = true label, discount 1/log2(rank+1)."""
+
+    def __init__(self, top_k: int = 100) -> None:
+        super().__init__(top_k=top_k)
+
+    def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
+        indexes = torch.zeros_like(preds, dtype=torch.long)
+        super().update(preds.float(), target.float(), indexes=indexes)
+
+
+class OverlapAtK(Metric):
+    """|true top-k ∩ predicted top-k| / k."""
+
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, top_k: int = 100) -> None:
+        super().__init__()
+        self.top_k = top_k
+        self.add_state("preds", default=[], dist_reduce_fx="cat")
+        self.add_state("target", default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self.preds.append(preds.detach().flatten().float())
+        self.target.append(target.detach().flatten().float())
+
+    def compute(self) -> Tensor:
+        preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
+        k = min(self.top_k, preds.numel())
+        top_pred = set(torch.topk(preds, k).indices.tolist())
+        top_true = set(torch.topk(target, k).indices.tolist())
+        return torch.tensor(len(top_pred & top_true) / self.top_k, device=preds.device)
+
+
+class FlatSpearman(SpearmanCorrCoef):
+    """Spearman correlation (tied ranks averaged, as SciPy) of flattened float inputs."""
+
+    def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
+        super().update(preds.flatten().float(), target.flatten().float())
+
+
+def importance_metrics(top_k: int = 100, with_rmse: bool = True) -> MetricCollection:
+    """The literature's table: NDCG@k, Spearman, OVERLAP@k and (for regressors) RMSE on log labels."""
+    metrics: dict[str, Metric] = {
+        f"ndcg@{top_k}": NDCGAtK(top_k),
+        "spearman": FlatSpearman(),
+        f"overlap@{top_k}": OverlapAtK(top_k),
+    }
+    if with_rmse:
+        metrics["rmse"] = MeanSquaredError(squared=False)
+    return MetricCollection(metrics)

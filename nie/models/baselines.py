@@ -1,0 +1,91 @@
+"""Non-learned baselines scored under the same protocol: PageRank, personalised PageRank, in-degree.
+
+They rank nodes but do not predict labels, so RMSE is not reported for them. Self-loop edges
+(their own relation id when the datamodule adds them) are ignored.
+"""
+
+from __future__ import annotations
+
+import dgl
+import dgl.function as fn
+import torch
+from torch import Tensor, nn
+
+from nie.batch import GraphBatch, GraphSpec
+
+
+def _without_self_loops(batch: GraphBatch) -> dgl.DGLGraph:
+    graph = batch.graphs[0]
+    if len(batch.graphs) != 1 or graph.is_block:
+        raise ValueError("graph baselines need the full graph: leave data sampling off")
+    src, dst = graph.edges()
+    return dgl.remove_edges(graph, torch.nonzero(src == dst).flatten()) if bool((src == dst).any()) else graph
+
+
+def pagerank(graph: dgl.DGLGraph, damping: float = 0.85, teleport: Tensor | None = None,
+             max_iter: int = 200, tol: float = 1e-10) -> Tensor:
+    """Power iteration with DGL message passing; dangling nodes teleport (as NetworkX)."""
+    n = graph.num_nodes()
+    teleport = torch.full((n,), 1.0 / n, device=graph.device) if teleport is None else teleport / teleport.sum()
+    out_degree = graph.out_degrees().float()
+    dangling = out_degree == 0
+    rank = teleport.clone()
+    with graph.local_scope():
+        for _ in range(max_iter):
+            graph.ndata["h"] = rank / out_degree.clamp_min(1)
+            graph.update_all(fn.copy_u("h", "m"), fn.sum("m", "s"))
+            new = damping * (graph.ndata["s"] + rank[dangling].sum() * teleport) + (1 - damping) * teleport
+            done = (new - rank).abs().sum() < n * tol
+            rank = new
+            if done:
+                break
+    return rank
+
+
+class _Baseline(nn.Module):
+    predicts_labels = False
+
+    def fit(self, batch: GraphBatch) -> None:
+        """Record what the baseline needs from the training nodes (nothing by default)."""
+
+
+class PageRank(_Baseline):
+    name = "pagerank"
+
+    def __init__(self, spec: GraphSpec, damping: float = 0.85) -> None:
+        super().__init__()
+        self.damping = damping
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        return pagerank(_without_self_loops(batch), self.damping)
+
+
+class PersonalizedPageRank(_Baseline):
+    """PageRank teleporting to training nodes in proportion to their labels."""
+
+    name = "ppr"
+
+    def __init__(self, spec: GraphSpec, damping: float = 0.85) -> None:
+        super().__init__()
+        self.damping = damping
+        self.register_buffer("teleport", torch.zeros(spec.num_nodes))
+
+    def fit(self, batch: GraphBatch) -> None:
+        teleport = torch.zeros_like(self.teleport)
+        teleport[batch.output_nodes[batch.target_index]] = batch.labels.clamp_min(0).float()
+        self.teleport.copy_(teleport)
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        if self.teleport.sum() <= 0:
+            raise RuntimeError("PersonalizedPageRank has no training labels: run fit first")
+        return pagerank(_without_self_loops(batch), self.damping, self.teleport)
+
+
+class InDegree(_Baseline):
+    name = "degree"
+
+    def __init__(self, spec: GraphSpec) -> None:
+        super().__init__()
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        return _without_self_loops(batch).in_degrees().float()

@@ -1,0 +1,90 @@
+"""The base task: optimiser, per-stage metric collections and HParams logging.
+
+Subclasses implement ``build(spec)`` (create networks once the data's sizes are known),
+``make_metrics()`` and the step methods; everything else is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchmetrics import MetricCollection
+
+OptimizerName = Literal["adam", "adamw", "sgd"]
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
+    """Name and keyword arguments of a network factory (jsonargparse gives a ``functools.partial``)."""
+    classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
+    cls = classes[-1] if classes else factory
+    params = {"network": getattr(cls, "name", getattr(cls, "__name__", "network")).lower()}
+    for key, value in getattr(factory, "keywords", {}).items():
+        if isinstance(value, (int, float, str, bool, type(None), list, tuple)):
+            params[f"network_{key}" if key in prefix_clash else key] = value
+    return params
+
+
+class BaseTask(pl.LightningModule):
+    """Shared training plumbing; ``monitor`` names the metric that selects checkpoints."""
+
+    monitor = "val/loss"
+    monitor_mode = "min"
+
+    def __init__(self, lr: float = 1e-3, weight_decay: float = 0.0, optimizer: OptimizerName = "adam") -> None:
+        super().__init__()
+        self.built = False
+
+    # hooks for subclasses --------------------------------------------------
+    def build(self) -> None:
+        """Create the networks (the datamodule is set up by now)."""
+        raise NotImplementedError
+
+    def make_metrics(self) -> MetricCollection:
+        raise NotImplementedError
+
+    # shared plumbing -------------------------------------------------------
+    def configure_model(self) -> None:
+        if self.built:
+            return
+        self.build()
+        metrics = self.make_metrics()
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+        self.built = True
+
+    def configure_optimizers(self) -> torch.optim.Optimizer | None:
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:  # non-learned baselines: fit only records what they need
+            return None
+        return OPTIMIZERS[self.hparams.optimizer](params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+    @property
+    def trainable(self) -> bool:
+        return any(p.requires_grad for p in self.parameters())
+
+    def on_fit_start(self) -> None:
+        """Hyper-parameters (model and data) with their metric keys, for TensorBoard's HParams tab."""
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                params = dict(self.hparams)
+                datamodule = getattr(self.trainer, "datamodule", None)
+                if datamodule is not None:
+                    params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
+                keys = [k for k in self.val_metrics.keys(keep_base=False)]
+                logger.log_hyperparams(params, {k: 0.0 for k in keys})
+
+    def _log_epoch_metrics(self, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        values = metrics.compute()
+        metrics.reset()
+        self.log_dict(values, sync_dist=False)  # torchmetrics already gathered across processes
+        return values
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics(self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics(self.test_metrics)
