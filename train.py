@@ -6,19 +6,15 @@
 
 import sys
 
-from nie.cli import NIECLI
+from nie.cli import NIECLI, exit_on_user_error
 from nie.cv import cross_validate
-from nie.errors import NIEError
 
 
 def main(argv: list[str]) -> None:
-    try:
-        if argv[:1] == ["cv"]:
-            cross_validate(argv[1:])
-        else:
-            NIECLI(args=argv)
-    except NIEError as err:
-        sys.exit(f"error: {err}")
+    if argv[:1] == ["cv"]:
+        exit_on_user_error(lambda: cross_validate(argv[1:]))
+    else:
+        exit_on_user_error(lambda: NIECLI(args=argv))
 
 
 if __name__ == "__main__":

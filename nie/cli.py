@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import warnings
+from argparse import ArgumentError
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from callbacks.checkpoint import HParamCheckpoint
-from nie.errors import ConfigError
+from nie.errors import ConfigError, NIEError
 from nie.io import atomic_path, write_json
 from nie.seed import seed_everything
 from nie.tasks.base import BaseTask
+
+# train.py and cv hand LightningCLI their argv on purpose; the "args and sys.argv" warning is noise.
+warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
@@ -21,6 +28,26 @@ TRAINER_DEFAULTS: dict[str, Any] = {
         "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
     },
 }
+
+
+def condense_parse_error(message: str) -> str:
+    """jsonargparse's nested union report as one line: the key path and the innermost cause."""
+    keys = ".".join(re.findall(r'Parser key "([^"]+)"', message))
+    causes = [line for line in message.splitlines()
+              if line.strip() and not line.strip().startswith(("Given value", "- Expected a <class 'NoneType'>"))]
+    deepest = max(causes, key=lambda line: len(line) - len(line.lstrip())).strip() if causes else message
+    deepest = re.sub(r"\. Got value: .*$", "", deepest)
+    return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
+
+
+def exit_on_user_error(main: Callable[[], Any]) -> Any:
+    """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
+    try:
+        return main()
+    except NIEError as err:
+        sys.exit(f"error: {err}")
+    except ArgumentError as err:
+        sys.exit(f"error: {condense_parse_error(str(err))}")
 
 
 def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
@@ -52,6 +79,7 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
         kwargs.setdefault("auto_configure_optimizers", False)
+        kwargs.setdefault("parser_kwargs", {"exit_on_error": False})  # exit_on_user_error prints one line
         super().__init__(*args, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:

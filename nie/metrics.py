@@ -6,6 +6,8 @@ All four accumulate predictions across steps and processes (torchmetrics gathers
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 from torchmetrics import MeanSquaredError, Metric, MetricCollection, SpearmanCorrCoef
@@ -50,6 +52,11 @@ class OverlapAtK(Metric):
 
 class FlatSpearman(SpearmanCorrCoef):
     """Spearman correlation (tied ranks averaged, as SciPy) of flattened float inputs."""
+
+    def __init__(self) -> None:
+        with warnings.catch_warnings():  # keeping every prediction is the point: ranks need them all
+            warnings.filterwarnings("ignore", message=".*will save all targets and predictions.*")
+            super().__init__()
 
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
         super().update(preds.flatten().float(), target.flatten().float())

@@ -8,6 +8,7 @@ from typing import Literal, Optional
 import dgl
 import lightning.pytorch as pl
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
@@ -17,6 +18,7 @@ from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.batch import GraphBatch, GraphSpec
+from nie.io import atomic_path
 
 LabelTransform = Literal["log1p", "none"]
 
@@ -91,10 +93,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
         g = dgl.graph((torch.from_numpy(graph.src), torch.from_numpy(graph.dst)), num_nodes=graph.num_nodes)
         g.edata["rel"] = torch.from_numpy(graph.rel)
+        g.edata["added_loop"] = torch.zeros(graph.num_edges, dtype=torch.bool)
         num_relations = graph.num_relations
         if h.self_loops:
             g = dgl.add_self_loop(g)
             g.edata["rel"][graph.num_edges:] = num_relations
+            g.edata["added_loop"][graph.num_edges:] = True
             num_relations += 1
         self.graph = graph
         self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
@@ -142,12 +146,26 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return small
 
     # ----------------------------------------------------------------- outputs
-    def node_table(self) -> dict[str, list]:
-        """Node ids and names, for prediction files."""
+    def to_scores(self, prediction: torch.Tensor) -> torch.Tensor:
+        """Back to score space (e.g. page views), never negative: importance is a count."""
+        prediction = prediction.clamp_min(0)
+        return torch.expm1(prediction) if self.hparams.label_transform == "log1p" else prediction
+
+    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
+        """One row per node (id, name, predicted score, rank), sorted by rank, written atomically."""
         assert self.graph is not None
-        ids = list(range(self.graph.num_nodes))
-        names = self.graph.names or [""] * self.graph.num_nodes
-        return {"node_id": ids, "name": names}
+        nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
+        prediction = torch.cat([o["prediction"] for o in outputs]).float().cpu()
+        table = pd.DataFrame({
+            "node_id": nodes,
+            "name": [self.graph.names[i] for i in nodes] if self.graph.names else "",
+            "score": self.to_scores(prediction).numpy(),
+        })
+        table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
+        table = table.sort_values("rank")
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+        return table
 
 
 class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from pathlib import Path
 
 import dgl
@@ -56,7 +57,22 @@ def cached_array(cache_dir: str | Path, kind: str, key: dict, shape: tuple[int, 
 def deepwalk_embeddings(
     graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int, batch_size: int = 128
 ) -> np.ndarray:
-    """Skip-gram embeddings of random walks on the undirected simple graph."""
+    """Skip-gram embeddings of random walks on the undirected simple graph.
+
+    Runs on one thread: multi-threaded sparse-gradient sums differ in the last bits and Adam
+    amplifies that to ~1e-4, so the same seed would not give the same features (costs ~10%).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train_deepwalk(graph, dim, walk_length, epochs, seed, batch_size)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_deepwalk(graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int,
+                    batch_size: int) -> np.ndarray:
+    random.seed(seed)  # DeepWalk draws negatives with Python's random
     torch.manual_seed(seed)
     dgl.seed(seed)
     g = dgl.to_bidirected(dgl.graph((graph.src, graph.dst), num_nodes=graph.num_nodes))

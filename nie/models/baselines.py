@@ -1,7 +1,7 @@
 """Non-learned baselines scored under the same protocol: PageRank, personalised PageRank, in-degree.
 
-They rank nodes but do not predict labels, so RMSE is not reported for them. Self-loop edges
-(their own relation id when the datamodule adds them) are ignored.
+They rank nodes but do not predict labels, so RMSE is not reported for them. Self-loops added
+by the datamodule are ignored; self-loop triples in the data are kept.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from torch import Tensor, nn
 from nie.batch import GraphBatch, GraphSpec
 
 
-def _without_self_loops(batch: GraphBatch) -> dgl.DGLGraph:
+def _data_graph(batch: GraphBatch) -> dgl.DGLGraph:
+    """The full graph as the data gave it: without the self-loops the datamodule added."""
     graph = batch.graphs[0]
     if len(batch.graphs) != 1 or graph.is_block:
         raise ValueError("graph baselines need the full graph: leave data sampling off")
-    src, dst = graph.edges()
-    return dgl.remove_edges(graph, torch.nonzero(src == dst).flatten()) if bool((src == dst).any()) else graph
+    added = graph.edata["added_loop"]
+    return dgl.remove_edges(graph, torch.nonzero(added).flatten()) if bool(added.any()) else graph
 
 
 def pagerank(graph: dgl.DGLGraph, damping: float = 0.85, teleport: Tensor | None = None,
@@ -57,7 +58,7 @@ class PageRank(_Baseline):
         self.damping = damping
 
     def forward(self, batch: GraphBatch) -> Tensor:
-        return pagerank(_without_self_loops(batch), self.damping)
+        return pagerank(_data_graph(batch), self.damping)
 
 
 class PersonalizedPageRank(_Baseline):
@@ -78,7 +79,7 @@ class PersonalizedPageRank(_Baseline):
     def forward(self, batch: GraphBatch) -> Tensor:
         if self.teleport.sum() <= 0:
             raise RuntimeError("PersonalizedPageRank has no training labels: run fit first")
-        return pagerank(_without_self_loops(batch), self.damping, self.teleport)
+        return pagerank(_data_graph(batch), self.damping, self.teleport)
 
 
 class InDegree(_Baseline):
@@ -88,4 +89,4 @@ class InDegree(_Baseline):
         super().__init__()
 
     def forward(self, batch: GraphBatch) -> Tensor:
-        return _without_self_loops(batch).in_degrees().float()
+        return _data_graph(batch).in_degrees().float()

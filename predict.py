@@ -1,0 +1,63 @@
+"""Predict with a trained checkpoint and the config saved beside it; write a CSV atomically.
+
+    python predict.py --ckpt runs/geni/synthetic/fold0/lr0.005-heads4/last.ckpt --out predictions.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from nie.cli import NIECLI, exit_on_user_error
+from nie.errors import ConfigError
+
+
+def find_config(ckpt: Path) -> Path:
+    """The ``config.yaml`` saved in the checkpoint's run directory (or a parent of it)."""
+    for folder in ckpt.resolve().parents:
+        if (folder / "config.yaml").is_file():
+            return folder / "config.yaml"
+    raise ConfigError(f"no config.yaml beside {ckpt} or in its parent folders; pass --config")
+
+
+def load_run_config(path: Path) -> dict:
+    """The saved ``fit`` config, minus the keys that belong to the ``fit`` subcommand itself."""
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: not a readable YAML config: {err}") from None
+    if not isinstance(config, dict) or "model" not in config or "data" not in config:
+        raise ConfigError(f"{path}: expected a run config with 'model' and 'data' sections")
+    for key in ("ckpt_path", "out", "weights_only"):
+        config.pop(key, None)
+    config.setdefault("trainer", {})["logger"] = False
+    return config
+
+
+def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Path:
+    ckpt_path = Path(ckpt)
+    if not ckpt_path.is_file():
+        raise ConfigError(f"--ckpt {ckpt}: checkpoint not found")
+    config_path = Path(config) if config else find_config(ckpt_path)
+    out_path = Path(out) if out else ckpt_path.parent / "predictions.csv"
+    cli = NIECLI(args=load_run_config(config_path), run=False)
+    outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
+    cli.datamodule.write_predictions(outputs, out_path)
+    print(f"wrote {out_path}")
+    return out_path
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ckpt", required=True, help="checkpoint file")
+    parser.add_argument("--config", help="config (default: the config.yaml saved with the run)")
+    parser.add_argument("--out", help="output CSV (default: predictions.csv beside the checkpoint)")
+    args = parser.parse_args(argv)
+    exit_on_user_error(lambda: predict(args.ckpt, args.config, args.out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

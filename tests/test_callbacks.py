@@ -1,0 +1,47 @@
+"""Early stopping warm-up and gradient-norm logging, on Lightning's BoringModel."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.demos.boring_classes import BoringModel
+
+from callbacks import GradientNormClipping, MinEpochsEarlyStopping
+
+
+class FlatMetricModel(BoringModel):
+    """A model whose monitored metric never improves."""
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/spearman", 0.5)
+
+
+def _fit(model: pl.LightningModule, *callbacks: pl.Callback, epochs: int = 30) -> pl.Trainer:
+    trainer = pl.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, limit_train_batches=2,
+                         limit_val_batches=1)
+    trainer.fit(model)
+    return trainer
+
+
+def test_early_stopping_waits_for_min_epochs() -> None:
+    without = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=0))
+    with_warmup = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=10))
+    assert without.current_epoch == 3  # best at epoch 0, two epochs of patience
+    assert with_warmup.current_epoch == 13  # the same, counted from epoch 10
+
+
+class NormProbe(pl.Callback):
+    """Runs after the clipping callback and records the gradient norm the optimiser sees."""
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        grads = [p.grad for p in pl_module.parameters() if p.grad is not None]
+        self.norm = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
+
+
+def test_gradient_clipping_logs_the_pre_clip_norm() -> None:
+    probe = NormProbe()
+    trainer = _fit(BoringModel(), GradientNormClipping(max_norm=1e-3), probe, epochs=1)
+    logged = float(trainer.callback_metrics["train/grad_norm"])
+    assert logged > 1e-3  # the norm before clipping ...
+    assert probe.norm <= 1e-3 * 1.001  # ... while the optimiser saw the clipped gradients

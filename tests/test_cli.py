@@ -1,0 +1,101 @@
+"""The real CLI on tiny generated graphs: fit, cv, checkpoint names, seeds, predict, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import DEMO, TINY, read_json, run_train
+
+RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
+
+
+def fit(*extra: str) -> None:
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "4", *extra)
+
+
+def test_fit_fast_dev_run(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.fast_dev_run", "true")
+
+
+def test_print_config(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_train("fit", "--config", DEMO, "--print_config")
+    assert exit_info.value.code == 0
+    assert "nie.models.GENI" in capsys.readouterr().out
+
+
+def test_fit_names_checkpoints_by_hyperparameters(workdir: Path) -> None:
+    fit()
+    fit("--model.init_args.lr", "0.01")
+    checkpoints = sorted(p.name for p in RUN.glob("epoch=*-val_spearman=*.ckpt"))
+    assert len(checkpoints) == 1 and (RUN / "last.ckpt").is_file()
+    assert (RUN / "config.yaml").is_file() and (RUN / "best.json").is_file()
+    assert set(read_json(RUN / "val_metrics.json")) >= {"val/ndcg@100", "val/spearman", "val/overlap@100", "val/rmse"}
+    assert any(Path("runs/geni/synthetic/fold0/lr0.01-heads4").glob("epoch=*.ckpt"))  # no overwrite
+
+
+def test_test_with_best_checkpoint_in_a_new_process_writes_json(workdir: Path) -> None:
+    fit()
+    run_train("test", "--config", DEMO, *TINY, "--ckpt_path", "best", "--out", "metrics.json")
+    metrics = read_json("metrics.json")
+    assert set(metrics) >= {"test/ndcg@100", "test/spearman", "test/overlap@100", "test/rmse"}
+    assert metrics == read_json(RUN / "test_metrics.json")
+
+
+def test_same_seed_same_metrics_and_other_seed_differs(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    results = []
+    for seed, folder in (("3", "a"), ("3", "b"), ("4", "c")):
+        (workdir / folder).mkdir()
+        monkeypatch.chdir(workdir / folder)  # separate runs and caches
+        fit("--seed_everything", seed)
+        results.append(read_json(RUN / "val_metrics.json"))
+    assert results[0] == results[1]
+    assert results[0] != results[2]
+
+
+def test_cv_three_folds_writes_mean_std_and_resumes(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["cv", "--config", DEMO, *TINY, "--data.init_args.num_folds", "3", "--trainer.max_epochs", "3"]
+    run_train(*args, "--out", "cv.json")
+    table = read_json("cv.json")
+    for metric in ("ndcg@100", "spearman", "overlap@100", "rmse"):
+        assert set(table[metric]) == {"mean", "std", "folds"} and len(table[metric]["folds"]) == 3
+    assert read_json("runs/geni/synthetic/cv_metrics.json") == table
+    run_train(*args, "--out", "again.json")
+    assert capsys.readouterr().out.count("done earlier") == 3
+    assert {k: v for k, v in read_json("again.json").items() if k != "fit_test_seconds"} == {
+        k: v for k, v in table.items() if k != "fit_test_seconds"}
+
+
+def test_predict_writes_ranked_csv(workdir: Path) -> None:
+    from predict import main as predict_main
+
+    fit()
+    predict_main(["--ckpt", str(RUN / "last.ckpt"), "--out", "pred.csv"])
+    table = pd.read_csv("pred.csv")
+    assert list(table.columns) == ["node_id", "name", "score", "rank"]
+    assert len(table) == 300 and table["rank"].tolist() == list(range(1, 301))
+    assert (table["score"] >= 0).all() and table["score"].is_monotonic_decreasing
+
+
+def test_missing_config_file_is_one_clear_error(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        run_train("fit", "--config", "no_such.yaml")
+    assert "no_such.yaml" in capsys.readouterr().err
+
+
+def test_unknown_model_class_is_a_clear_error(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        run_train("fit", "--config", DEMO, "--model.init_args.network.class_path", "nie.models.NoSuchNet")
+    assert "NoSuchNet" in capsys.readouterr().err
+
+
+def test_unknown_checkpoint_hparam_is_a_clear_error(workdir: Path) -> None:
+    config = yaml.safe_load(Path(DEMO).read_text())
+    config["trainer"]["callbacks"][0]["init_args"]["hparams"] = ["lr", "hiden"]
+    Path("bad.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit, match=r"error: HParamCheckpoint: unknown hyper-parameter\(s\) \['hiden'\]"):
+        run_train("fit", "--config", "bad.yaml", *TINY, "--trainer.max_epochs", "1")
