@@ -18,6 +18,8 @@ class GraphSpec:
     num_relations: int  # including the self-loop relation when self-loops are added
     in_dim: int
     semantic_dim: int = 0
+    label_mean: float = 0.0  # mean training label: networks start their output there
+    centrality_mean: float = 1.0  # mean log(in-degree) over nodes, for GENI's output initialisation
 
 
 @dataclass

@@ -101,10 +101,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             g.edata["added_loop"][graph.num_edges:] = True
             num_relations += 1
         self.graph = graph
-        self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
-                              0 if x_semantic is None else x_semantic.shape[1])
-        all_nodes = torch.arange(graph.num_nodes)
         in_degree = g.in_degrees().float()
+        self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
+                              0 if x_semantic is None else x_semantic.shape[1],
+                              label_mean=float(labels[self.split.train].mean()),
+                              centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()))
+        all_nodes = torch.arange(graph.num_nodes)
         x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
         for name, ids in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test),
                           ("predict", np.arange(graph.num_nodes))):

@@ -64,7 +64,9 @@ class GENI(nn.Module):
         self.feat_drop = nn.Dropout(feat_drop)
         self.score_hidden = nn.Linear(spec.in_dim, heads * hidden)  # the heads' first layers, side by side
         self.score_out_weight = nn.Parameter(torch.empty(heads, hidden))
-        self.score_out_bias = nn.Parameter(torch.zeros(heads))
+        # start near the mean training label: final ≈ c_i · s with s ≈ bias, so bias = mean / mean(c)
+        start = spec.label_mean / spec.centrality_mean if centrality_adjustment else spec.label_mean
+        self.score_out_bias = nn.Parameter(torch.full((heads,), start))
         nn.init.xavier_uniform_(self.score_out_weight)
         self.predicate_embedding = nn.Embedding(spec.num_relations, predicate_dim)
         self.layers = nn.ModuleList(ScoreAggregation(heads, predicate_dim, negative_slope, attn_drop)

