@@ -9,6 +9,8 @@ import dgl
 import torch
 from torch import Tensor
 
+from nie.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class GraphSpec:
@@ -58,5 +60,5 @@ class GraphBatch:
         if len(self.graphs) == 1:
             return self.graphs * num_layers
         if len(self.graphs) != num_layers:
-            raise ValueError(f"the batch has {len(self.graphs)} sampled blocks but the network has {num_layers} layers; set data.fanouts to {num_layers} entries")
+            raise ConfigError(f"the batch has {len(self.graphs)} sampled blocks but the network has {num_layers} layers; set data.fanouts to {num_layers} entries")
         return self.graphs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Iterable, Iterator, Literal, Optional
 
 import dgl
 import lightning.pytorch as pl
@@ -18,6 +18,7 @@ from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.batch import GraphBatch, GraphSpec
+from nie.errors import ConfigError
 from nie.io import atomic_path
 
 LabelTransform = Literal["log1p", "none"]
@@ -25,6 +26,30 @@ LabelTransform = Literal["log1p", "none"]
 
 def _unchanged(batch: GraphBatch) -> GraphBatch:
     return batch
+
+
+class SampledBatches:
+    """Neighbour-sampled blocks around batches of ``stage.target_index`` nodes (DGL's DataLoader).
+
+    Under DDP, ``use_ddp`` gives each process its own shard of the seed nodes.
+    """
+
+    def __init__(self, stage: GraphBatch, graph: dgl.DGLGraph, labels: torch.Tensor, fanouts: list[int],
+                 batch_size: int, shuffle: bool, drop_last: bool, use_ddp: bool) -> None:
+        self.stage, self.labels = stage, labels
+        seeds = stage.output_nodes[stage.target_index]
+        self.loader = dgl.dataloading.DataLoader(
+            graph, seeds, dgl.dataloading.MultiLayerNeighborSampler(fanouts), batch_size=batch_size,
+            shuffle=shuffle, drop_last=drop_last and len(seeds) > batch_size, use_ddp=use_ddp)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[GraphBatch]:
+        s = self.stage
+        for inputs, outputs, blocks in self.loader:
+            yield GraphBatch(blocks, s.x[inputs], outputs, s.in_degree[outputs], torch.arange(len(outputs)),
+                             self.labels[outputs], None if s.x_semantic is None else s.x_semantic[inputs])
 
 
 class KnowledgeGraphDataModule(pl.LightningDataModule):
@@ -42,6 +67,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             default ``given`` when the data ships features, else ``structural``.
         semantic_features: feature sets for a second (semantic) input branch, e.g. ``[semantic]``.
         cache_dir: where computed features are cached, keyed by graph and settings.
+        batch_size: ``None`` trains on the full graph each step; a number trains on that many
+            labeled training nodes per step with neighbour sampling (seeds are training nodes,
+            unlabeled nodes still appear as neighbours). Evaluation then samples full neighbourhoods.
+        fanouts: neighbours sampled per layer (-1 = all), one entry per network layer.
+        drop_last: drop the last, smaller training batch (keeps every batch large enough for a
+            listwise loss over ``ltr_list_size`` nodes).
     """
 
     def __init__(
@@ -62,8 +93,13 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         structural_epochs: int = 3,
         cache_dir: str = ".cache/nie",
         seed: int = 0,
+        batch_size: Optional[int] = None,
+        fanouts: Optional[list[int]] = None,
+        drop_last: bool = True,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        if batch_size is not None and not fanouts:
+            raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
@@ -108,6 +144,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
                               centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()))
         all_nodes = torch.arange(graph.num_nodes)
         x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
+        self.full_graph, self.labels = g, labels
         for name, ids in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test),
                           ("predict", np.arange(graph.num_nodes))):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
@@ -117,26 +154,34 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return np.log1p(scores) if self.hparams.label_transform == "log1p" else scores.astype(np.float64)
 
     # ------------------------------------------------------------- dataloaders
-    def _loader(self, stage: str) -> DataLoader:
-        """One full-graph batch per epoch."""
+    def _loader(self, stage: str) -> Iterable[GraphBatch]:
+        """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
         if not self._batches:
             raise RuntimeError("call setup() before asking for dataloaders")
-        return DataLoader([self._batches[stage]], batch_size=None, collate_fn=_unchanged)
+        if self.hparams.batch_size is None:
+            return DataLoader([self._batches[stage]], batch_size=None, collate_fn=_unchanged)
+        training = stage == "train"
+        fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
+        distributed = self.trainer is not None and self.trainer.world_size > 1
+        return SampledBatches(self._batches[stage], self.full_graph, self.labels, fanouts, self.hparams.batch_size,
+                              shuffle=training, drop_last=training and self.hparams.drop_last, use_ddp=distributed)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("train")
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("val")
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("test")
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("predict")
 
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         """Move the shared full graph and features to ``device`` once, not every step."""
+        if batch.graphs[0].is_block:
+            return batch.to(device)
         key = str(device)
         if key not in self._device_cache:
             shared = self._batches["predict"]

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from nie.batch import GraphBatch, GraphSpec
+from nie.errors import ConfigError
 from nie.losses import listnet_loss
 from nie.metrics import importance_metrics
 from nie.tasks.base import BaseTask, OptimizerName, factory_hparams
@@ -57,7 +58,12 @@ class NodeImportanceTask(BaseTask):
         self.network: nn.Module | None = None
 
     def build(self) -> None:
-        self.network = self.network_factory(self.trainer.datamodule.spec)
+        datamodule = self.trainer.datamodule
+        batch_size = datamodule.hparams.get("batch_size")
+        if self.hparams.ltr_weight > 0 and batch_size is not None and batch_size < self.hparams.ltr_list_size:
+            raise ConfigError(f"data.batch_size={batch_size} is smaller than model.ltr_list_size="
+                              f"{self.hparams.ltr_list_size}: every batch must hold a full ranking list")
+        self.network = self.network_factory(datamodule.spec)
 
     def make_metrics(self) -> MetricCollection:
         return importance_metrics(self.hparams.top_k, with_rmse=getattr(self.network, "predicts_labels", True))
