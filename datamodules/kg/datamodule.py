@@ -150,6 +150,11 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
             self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
 
+    def training_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node ids and labels of this fold's training nodes (all a baseline may see)."""
+        train = self._batches["train"]
+        return train.output_nodes[train.target_index], train.labels
+
     def transform_scores(self, scores: np.ndarray) -> np.ndarray:
         return np.log1p(scores) if self.hparams.label_transform == "log1p" else scores.astype(np.float64)
 

@@ -46,7 +46,7 @@ def pagerank(graph: dgl.DGLGraph, damping: float = 0.85, teleport: Tensor | None
 class _Baseline(nn.Module):
     predicts_labels = False
 
-    def fit(self, batch: GraphBatch) -> None:
+    def fit(self, datamodule) -> None:
         """Record what the baseline needs from the training nodes (nothing by default)."""
 
 
@@ -71,9 +71,10 @@ class PersonalizedPageRank(_Baseline):
         self.damping = damping
         self.register_buffer("teleport", torch.zeros(spec.num_nodes))
 
-    def fit(self, batch: GraphBatch) -> None:
+    def fit(self, datamodule) -> None:
+        nodes, labels = datamodule.training_labels()
         teleport = torch.zeros_like(self.teleport)
-        teleport[batch.output_nodes[batch.target_index]] = batch.labels.clamp_min(0).float()
+        teleport[nodes] = labels.clamp_min(0).float()
         self.teleport.copy_(teleport)
 
     def forward(self, batch: GraphBatch) -> Tensor:

@@ -67,7 +67,9 @@ class BaseTask(pl.LightningModule):
         return any(p.requires_grad for p in self.parameters())
 
     def on_fit_start(self) -> None:
-        """Hyper-parameters (model and data) with their metric keys, for TensorBoard's HParams tab."""
+        """Fit non-learned baselines on the training data; log hyper-parameters for the HParams tab."""
+        if not self.trainable:
+            self.network.fit(self.trainer.datamodule)
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 params = dict(self.hparams)

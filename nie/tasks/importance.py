@@ -83,8 +83,7 @@ class NodeImportanceTask(BaseTask):
         return loss
 
     def training_step(self, batch: GraphBatch, batch_idx: int) -> Tensor | None:
-        if not self.trainable:  # non-learned baselines record what they need and stop
-            self.network.fit(batch)
+        if not self.trainable:  # non-learned baselines were fit in on_fit_start
             return None
         loss = self.loss(batch, self(batch))
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())

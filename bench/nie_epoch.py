@@ -1,0 +1,81 @@
+"""Seconds per training epoch and peak memory of each NIE network on a knowledge graph.
+
+    python bench/nie_epoch.py --root ../shared/data/fb15k [--epochs 3] [--models geni gat rgcn rgtn]
+
+Each (model, mode) runs in a fresh subprocess so its peak RSS is its own. Full-batch: one
+optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
+nodes with --fanouts neighbours per layer. Features come from the on-disk cache (built on
+first use; that one-off cost is not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+NETWORKS = {"geni": "GENI", "gat": "GAT", "rgcn": "RGCN", "rgtn": "RGTN"}
+
+
+def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int]) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    import nie.models
+    from datamodules import KnowledgeGraphDataModule
+    from nie.tasks.importance import split_outputs
+
+    torch.manual_seed(0)
+    extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
+    semantic = ["semantic"] if model == "rgtn" else None
+    dm = KnowledgeGraphDataModule(root=root, features=["structural"], semantic_features=semantic, **extra)
+    dm.setup()
+    net = getattr(nie.models, NETWORKS[model])(dm.spec, num_layers=len(fanouts))
+    optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
+    times = []
+    for _ in range(epochs + 1):  # the first epoch warms up allocators and is not counted
+        start = time.perf_counter()
+        for batch in dm.train_dataloader():
+            main, _ = split_outputs(net(batch))
+            loss = F.mse_loss(main[batch.target_index], batch.labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"model": model, "mode": "sampled" if sampled else "full-batch",
+            "seconds_per_epoch": sum(times[1:]) / epochs, "peak_rss_mib": round(peak_mib)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default="../shared/data/fb15k")
+    parser.add_argument("--models", nargs="+", default=list(NETWORKS))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
+    parser.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.root, args.one[0], args.one[1] == "sampled", args.epochs,
+                                 args.batch_size, args.fanouts)))
+        return
+    import torch
+
+    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print("| model | mode | s / epoch | peak RSS (MiB) |\n|---|---|---|---|")
+    for model in args.models:
+        for mode in ("full-batch", "sampled"):
+            cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
+                   str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--one", model, mode]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            row = json.loads(out)
+            print(f"| {model} | {mode} | {row['seconds_per_epoch']:.2f} | {row['peak_rss_mib']} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

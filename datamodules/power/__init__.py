@@ -1,0 +1,1 @@
+"""Time series of stations (power + weather forecasts) for multi-horizon forecasting."""

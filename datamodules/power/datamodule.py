@@ -1,0 +1,250 @@
+"""LightningDataModule for multi-station power forecasting with time-based splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import lightning.pytorch as pl
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
+from datamodules.power.table import StationSeries, read_table, station_series
+from datamodules.power.windows import StationArrays, WindowDataset, window_starts
+from nie.errors import ConfigError, DataError
+from nie.io import atomic_path
+
+STAGES = ("train", "val", "test")
+
+
+class PowerDataModule(pl.LightningDataModule):
+    """Stations' power and weather forecasts, cut into (history, forecast) windows by time.
+
+    Train windows forecast hours in [start, val_start), val in [val_start, test_start), test in
+    [test_start, test_end); val/test histories reach back into the period before them, so every
+    target hour of val/test can get a forecast. Scalers are fit on the training period only and
+    travel with the checkpoint. Policy for missing values: gaps are NaN, never filled; a window
+    needing a missing known covariate is dropped; missing targets drop the window (``missing=drop``)
+    or are masked out of loss and metrics (``missing=mask``); missing history targets are zero with
+    an "observed" flag.
+
+    Args:
+        path: long-format CSV, CSV.gz or Parquet, one row per station and time.
+        time_column, station_column, target_column: column names.
+        known_covariates: available for forecast hours too (NWP); past_covariates: history only.
+        static_columns: per-station constants (e.g. capacity) fed to the network.
+        accumulated: known covariates accumulated over forecast runs; de-accumulated within each
+            run, which restarts at ``accumulation_reset_hour``.
+        capacity: nominal capacity (same for all stations) for normalised errors; or capacity_column.
+        stations: subset of station ids (default all; one id trains a per-station model).
+        stride: steps between training window starts; eval_stride defaults to the horizon.
+        shuffle, drop_last, batch_size, num_workers: the training loader.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        val_start: str,
+        test_start: str,
+        test_end: Optional[str] = None,
+        time_column: str = "time",
+        station_column: str = "station",
+        target_column: str = "power",
+        known_covariates: Optional[list[str]] = None,
+        past_covariates: Optional[list[str]] = None,
+        static_columns: Optional[list[str]] = None,
+        accumulated: Optional[list[str]] = None,
+        accumulation_reset_hour: int = 1,
+        calendar_features: bool = True,
+        capacity: Optional[float] = None,
+        capacity_column: Optional[str] = None,
+        frequency: str = "1h",
+        target_transform: TargetTransform = "none",
+        seq_len: int = 168,
+        horizon: int = 24,
+        stride: int = 1,
+        eval_stride: Optional[int] = None,
+        missing: Literal["drop", "mask"] = "drop",
+        stations: Optional[list[str]] = None,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        num_workers: int = 0,
+        dataset: Optional[str] = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.hparams["dataset"] = dataset or Path(path).name.split(".")[0]
+        unknown = sorted(set(accumulated or []) - set(known_covariates or []))
+        if unknown:
+            raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
+        if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
+            raise ConfigError("expected val_start < test_start < test_end")
+        self.scalers: Optional[dict[str, Any]] = None
+        self.series: list[StationSeries] = []
+        self.datasets: dict[str, WindowDataset] = {}
+
+    # ---------------------------------------------------------------- loading
+    def _load_series(self) -> list[StationSeries]:
+        h = self.hparams
+        table = read_table(h.path)
+        static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
+        series = station_series(table, h.path, h.time_column, h.station_column, h.target_column,
+                                list(h.known_covariates or []), list(h.past_covariates or []), static, h.frequency)
+        if h.stations:
+            wanted = {str(s) for s in h.stations}
+            absent = wanted - {s.station for s in series}
+            if absent:
+                raise ConfigError(f"data.stations: {sorted(absent)} not in {h.path}")
+            series = [s for s in series if s.station in wanted]
+        for s in series:
+            if len(s.times) < h.seq_len + h.horizon:
+                raise DataError(f"{h.path}: station {s.station!r} has {len(s.times)} steps, fewer than "
+                                f"seq_len + horizon = {h.seq_len + h.horizon}")
+            for column in h.accumulated or []:
+                j = list(h.known_covariates).index(column)
+                s.known[:, j] = deaccumulate(s.known[:, j], s.times, h.accumulation_reset_hour)
+        return series
+
+    @property
+    def persistence_lag(self) -> int:
+        return int(pd.Timedelta("1D") / pd.Timedelta(self.hparams.frequency))
+
+    def _fit_scalers(self) -> dict[str, Any]:
+        """Per-station scalers from the training period only (times before val_start)."""
+        h, scalers = self.hparams, {}
+        for s in self.series:
+            train = np.asarray(s.times < pd.Timestamp(h.val_start))
+            if not train.any():
+                raise DataError(f"{h.path}: station {s.station!r} has no data before val_start={h.val_start}")
+            covariates = np.concatenate([s.past, s.known], axis=1)[train]
+            scalers[s.station] = {
+                "target": fit_scaler(forward_target(s.target[train], h.target_transform)[:, None]),
+                "covariates": fit_scaler(covariates),
+                "static": s.static.tolist(),
+            }
+        return scalers
+
+    def _arrays(self, s: StationSeries) -> StationArrays:
+        h, scaler = self.hparams, self.scalers[s.station]
+        target = forward_target(s.target, h.target_transform)
+        t_mean, t_std = (np.asarray(v) for v in scaler["target"])
+        c_mean, c_std = (np.asarray(v) for v in scaler["covariates"])
+        covariates = (np.concatenate([s.past, s.known], axis=1) - c_mean) / c_std
+        calendar = cyclic_features(s.times) if h.calendar_features else np.zeros((len(s.times), 0))
+        observed = np.isfinite(target)
+        scaled_target = np.where(observed, (target - t_mean[0]) / t_std[0], 0.0)
+        n_past = s.past.shape[1]
+        known = np.nan_to_num(covariates[:, n_past:])
+        history = np.concatenate([scaled_target[:, None], observed[:, None], np.nan_to_num(covariates), calendar], 1)
+        return StationArrays(history=history.astype(np.float32), future=np.concatenate([known, calendar], 1).astype(np.float32),
+                             target=target, raw_target=s.target, month=np.asarray(s.times.month - 1),
+                             hour=np.asarray(s.times.hour), known_ok=np.isfinite(s.known).all(axis=1))
+
+    def _window_index(self, arrays: list[StationArrays]) -> dict[str, WindowDataset]:
+        h = self.hparams
+        bounds = {"train": (None, h.val_start), "val": (h.val_start, h.test_start), "test": (h.test_start, h.test_end)}
+        datasets = {}
+        for stage, (lo, hi) in bounds.items():
+            starts = []
+            for s, a in zip(self.series, arrays):
+                first = 0 if lo is None else int(np.searchsorted(s.times, pd.Timestamp(lo)))
+                end = len(s.times) if hi is None else int(np.searchsorted(s.times, pd.Timestamp(hi)))
+                stride = h.stride if stage == "train" else (h.eval_stride or h.horizon)
+                starts.append(window_starts(a, h.seq_len, h.horizon, first, end, stride, h.missing))
+            if sum(len(x) for x in starts) == 0:
+                raise DataError(f"{h.path}: the {stage} split ({lo or 'start'} to {hi or 'end'}) has no complete "
+                                f"window of seq_len={h.seq_len} + horizon={h.horizon}")
+            datasets[stage] = WindowDataset(arrays, starts, h.seq_len, h.horizon, self.persistence_lag)
+        return datasets
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.datasets:
+            return
+        if self.hparams.seq_len < self.persistence_lag:
+            raise ConfigError(f"data.seq_len={self.hparams.seq_len} must cover one day ({self.persistence_lag} steps) "
+                              "for the persistence reference")
+        self.series = self._load_series()
+        self.scalers = self.scalers or self._fit_scalers()
+        self.datasets = self._window_index([self._arrays(s) for s in self.series])
+
+    # ------------------------------------------------- checkpointed state
+    def state_dict(self) -> dict[str, Any]:
+        return {"scalers": self.scalers}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Use the training run's scalers (rebuilding the arrays if they were already made)."""
+        self.scalers = state["scalers"]
+        if self.series:
+            self.datasets = self._window_index([self._arrays(s) for s in self.series])
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def spec(self) -> dict[str, Any]:
+        """Sizes and per-station statistics the networks need (and nothing from val/test)."""
+        first = self.datasets["train"].stations[0]
+        return {"history_dim": first.history.shape[1], "future_dim": first.future.shape[1],
+                "num_stations": len(self.series), "horizon": self.hparams.horizon,
+                "target_transform": self.hparams.target_transform, "station_names": [s.station for s in self.series]}
+
+    def capacities(self) -> Optional[torch.Tensor]:
+        h = self.hparams
+        if h.capacity_column:
+            return torch.tensor([self.scalers[s.station]["static"][-1] for s in self.series], dtype=torch.float32)
+        return None if h.capacity is None else torch.full((len(self.series),), float(h.capacity))
+
+    def training_arrays(self) -> tuple[list[StationArrays], list[pd.DatetimeIndex], pd.Timestamp]:
+        """Per-station arrays, their times and the end of the training period (for baselines' fit)."""
+        return self.datasets["train"].stations, [s.times for s in self.series], pd.Timestamp(self.hparams.val_start)
+
+    # ------------------------------------------------------------ outputs
+    def forecast_table(self, stage: str, outputs: list[dict[str, torch.Tensor]]) -> pd.DataFrame:
+        """One row per forecast hour: station, issue time, target time, step, forecast, actual."""
+        dataset = self.datasets[stage]
+        index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
+        forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
+        rows = []
+        steps = np.arange(self.hparams.horizon)
+        for i, values in zip(index, forecast):
+            station, start = dataset.locate(int(i))
+            series, t0 = self.series[station], start + self.hparams.seq_len
+            rows.append(pd.DataFrame({
+                "station": series.station, "issue_time": series.times[t0 - 1],
+                "target_time": series.times[t0 + steps], "horizon_step": steps + 1, "forecast": values,
+                "actual": series.target[t0 + steps]}))
+        return pd.concat(rows, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
+
+    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path,
+                          week_start: Optional[str] = None) -> pd.DataFrame:
+        """The test-period forecasts as CSV, and a PNG of one week per station beside it (both atomic)."""
+        from nie.plots import forecast_week_figure
+
+        table = self.forecast_table("test", outputs)
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+        figure = forecast_week_figure(table, pd.Timestamp(week_start) if week_start else None)
+        with atomic_path(Path(path).with_suffix(".png")) as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+        return table
+
+    # ------------------------------------------------------------ loaders
+    def _loader(self, stage: str) -> DataLoader:
+        h, training = self.hparams, stage == "train"
+        return DataLoader(self.datasets[stage], batch_size=h.batch_size, shuffle=training and h.shuffle,
+                          drop_last=training and h.drop_last, num_workers=h.num_workers,
+                          persistent_workers=h.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test")

@@ -1,0 +1,51 @@
+"""Feature transforms: de-accumulation, cyclic calendar terms, train-period scalers, target transform."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+TargetTransform = Literal["none", "log1p"]
+
+
+def deaccumulate(values: np.ndarray, times: pd.DatetimeIndex, reset_hour: int) -> np.ndarray:
+    """Hourly increments of fields accumulated over forecast runs that restart at ``reset_hour``.
+
+    The first row of a run keeps its value; every other row is the difference to the previous
+    hour. A row whose previous hour is missing (NaN) becomes NaN rather than a wrong difference.
+    """
+    out = np.array(values, dtype=np.float64, copy=True)
+    out[1:] = values[1:] - values[:-1]
+    starts = np.asarray(times.hour == reset_hour)
+    out[starts] = values[starts]
+    if not starts[0]:
+        out[0] = np.nan  # the series starts mid-run: its first increment is unknown
+    return out
+
+
+def cyclic_features(times: pd.DatetimeIndex) -> np.ndarray:
+    """sin/cos of hour of day and day of year, [T, 4]."""
+    hour = 2 * np.pi * np.asarray(times.hour + times.minute / 60) / 24
+    day = 2 * np.pi * np.asarray(times.dayofyear - 1) / 365.25
+    return np.stack([np.sin(hour), np.cos(hour), np.sin(day), np.cos(day)], axis=1)
+
+
+def fit_scaler(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std ignoring NaN (std 1 for constant columns)."""
+    mean = np.nanmean(values, axis=0)
+    std = np.nanstd(values, axis=0)
+    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 1e-8), std, 1.0)
+
+
+def forward_target(values: np.ndarray | torch.Tensor, transform: TargetTransform):
+    if transform == "log1p":
+        return torch.log1p(values) if isinstance(values, torch.Tensor) else np.log1p(values)
+    return values
+
+
+def inverse_target(values: torch.Tensor, transform: TargetTransform) -> torch.Tensor:
+    """Exact inverse (``expm1``, not ``exp``) of the target transform."""
+    return torch.expm1(values) if transform == "log1p" else values

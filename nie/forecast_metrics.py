@@ -1,0 +1,59 @@
+"""Forecast errors per station and overall, in original units, with skill against persistence.
+
+Sums per station are the metric state, so DDP reduction is exact (no gathered copies).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+
+class ForecastErrors(Metric):
+    """MAE, RMSE, skill = 1 - RMSE/RMSE_persistence, and capacity-normalised MAE/RMSE when known."""
+
+    full_state_update = False
+    higher_is_better = False
+
+    def __init__(self, station_names: Sequence[str], capacities: Optional[Tensor] = None) -> None:
+        super().__init__()
+        self.station_names = list(station_names)
+        n = len(self.station_names)
+        for name in ("abs_error", "sq_error", "sq_error_persistence", "count"):
+            self.add_state(name, default=torch.zeros(n, dtype=torch.float64), dist_reduce_fx="sum")
+        self.register_buffer("capacities", capacities if capacities is not None else torch.zeros(0), persistent=False)
+
+    def update(self, pred: Tensor, target: Tensor, mask: Tensor, persistence: Tensor, station: Tensor) -> None:
+        """``pred``, ``target``, ``persistence``: [B, H] original units; ``mask``: [B, H] targets present."""
+        m = mask.double()
+        index = station.long()
+        error = (pred.double() - target.double()) * m
+        self.abs_error.index_add_(0, index, error.abs().sum(1))
+        self.sq_error.index_add_(0, index, (error**2).sum(1))
+        self.sq_error_persistence.index_add_(0, index, (((persistence.double() - target.double()) * m) ** 2).sum(1))
+        self.count.index_add_(0, index, m.sum(1))
+
+    @staticmethod
+    def _scores(abs_error: Tensor, sq: Tensor, sq_persistence: Tensor, count: Tensor, capacity: Optional[Tensor]) -> dict:
+        n = count.clamp_min(1)
+        rmse = (sq / n).sqrt()
+        scores = {"mae": abs_error / n, "rmse": rmse, "skill": 1 - rmse / (sq_persistence / n).sqrt().clamp_min(1e-12)}
+        if capacity is not None:
+            scores.update(nmae=scores["mae"] / capacity, nrmse=rmse / capacity)
+        return scores
+
+    def compute(self) -> dict[str, Tensor]:
+        seen = self.count > 0
+        capacity = self.capacities if self.capacities.numel() else None
+        per_station = self._scores(self.abs_error, self.sq_error, self.sq_error_persistence, self.count, capacity)
+        overall_capacity = None if capacity is None else (capacity[seen] * self.count[seen]).sum() / self.count[seen].sum()
+        overall = self._scores(self.abs_error.sum(), self.sq_error.sum(), self.sq_error_persistence.sum(),
+                               self.count.sum(), overall_capacity)
+        results = {k: v.float() for k, v in overall.items()}
+        for i, name in enumerate(self.station_names):
+            if seen[i]:
+                results.update({f"station_{name}/{k}": v[i].float() for k, v in per_station.items()})
+        return results

@@ -1,0 +1,119 @@
+"""Forecasting networks: an LSTM encoder with a direct multi-horizon decoder, and three baselines.
+
+All return forecasts [B, horizon] in the (transformed) target space, never negative.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from datamodules.power.features import forward_target
+
+
+class LSTMForecaster(nn.Module):
+    """Encode the history with an LSTM; decode every horizon step at once from the final state,
+    that step's known-future covariates, a step embedding and (pooled training) a station embedding."""
+
+    name = "lstm"
+
+    def __init__(self, spec: dict[str, Any], hidden: int = 64, num_layers: int = 2, dropout: float = 0.1,
+                 station_embedding_dim: int = 4, decoder_hidden: int = 64,
+                 output_activation: Literal["softplus", "relu"] = "softplus") -> None:
+        super().__init__()
+        stations = spec["num_stations"]
+        self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
+        extra = station_embedding_dim if self.station_embedding is not None else 0
+        self.encoder = nn.LSTM(spec["history_dim"] + extra, hidden, num_layers, batch_first=True,
+                               dropout=dropout if num_layers > 1 else 0.0)
+        self.step_embedding = nn.Embedding(spec["horizon"], 8)
+        self.decoder = nn.Sequential(
+            nn.Linear(hidden + spec["future_dim"] + 8 + extra, decoder_hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(decoder_hidden, 1))
+        self.activation = F.softplus if output_activation == "softplus" else F.relu
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        history, future = batch["history"], batch["future"]
+        station = self.station_embedding(batch["station"]) if self.station_embedding is not None else None
+        if station is not None:
+            history = torch.cat([history, station.unsqueeze(1).expand(-1, history.shape[1], -1)], -1)
+        _, (state, _) = self.encoder(history)
+        horizon = future.shape[1]
+        parts = [state[-1].unsqueeze(1).expand(-1, horizon, -1), future,
+                 self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1)]
+        if station is not None:
+            parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
+        return self.activation(self.decoder(torch.cat(parts, -1)).squeeze(-1))
+
+
+class _Baseline(nn.Module):
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        self.transform = spec["target_transform"]
+
+    def fit(self, datamodule) -> None:
+        """Estimate from the training period only (nothing for persistence)."""
+
+    def _out(self, raw: Tensor) -> Tensor:
+        return forward_target(raw.clamp_min(0), self.transform)
+
+
+class Persistence(_Baseline):
+    """The same hour of the previous day."""
+
+    name = "persistence"
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return self._out(batch["persistence"])
+
+
+class Climatology(_Baseline):
+    """Mean training power per station, month and hour of day."""
+
+    name = "climatology"
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__(spec)
+        self.register_buffer("table", torch.zeros(spec["num_stations"], 12, 24))
+
+    def fit(self, datamodule) -> None:
+        arrays, times, train_end = datamodule.training_arrays()
+        for s, (a, t) in enumerate(zip(arrays, times)):
+            train = np.asarray(t < train_end) & np.isfinite(a.raw_target)
+            sums = np.zeros((12, 24))
+            counts = np.zeros((12, 24))
+            np.add.at(sums, (a.month[train], a.hour[train]), a.raw_target[train])
+            np.add.at(counts, (a.month[train], a.hour[train]), 1)
+            overall = a.raw_target[train].mean()
+            self.table[s] = torch.from_numpy(np.where(counts > 0, sums / np.maximum(counts, 1), overall))
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        return self._out(self.table[batch["station"].unsqueeze(1), batch["month"], batch["hour"]])
+
+
+class NWPRegression(_Baseline):
+    """Per-station least squares of power on the forecast hour's known covariates (de-accumulated
+    NWP, scaled) and calendar terms."""
+
+    name = "nwp_regression"
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__(spec)
+        self.register_buffer("weights", torch.zeros(spec["num_stations"], spec["future_dim"] + 1))
+
+    def fit(self, datamodule) -> None:
+        arrays, times, train_end = datamodule.training_arrays()
+        for s, (a, t) in enumerate(zip(arrays, times)):
+            rows = np.asarray(t < train_end) & np.isfinite(a.raw_target) & a.known_ok
+            design = np.concatenate([a.future[rows], np.ones((rows.sum(), 1))], axis=1)
+            solution, *_ = np.linalg.lstsq(design.astype(np.float64), a.raw_target[rows], rcond=None)
+            self.weights[s] = torch.from_numpy(solution)
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        w = self.weights[batch["station"]]
+        raw = (batch["future"] * w[:, None, :-1]).sum(-1) + w[:, None, -1]
+        return self._out(raw)

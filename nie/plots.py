@@ -1,0 +1,27 @@
+"""Forecast-vs-actual figures (TensorBoard at validation, PNG from predict.py)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = None):
+    """One panel per station: forecast and actual over the 7 days from ``week_start`` (default: first)."""
+    stations = sorted(table["station"].unique(), key=str)
+    start = pd.Timestamp(week_start) if week_start is not None else table["target_time"].min()
+    end = start + pd.Timedelta(days=7)
+    fig, axes = plt.subplots(len(stations), 1, figsize=(10, 2.2 * len(stations)), sharex=True, squeeze=False)
+    for ax, station in zip(axes[:, 0], stations):
+        rows = table[(table["station"] == station) & (table["target_time"] >= start) & (table["target_time"] < end)]
+        rows = rows.sort_values("target_time")
+        ax.plot(rows["target_time"], rows["actual"], label="actual", color="black", linewidth=1)
+        ax.plot(rows["target_time"], rows["forecast"], label="forecast", color="tab:orange", linewidth=1)
+        ax.set_ylabel(f"station {station}")
+    axes[0, 0].legend(loc="upper right")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
