@@ -59,9 +59,11 @@ def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional
 
 
 class RunConfigSaver(SaveConfigCallback):
-    """Also save the resolved ``config.yaml`` into the run directory, beside the checkpoints."""
+    """Also save the resolved ``config.yaml`` of a ``fit`` into the run directory, beside the checkpoints."""
 
     def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":  # a later test/validate must not replace the config that made the checkpoints
+            return
         with atomic_path(run_dir(trainer, pl_module, trainer.datamodule) / "config.yaml") as tmp:
             self.parser.save(self.config, tmp, skip_none=False, overwrite=True, multifile=False)
 

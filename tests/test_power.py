@@ -1,0 +1,169 @@
+"""Power forecasting on generated series: windows, splits, transforms, baselines, CLI and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from datamodules.power.datamodule import PowerDataModule
+from datamodules.power.features import deaccumulate, forward_target, inverse_target
+from datamodules.power.windows import window_starts
+from nie.errors import DataError
+from nie.models.forecast import LSTMForecaster, Persistence
+from tests.conftest import read_json, run_train
+from tests.power_data import make_power_table, write_power_config
+
+
+def _datamodule(tmp_path: Path, table: pd.DataFrame | None = None, **data) -> PowerDataModule:
+    config = write_power_config(tmp_path, table, **data)
+    import yaml
+
+    dm = PowerDataModule(**yaml.safe_load(config.read_text())["data"]["init_args"])
+    dm.setup()
+    return dm
+
+
+def _target_times(dm: PowerDataModule, stage: str) -> list[tuple[int, pd.Timestamp]]:
+    ds, out = dm.datasets[stage], []
+    for i in range(len(ds)):
+        station, start = ds.locate(i)
+        t0 = start + dm.hparams.seq_len
+        out += [(station, t) for t in dm.series[station].times[t0 : t0 + dm.hparams.horizon]]
+    return out
+
+
+def test_window_counts_follow_stride(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path, stride=6)
+    times = dm.series[0].times
+    end = int(np.searchsorted(times, pd.Timestamp("2020-01-25 00:00")))
+    expected = len(range(0, end - 48 - 24 + 1, 6))
+    assert len(dm.datasets["train"]) == 2 * expected
+    loader = dm.train_dataloader()
+    assert len(loader) == len(dm.datasets["train"]) // 16  # drop_last
+    dm.hparams.drop_last = False
+    assert len(dm.train_dataloader()) == -(-len(dm.datasets["train"]) // 16)
+
+
+def test_splits_never_share_target_hours_and_cover_val_and_test(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    sets = {stage: set(_target_times(dm, stage)) for stage in ("train", "val", "test")}
+    assert not sets["train"] & sets["val"] and not sets["val"] & sets["test"] and not sets["train"] & sets["test"]
+    assert max(t for _, t in sets["train"]) < pd.Timestamp("2020-01-25") <= min(t for _, t in sets["val"])
+    for stage, lo, hi in (("val", "2020-01-25 00:00", "2020-02-01 00:00"), ("test", "2020-02-01 00:00", None)):
+        times = dm.series[0].times
+        wanted = times[(times >= pd.Timestamp(lo)) & ((times < pd.Timestamp(hi)) if hi else True)]
+        covered = {t for s, t in sets[stage] if s == 0}
+        assert len(covered) >= len(wanted) - dm.hparams.horizon + 1  # every hour but a final partial day
+
+
+def test_val_windows_take_history_from_before_the_split(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    station, start = dm.datasets["val"].locate(0)
+    times = dm.series[station].times
+    assert times[start] < pd.Timestamp("2020-01-25") <= times[start + dm.hparams.seq_len]
+
+
+def test_scalers_use_the_training_period_only(tmp_path: Path) -> None:
+    table = make_power_table()
+    late = pd.to_datetime(table["time"]) >= pd.Timestamp("2020-01-25")
+    table.loc[late, "temperature"] += 1000.0  # a shift only after the training period
+    dm = _datamodule(tmp_path, table)
+    train = np.asarray(dm.series[0].times < pd.Timestamp("2020-01-25"))
+    mean = dm.scalers["1"]["covariates"][0]
+    assert mean[1] == pytest.approx(np.nanmean(dm.series[0].known[train, 1]))
+    assert mean[1] < 100
+
+
+def test_scalers_travel_with_the_checkpoint(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    other = _datamodule(tmp_path / "other", make_power_table(seed=3))
+    other.load_state_dict(dm.state_dict())
+    assert other.scalers == dm.scalers
+
+
+def test_log1p_round_trip_is_exact() -> None:
+    values = torch.tensor([0.0, 1e-8, 0.3, 5.0, 1234.5], dtype=torch.float64)
+    torch.testing.assert_close(inverse_target(forward_target(values, "log1p"), "log1p"), values, rtol=1e-15, atol=0)  # to one ulp
+    assert inverse_target(forward_target(torch.tensor([1e-10]), "log1p"), "log1p").item() > 0  # expm1, not exp - 1
+
+
+def test_deaccumulation_restarts_each_run() -> None:
+    times = pd.date_range("2020-01-01 22:00", periods=6, freq="1h")  # 22, 23, 00, 01 (restart), 02, 03
+    accumulated = np.array([10.0, 15.0, 21.0, 4.0, 9.0, 9.0])
+    np.testing.assert_array_equal(deaccumulate(accumulated, times, 1)[1:], [5.0, 6.0, 4.0, 5.0, 0.0])
+    assert np.isnan(deaccumulate(accumulated, times, 1)[0])  # started mid-run: unknown
+
+
+def test_lstm_forecasts_are_never_negative(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    net = LSTMForecaster(dm.spec)
+    with torch.no_grad():
+        for p in net.decoder[-1].parameters():
+            p.fill_(-50.0)  # push the pre-activation far below zero
+        batch = next(iter(dm.val_dataloader()))
+        assert (net(batch) >= 0).all()
+
+
+def test_persistence_equals_the_previous_day(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    sample = dm.datasets["test"][3]
+    station, start = dm.datasets["test"].locate(3)
+    t0 = start + dm.hparams.seq_len
+    by_hand = dm.series[station].target[t0 - 24 : t0 - 24 + dm.hparams.horizon]
+    np.testing.assert_allclose(sample["persistence"].numpy(), by_hand, rtol=1e-6)
+    forecast = Persistence(dm.spec)({k: v.unsqueeze(0) for k, v in sample.items()})
+    np.testing.assert_allclose(forecast[0].numpy(), by_hand, rtol=1e-6)
+
+
+def test_missing_known_covariates_drop_windows(tmp_path: Path) -> None:
+    table = make_power_table()
+    hole = (table["station"] == 1) & (pd.to_datetime(table["time"]) == pd.Timestamp("2020-02-03 12:00"))
+    table.loc[hole, "temperature"] = np.nan
+    dm = _datamodule(tmp_path, table)
+    for station, t in _target_times(dm, "test"):
+        assert not (station == 0 and t.normalize() == pd.Timestamp("2020-02-03"))
+
+
+def test_fit_test_predict_through_the_cli(workdir: Path) -> None:
+    from predict import main as predict_main
+
+    config = str(write_power_config(workdir / "data"))
+    run_train("fit", "--config", config)
+    run_train("test", "--config", config, "--ckpt_path", "best", "--out", "metrics.json")
+    metrics = read_json("metrics.json")
+    assert {"test/rmse", "test/mae", "test/skill", "test/nrmse", "test/station_1/rmse", "test/station_2/rmse"} <= set(metrics)
+    checkpoint = next(Path("runs/lstm/series").glob("lr0.005/epoch=*.ckpt"))
+    predict_main(["--ckpt", str(checkpoint), "--out", "forecast.csv"])
+    table = pd.read_csv("forecast.csv")
+    assert list(table.columns) == ["station", "issue_time", "target_time", "horizon_step", "forecast", "actual"]
+    assert (table["forecast"] >= 0).all() and set(table["horizon_step"]) == set(range(1, 25))
+    assert Path("forecast.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("mutate", "data", "message"),
+    [
+        (lambda t: t.drop(columns=["temperature"]), {}, r"missing column\(s\) \['temperature'\]"),
+        (lambda t: t.assign(time=t["time"].astype(str).where(t.index != 5, "yesterday")), {}, r"row 7: column 'time' = 'yesterday'"),
+        (lambda t: pd.concat([t, t.iloc[[10]]]), {}, r"duplicated timestamp 2020-01-01 11:00:00 for station 1"),
+        (lambda t: t.assign(power=t["power"].where(t.index != 30, -0.5)), {}, r"negative power = -0.5 at station 1"),
+        (lambda t: t, {"seq_len": 900, "horizon": 100}, r"station '1' has 960 steps, fewer than seq_len \+ horizon = 1000"),
+        (lambda t: t, {"test_start": "2020-02-09 12:00"}, r"the test split .* has no complete window"),
+    ],
+)
+def test_bad_series(tmp_path: Path, mutate, data, message) -> None:
+    with pytest.raises(DataError, match=message):
+        _datamodule(tmp_path, mutate(make_power_table()), **data)
+
+
+def test_window_starts_mask_mode_keeps_partly_missing_targets(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    arrays = dm.datasets["train"].stations[0]
+    arrays.target[100] = np.nan
+    drop = window_starts(arrays, 48, 24, 0, 500, 1, "drop")
+    mask = window_starts(arrays, 48, 24, 0, 500, 1, "mask")
+    assert len(mask) > len(drop) and not any(s + 48 <= 100 < s + 72 for s in drop)
