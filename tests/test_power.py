@@ -167,3 +167,18 @@ def test_window_starts_mask_mode_keeps_partly_missing_targets(tmp_path: Path) ->
     drop = window_starts(arrays, 48, 24, 0, 500, 1, "drop")
     mask = window_starts(arrays, 48, 24, 0, 500, 1, "mask")
     assert len(mask) > len(drop) and not any(s + 48 <= 100 < s + 72 for s in drop)
+
+
+def test_batched_gather_equals_single_windows(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    dataset = dm.datasets["train"]
+    indices = [0, 7, len(dataset) - 1, 3]  # mixes both stations
+    batch = dataset.__getitems__(indices)
+    for row, i in enumerate(indices):
+        station, start = dataset.locate(i)
+        a = dm.series[station]
+        t0 = start + dm.hparams.seq_len
+        np.testing.assert_allclose(batch["raw_target"][row].numpy(), np.nan_to_num(a.target[t0 : t0 + 24]), rtol=1e-6)
+        single = dataset[i]
+        for key, value in single.items():
+            torch.testing.assert_close(batch[key][row], value)

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
 from datamodules.power.table import StationSeries, read_table, station_series
-from datamodules.power.windows import StationArrays, WindowDataset, window_starts
+from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_starts
 from nie.errors import ConfigError, DataError
 from nie.io import atomic_path
 
@@ -234,7 +234,7 @@ class PowerDataModule(pl.LightningDataModule):
     def _loader(self, stage: str) -> DataLoader:
         h, training = self.hparams, stage == "train"
         return DataLoader(self.datasets[stage], batch_size=h.batch_size, shuffle=training and h.shuffle,
-                          drop_last=training and h.drop_last, num_workers=h.num_workers,
+                          drop_last=training and h.drop_last, num_workers=h.num_workers, collate_fn=as_batch,
                           persistent_workers=h.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:

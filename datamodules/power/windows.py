@@ -50,12 +50,17 @@ def window_starts(arrays: StationArrays, seq_len: int, horizon: int, first_targe
 
 
 class WindowDataset(Dataset):
-    """(station, start) pairs over per-station arrays; ``persistence_lag`` steps = one day."""
+    """(station, start) pairs over per-station arrays; ``persistence_lag`` steps = one day.
+
+    ``__getitems__`` gathers a whole batch with one fancy index per station (the DataLoader uses
+    it instead of one ``__getitem__`` per window, ~10x faster); pair it with ``collate_fn=as_batch``.
+    """
 
     def __init__(self, stations: list[StationArrays], starts: list[np.ndarray], seq_len: int, horizon: int,
                  persistence_lag: int) -> None:
         self.stations, self.starts = stations, starts
         self.offsets = np.cumsum([0] + [len(s) for s in starts])
+        self.flat_starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
         self.seq_len, self.horizon, self.lag = seq_len, horizon, persistence_lag
 
     def __len__(self) -> int:
@@ -63,24 +68,42 @@ class WindowDataset(Dataset):
 
     def locate(self, index: int) -> tuple[int, int]:
         station = int(np.searchsorted(self.offsets, index, side="right") - 1)
-        return station, int(self.starts[station][index - self.offsets[station]])
+        return station, int(self.flat_starts[index])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        station, start = self.locate(index)
-        a = self.stations[station]
-        t0, t1 = start + self.seq_len, start + self.seq_len + self.horizon
-        steps = np.arange(self.horizon)
-        lag_rows = t0 + steps - self.lag * (steps // self.lag + 1)  # same hour, latest day before issue time
-        target = a.target[t0:t1]
-        return {
-            "history": torch.from_numpy(a.history[start:t0]).float(),
-            "future": torch.from_numpy(a.future[t0:t1]).float(),
-            "target": torch.from_numpy(np.nan_to_num(target)).float(),
-            "mask": torch.from_numpy(np.isfinite(target)),
-            "raw_target": torch.from_numpy(np.nan_to_num(a.raw_target[t0:t1])).float(),
-            "persistence": torch.from_numpy(np.nan_to_num(a.raw_target[lag_rows])).float(),
-            "month": torch.from_numpy(a.month[t0:t1]).long(),
-            "hour": torch.from_numpy(a.hour[t0:t1]).long(),
-            "station": torch.tensor(station),
-            "index": torch.tensor(index),
+        return {k: v[0] for k, v in self.__getitems__([index]).items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        index = np.asarray(indices, dtype=np.int64)
+        stations = np.searchsorted(self.offsets, index, side="right") - 1
+        starts = self.flat_starts[index]
+        steps, history_steps = np.arange(self.horizon), np.arange(self.seq_len)
+        lag_steps = steps - self.lag * (steps // self.lag + 1)  # same hour, latest day before issue time
+        first = self.stations[0]
+        n = len(index)
+        out = {
+            "history": np.empty((n, self.seq_len, first.history.shape[1]), np.float32),
+            "future": np.empty((n, self.horizon, first.future.shape[1]), np.float32),
+            **{k: np.empty((n, self.horizon)) for k in ("target", "raw_target", "persistence")},
+            **{k: np.empty((n, self.horizon), np.int64) for k in ("month", "hour")},
         }
+        for station in np.unique(stations):
+            rows, a = stations == station, self.stations[station]
+            t0 = starts[rows, None] + self.seq_len
+            targets = t0 + steps
+            out["history"][rows] = a.history[starts[rows, None] + history_steps]
+            out["future"][rows] = a.future[targets]
+            out["target"][rows], out["raw_target"][rows] = a.target[targets], a.raw_target[targets]
+            out["persistence"][rows] = a.raw_target[t0 + lag_steps]
+            out["month"][rows], out["hour"][rows] = a.month[targets], a.hour[targets]
+        mask = np.isfinite(out["target"])
+        batch = {k: torch.from_numpy(v) for k, v in out.items()}
+        for key in ("target", "raw_target", "persistence"):
+            batch[key] = torch.nan_to_num(batch[key]).float()
+        batch.update(mask=torch.from_numpy(mask), station=torch.from_numpy(stations), index=torch.from_numpy(index))
+        return batch
+
+
+def as_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``collate_fn`` for ``WindowDataset``: ``__getitems__`` already returns a batch."""
+    return batch
