@@ -24,15 +24,14 @@ def find_config(ckpt: Path) -> Path:
 
 
 def load_run_config(path: Path) -> dict:
-    """The saved ``fit`` config, minus the keys that belong to the ``fit`` subcommand itself."""
+    """The saved run config, keeping only what builds the run (not the subcommand's own options)."""
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: not a readable YAML config: {err}") from None
     if not isinstance(config, dict) or "model" not in config or "data" not in config:
         raise ConfigError(f"{path}: expected a run config with 'model' and 'data' sections")
-    for key in ("ckpt_path", "out", "weights_only"):
-        config.pop(key, None)
+    config = {k: v for k, v in config.items() if k in ("seed_everything", "model", "data", "trainer")}
     config.setdefault("trainer", {})["logger"] = False
     return config
 
