@@ -1,0 +1,41 @@
+"""Render results JSON files (from `train.py cv --out` / `train.py test --out`) as Markdown table rows.
+
+    python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metric
+    python bench/tables.py --test results/gefcom2014_*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NIE_COLUMNS = ("ndcg@100", "spearman", "overlap@100", "rmse")
+POWER_COLUMNS = ("test/rmse", "test/mae", "test/skill", "test/station_1/rmse", "test/station_2/rmse", "test/station_3/rmse")
+
+
+def cv_row(name: str, table: dict) -> str:
+    cells = [f"{table[c]['mean']:.4f} ± {table[c]['std']:.4f}" if c in table else "–" for c in NIE_COLUMNS]
+    seconds = table.get("fit_test_seconds", {}).get("folds", [])
+    return f"| {name} | " + " | ".join(cells) + f" | {sum(seconds) / 60:.1f} |"
+
+
+def test_row(name: str, metrics: dict) -> str:
+    return f"| {name} | " + " | ".join(f"{metrics[c]:.4f}" if c in metrics else "–" for c in POWER_COLUMNS) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
+    args = parser.parse_args()
+    header = ["model", *POWER_COLUMNS] if args.test else ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
+    print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+    for path in args.files:
+        data = json.loads(path.read_text())
+        name = path.stem.split("_", 1)[-1]
+        print(test_row(name, data) if args.test else cv_row(name, data))
+
+
+if __name__ == "__main__":
+    main()
