@@ -58,3 +58,17 @@ def test_sampled_fit_runs_through_the_cli(workdir: Path) -> None:
 def test_batch_size_without_fanouts_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs data.fanouts"):
         _datamodule(tmp_path, batch_size=10)
+
+
+def test_gpu_request_without_cuda_dgl_fails_with_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dgl
+
+    from datamodules.kg.datamodule import require_dgl_device
+
+    def no_cuda(self, device, **kwargs):
+        raise dgl.DGLError("Device API cuda is not enabled")
+
+    monkeypatch.setattr(dgl.DGLGraph, "to", no_cuda)
+    with pytest.raises(ConfigError, match="no CUDA support.*pip install dgl==2.1.0 -f"):
+        require_dgl_device(torch.device("cuda", 0))
+    require_dgl_device(torch.device("cpu"))  # nothing to check on CPU

@@ -24,6 +24,20 @@ from nie.io import atomic_path
 LabelTransform = Literal["log1p", "none"]
 
 
+def require_dgl_device(device: torch.device) -> None:
+    """Fail at start-up, not mid-epoch, when the installed DGL cannot use the requested GPU."""
+    if device.type != "cuda":
+        return
+    try:
+        dgl.graph(([0], [1])).to(device)
+    except Exception as err:  # noqa: BLE001 - DGL raises its own error types for a CPU-only build
+        raise ConfigError(
+            f"the trainer asks for {device} but the installed DGL has no CUDA support ({err}). Install a CUDA "
+            "build of DGL 2.1 matching torch 2.2.1, e.g. `pip install dgl==2.1.0 -f "
+            "https://data.dgl.ai/wheels/cu121/repo.html`, or run with --trainer.accelerator cpu"
+        ) from None
+
+
 def _unchanged(batch: GraphBatch) -> GraphBatch:
     return batch
 
@@ -116,6 +130,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
 
     def setup(self, stage: Optional[str] = None) -> None:
+        if self.trainer is not None:
+            require_dgl_device(self.trainer.strategy.root_device)
         if self.graph is not None:
             return
         h = self.hparams
