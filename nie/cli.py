@@ -23,6 +23,9 @@ warnings.filterwarnings("ignore", message="LightningCLI's args parameter is inte
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
+    # the datamodules shard for DDP themselves: Lightning's DistributedSampler pads evaluation sets
+    # with repeated samples, which would count nodes/windows twice in the metrics
+    "use_distributed_sampler": False,
     "logger": {
         "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
         "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Optional
 
@@ -18,6 +19,7 @@ from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.batch import GraphBatch, GraphSpec
+from nie.distributed import process_share
 from nie.errors import ConfigError
 from nie.io import atomic_path
 
@@ -179,13 +181,18 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
         if not self._batches:
             raise RuntimeError("call setup() before asking for dataloaders")
-        if self.hparams.batch_size is None:
-            return DataLoader([self._batches[stage]], batch_size=None, collate_fn=_unchanged)
+        rank, world = process_share(self.trainer)
         training = stage == "train"
+        batch = self._batches[stage]
+        if world > 1 and not (training and self.hparams.batch_size is not None):
+            # each process owns a disjoint shard of the stage's nodes (DGL's use_ddp shards sampled training)
+            batch = replace(batch, target_index=batch.target_index[rank::world], labels=batch.labels[rank::world])
+        if self.hparams.batch_size is None:
+            return DataLoader([batch], batch_size=None, collate_fn=_unchanged)
         fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
-        distributed = self.trainer is not None and self.trainer.world_size > 1
-        return SampledBatches(self._batches[stage], self.full_graph, self.labels, fanouts, self.hparams.batch_size,
-                              shuffle=training, drop_last=training and self.hparams.drop_last, use_ddp=distributed)
+        return SampledBatches(batch, self.full_graph, self.labels, fanouts, self.hparams.batch_size,
+                              shuffle=training, drop_last=training and self.hparams.drop_last,
+                              use_ddp=training and world > 1)
 
     def train_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("train")

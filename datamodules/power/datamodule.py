@@ -9,11 +9,12 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
 from datamodules.power.table import StationSeries, read_table, station_series
 from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_starts
+from nie.distributed import process_share
 from nie.errors import ConfigError, DataError
 from nie.io import atomic_path
 
@@ -232,10 +233,18 @@ class PowerDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------ loaders
     def _loader(self, stage: str) -> DataLoader:
+        """Under DDP: training windows through a DistributedSampler (reshuffled per epoch by Lightning),
+        evaluation windows split rank::world without padding, so no window is scored twice."""
         h, training = self.hparams, stage == "train"
-        return DataLoader(self.datasets[stage], batch_size=h.batch_size, shuffle=training and h.shuffle,
-                          drop_last=training and h.drop_last, num_workers=h.num_workers, collate_fn=as_batch,
-                          persistent_workers=h.num_workers > 0)
+        dataset = self.datasets[stage]
+        rank, world = process_share(self.trainer)
+        sampler: Optional[Sampler] = None
+        if world > 1:
+            sampler = (DistributedSampler(dataset, world, rank, shuffle=h.shuffle, drop_last=h.drop_last) if training
+                       else list(range(rank, len(dataset), world)))
+        return DataLoader(dataset, batch_size=h.batch_size, shuffle=training and h.shuffle and sampler is None,
+                          sampler=sampler, drop_last=training and h.drop_last, num_workers=h.num_workers,
+                          collate_fn=as_batch, persistent_workers=h.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -89,18 +89,16 @@ class NodeImportanceTask(BaseTask):
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
         return loss
 
-    def _evaluate(self, batch: GraphBatch, metrics: MetricCollection, stage: str) -> None:
+    def _evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> None:
+        """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
         main, _ = split_outputs(self(batch))
-        pred, y = main[batch.target_index], batch.labels
-        metrics.update(pred, y)
-        if self.trainable:
-            self.log(f"{stage}/loss", F.mse_loss(pred, y), on_epoch=True, batch_size=y.numel())
+        metrics.update(main[batch.target_index], batch.labels)
 
     def validation_step(self, batch: GraphBatch, batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metrics, "val")
+        self._evaluate(batch, self.val_metrics)
 
     def test_step(self, batch: GraphBatch, batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics, "test")
+        self._evaluate(batch, self.test_metrics)
 
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
