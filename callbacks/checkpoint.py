@@ -42,8 +42,11 @@ class HParamCheckpoint(ModelCheckpoint):
                  hparams: Sequence[str] = ("lr",), monitor: str = "val/spearman", mode: str = "max",
                  save_top_k: int = 1, save_last: Optional[bool] = True, filename: Optional[str] = None) -> None:
         filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
+        # no "-v1" copies: a run directory is keyed by its hyper-parameters, so a rerun replaces it;
+        # save at validation end, where the monitored metric is fresh and last.ckpt is refreshed below
         super().__init__(monitor=monitor, mode=mode, save_top_k=save_top_k, save_last=save_last,
-                         filename=filename, auto_insert_metric_name=False)
+                         filename=filename, auto_insert_metric_name=False, enable_version_counter=False,
+                         save_on_train_epoch_end=False)
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
         self._recorded_best: Optional[str] = None
 
@@ -86,8 +89,10 @@ class HParamCheckpoint(ModelCheckpoint):
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
+        # Lightning refreshes last.ckpt only when a top-k checkpoint was saved in this step; resuming
+        # after a kill needs the latest epoch, so refresh it every validation
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer) \
+                and self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         self._record_best(trainer)
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_train_epoch_end(trainer, pl_module)
-        self._record_best(trainer)

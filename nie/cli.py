@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint import HParamCheckpoint
 from nie.errors import ConfigError, NIEError
@@ -26,6 +27,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     # the datamodules shard for DDP themselves: Lightning's DistributedSampler pads evaluation sets
     # with repeated samples, which would count nodes/windows twice in the metrics
     "use_distributed_sampler": False,
+    "plugins": [{"class_path": "nie.checkpoint_io.AtomicCheckpointIO"}],
     "logger": {
         "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
         "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
@@ -47,6 +49,8 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
     """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
     try:
         return main()
+    except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
+        sys.exit("interrupted by SIGTERM after saving last.ckpt; rerun with --ckpt_path last to resume")
     except NIEError as err:
         sys.exit(f"error: {err}")
     except ArgumentError as err:
@@ -107,6 +111,14 @@ class NIECLI(LightningCLI):
         if best is None:
             raise ConfigError(f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; run fit with the same config first")
         config["ckpt_path"] = best
+
+    def before_fit(self) -> None:
+        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt``."""
+        config = self.config_init["fit"]
+        callback = self.trainer.checkpoint_callback
+        if config.get("ckpt_path") == "last" and isinstance(callback, HParamCheckpoint):
+            last = callback.run_dir(self.model, self.datamodule) / "last.ckpt"
+            config["ckpt_path"] = str(last) if last.is_file() else None
 
     def before_validate(self) -> None:
         self._resolve_best("validate")

@@ -13,6 +13,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MetricCollection
 
+from nie.checkpoint_io import rng_states, set_rng_states
+
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -78,6 +80,19 @@ class BaseTask(pl.LightningModule):
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 keys = [k for k in self.val_metrics.keys(keep_base=False)]
                 logger.log_hyperparams(params, {k: 0.0 for k in keys})
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""
+        checkpoint["rng_states"] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._resumed_rng_states = checkpoint.get("rng_states")
+
+    def on_train_start(self) -> None:
+        """Restore the generators after the sanity check (its dataloaders draw seeds), as training resumes."""
+        states, self._resumed_rng_states = getattr(self, "_resumed_rng_states", None), None
+        if states is not None:
+            set_rng_states(states)
 
     def _log_epoch_metrics(self, metrics: MetricCollection) -> dict[str, torch.Tensor]:
         values = metrics.compute()
