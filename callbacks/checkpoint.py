@@ -53,7 +53,9 @@ class HParamCheckpoint(ModelCheckpoint):
     @staticmethod
     def available_hparams(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict:
         values = dict(datamodule.hparams) if datamodule is not None else {}
-        values.update(pl_module.hparams)
+        values.update({k: v for k, v in pl_module.hparams.items() if not k.startswith("_")})
+        if hasattr(pl_module, "run_name_values"):  # e.g. the network's short name and arguments
+            values.update(pl_module.run_name_values())
         return values
 
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import warnings
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import lightning.pytorch as pl
+import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -33,6 +35,12 @@ TRAINER_DEFAULTS: dict[str, Any] = {
         "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
     },
 }
+
+
+def import_object(path: str) -> Any:
+    """The object a dotted ``class_path`` names."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def condense_parse_error(message: str) -> str:
@@ -90,6 +98,25 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("parser_kwargs", {"exit_on_error": False})  # exit_on_user_error prints one line
         super().__init__(*args, **kwargs)
+
+    def _parse_ckpt_path(self) -> None:
+        """LightningCLI loads a checkpoint's hyper-parameters over the config's model; refuse a checkpoint
+        of another task or network first, instead of silently building that other model."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if ckpt_path and Path(ckpt_path).is_file():
+            checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+            model = self.config[subcommand].model
+            network = model.init_args.get("network") or {}
+            network_class = import_object(network["class_path"]) if "class_path" in network else None
+            ours = (import_object(model.class_path).__name__,
+                    getattr(network_class, "name", getattr(network_class, "__name__", "")).lower())
+            saved_task = checkpoint.get("hyper_parameters", {}).get("_class_path")
+            theirs = (saved_task and import_object(saved_task).__name__, checkpoint.get("network_name"))
+            if all(theirs) and theirs != ours:
+                raise ConfigError(f"--ckpt_path {ckpt_path} holds a {theirs[0]} with network {theirs[1]!r}, "
+                                  f"but the config builds a {ours[0]} with network {ours[1]!r}")
+        super()._parse_ckpt_path()
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--out", type=Optional[str], default=None,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from tests.conftest import DEMO, TINY, read_json, run_train
 
@@ -79,26 +78,3 @@ def test_predict_writes_ranked_csv(workdir: Path) -> None:
     assert list(table.columns) == ["node_id", "name", "score", "rank"]
     assert len(table) == 300 and table["rank"].tolist() == list(range(1, 301))
     assert (table["score"] >= 0).all() and table["score"].is_monotonic_decreasing
-
-
-def test_missing_config_file_is_one_clear_error(workdir: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^error: .*File does not exist: .*no_such.yaml'$"):
-        run_train("fit", "--config", "no_such.yaml")
-
-
-def test_unknown_model_class_is_a_clear_error(workdir: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^error: model.network: .*has no attribute 'NoSuchNet'$"):
-        run_train("fit", "--config", DEMO, "--model.init_args.network.class_path", "nie.models.NoSuchNet")
-
-
-def test_unknown_hyperparameter_is_a_clear_error(workdir: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^error: model: Option 'lrr' is not accepted$"):
-        run_train("fit", "--config", DEMO, "--model.init_args.lrr", "0.1")
-
-
-def test_unknown_checkpoint_hparam_is_a_clear_error(workdir: Path) -> None:
-    config = yaml.safe_load(Path(DEMO).read_text())
-    config["trainer"]["callbacks"][0]["init_args"]["hparams"] = ["lr", "hiden"]
-    Path("bad.yaml").write_text(yaml.safe_dump(config))
-    with pytest.raises(SystemExit, match=r"error: HParamCheckpoint: unknown hyper-parameter\(s\) \['hiden'\]"):
-        run_train("fit", "--config", "bad.yaml", *TINY, "--trainer.max_epochs", "1")

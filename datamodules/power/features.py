@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -33,11 +34,13 @@ def cyclic_features(times: pd.DatetimeIndex) -> np.ndarray:
     return np.stack([np.sin(hour), np.cos(hour), np.sin(day), np.cos(day)], axis=1)
 
 
-def fit_scaler(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column mean and std ignoring NaN (std 1 for constant columns)."""
-    mean = np.nanmean(values, axis=0)
-    std = np.nanstd(values, axis=0)
-    return np.nan_to_num(mean), np.where(np.isfinite(std) & (std > 1e-8), std, 1.0)
+def fit_scaler(values: np.ndarray) -> tuple[list[float], list[float]]:
+    """Column mean and std ignoring NaN (std 1 for constant columns), as plain lists for checkpoints."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: handled below
+        mean = np.nanmean(values, axis=0)
+        std = np.nanstd(values, axis=0)
+    return np.nan_to_num(mean).tolist(), np.where(np.isfinite(std) & (std > 1e-8), std, 1.0).tolist()
 
 
 def forward_target(values: np.ndarray | torch.Tensor, transform: TargetTransform):

@@ -14,6 +14,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import MetricCollection
 
 from nie.checkpoint_io import rng_states, set_rng_states
+from nie.errors import ConfigError
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -21,6 +22,8 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 
 def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
     """Name and keyword arguments of a network factory (jsonargparse gives a ``functools.partial``)."""
+    if factory is None:
+        return {"network": "none"}
     classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
     cls = classes[-1] if classes else factory
     params = {"network": getattr(cls, "name", getattr(cls, "__name__", "network")).lower()}
@@ -74,7 +77,7 @@ class BaseTask(pl.LightningModule):
             self.network.fit(self.trainer.datamodule)
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
-                params = dict(self.hparams)
+                params = {**self.hparams, **self.run_name_values()}
                 datamodule = getattr(self.trainer, "datamodule", None)
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
@@ -84,8 +87,21 @@ class BaseTask(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""
         checkpoint["rng_states"] = rng_states()
+        checkpoint["task"] = type(self).__name__
+        checkpoint["network_name"] = self.run_name_values()["network"]
+
+    def run_name_values(self) -> dict[str, Any]:
+        """Values that may name a run directory: the network's short name and its arguments."""
+        return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuse a checkpoint of another task or network before its weights are loaded."""
+        saved = checkpoint.get("network_name")
+        ours = self.run_name_values()["network"]
+        if saved is not None and saved != ours:
+            raise ConfigError(f"the checkpoint was trained with network={saved!r} "
+                              f"({checkpoint.get('task', 'another task')}), but this config builds "
+                              f"network={ours!r} ({type(self).__name__})")
         self._resumed_rng_states = checkpoint.get("rng_states")
 
     def on_train_start(self) -> None:

@@ -12,7 +12,7 @@ from torchmetrics import MetricCollection
 from datamodules.power.features import inverse_target
 from nie.forecast_metrics import ForecastErrors
 from nie.plots import forecast_week_figure
-from nie.tasks.base import BaseTask, OptimizerName, factory_hparams
+from nie.tasks.base import BaseTask, OptimizerName
 
 ForecasterFactory = Callable[[dict], nn.Module]
 
@@ -34,7 +34,6 @@ class PowerForecastTask(BaseTask):
                  plot_week_start: str | None = None) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["network"], logger=False)
-        self.hparams.update(factory_hparams(network, set(self.hparams)))
         self.network_factory = network
         self.network: nn.Module | None = None
         self._val_outputs: list[dict[str, Tensor]] = []

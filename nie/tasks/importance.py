@@ -13,7 +13,7 @@ from nie.batch import GraphBatch, GraphSpec
 from nie.errors import ConfigError
 from nie.losses import listnet_loss
 from nie.metrics import importance_metrics
-from nie.tasks.base import BaseTask, OptimizerName, factory_hparams
+from nie.tasks.base import BaseTask, OptimizerName
 
 NetworkFactory = Callable[[GraphSpec], nn.Module]
 
@@ -53,7 +53,6 @@ class NodeImportanceTask(BaseTask):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["network"], logger=False)
-        self.hparams.update(factory_hparams(network, set(self.hparams)))
         self.network_factory = network
         self.network: nn.Module | None = None
 
