@@ -34,10 +34,9 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
 
 
 class BaseTask(pl.LightningModule):
-    """Shared training plumbing; ``monitor`` names the metric that selects checkpoints."""
+    """Shared training plumbing: optimiser, metrics per stage, baselines' fit, checkpoint state."""
 
-    monitor = "val/loss"
-    monitor_mode = "min"
+    headline_metrics: tuple[str, ...] = ()  # shown beside the hyper-parameters in TensorBoard's HParams tab
 
     def __init__(self, lr: float = 1e-3, weight_decay: float = 0.0, optimizer: OptimizerName = "adam") -> None:
         super().__init__()
@@ -81,8 +80,7 @@ class BaseTask(pl.LightningModule):
                 datamodule = getattr(self.trainer, "datamodule", None)
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
-                keys = [k for k in self.val_metrics.keys(keep_base=False)]
-                logger.log_hyperparams(params, {k: 0.0 for k in keys})
+                logger.log_hyperparams(params, {f"val/{k}": 0.0 for k in self.headline_metrics})
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""

@@ -26,8 +26,7 @@ class PowerForecastTask(BaseTask):
         plot_week_start: first day of the validation week plotted to TensorBoard (default: the first).
     """
 
-    monitor = "val/rmse"
-    monitor_mode = "min"
+    headline_metrics = ("rmse", "mae", "skill")
 
     def __init__(self, network: ForecasterFactory, lr: float = 1e-3, weight_decay: float = 0.0,
                  optimizer: OptimizerName = "adam", loss: Literal["mse", "mae"] = "mse",

@@ -37,8 +37,7 @@ class NodeImportanceTask(BaseTask):
         top_k: k of NDCG@k and OVERLAP@k.
     """
 
-    monitor = "val/spearman"
-    monitor_mode = "max"
+    headline_metrics = ("ndcg@100", "spearman", "overlap@100", "rmse")
 
     def __init__(
         self,
