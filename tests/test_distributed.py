@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,14 @@ def test_ddp_forecast_metrics_equal_single_process(workdir: Path) -> None:
     run_train("fit", "--config", config)
     run_train("test", "--config", config, "--ckpt_path", "best", "--out", "single.json")
     _assert_same(read_json("single.json"), _ddp_test(config))
+
+
+@pytest.mark.slow
+def test_ddp_sampled_training_and_evaluation(workdir: Path) -> None:
+    sampled = [*TINY, "--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    fit = subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", DEMO, *sampled,
+                          "--trainer.max_epochs", "2", *DDP], capture_output=True, text=True, timeout=300, env=env)
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    run_train("test", "--config", DEMO, *sampled, "--ckpt_path", "best", "--out", "single.json")
+    _assert_same(read_json("single.json"), _ddp_test(DEMO, *sampled))
