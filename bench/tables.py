@@ -2,6 +2,7 @@
 
     python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metric
     python bench/tables.py --test results/gefcom2014_*.json
+    python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
+    parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     args = parser.parse_args()
+    if args.folds:
+        from nie.cv import summarise
+
+        per_fold = [json.loads(path.read_text())["metrics"] for path in args.files]
+        table = {**summarise(per_fold), "fit_test_seconds": summarise(per_fold, prefix="")["fit_test_seconds"]}
+        header = ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
+        print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+        print(cv_row(f"{args.folds} ({len(per_fold)} folds)", table))
+        return
     header = ["model", *POWER_COLUMNS] if args.test else ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
     print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
     for path in args.files:
