@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
+    parser.add_argument("--modes", nargs="+", default=["full-batch", "sampled"], choices=["full-batch", "sampled"])
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -94,7 +95,7 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print("| model | mode | s / epoch | peak RSS (MiB) |\n|---|---|---|---|")
     for model in args.models:
-        for mode in ("full-batch", "sampled"):
+        for mode in args.modes:
             cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
                    str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--one", model, mode]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
