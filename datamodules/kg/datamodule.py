@@ -123,7 +123,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self.graph: Optional[KnowledgeGraph] = None
         self.split: Optional[Split] = None
         self._batches: dict[str, GraphBatch] = {}
-        self._device_cache: dict[str, tuple] = {}
+        self._device_cache: dict[str, GraphBatch] = {}
 
     # ----------------------------------------------------------------- loading
     def load(self) -> KnowledgeGraph:
@@ -207,18 +207,15 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return self._loader("predict")
 
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
-        """Move the shared full graph and features to ``device`` once, not every step."""
+        """Move the shared full graph, features and degrees to ``device`` once; per step only the
+        stage's node ids and labels travel."""
         if batch.graphs[0].is_block:
             return batch.to(device)
         key = str(device)
         if key not in self._device_cache:
-            shared = self._batches["predict"]
-            self._device_cache[key] = ([g.to(device) for g in shared.graphs], shared.x.to(device),
-                                       None if shared.x_semantic is None else shared.x_semantic.to(device))
-        graphs, x, x_semantic = self._device_cache[key]
-        small = GraphBatch([], x, batch.output_nodes, batch.in_degree, batch.target_index, batch.labels).to(device)
-        small.graphs, small.x, small.x_semantic = graphs, x, x_semantic
-        return small
+            self._device_cache[key] = self._batches["predict"].to(device)
+        return replace(self._device_cache[key], target_index=batch.target_index.to(device),
+                       labels=batch.labels.to(device))
 
     # ----------------------------------------------------------------- outputs
     def to_scores(self, prediction: torch.Tensor) -> torch.Tensor:
