@@ -204,19 +204,20 @@ class PowerDataModule(pl.LightningDataModule):
     # ------------------------------------------------------------ outputs
     def forecast_table(self, stage: str, outputs: list[dict[str, torch.Tensor]]) -> pd.DataFrame:
         """One row per forecast hour: station, issue time, target time, step, forecast, actual."""
-        dataset = self.datasets[stage]
+        dataset, horizon = self.datasets[stage], self.hparams.horizon
         index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
         forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
-        rows = []
-        steps = np.arange(self.hparams.horizon)
-        for i, values in zip(index, forecast):
-            station, start = dataset.locate(int(i))
-            series, t0 = self.series[station], start + self.hparams.seq_len
-            rows.append(pd.DataFrame({
-                "station": series.station, "issue_time": series.times[t0 - 1],
-                "target_time": series.times[t0 + steps], "horizon_step": steps + 1, "forecast": values,
-                "actual": series.target[t0 + steps]}))
-        return pd.concat(rows, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
+        stations = np.searchsorted(dataset.offsets, index, side="right") - 1
+        first_target = dataset.flat_starts[index] + self.hparams.seq_len
+        tables = []
+        for station in np.unique(stations):  # one gather per station, not one frame per window
+            rows, series = stations == station, self.series[station]
+            targets = first_target[rows, None] + np.arange(horizon)
+            tables.append(pd.DataFrame({
+                "station": series.station, "issue_time": np.repeat(series.times[first_target[rows] - 1], horizon),
+                "target_time": series.times[targets.ravel()], "horizon_step": np.tile(np.arange(1, horizon + 1), rows.sum()),
+                "forecast": forecast[rows].ravel(), "actual": series.target[targets.ravel()]}))
+        return pd.concat(tables, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
 
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path,
                           week_start: Optional[str] = None) -> pd.DataFrame:
