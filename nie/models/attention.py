@@ -1,0 +1,45 @@
+"""Predicate-aware graph attention, shared by GENI (scores, D = 1) and LICAP's PreGAT (embeddings)."""
+
+from __future__ import annotations
+
+import dgl
+import dgl.function as fn
+import torch
+from dgl.ops import edge_softmax
+from torch import Tensor, nn
+
+
+class PredicateAttention(nn.Module):
+    """Attention-weighted sum over in-edges of per-head source features ``[N, heads, dim]``.
+
+    logit(j→i) = LeakyReLU(a_src·h_j + a_rel·φ(predicate_ji) + a_dst·h_i), softmax over i's in-edges.
+    No projection: callers project (PreGAT) or pass raw scores (GENI).
+    """
+
+    def __init__(self, heads: int, dim: int, predicate_dim: int, negative_slope: float = 0.2,
+                 attn_drop: float = 0.0) -> None:
+        super().__init__()
+        self.attn_src = nn.Parameter(torch.empty(heads, dim))
+        self.attn_dst = nn.Parameter(torch.empty(heads, dim))
+        self.attn_rel = nn.Parameter(torch.empty(predicate_dim, heads))
+        self.leaky_relu = nn.LeakyReLU(negative_slope)
+        self.attn_drop = nn.Dropout(attn_drop)
+        gain = nn.init.calculate_gain("relu")
+        for p in (self.attn_src, self.attn_dst, self.attn_rel):
+            nn.init.xavier_normal_(p, gain=gain)
+
+    def attention(self, graph: dgl.DGLGraph, feat: Tensor, predicates: Tensor) -> Tensor:
+        """Attention weights [E, heads] (sum to 1 over each node's in-edges)."""
+        with graph.local_scope():
+            graph.srcdata["el"] = (feat * self.attn_src).sum(-1)
+            graph.dstdata["er"] = (feat[: graph.num_dst_nodes()] * self.attn_dst).sum(-1)
+            graph.apply_edges(fn.u_add_v("el", "er", "e"))
+            logits = self.leaky_relu(graph.edata["e"] + predicates @ self.attn_rel)
+            return edge_softmax(graph, logits)
+
+    def forward(self, graph: dgl.DGLGraph, feat: Tensor, predicates: Tensor) -> Tensor:
+        with graph.local_scope():
+            graph.srcdata["h"] = feat
+            graph.edata["a"] = self.attn_drop(self.attention(graph, feat, predicates)).unsqueeze(-1)
+            graph.update_all(fn.u_mul_e("h", "a", "m"), fn.sum("m", "h"))
+            return graph.dstdata["h"]
