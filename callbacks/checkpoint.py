@@ -20,6 +20,7 @@ from nie.io import write_json
 
 
 def _format(key: str, value: Any, bare_strings: bool) -> str:
+    value = getattr(value, "run_name", value)  # a configured stage (e.g. LICAP pre-training) names itself
     if isinstance(value, float):
         value = f"{value:g}"
     elif isinstance(value, (list, tuple)):

@@ -26,7 +26,7 @@ def test_geni_attention_sums_to_one_over_in_edges(tiny) -> None:
     g = tiny._batches["train"].graphs[0]
     layer = PredicateAttention(heads=3, dim=1, predicate_dim=5)
     scores = torch.randn(g.num_nodes(), 3)
-    attention = layer.attention(g, scores.unsqueeze(-1), torch.randn(g.num_edges(), 5))
+    attention = layer.attention(g, scores.unsqueeze(-1), torch.randn(tiny.spec.num_relations, 5))
     totals = torch.zeros(g.num_nodes(), 3).index_add_(0, g.edges()[1], attention)
     torch.testing.assert_close(totals, torch.ones_like(totals))
 
@@ -35,8 +35,8 @@ def test_predicate_embeddings_change_attention(tiny) -> None:
     g = tiny._batches["train"].graphs[0]
     layer = PredicateAttention(heads=2, dim=1, predicate_dim=4)
     scores = torch.randn(g.num_nodes(), 2)
-    a = layer.attention(g, scores.unsqueeze(-1), torch.zeros(g.num_edges(), 4))
-    b = layer.attention(g, scores.unsqueeze(-1), torch.randn(g.num_edges(), 4))
+    a = layer.attention(g, scores.unsqueeze(-1), torch.zeros(tiny.spec.num_relations, 4))
+    b = layer.attention(g, scores.unsqueeze(-1), torch.randn(tiny.spec.num_relations, 4))
     assert not torch.allclose(a, b)
 
 

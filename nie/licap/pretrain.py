@@ -48,6 +48,11 @@ class LICAP:
         self.mode = mode
         self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode")}
 
+    @property
+    def run_name(self) -> str:
+        """How run directories name this stage (``HParamCheckpoint`` dirs/hparams key ``pretraining``)."""
+        return "licap" if self.mode == "replace" else "licap_concat"
+
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
 

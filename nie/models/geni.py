@@ -48,8 +48,7 @@ class GENI(nn.Module):
         scores = self.initial_scores(batch.x)
         graphs = batch.with_graphs(self.num_layers)
         for depth, (layer, graph) in enumerate(zip(self.layers, graphs)):
-            predicates = self.predicate_embedding(graph.edata["rel"])
-            scores = F.elu(layer(graph, scores.unsqueeze(-1), predicates).squeeze(-1))
+            scores = F.elu(layer(graph, scores.unsqueeze(-1), self.predicate_embedding.weight).squeeze(-1))
             if depth < self.num_layers - 1:  # heads share one score between layers
                 scores = scores.mean(-1, keepdim=True).expand(-1, self.heads)
         if not self.centrality_adjustment:

@@ -26,10 +26,9 @@ class PreGAT(nn.Module):
             nn.init.xavier_normal_(linear.weight, gain=nn.init.calculate_gain("relu"))
 
     def forward(self, graph: dgl.DGLGraph, x: Tensor) -> Tensor:
-        predicates = self.predicate_embedding(graph.edata["rel"])
         h = x
         for depth, (project, attend, shape) in enumerate(zip(self.project, self.attend, self.shapes)):
-            h = attend(graph, project(h).view(-1, *shape), predicates).flatten(1)
+            h = attend(graph, project(h).view(-1, *shape), self.predicate_embedding.weight).flatten(1)
             if depth == 0:
                 h = F.elu(h)
         return h

@@ -35,7 +35,7 @@ class RelationalTransformerLayer(nn.Module):
         self.norm1, self.norm2 = nn.BatchNorm1d(width), nn.BatchNorm1d(width)
         self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
 
-    def forward(self, graph: dgl.DGLGraph, x: Tensor, predicates: Tensor) -> Tensor:
+    def forward(self, graph: dgl.DGLGraph, x: Tensor, predicate_table: Tensor) -> Tensor:
         x = self.feat_drop(x)
         x_dst = x[: graph.num_dst_nodes()]
         with graph.local_scope():
@@ -43,7 +43,7 @@ class RelationalTransformerLayer(nn.Module):
             graph.srcdata["k"] = self.key(x).view(-1, self.heads, self.hidden)
             graph.srcdata["v"] = self.value(x).view(-1, self.heads, self.hidden)
             graph.apply_edges(fn.v_dot_u("q", "k", "score"))
-            score = graph.edata["score"].squeeze(-1) / self.hidden**0.5 + self.relation_bias(predicates)
+            score = graph.edata["score"].squeeze(-1) / self.hidden**0.5 + self.relation_bias(predicate_table)[graph.edata["rel"]]
             graph.edata["a"] = self.attn_drop(edge_softmax(graph, score)).unsqueeze(-1)
             graph.update_all(fn.u_mul_e("v", "a", "m"), fn.sum("m", "h"))
             h = self.out(graph.dstdata["h"].flatten(1))
@@ -61,7 +61,7 @@ class RelationalGraphTransformer(nn.Module):
 
     def forward(self, graphs: list[dgl.DGLGraph], x: Tensor, embed: nn.Embedding) -> Tensor:
         for layer, graph in zip(self.layers, graphs):
-            x = layer(graph, x, embed(graph.edata["rel"]))
+            x = layer(graph, x, embed.weight)  # per-relation biases, gathered per edge
         return x
 
 
