@@ -2,7 +2,8 @@
 
     python bench/nie_epoch.py --root ../shared/data/fb15k [--epochs 3] [--models geni gat rgcn rgtn]
 
-``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.models.RGCN``
+``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
+step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.models.RGCN``
 has its own layer. Each (model, mode) runs in a fresh subprocess so its peak RSS is its own. Full-batch: one
 optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
 nodes with --fanouts neighbours per layer. Features come from the on-disk cache (built on
@@ -19,7 +20,8 @@ import subprocess
 import sys
 import time
 
-NETWORKS = {"geni": "GENI", "gat": "GAT", "rgcn": "RGCN", "rgtn": "RGTN", "rgcn-dglnn": None}
+NETWORKS = {"geni": "GENI", "gat": "GAT", "rgcn": "RGCN", "rgtn": "RGTN", "rgcn-dglnn": None, "pregat": None}
+LAYERS = {"geni": 3}  # as in configs/fb15k/<model>.yaml; the others have 2
 
 
 def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10):
@@ -45,6 +47,20 @@ def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10)
     return Net()
 
 
+def licap_step(dm):
+    """LICAP pre-training as a network-like callable plus its loss (the bench's ``pregat`` row)."""
+    import torch
+
+    from nie.licap import LICAP
+    from nie.licap.bins import top_bins
+    from nie.models.pregat import PreGAT
+
+    ids, labels = dm.training_labels()
+    licap, bins = LICAP(), top_bins(ids, labels, generator=torch.Generator().manual_seed(0))
+    encoder = PreGAT(dm.spec.in_dim, dm.spec.num_relations)
+    return encoder, lambda batch: licap.loss(encoder(batch.graphs[0], batch.x), bins)
+
+
 def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int]) -> dict:
     import torch
     import torch.nn.functional as F
@@ -54,19 +70,26 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     from nie.tasks.importance import split_outputs
 
     torch.manual_seed(0)
+    fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
     extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
     semantic = ["semantic"] if model == "rgtn" else None
     dm = KnowledgeGraphDataModule(root=root, features=["structural"], semantic_features=semantic, **extra)
     dm.setup()
-    build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.models, NETWORKS[model])
-    net = build(dm.spec, num_layers=len(fanouts))
+    if model == "pregat":
+        net, step_loss = licap_step(dm)
+    else:
+        build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.models, NETWORKS[model])
+        net = build(dm.spec, num_layers=len(fanouts))
+
+        def step_loss(batch):
+            main, _ = split_outputs(net(batch))
+            return F.mse_loss(main[batch.target_index], batch.labels)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     times = []
     for _ in range(epochs + 1):  # the first epoch warms up allocators and is not counted
         start = time.perf_counter()
         for batch in dm.train_dataloader():
-            main, _ = split_outputs(net(batch))
-            loss = F.mse_loss(main[batch.target_index], batch.labels)
+            loss = step_loss(batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -95,7 +118,7 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     print("| model | mode | s / epoch | peak RSS (MiB) |\n|---|---|---|---|")
     for model in args.models:
-        for mode in args.modes:
+        for mode in args.modes if model != "pregat" else ["full-batch"]:
             cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
                    str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--one", model, mode]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 
@@ -25,6 +25,15 @@ def test_print_config(workdir: Path, capsys: pytest.CaptureFixture) -> None:
         run_train("fit", "--config", DEMO, "--print_config")
     assert exit_info.value.code == 0
     assert "nie.models.GENI" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("config", sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "configs").rglob("*.yaml")
+                                          if p.name != "data.yaml"))
+def test_every_shipped_config_parses(config: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_train("fit", "--config", str(ROOT / config), "--print_config")
+    assert exit_info.value.code == 0, capsys.readouterr().err
+    assert "class_path" in capsys.readouterr().out
 
 
 def test_fit_names_checkpoints_by_hyperparameters(workdir: Path) -> None:

@@ -9,21 +9,19 @@ settings, seed). The datamodule then replaces (or extends) the input features wi
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 from typing import Literal
 
 import dgl
 import numpy as np
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from nie.cache import cached_array
 from nie.licap.bins import TopBins, top_bins
 from nie.licap.losses import finer_bin_loss, top_bin_loss
 from nie.models.pregat import PreGAT
-
-log = logging.getLogger(__name__)
 
 
 class LICAP:
@@ -88,8 +86,8 @@ class LICAP:
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(encoder.parameters(), s["clip"])
                 optimizer.step()
-        log.info("LICAP pre-training: best loss %.4f, stopped after %d epochs (%d top nodes, %d bins)",
-                 best_loss, epoch + 1, len(bins.top), bins.num_bins)
+        rank_zero_info(f"LICAP pre-training: best loss {best_loss:.4f} after {epoch + 1} epochs "
+                       f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)")
         return best
 
     def loss(self, embeddings: Tensor, bins: TopBins) -> Tensor:
