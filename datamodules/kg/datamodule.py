@@ -147,15 +147,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
                                              structural_epochs=h.structural_epochs, seed=h.seed)
         labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
-        g = dgl.graph((torch.from_numpy(graph.src), torch.from_numpy(graph.dst)), num_nodes=graph.num_nodes)
-        g.edata["rel"] = torch.from_numpy(graph.rel)
-        g.edata["added_loop"] = torch.zeros(graph.num_edges, dtype=torch.bool)
-        num_relations = graph.num_relations
-        if h.self_loops:
-            g = dgl.add_self_loop(g)
-            g.edata["rel"][graph.num_edges:] = num_relations
-            g.edata["added_loop"][graph.num_edges:] = True
-            num_relations += 1
+        g, num_relations = graph.message_graph(h.self_loops)
         x = torch.from_numpy(build(feature_names))
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
