@@ -4,6 +4,7 @@ For one fold: sample the bins from that fold's training labels, train a PreGAT e
 L1 + L2 full-batch until the loss stops improving, and return the best epoch's embeddings,
 cached on disk by a hash of everything that determines them (inputs, graph, fold labels,
 settings, seed). The datamodule then replaces (or extends) the input features with them.
+Under DDP every process computes the same (seeded) embeddings or reads them from the cache.
 """
 
 from __future__ import annotations
