@@ -1,6 +1,7 @@
 """Seconds per training epoch and peak memory of each NIE network on a knowledge graph.
 
     python bench/nie_epoch.py --root ../shared/data/fb15k [--epochs 3] [--models geni gat rgcn rgtn]
+    python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
 step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.models.RGCN``
@@ -19,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 NETWORKS = {"geni": "GENI", "gat": "GAT", "rgcn": "RGCN", "rgtn": "RGTN", "rgcn-dglnn": None, "pregat": None}
 LAYERS = {"geni": 3}  # as in configs/fb15k/<model>.yaml; the others have 2
@@ -61,7 +63,8 @@ def licap_step(dm):
     return encoder, lambda batch: licap.loss(encoder(batch.graphs[0], batch.x), bins)
 
 
-def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int]) -> dict:
+def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int],
+            profile: bool = False) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -86,14 +89,22 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
             return F.mse_loss(main[batch.target_index], batch.labels)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     times = []
-    for _ in range(epochs + 1):  # the first epoch warms up allocators and is not counted
+    if profile:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as profiler
+
+        epochs = 1
+    for epoch in range(epochs + 1):  # the first epoch warms up allocators and is not counted
         start = time.perf_counter()
-        for batch in dm.train_dataloader():
-            loss = step_loss(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        with profiler(activities=[ProfilerActivity.CPU]) if profile and epoch == 1 else nullcontext() as prof:
+            for batch in dm.train_dataloader():
+                loss = step_loss(batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
         times.append(time.perf_counter() - start)
+    if profile:
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"model": model, "mode": "sampled" if sampled else "full-batch",
             "seconds_per_epoch": sum(times[1:]) / epochs, "peak_rss_mib": round(peak_mib)}
@@ -108,7 +119,11 @@ def main() -> None:
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
     parser.add_argument("--modes", nargs="+", default=["full-batch", "sampled"], choices=["full-batch", "sampled"])
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", metavar="MODEL", choices=list(NETWORKS), help="profile one full-batch step")
     args = parser.parse_args()
+    if args.profile:
+        measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, profile=True)
+        return
     if args.one:
         print(json.dumps(measure(args.root, args.one[0], args.one[1] == "sampled", args.epochs,
                                  args.batch_size, args.fanouts)))
