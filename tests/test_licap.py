@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from datamodules import SyntheticKnowledgeGraphDataModule
+from nie.errors import ConfigError
 from nie.licap import LICAP
 from nie.licap.bins import binomial_bin_weights, top_bins
 from nie.licap.losses import bin_prototypes, finer_bin_loss, top_bin_loss
@@ -143,3 +144,10 @@ def test_licap_config_switch_runs_through_the_cli(workdir) -> None:
               "--data.init_args.pretraining.init_args.mode", "concat")
     metrics = read_json(next(workdir.glob("runs/**/val_metrics.json")))
     assert np.isfinite(metrics["val/spearman"])
+
+
+@pytest.mark.parametrize("bad", [dict(important_ratio=0.0), dict(important_ratio=0.6, negative_pool=0.5),
+                                 dict(bin_width=0.0)])
+def test_bad_settings_fail_at_construction(bad) -> None:
+    with pytest.raises(ConfigError, match="licap"):
+        LICAP(**bad)

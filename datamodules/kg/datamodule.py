@@ -152,7 +152,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
             train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
-            embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir)
+            device = self.trainer.strategy.root_device if self.trainer is not None else "cpu"
+            embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir,
+                                                  device)
             x = h.pretraining.apply(x, embeddings)
         self.graph = graph
         in_degree = g.in_degrees().float()

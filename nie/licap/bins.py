@@ -31,6 +31,9 @@ class TopBins:
     def num_bins(self) -> int:
         return self.bin_weights.shape[0]
 
+    def to(self, device: torch.device | str) -> "TopBins":
+        return TopBins(*(t.to(device) for t in (self.top, self.negatives, self.bin_of_top, self.bin_weights)))
+
 
 def binomial_bin_weights(distances: np.ndarray) -> np.ndarray:
     """Weights for bins at the given (non-negative integer) distances from an anchor bin.
@@ -41,6 +44,13 @@ def binomial_bin_weights(distances: np.ndarray) -> np.ndarray:
     n = 2 * int(distances.max(initial=0))
     weights = binom.pmf(n // 2 + distances, n, 0.5)
     return weights / weights.sum()
+
+
+def check_bin_settings(important_ratio: float, negative_pool: float, bin_width: float) -> None:
+    if not 0 < important_ratio < 1 or not important_ratio < negative_pool <= 1:
+        raise ConfigError(f"licap: need 0 < important_ratio ({important_ratio}) < negative_pool ({negative_pool}) <= 1")
+    if bin_width <= 0:
+        raise ConfigError(f"licap.bin_width must be positive, got {bin_width}")
 
 
 def top_bins(train_ids: Tensor, train_labels: Tensor, important_ratio: float = 0.1, negative_ratio: float = 2.0,
@@ -54,10 +64,7 @@ def top_bins(train_ids: Tensor, train_labels: Tensor, important_ratio: float = 0
             top bin (the reference's 0.5: hard negatives just below the border); 1.0 = all others.
         bin_width: width of the finer bins in label units (log page views on FB15k).
     """
-    if not 0 < important_ratio < 1 or not important_ratio < negative_pool <= 1:
-        raise ConfigError(f"licap: need 0 < important_ratio ({important_ratio}) < negative_pool ({negative_pool}) <= 1")
-    if bin_width <= 0:
-        raise ConfigError(f"licap.bin_width must be positive, got {bin_width}")
+    check_bin_settings(important_ratio, negative_pool, bin_width)
     order = torch.argsort(train_labels, descending=True, stable=True)
     num_top = max(1, round(important_ratio * len(order)))
     pool = order[num_top: max(num_top + 1, round(negative_pool * len(order)))]

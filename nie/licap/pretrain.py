@@ -20,7 +20,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from nie.cache import cached_array
-from nie.licap.bins import TopBins, top_bins
+from nie.licap.bins import TopBins, check_bin_settings, top_bins
 from nie.licap.losses import finer_bin_loss, top_bin_loss
 from nie.models.pregat import PreGAT
 
@@ -44,6 +44,7 @@ class LICAP:
                  hidden: int = 8, heads: int = 8, out_dim: int = 64, predicate_dim: int = 10,
                  lr: float = 5e-3, weight_decay: float = 5e-4, max_epochs: int = 1000, patience: int = 20,
                  clip: float = 10.0) -> None:
+        check_bin_settings(important_ratio, negative_pool, bin_width)  # fail at start-up, not after loading
         self.mode = mode
         self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode")}
 
@@ -56,12 +57,15 @@ class LICAP:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
 
     def embeddings(self, graph: dgl.DGLGraph, x: Tensor, num_relations: int, train_ids: Tensor,
-                   train_labels: Tensor, seed: int, cache_dir: str | Path) -> Tensor:
-        """Pre-trained embeddings [N, out_dim] for this fold: only ``train_ids``' labels are given."""
+                   train_labels: Tensor, seed: int, cache_dir: str | Path,
+                   device: torch.device | str = "cpu") -> Tensor:
+        """Pre-trained embeddings [N, out_dim] (on the CPU) for this fold: only ``train_ids``' labels
+        are given. Pre-training runs on ``device`` (the trainer's, when there is one)."""
         key = {"method": "licap-v1", "settings": self.settings, "seed": seed,
                "inputs": _digest(x, graph.edges()[0], graph.edges()[1], graph.edata["rel"], train_ids, train_labels)}
         shape = (graph.num_nodes(), self.settings["out_dim"])
-        build = lambda: self.pretrain(graph, x, num_relations, train_ids, train_labels, seed).numpy()  # noqa: E731
+        build = lambda: self.pretrain(graph.to(device), x.to(device), num_relations, train_ids, train_labels,  # noqa: E731
+                                      seed).cpu().numpy()
         return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
 
     def pretrain(self, graph: dgl.DGLGraph, x: Tensor, num_relations: int, train_ids: Tensor,
@@ -69,9 +73,10 @@ class LICAP:
         s = self.settings
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            bins = top_bins(train_ids, train_labels, s["important_ratio"], s["negative_ratio"], s["negative_pool"],
-                            s["bin_width"], generator=torch.Generator().manual_seed(seed))
-            encoder = PreGAT(x.shape[1], num_relations, s["hidden"], s["heads"], s["out_dim"], s["predicate_dim"])
+            bins = top_bins(train_ids.cpu(), train_labels.cpu(), s["important_ratio"], s["negative_ratio"],
+                            s["negative_pool"], s["bin_width"], generator=torch.Generator().manual_seed(seed)).to(x.device)
+            encoder = PreGAT(x.shape[1], num_relations, s["hidden"], s["heads"], s["out_dim"],
+                             s["predicate_dim"]).to(x.device)
             optimizer = torch.optim.Adam(encoder.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
             best, best_loss, waited = None, float("inf"), 0
             for epoch in range(s["max_epochs"]):
