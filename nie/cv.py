@@ -47,6 +47,15 @@ def _config_hash(cli: NIECLI) -> str:
     return hashlib.sha256(config.encode()).hexdigest()
 
 
+def _best_validation(cli: NIECLI) -> dict[str, float]:
+    """The selected checkpoint's validation score, e.g. ``{"best_val/spearman": 0.78}``: the number
+    to compare configurations by, since test folds must not choose anything."""
+    checkpoint = cli.trainer.checkpoint_callback
+    if checkpoint is None or checkpoint.best_model_score is None:
+        return {}
+    return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
+
+
 def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]) -> dict[str, float]:
     start = time.perf_counter()  # building the CLI sets up the data: features, per-fold pre-training
     cli = make_cli([*args, "--data.init_args.fold", str(fold)])
@@ -63,7 +72,7 @@ def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int
             return saved["metrics"]
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-    metrics = {**cli.stage_metrics("test"), "fit_test_seconds": time.perf_counter() - start}
+    metrics = {**cli.stage_metrics("test"), **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
     write_json(directory / "test_metrics.json", cli.stage_metrics("test"))
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
     return metrics
@@ -84,7 +93,7 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
     seen: set[Path] = set()
     per_fold = [run_fold(make_cli, rest, fold, seen) for fold in folds]
     table = summarise(per_fold)
-    table["fit_test_seconds"] = summarise(per_fold, prefix="")["fit_test_seconds"]
+    table.update({k: v for k, v in summarise(per_fold, prefix="").items() if k == "fit_test_seconds" or k.startswith("best_")})
     print(format_table(table))
     write_json(Path(os.path.commonpath(list(seen))) / "cv_metrics.json", table)
     if known.out:

@@ -72,6 +72,9 @@ def test_cv_three_folds_writes_mean_std_and_resumes(workdir: Path, capsys: pytes
     for metric in ("ndcg@100", "spearman", "overlap@100", "rmse"):
         assert set(table[metric]) == {"mean", "std", "folds"} and len(table[metric]["folds"]) == 3
     assert read_json("runs/geni/synthetic/cv_metrics.json") == table
+    for fold, score in enumerate(table["best_val/spearman"]["folds"]):  # what selects configurations
+        (best,) = Path(f"runs/geni/synthetic/fold{fold}/lr0.005-heads4").glob("epoch=*-val_spearman=*.ckpt")
+        assert f"{score:.4f}" == best.stem.split("val_spearman=")[1]
     run_train(*args, "--out", "again.json")
     assert capsys.readouterr().out.count("done earlier") == 3
     assert {k: v for k, v in read_json("again.json").items() if k != "fit_test_seconds"} == {
