@@ -1,5 +1,9 @@
-"""LightningDataModules: knowledge graphs (node importance) and time series (power forecasting)."""
+"""LightningDataModules: knowledge graphs (node importance) and time series (power forecasting).
 
-from datamodules.kg.datamodule import KnowledgeGraphDataModule, SyntheticKnowledgeGraphDataModule
+The knowledge-graph side is imported on first use, so power forecasting runs without DGL.
+"""
+
+from nie.lazy import lazy_exports
 
 __all__ = ["KnowledgeGraphDataModule", "SyntheticKnowledgeGraphDataModule"]
+__getattr__ = lazy_exports(__name__, {name: "datamodules.kg.datamodule" for name in __all__})

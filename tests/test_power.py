@@ -182,3 +182,19 @@ def test_batched_gather_equals_single_windows(tmp_path: Path) -> None:
         single = dataset[i]
         for key, value in single.items():
             torch.testing.assert_close(batch[key][row], value)
+
+
+def test_power_forecasting_runs_without_dgl(workdir: Path) -> None:
+    """Forecasting users need not install DGL: a fit in a process where ``import dgl`` fails."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    config = write_power_config(workdir / "data")
+    script = ("import sys; sys.modules['dgl'] = None; sys.path.insert(0, sys.argv[1]); from train import main; "
+              "main(['fit', '--config', sys.argv[2], '--trainer.max_epochs', '1']); "
+              "assert 'dgl' not in sys.modules or sys.modules['dgl'] is None")
+    done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(config)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert any(Path("runs/lstm/series").glob("lr0.005/epoch=*.ckpt"))
