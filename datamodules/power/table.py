@@ -66,7 +66,8 @@ def station_series(table: pd.DataFrame, path: str | Path, time: str, station: st
             bad = group.index[~group.index.isin(grid)][0]
             raise DataError(f"{path}: station {name!r} has timestamp {bad} off the {frequency} grid starting {grid[0]}")
         group = group.reindex(grid)
-        numeric = lambda cols: group[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)  # noqa: E731
+        # copies the windows may write to (pandas 3's copy-on-write hands out read-only views)
+        numeric = lambda cols: group[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)  # noqa: E731
         static_values = numeric(static)
         series.append(StationSeries(str(name), grid, numeric([target])[:, 0], numeric(known), numeric(past),
                                     np.nanmean(static_values, axis=0) if static else np.zeros(0)))
