@@ -53,11 +53,11 @@ def station_series(table: pd.DataFrame, path: str | Path, time: str, station: st
     duplicated = table.duplicated([station, time])
     if duplicated.any():
         row = table[duplicated].iloc[0]
-        raise DataError(f"{path}: duplicated timestamp {row[time]} for station {row[station]!r}")
+        raise DataError(f"{path}: duplicated timestamp {row[time]} for station {row[station]}")
     values = pd.to_numeric(table[target], errors="coerce")
     if not allow_negative and (values < 0).any():
         row = table[values < 0].iloc[0]
-        raise DataError(f"{path}: negative {target} = {row[target]} at station {row[station]!r}, time {row[time]} (power is never negative)")
+        raise DataError(f"{path}: negative {target} = {row[target]} at station {row[station]}, time {row[time]} (power is never negative)")
     series = []
     for name, group in table.groupby(station, sort=True):
         group = group.set_index(time).sort_index()
