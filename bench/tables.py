@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     args = parser.parse_args()
     if args.folds:
-        from nie.cv import summarise
+        from nie.cv import fold_table
 
         per_fold = [json.loads(path.read_text())["metrics"] for path in args.files]
-        table = {**summarise(per_fold), "fit_test_seconds": summarise(per_fold, prefix="")["fit_test_seconds"]}
+        table = fold_table(per_fold)
         header = ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
         print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
         print(cv_row(f"{args.folds} ({len(per_fold)} folds)", table))

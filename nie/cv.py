@@ -23,13 +23,23 @@ from nie.io import write_json
 FOLD_RESULT = "cv_fold.json"
 
 
-def summarise(per_fold: list[dict[str, float]], prefix: str = "test/") -> dict[str, dict]:
-    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports)."""
+def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
+    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
+    entries starting with ``prefix`` (removed from the names when ``strip``)."""
     names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
     table = {}
     for name in names:
         values = [fold[name] for fold in per_fold if name in fold]
-        table[name[len(prefix):]] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
+        key = name[len(prefix):] if strip else name
+        table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
+    return table
+
+
+def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
+    """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
+    table = summarise(per_fold)
+    for extra in ("best_", "fit_test_seconds"):
+        table.update(summarise(per_fold, prefix=extra, strip=False))
     return table
 
 
@@ -92,8 +102,7 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
     folds = known.folds if known.folds else list(range(num_folds))
     seen: set[Path] = set()
     per_fold = [run_fold(make_cli, rest, fold, seen) for fold in folds]
-    table = summarise(per_fold)
-    table.update({k: v for k, v in summarise(per_fold, prefix="").items() if k == "fit_test_seconds" or k.startswith("best_")})
+    table = fold_table(per_fold)
     print(format_table(table))
     write_json(Path(os.path.commonpath(list(seen))) / "cv_metrics.json", table)
     if known.out:
