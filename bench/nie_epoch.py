@@ -1,6 +1,8 @@
-"""Seconds per training epoch and peak memory of each NIE network on a knowledge graph.
+"""Seconds per training epoch and peak memory of each NIE network on a knowledge graph, per kernel backend.
 
     python bench/nie_epoch.py --root ../shared/data/fb15k [--epochs 3] [--models geni gat rgcn rgtn]
+    python bench/nie_epoch.py --modes full-batch --backends dgl torch   # the kernel table (ratio torch / dgl)
+    python bench/nie_epoch.py --device cuda --backends torch            # on a GPU without a CUDA build of DGL
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
@@ -43,7 +45,7 @@ def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10)
         def forward(self, batch):
             h = batch.x
             for layer, graph in zip(self.layers, batch.with_graphs(num_layers)):
-                h = layer(graph, h, graph.edata["rel"])
+                h = layer(graph.dgl(), h, graph.rel)
             return self.head(h).squeeze(-1)
 
     return Net()
@@ -64,7 +66,7 @@ def licap_step(dm):
 
 
 def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int],
-            profile: bool = False) -> dict:
+            profile: bool = False, backend: str = "dgl", device: str = "cpu") -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -76,8 +78,10 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
     extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
     semantic = ["semantic"] if model == "rgtn" else None
-    dm = KnowledgeGraphDataModule(root=root, features=["structural"], semantic_features=semantic, **extra)
+    dm = KnowledgeGraphDataModule(root=root, features=["structural"], semantic_features=semantic, backend=backend,
+                                  **extra)
     dm.setup()
+    device = torch.device(device)
     if model == "pregat":
         net, step_loss = licap_step(dm)
     else:
@@ -87,7 +91,9 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
         def step_loss(batch):
             main, _ = split_outputs(net(batch))
             return F.mse_loss(main[batch.target_index], batch.labels)
+    net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
+    batches = [dm.transfer_batch_to_device(b, device, 0) for b in dm.train_dataloader()] if not sampled else None
     times = []
     if profile:
         from torch.profiler import ProfilerActivity
@@ -97,17 +103,21 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     for epoch in range(epochs + 1):  # the first epoch warms up allocators and is not counted
         start = time.perf_counter()
         with profiler(activities=[ProfilerActivity.CPU]) if profile and epoch == 1 else nullcontext() as prof:
-            for batch in dm.train_dataloader():
-                loss = step_loss(batch)
+            for batch in batches or dm.train_dataloader():
+                loss = step_loss(dm.transfer_batch_to_device(batch, device, 0))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     if profile:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"model": model, "mode": "sampled" if sampled else "full-batch",
-            "seconds_per_epoch": sum(times[1:]) / epochs, "peak_rss_mib": round(peak_mib)}
+    gpu_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0
+    return {"model": model, "mode": "sampled" if sampled else "full-batch", "backend": backend,
+            "seconds_per_epoch": sum(times[1:]) / epochs, "peak_rss_mib": round(peak_mib),
+            "peak_gpu_mib": round(gpu_mib)}
 
 
 def main() -> None:
@@ -118,27 +128,37 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
     parser.add_argument("--modes", nargs="+", default=["full-batch", "sampled"], choices=["full-batch", "sampled"])
-    parser.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--backends", nargs="+", default=["dgl"], choices=["dgl", "torch"])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
+    parser.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "BACKEND"), help=argparse.SUPPRESS)
     parser.add_argument("--profile", metavar="MODEL", choices=list(NETWORKS), help="profile one full-batch step")
     args = parser.parse_args()
     if args.profile:
-        measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, profile=True)
+        measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, True, args.backends[0], args.device)
         return
     if args.one:
         print(json.dumps(measure(args.root, args.one[0], args.one[1] == "sampled", args.epochs,
-                                 args.batch_size, args.fanouts)))
+                                 args.batch_size, args.fanouts, backend=args.one[2], device=args.device)))
         return
     import torch
 
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
-    print("| model | mode | s / epoch | peak RSS (MiB) |\n|---|---|---|---|")
+    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"device {args.device}")
+    print("| model | mode | backend | s / epoch | × first backend | peak RSS (MiB) | peak GPU (MiB) |\n"
+          "|---|---|---|---|---|---|---|")
     for model in args.models:
         for mode in args.modes if model != "pregat" else ["full-batch"]:
-            cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
-                   str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--one", model, mode]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-            row = json.loads(out)
-            print(f"| {model} | {mode} | {row['seconds_per_epoch']:.2f} | {row['peak_rss_mib']} |", flush=True)
+            first = None
+            for backend in args.backends if mode == "full-batch" and model != "rgcn-dglnn" else ["dgl"]:
+                cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
+                       str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--device", args.device,
+                       "--one", model, mode, backend]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+                row = json.loads(out)
+                first = first or row["seconds_per_epoch"]
+                print(f"| {model} | {mode} | {backend} | {row['seconds_per_epoch']:.2f} | "
+                      f"{row['seconds_per_epoch'] / first:.2f} | {row['peak_rss_mib']} | {row['peak_gpu_mib']} |",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-import dgl
 import torch
 from torch import Tensor
 
 from nie.errors import ConfigError
+from nie.kernels import Graph
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,12 @@ class GraphBatch:
     """Message-passing graphs, inputs, and the supervised nodes of one step.
 
     ``graphs`` is one graph per layer: the same full graph repeated (full-batch) or sampled
-    blocks. Edges carry relation ids in ``edata["rel"]``. Outputs are for the destination
+    blocks; each carries its edges' relation ids and the kernel backend it runs on. Outputs are for the destination
     nodes of the last graph, ``output_nodes`` (global ids); ``target_index`` picks the
     supervised ones among them and ``labels`` are their labels.
     """
 
-    graphs: list[dgl.DGLGraph]
+    graphs: list[Graph]
     x: Tensor
     output_nodes: Tensor
     in_degree: Tensor
@@ -55,7 +55,7 @@ class GraphBatch:
             x_semantic=move(self.x_semantic),
         )
 
-    def with_graphs(self, num_layers: int) -> list[dgl.DGLGraph]:
+    def with_graphs(self, num_layers: int) -> list[Graph]:
         """The graphs for a ``num_layers``-layer network (repeating a lone full graph)."""
         if len(self.graphs) == 1:
             return self.graphs * num_layers

@@ -25,16 +25,16 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKnowledgeGraphDat
 def test_geni_attention_sums_to_one_over_in_edges(tiny) -> None:
     g = tiny._batches["train"].graphs[0]
     layer = PredicateAttention(heads=3, dim=1, predicate_dim=5)
-    scores = torch.randn(g.num_nodes(), 3)
+    scores = torch.randn(g.num_dst, 3)
     attention = layer.attention(g, scores.unsqueeze(-1), torch.randn(tiny.spec.num_relations, 5))
-    totals = torch.zeros(g.num_nodes(), 3).index_add_(0, g.edges()[1], attention)
+    totals = torch.zeros(g.num_dst, 3).index_add_(0, g.dst, attention)
     torch.testing.assert_close(totals, torch.ones_like(totals))
 
 
 def test_predicate_embeddings_change_attention(tiny) -> None:
     g = tiny._batches["train"].graphs[0]
     layer = PredicateAttention(heads=2, dim=1, predicate_dim=4)
-    scores = torch.randn(g.num_nodes(), 2)
+    scores = torch.randn(g.num_dst, 2)
     a = layer.attention(g, scores.unsqueeze(-1), torch.zeros(tiny.spec.num_relations, 4))
     b = layer.attention(g, scores.unsqueeze(-1), torch.randn(tiny.spec.num_relations, 4))
     assert not torch.allclose(a, b)

@@ -40,7 +40,7 @@ def test_training_batches_hold_only_training_seeds(tmp_path: Path) -> None:
     batches = list(dm.train_dataloader())
     assert all(len(b.output_nodes) == 50 for b in batches)  # drop_last keeps every batch full
     assert all(set(b.output_nodes.tolist()) <= train for b in batches)
-    assert any(not set(b.graphs[0].srcdata["_ID"].tolist()) <= train for b in batches)  # other nodes as neighbours
+    assert any(not set(b.graphs[0].dgl().srcdata["_ID"].tolist()) <= train for b in batches)  # other nodes as neighbours
 
 
 def test_batch_smaller_than_ranking_list_is_rejected(workdir: Path) -> None:
@@ -60,15 +60,22 @@ def test_batch_size_without_fanouts_is_rejected(tmp_path: Path) -> None:
         _datamodule(tmp_path, batch_size=10)
 
 
-def test_gpu_request_without_cuda_dgl_fails_with_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     import dgl
 
-    from datamodules.kg.datamodule import require_dgl_device
+    from datamodules.kg.datamodule import require_sampling_support
+    from nie.kernels import resolve_backend
 
     def no_cuda(self, device, **kwargs):
         raise dgl.DGLError("Device API cuda is not enabled")
 
     monkeypatch.setattr(dgl.DGLGraph, "to", no_cuda)
-    with pytest.raises(ConfigError, match="no CUDA support.*pip install dgl==2.1.0 -f"):
-        require_dgl_device(torch.device("cuda", 0))
-    require_dgl_device(torch.device("cpu"))  # nothing to check on CPU
+    cuda = torch.device("cuda", 0)
+    with pytest.raises(ConfigError, match="needs a DGL build with support for it: .*pip install dgl==2.1.0 -f"):
+        require_sampling_support(cuda)
+    require_sampling_support(torch.device("cpu"))  # DGL's CPU build samples on CPU
+    assert resolve_backend("auto", cuda) == "torch"
+    assert resolve_backend("auto", torch.device("cpu")) == "dgl"
+    with pytest.raises(ConfigError, match=r"data.backend: dgl on cuda:0.*no support for that device.*data.backend: torch"):
+        resolve_backend("dgl", cuda)

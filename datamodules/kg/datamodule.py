@@ -6,14 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Optional
 
-import dgl
 import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
-from datamodules.kg.features import build_features
+from datamodules.kg.features import StructuralMethod, build_features
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
@@ -22,23 +22,21 @@ from nie.batch import GraphBatch, GraphSpec
 from nie.distributed import process_share
 from nie.errors import ConfigError
 from nie.io import atomic_path
+from nie.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
 from nie.licap import LICAP
 
 LabelTransform = Literal["log1p", "none"]
 
 
-def require_dgl_device(device: torch.device) -> None:
-    """Fail at start-up, not mid-epoch, when the installed DGL cannot use the requested GPU."""
-    if device.type != "cuda":
-        return
-    try:
-        dgl.graph(([0], [1])).to(device)
-    except Exception as err:  # noqa: BLE001 - DGL raises its own error types for a CPU-only build
-        raise ConfigError(
-            f"the trainer asks for {device} but the installed DGL has no CUDA support ({err}). Install a CUDA "
-            "build of DGL 2.1 matching torch 2.2.1, e.g. `pip install dgl==2.1.0 -f "
-            "https://data.dgl.ai/wheels/cu121/repo.html`, or run with --trainer.accelerator cpu"
-        ) from None
+def require_sampling_support(device: torch.device) -> None:
+    """Neighbour sampling is DGL's: fail at start-up, not mid-epoch, when it cannot run on ``device``."""
+    if not dgl_importable():
+        raise ConfigError(f"data.batch_size (neighbour-sampled mini-batches) needs DGL: {DGL_INSTALL}; "
+                          "full-batch training runs without it (leave data.batch_size unset)")
+    if not dgl_supports(device):
+        raise ConfigError(f"data.batch_size (neighbour-sampled mini-batches) on {device} needs a DGL build with "
+                          f"support for it: {DGL_INSTALL}; full-batch training runs on any device "
+                          "(leave data.batch_size unset), or run with --trainer.accelerator cpu")
 
 
 def _unchanged(batch: GraphBatch) -> GraphBatch:
@@ -51,10 +49,13 @@ class SampledBatches:
     Under DDP, ``use_ddp`` gives each process its own shard of the seed nodes.
     """
 
-    def __init__(self, stage: GraphBatch, graph: dgl.DGLGraph, labels: torch.Tensor, fanouts: list[int],
+    def __init__(self, stage: GraphBatch, graph: Graph, labels: torch.Tensor, fanouts: list[int],
                  batch_size: int, shuffle: bool, drop_last: bool, use_ddp: bool) -> None:
+        import dgl
+
         self.stage, self.labels = stage, labels
         seeds = stage.output_nodes[stage.target_index]
+        graph = graph.dgl()
         self.loader = dgl.dataloading.DataLoader(
             graph, seeds, dgl.dataloading.MultiLayerNeighborSampler(fanouts), batch_size=batch_size,
             shuffle=shuffle, drop_last=drop_last and len(seeds) > batch_size, use_ddp=use_ddp)
@@ -65,7 +66,7 @@ class SampledBatches:
     def __iter__(self) -> Iterator[GraphBatch]:
         s = self.stage
         for inputs, outputs, blocks in self.loader:
-            yield GraphBatch(blocks, s.x[inputs], outputs, s.in_degree[outputs], torch.arange(len(outputs)),
+            yield GraphBatch([Graph.from_dgl_block(b) for b in blocks], s.x[inputs], outputs, s.in_degree[outputs], torch.arange(len(outputs)),
                              self.labels[outputs], None if s.x_semantic is None else s.x_semantic[inputs])
 
 
@@ -82,6 +83,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self_loops: add a self-loop to every node, with its own relation id.
         features: feature sets stacked as input (``given``, ``structural``, ``semantic``, ``degree``);
             default ``given`` when the data ships features, else ``structural``.
+        structural_method: how ``structural`` features are computed: ``spectral`` (seconds, no DGL) or
+            ``deepwalk`` (random walks, minutes, needs DGL); ``structural_dim`` columns,
+            ``structural_epochs`` DeepWalk epochs.
         semantic_features: feature sets for a second (semantic) input branch, e.g. ``[semantic]``.
         cache_dir: where computed features are cached, keyed by graph and settings.
         batch_size: ``None`` trains on the full graph each step; a number trains on that many
@@ -92,6 +96,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             listwise loss over ``ltr_list_size`` nodes).
         pretraining: a pre-training stage run per fold on this fold's training labels only, whose
             embeddings replace or extend ``features`` (e.g. ``nie.licap.LICAP``).
+        backend: the message-passing kernels (``nie.kernels``): ``dgl`` (fused, needs DGL with
+            support for the device), ``torch`` (any device, no DGL) or ``auto`` (DGL where it works).
+            Sampled mini-batches always use DGL.
     """
 
     def __init__(
@@ -108,6 +115,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self_loops: bool = True,
         features: Optional[list[str]] = None,
         semantic_features: Optional[list[str]] = None,
+        structural_method: StructuralMethod = "deepwalk",
         structural_dim: int = 64,
         structural_epochs: int = 3,
         cache_dir: str = ".cache/nie",
@@ -116,10 +124,14 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         fanouts: Optional[list[int]] = None,
         drop_last: bool = True,
         pretraining: Optional[LICAP] = None,
+        backend: Backend = "auto",
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if batch_size is not None and not fanouts:
             raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
+        if batch_size is not None and backend == "torch":
+            raise ConfigError("data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
+                              "(data.backend: torch is for full-batch training)")
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
@@ -136,23 +148,27 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
 
     def setup(self, stage: Optional[str] = None) -> None:
-        if self.trainer is not None:
-            require_dgl_device(self.trainer.strategy.root_device)
-        if self.graph is not None:
-            return
         h = self.hparams
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        if h.batch_size is not None:
+            require_sampling_support(device)
+        backend = resolve_backend(h.backend, device)
+        if self.graph is not None:
+            self._use_backend(backend)
+            return
         graph = self.load()
         self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
         build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
-                                             structural_epochs=h.structural_epochs, seed=h.seed)
+                                             structural_epochs=h.structural_epochs, seed=h.seed,
+                                             structural_method=h.structural_method)
         labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
         g, num_relations = graph.message_graph(h.self_loops)
+        g = g.with_backend(backend)
         x = torch.from_numpy(build(feature_names))
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
             train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
-            device = self.trainer.strategy.root_device if self.trainer is not None else "cpu"
             embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir,
                                                   device)
             x = h.pretraining.apply(x, embeddings)
@@ -169,6 +185,16 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
                           ("predict", np.arange(graph.num_nodes))):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
             self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
+        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
+
+    def _use_backend(self, backend: str) -> None:
+        """Switch the kernels of an already set-up graph (a later stage on another device)."""
+        if self.full_graph.backend == backend:
+            return
+        self.full_graph = self.full_graph.with_backend(backend)
+        self._batches = {k: replace(b, graphs=[self.full_graph]) for k, b in self._batches.items()}
+        self._device_cache.clear()
+        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {self.hparams.backend})")
 
     def training_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of this fold's training nodes (all a baseline may see)."""
@@ -211,7 +237,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         """Move the shared full graph, features and degrees to ``device`` once; per step only the
         stage's node ids and labels travel."""
-        if batch.graphs[0].is_block:
+        if batch.graphs[0] is not self.full_graph:  # sampled blocks
             return batch.to(device)
         key = str(device)
         if key not in self._device_cache:

@@ -2,7 +2,9 @@
 
 ``given``      features shipped with the data (pickle layout ``features``);
 ``semantic``   shipped semantic features (second pickle) or text embeddings of ``description``;
-``structural`` random-walk (DeepWalk, i.e. node2vec with p = q = 1) embeddings, cached on disk;
+``structural`` structural embeddings, cached on disk: ``spectral`` (factorise and propagate, seconds,
+               no DGL; ``datamodules.kg.spectral``) or ``deepwalk`` (random-walk skip-gram, i.e. node2vec
+               with p = q = 1; minutes, needs DGL);
 ``degree``     log in/out-degree and log in-degree per relation: instant, for tiny demos.
 """
 
@@ -12,16 +14,19 @@ import hashlib
 import random
 from pathlib import Path
 
-import dgl
+from typing import Literal
+
 import numpy as np
 import torch
-from dgl.nn.pytorch import DeepWalk
 
 from datamodules.kg.graph import KnowledgeGraph
+from datamodules.kg.spectral import spectral_embeddings
 from nie.cache import cached_array
-from nie.errors import DataError
+from nie.errors import ConfigError, DataError
+from nie.kernels import DGL_INSTALL, dgl_importable
 
 FEATURE_SETS = ("given", "semantic", "structural", "degree")
+StructuralMethod = Literal["spectral", "deepwalk"]
 
 
 def graph_fingerprint(graph: KnowledgeGraph) -> str:
@@ -38,9 +43,12 @@ def deepwalk_embeddings(
 ) -> np.ndarray:
     """Skip-gram embeddings of random walks on the undirected simple graph.
 
-    Runs on one thread: multi-threaded sparse-gradient sums differ in the last bits and Adam
+    Needs DGL (its random walks and skip-gram). Runs on one thread: multi-threaded sparse-gradient sums differ in the last bits and Adam
     amplifies that to ~1e-4, so the same seed would not give the same features (costs ~10%).
     """
+    if not dgl_importable():
+        raise ConfigError(f"data.structural_method: deepwalk needs DGL ({DGL_INSTALL}); "
+                          "data.structural_method: spectral does not")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -51,6 +59,9 @@ def deepwalk_embeddings(
 
 def _train_deepwalk(graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int,
                     batch_size: int) -> np.ndarray:
+    import dgl
+    from dgl.nn.pytorch import DeepWalk
+
     random.seed(seed)  # DeepWalk draws negatives with Python's random
     torch.manual_seed(seed)
     dgl.seed(seed)
@@ -78,6 +89,22 @@ def degree_features(graph: KnowledgeGraph) -> np.ndarray:
     return np.log1p(np.concatenate([totals, per_relation], axis=1)).astype(np.float32)
 
 
+def structural_features(graph: KnowledgeGraph, method: StructuralMethod, cache_dir: str | Path, dim: int,
+                        walk_length: int, epochs: int, seed: int) -> np.ndarray:
+    """Spectral or DeepWalk embeddings, computed once per graph and settings and cached."""
+    shape = (graph.num_nodes, dim)
+    if method == "spectral":
+        key = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed, "method": "spectral-v1"}
+        return cached_array(cache_dir, "structural", key, shape,
+                            lambda: spectral_embeddings(graph.src, graph.dst, graph.num_nodes, dim, seed))
+    if method != "deepwalk":
+        raise ConfigError(f"data.structural_method: '{method}' is not one of spectral, deepwalk")
+    key = {"graph": graph_fingerprint(graph), "dim": dim, "walk": walk_length, "epochs": epochs, "seed": seed,
+           "method": "deepwalk-v1"}
+    return cached_array(cache_dir, "structural", key, shape,
+                        lambda: deepwalk_embeddings(graph, dim, walk_length, epochs, seed))
+
+
 def build_features(
     graph: KnowledgeGraph,
     names: list[str],
@@ -86,6 +113,7 @@ def build_features(
     structural_walk_length: int = 20,
     structural_epochs: int = 3,
     seed: int = 0,
+    structural_method: StructuralMethod = "deepwalk",
 ) -> np.ndarray | None:
     """Concatenate the named feature sets, in order; ``None`` for an empty list."""
     blocks = []
@@ -97,11 +125,8 @@ def build_features(
 
             blocks.append(text_embeddings(graph, cache_dir))
         elif name == "structural":
-            key = {"graph": graph_fingerprint(graph), "dim": structural_dim, "walk": structural_walk_length,
-                   "epochs": structural_epochs, "seed": seed, "method": "deepwalk-v1"}
-            blocks.append(cached_array(cache_dir, "structural", key, (graph.num_nodes, structural_dim),
-                                       lambda: deepwalk_embeddings(graph, structural_dim, structural_walk_length,
-                                                                   structural_epochs, seed)))
+            blocks.append(structural_features(graph, structural_method, cache_dir, structural_dim,
+                                              structural_walk_length, structural_epochs, seed))
         elif name == "degree":
             blocks.append(degree_features(graph))
         else:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import dgl
 import numpy as np
 import torch
+
+from nie.kernels import Graph
 
 
 @dataclass
@@ -36,18 +37,15 @@ class KnowledgeGraph:
     def num_edges(self) -> int:
         return int(self.src.shape[0])
 
-    def in_degrees(self) -> np.ndarray:
-        return np.bincount(self.dst, minlength=self.num_nodes)
-
-    def message_graph(self, self_loops: bool = True) -> tuple[dgl.DGLGraph, int]:
-        """The DGL graph networks pass messages on (relation ids in ``edata["rel"]``) and its number
-        of relations; ``self_loops`` adds one loop per node under a relation id of its own."""
-        g = dgl.graph((torch.from_numpy(self.src), torch.from_numpy(self.dst)), num_nodes=self.num_nodes)
-        g.edata["rel"] = torch.from_numpy(self.rel)
-        g.edata["added_loop"] = torch.zeros(self.num_edges, dtype=torch.bool)
+    def message_graph(self, self_loops: bool = True) -> tuple[Graph, int]:
+        """The graph networks pass messages on and its number of relations; ``self_loops`` adds one
+        loop per node (after the data's edges) under a relation id of its own."""
+        src, dst, rel = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)) for a in (self.src, self.dst, self.rel))
+        added = torch.zeros(self.num_edges, dtype=torch.bool)
         if not self_loops:
-            return g, self.num_relations
-        g = dgl.add_self_loop(g)
-        g.edata["rel"][self.num_edges:] = self.num_relations
-        g.edata["added_loop"][self.num_edges:] = True
-        return g, self.num_relations + 1
+            return Graph(src, dst, rel, self.num_nodes, self.num_nodes, added), self.num_relations
+        nodes = torch.arange(self.num_nodes)
+        loops = torch.full((self.num_nodes,), self.num_relations, dtype=torch.int64)
+        graph = Graph(torch.cat([src, nodes]), torch.cat([dst, nodes]), torch.cat([rel, loops]), self.num_nodes,
+                      self.num_nodes, torch.cat([added, torch.ones(self.num_nodes, dtype=torch.bool)]))
+        return graph, self.num_relations + 1

@@ -13,13 +13,13 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-import dgl
 import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from nie.cache import cached_array
+from nie.kernels import Graph
 from nie.licap.bins import TopBins, check_bin_settings, top_bins
 from nie.licap.losses import finer_bin_loss, top_bin_loss
 from nie.models.pregat import PreGAT
@@ -56,19 +56,19 @@ class LICAP:
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
 
-    def embeddings(self, graph: dgl.DGLGraph, x: Tensor, num_relations: int, train_ids: Tensor,
+    def embeddings(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
                    train_labels: Tensor, seed: int, cache_dir: str | Path,
                    device: torch.device | str = "cpu") -> Tensor:
         """Pre-trained embeddings [N, out_dim] (on the CPU) for this fold: only ``train_ids``' labels
         are given. Pre-training runs on ``device`` (the trainer's, when there is one)."""
         key = {"method": "licap-v1", "settings": self.settings, "seed": seed,
-               "inputs": _digest(x, graph.edges()[0], graph.edges()[1], graph.edata["rel"], train_ids, train_labels)}
-        shape = (graph.num_nodes(), self.settings["out_dim"])
+               "inputs": _digest(x, graph.src, graph.dst, graph.rel, train_ids, train_labels)}
+        shape = (graph.num_dst, self.settings["out_dim"])
         build = lambda: self.pretrain(graph.to(device), x.to(device), num_relations, train_ids, train_labels,  # noqa: E731
                                       seed).cpu().numpy()
         return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
 
-    def pretrain(self, graph: dgl.DGLGraph, x: Tensor, num_relations: int, train_ids: Tensor,
+    def pretrain(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
                  train_labels: Tensor, seed: int) -> Tensor:
         s = self.settings
         with torch.random.fork_rng():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
-from dgl.ops import edge_softmax
 from torch import Tensor, nn
+
+from nie import kernels
+from nie.kernels import Graph
 
 
 class PredicateAttention(nn.Module):
@@ -30,18 +30,13 @@ class PredicateAttention(nn.Module):
         for p in (self.attn_src, self.attn_dst, self.attn_rel):
             nn.init.xavier_normal_(p, gain=gain)
 
-    def attention(self, graph: dgl.DGLGraph, feat: Tensor, predicate_table: Tensor) -> Tensor:
+    def attention(self, graph: Graph, feat: Tensor, predicate_table: Tensor) -> Tensor:
         """Attention weights [E, heads] (sum to 1 over each node's in-edges)."""
-        with graph.local_scope():
-            graph.srcdata["el"] = (feat * self.attn_src).sum(-1)
-            graph.dstdata["er"] = (feat[: graph.num_dst_nodes()] * self.attn_dst).sum(-1)
-            graph.apply_edges(fn.u_add_v("el", "er", "e"))
-            logits = self.leaky_relu(graph.edata["e"] + (predicate_table @ self.attn_rel)[graph.edata["rel"]])
-            return edge_softmax(graph, logits)
+        src_term = (feat * self.attn_src).sum(-1)
+        dst_term = (feat[: graph.num_dst] * self.attn_dst).sum(-1)
+        logits = kernels.u_add_v(graph, src_term, dst_term) + (predicate_table @ self.attn_rel)[graph.rel]
+        return kernels.edge_softmax(graph, self.leaky_relu(logits))
 
-    def forward(self, graph: dgl.DGLGraph, feat: Tensor, predicate_table: Tensor) -> Tensor:
-        with graph.local_scope():
-            graph.srcdata["h"] = feat
-            graph.edata["a"] = self.attn_drop(self.attention(graph, feat, predicate_table)).unsqueeze(-1)
-            graph.update_all(fn.u_mul_e("h", "a", "m"), fn.sum("m", "h"))
-            return graph.dstdata["h"]
+    def forward(self, graph: Graph, feat: Tensor, predicate_table: Tensor) -> Tensor:
+        weights = self.attn_drop(self.attention(graph, feat, predicate_table)).unsqueeze(-1)
+        return kernels.u_mul_e_sum(graph, feat, weights)

@@ -6,40 +6,37 @@ by the datamodule are ignored; self-loop triples in the data are kept.
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
 from torch import Tensor, nn
 
+from nie import kernels
 from nie.batch import GraphBatch, GraphSpec
+from nie.kernels import Graph
 
 
-def _data_graph(batch: GraphBatch) -> dgl.DGLGraph:
+def _data_graph(batch: GraphBatch) -> Graph:
     """The full graph as the data gave it: without the self-loops the datamodule added."""
     graph = batch.graphs[0]
-    if len(batch.graphs) != 1 or graph.is_block:
+    if len(batch.graphs) != 1 or graph.num_src != graph.num_dst:
         raise ValueError("graph baselines need the full graph: leave data sampling off")
-    added = graph.edata["added_loop"]
-    return dgl.remove_edges(graph, torch.nonzero(added).flatten()) if bool(added.any()) else graph
+    return graph.without_added_loops()
 
 
-def pagerank(graph: dgl.DGLGraph, damping: float = 0.85, teleport: Tensor | None = None,
+def pagerank(graph: Graph, damping: float = 0.85, teleport: Tensor | None = None,
              max_iter: int = 200, tol: float = 1e-10) -> Tensor:
-    """Power iteration with DGL message passing; dangling nodes teleport (as NetworkX)."""
-    n = graph.num_nodes()
+    """Power iteration; dangling nodes teleport (as NetworkX)."""
+    n = graph.num_dst
     teleport = torch.full((n,), 1.0 / n, device=graph.device) if teleport is None else teleport / teleport.sum()
     out_degree = graph.out_degrees().float()
     dangling = out_degree == 0
     rank = teleport.clone()
-    with graph.local_scope():
-        for _ in range(max_iter):
-            graph.ndata["h"] = rank / out_degree.clamp_min(1)
-            graph.update_all(fn.copy_u("h", "m"), fn.sum("m", "s"))
-            new = damping * (graph.ndata["s"] + rank[dangling].sum() * teleport) + (1 - damping) * teleport
-            done = (new - rank).abs().sum() < n * tol
-            rank = new
-            if done:
-                break
+    for _ in range(max_iter):
+        received = kernels.copy_u_sum(graph, rank / out_degree.clamp_min(1))
+        new = damping * (received + rank[dangling].sum() * teleport) + (1 - damping) * teleport
+        done = (new - rank).abs().sum() < n * tol
+        rank = new
+        if done:
+            break
     return rank
 
 

@@ -1,21 +1,19 @@
-"""GAT (``dgl.nn.GATConv``) and RGCN baselines with a regression head.
+"""GAT and RGCN baselines with a regression head, on the project's kernels (``nie.kernels``).
 
-RGCN uses its own basis-decomposition layer built on DGL's fused message functions: on FB15k
-(592k edges, 1,346 relations) ``dgl.nn.RelGraphConv`` spends ~50 s per training step on CPU in
-the backward pass through its per-relation ``gather_mm``; aggregating per basis first and
-transforming after takes ~2 s (bench/nie_epoch.py).
+RGCN aggregates per basis first and transforms after: on FB15k (592k edges, 1,346 relations)
+``dgl.nn.RelGraphConv`` spends ~50 s per training step on CPU in the backward pass through its
+per-relation ``gather_mm``; this order takes ~2 s (bench/nie_epoch.py).
 """
 
 from __future__ import annotations
 
-import torch.nn.functional as F
-import dgl
-import dgl.function as fn
 import torch
-from dgl.nn.pytorch import GATConv
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie import kernels
 from nie.batch import GraphBatch, GraphSpec
+from nie.kernels import Graph
 
 
 def output_head(in_dim: int, spec: GraphSpec) -> nn.Linear:
@@ -25,8 +23,43 @@ def output_head(in_dim: int, spec: GraphSpec) -> nn.Linear:
     return head
 
 
+class GATLayer(nn.Module):
+    """Graph attention (Veličković et al.): a shared projection, logit(j→i) = LeakyReLU(a_l·Wh_j + a_r·Wh_i)
+    softmaxed over i's in-edges, attention-weighted sum per head, a projected residual and a bias."""
+
+    def __init__(self, in_dim: int, out_dim: int, heads: int, feat_drop: float = 0.0, attn_drop: float = 0.0,
+                 negative_slope: float = 0.2, residual: bool = True) -> None:
+        super().__init__()
+        self.heads, self.out_dim = heads, out_dim
+        self.project = nn.Linear(in_dim, heads * out_dim, bias=False)
+        self.attn_src = nn.Parameter(torch.empty(1, heads, out_dim))
+        self.attn_dst = nn.Parameter(torch.empty(1, heads, out_dim))
+        self.residual = (nn.Linear(in_dim, heads * out_dim, bias=False) if in_dim != heads * out_dim
+                         else nn.Identity()) if residual else None
+        self.bias = nn.Parameter(torch.zeros(heads * out_dim))
+        self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
+        self.leaky_relu = nn.LeakyReLU(negative_slope)
+        gain = nn.init.calculate_gain("relu")
+        for p in (self.project.weight, self.attn_src, self.attn_dst):
+            nn.init.xavier_normal_(p, gain=gain)
+        if isinstance(self.residual, nn.Linear):
+            nn.init.xavier_normal_(self.residual.weight, gain=gain)
+
+    def forward(self, graph: Graph, x: Tensor) -> Tensor:
+        """Per-head outputs ``[num_dst, heads, out_dim]``."""
+        x = self.feat_drop(x)
+        h = self.project(x).view(-1, self.heads, self.out_dim)
+        logits = kernels.u_add_v(graph, (h * self.attn_src).sum(-1), (h[: graph.num_dst] * self.attn_dst).sum(-1))
+        weights = self.attn_drop(kernels.edge_softmax(graph, self.leaky_relu(logits))).unsqueeze(-1)
+        out = kernels.u_mul_e_sum(graph, h, weights)
+        if self.residual is not None:
+            out = out + self.residual(x[: graph.num_dst]).view_as(out)
+        return out + self.bias.view(1, self.heads, self.out_dim)
+
+
 class GAT(nn.Module):
-    """Stacked ``GATConv`` (heads concatenated, ELU) and a linear score head; ignores relation types."""
+    """Stacked graph attention layers (heads concatenated, ELU) and a linear score head; ignores
+    relation types."""
 
     name = "gat"
 
@@ -36,8 +69,7 @@ class GAT(nn.Module):
         super().__init__()
         dims = [spec.in_dim] + [hidden * heads] * num_layers
         self.layers = nn.ModuleList(
-            GATConv(dims[i], hidden, heads, feat_drop, attn_drop, negative_slope, residual=residual,
-                    allow_zero_in_degree=True)
+            GATLayer(dims[i], hidden, heads, feat_drop, attn_drop, negative_slope, residual)
             for i in range(num_layers)
         )
         self.head = output_head(dims[-1], spec)
@@ -52,7 +84,7 @@ class GAT(nn.Module):
 class BasisRelationalConv(nn.Module):
     """h_i = W_0 x_i + mean_{j→i} Σ_b a_{r(j,i), b} V_b x_j  (Schlichtkrull et al., basis decomposition).
 
-    Messages are weighted per basis and averaged first ([N, B, in], fused by DGL without
+    Messages are weighted per basis and averaged first ([N, B, in]; DGL fuses this without
     materialising per-edge tensors), then transformed by the B bases at once.
     """
 
@@ -64,13 +96,10 @@ class BasisRelationalConv(nn.Module):
         nn.init.xavier_uniform_(self.coefficients)
         nn.init.xavier_uniform_(self.bases, gain=nn.init.calculate_gain("relu"))
 
-    def forward(self, graph: dgl.DGLGraph, x: Tensor) -> Tensor:
-        with graph.local_scope():
-            graph.srcdata["x"] = x.unsqueeze(1)
-            graph.edata["a"] = self.coefficients[graph.edata["rel"]].unsqueeze(-1)
-            graph.update_all(fn.u_mul_e("x", "a", "m"), fn.mean("m", "h"))
-            neighbours = torch.einsum("nbi,bio->no", graph.dstdata["h"], self.bases)
-        return neighbours + self.self_loop(x[: graph.num_dst_nodes()])
+    def forward(self, graph: Graph, x: Tensor) -> Tensor:
+        per_basis = kernels.u_mul_e_mean(graph, x.unsqueeze(1), self.coefficients[graph.rel].unsqueeze(-1))
+        neighbours = torch.einsum("nbi,bio->no", per_basis, self.bases)
+        return neighbours + self.self_loop(x[: graph.num_dst])
 
 
 class RGCN(nn.Module):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dgl
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie.kernels import Graph
 from nie.models.attention import PredicateAttention
 
 
@@ -25,7 +25,7 @@ class PreGAT(nn.Module):
         for linear in self.project:
             nn.init.xavier_normal_(linear.weight, gain=nn.init.calculate_gain("relu"))
 
-    def forward(self, graph: dgl.DGLGraph, x: Tensor) -> Tensor:
+    def forward(self, graph: Graph, x: Tensor) -> Tensor:
         h = x
         for depth, (project, attend, shape) in enumerate(zip(self.project, self.attend, self.shapes)):
             h = attend(graph, project(h).view(-1, *shape), self.predicate_embedding.weight).flatten(1)

@@ -6,15 +6,14 @@ Returns the fused score and the two branch scores; the task's loss is
 
 from __future__ import annotations
 
-import dgl
-import dgl.function as fn
 import torch
 import torch.nn.functional as F
-from dgl.ops import edge_softmax
 from torch import Tensor, nn
 
+from nie import kernels
 from nie.batch import GraphBatch, GraphSpec
 from nie.errors import ConfigError
+from nie.kernels import Graph
 
 
 class RelationalTransformerLayer(nn.Module):
@@ -35,18 +34,16 @@ class RelationalTransformerLayer(nn.Module):
         self.norm1, self.norm2 = nn.BatchNorm1d(width), nn.BatchNorm1d(width)
         self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
 
-    def forward(self, graph: dgl.DGLGraph, x: Tensor, predicate_table: Tensor) -> Tensor:
+    def forward(self, graph: Graph, x: Tensor, predicate_table: Tensor) -> Tensor:
         x = self.feat_drop(x)
-        x_dst = x[: graph.num_dst_nodes()]
-        with graph.local_scope():
-            graph.dstdata["q"] = self.query(x_dst).view(-1, self.heads, self.hidden)
-            graph.srcdata["k"] = self.key(x).view(-1, self.heads, self.hidden)
-            graph.srcdata["v"] = self.value(x).view(-1, self.heads, self.hidden)
-            graph.apply_edges(fn.v_dot_u("q", "k", "score"))
-            score = graph.edata["score"].squeeze(-1) / self.hidden**0.5 + self.relation_bias(predicate_table)[graph.edata["rel"]]
-            graph.edata["a"] = self.attn_drop(edge_softmax(graph, score)).unsqueeze(-1)
-            graph.update_all(fn.u_mul_e("v", "a", "m"), fn.sum("m", "h"))
-            h = self.out(graph.dstdata["h"].flatten(1))
+        x_dst = x[: graph.num_dst]
+        query = self.query(x_dst).view(-1, self.heads, self.hidden)
+        key = self.key(x).view(-1, self.heads, self.hidden)
+        value = self.value(x).view(-1, self.heads, self.hidden)
+        score = kernels.u_dot_v(graph, key, query).squeeze(-1) / self.hidden**0.5
+        score = score + self.relation_bias(predicate_table)[graph.rel]
+        weights = self.attn_drop(kernels.edge_softmax(graph, score)).unsqueeze(-1)
+        h = self.out(kernels.u_mul_e_sum(graph, value, weights).flatten(1))
         h = self.norm1(h + self.residual(x_dst))
         return self.norm2(h + self.ffn(h))
 
@@ -59,7 +56,7 @@ class RelationalGraphTransformer(nn.Module):
         self.layers = nn.ModuleList(RelationalTransformerLayer(dims[i], hidden, heads, predicate_dim, feat_drop, attn_drop)
                                     for i in range(num_layers))
 
-    def forward(self, graphs: list[dgl.DGLGraph], x: Tensor, embed: nn.Embedding) -> Tensor:
+    def forward(self, graphs: list[Graph], x: Tensor, embed: nn.Embedding) -> Tensor:
         for layer, graph in zip(self.layers, graphs):
             x = layer(graph, x, embed.weight)  # per-relation biases, gathered per edge
         return x

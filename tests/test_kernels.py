@@ -1,0 +1,151 @@
+"""The two kernel backends agree for every network; the torch softmax is stable; no DGL needed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from nie import kernels
+from nie.batch import GraphBatch, GraphSpec
+from nie.kernels import Graph
+from nie.models import GAT, GENI, RGCN, RGTN
+from nie.models.pregat import PreGAT
+from nie.tasks.importance import split_outputs
+
+NUM_NODES, NUM_RELATIONS = 40, 5
+
+
+def random_graph(seed: int = 0) -> Graph:
+    """A random multigraph with self-loops on all but the last node, which has no in-edges at all."""
+    generator = torch.Generator().manual_seed(seed)
+    src = torch.randint(0, NUM_NODES, (160,), generator=generator)
+    dst = torch.randint(0, NUM_NODES - 1, (160,), generator=generator)
+    loops = torch.arange(NUM_NODES - 1)
+    rel = torch.randint(0, NUM_RELATIONS, (160 + len(loops),), generator=generator)
+    return Graph(torch.cat([src, loops]), torch.cat([dst, loops]), rel, NUM_NODES, NUM_NODES)
+
+
+def batch_on(graph: Graph) -> GraphBatch:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(NUM_NODES, 6, generator=generator)
+    degree = graph.in_degrees().float()
+    index = torch.arange(0, NUM_NODES, 2)
+    return GraphBatch([graph], x, torch.arange(NUM_NODES), degree, index, torch.rand(len(index), generator=generator),
+                      torch.randn(NUM_NODES, 3, generator=generator))
+
+
+SPEC = GraphSpec(NUM_NODES, NUM_RELATIONS, in_dim=6, semantic_dim=3, label_mean=1.0, centrality_mean=1.0)
+NETWORKS = {
+    "geni": lambda: GENI(SPEC, feat_drop=0.0),
+    "gat": lambda: GAT(SPEC, feat_drop=0.0),
+    "rgcn": lambda: RGCN(SPEC, dropout=0.0),
+    "rgtn": lambda: RGTN(SPEC, feat_drop=0.0),
+    "pregat": lambda: PreGAT(6, NUM_RELATIONS, hidden=4, heads=2, out_dim=5),
+}
+
+
+def outputs_and_gradients(name: str, backend: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    torch.manual_seed(0)
+    net = NETWORKS[name]()
+    graph = random_graph().with_backend(backend)
+    batch = batch_on(graph)
+    out = net(graph, batch.x) if name == "pregat" else split_outputs(net(batch))[0]
+    (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    return out.detach(), {k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_backends_agree_on_outputs_and_gradients(name: str) -> None:
+    out_dgl, grads_dgl = outputs_and_gradients(name, "dgl")
+    out_torch, grads_torch = outputs_and_gradients(name, "torch")
+    torch.testing.assert_close(out_torch, out_dgl, atol=1e-5, rtol=1e-5)
+    assert grads_torch.keys() == grads_dgl.keys() and grads_dgl
+    for key in grads_dgl:
+        torch.testing.assert_close(grads_torch[key], grads_dgl[key], atol=1e-5, rtol=1e-5, msg=key)
+
+
+@pytest.mark.parametrize("name", ["pagerank", "degree"])
+def test_baselines_agree_across_backends(name: str) -> None:
+    from nie.models import InDegree, PageRank
+
+    network = PageRank(SPEC) if name == "pagerank" else InDegree(SPEC)
+    results = [network(batch_on(random_graph().with_backend(b))) for b in ("dgl", "torch")]
+    torch.testing.assert_close(results[0], results[1])
+
+
+def test_segment_softmax_is_stable_for_large_logits_and_isolated_nodes() -> None:
+    graph = random_graph()
+    logits = torch.randn(graph.num_edges, 2) * 1e4  # exp() alone would overflow
+    weights = kernels.edge_softmax(graph, logits)
+    assert torch.isfinite(weights).all()
+    totals = torch.zeros(NUM_NODES, 2).index_add_(0, graph.dst, weights)
+    torch.testing.assert_close(totals[:-1], torch.ones(NUM_NODES - 1, 2))
+    assert (totals[-1] == 0).all()  # the node without in-edges receives nothing, not NaN
+    summed = kernels.u_mul_e_sum(graph, torch.ones(NUM_NODES, 2, 1), weights.unsqueeze(-1))
+    mean = kernels.u_mul_e_mean(graph, torch.ones(NUM_NODES, 2, 1), weights.unsqueeze(-1))
+    assert torch.isfinite(summed).all() and torch.isfinite(mean).all() and (mean[-1] == 0).all()
+
+
+def test_full_batch_path_runs_where_dgl_cannot_be_imported(tmp_path: Path, tiny_graph_dir: Path) -> None:
+    """Full-batch fit, cv, baselines and predict.py in a process where ``import dgl`` fails."""
+    from tests.conftest import DEMO, ROOT, TINY
+
+    pagerank = str(Path(DEMO).parent / "fb15k" / "ppr.yaml")
+    script = f"""
+import sys, json
+sys.modules['dgl'] = None
+sys.path.insert(0, {str(ROOT)!r})
+from train import main
+tiny = {TINY!r} + ['--data.init_args.features', '[structural]', '--data.init_args.structural_method', 'spectral']
+main(['fit', '--config', {DEMO!r}, '--trainer.max_epochs', '2', *tiny])
+main(['cv', '--config', {pagerank!r}, '--data.init_args.root', {str(tiny_graph_dir)!r}, '--folds', '0',
+      '--out', 'pr.json'])
+import predict
+ckpt = next(__import__('pathlib').Path('runs').glob('geni/**/last.ckpt'))
+predict.main(['--ckpt', str(ckpt), '--out', 'p.csv'])
+try:
+    main(['fit', '--config', {DEMO!r}, '--data.init_args.batch_size', '32', '--data.init_args.fanouts', '[5, 5, 5]',
+          *tiny])
+except SystemExit as stop:
+    print('sampled exit', stop.code)
+assert sys.modules['dgl'] is None
+print('spearman', json.load(open('pr.json'))['spearman']['mean'])
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "message passing on the torch kernels (data.backend: auto" in done.stderr
+    assert "sampled exit error: data.batch_size (neighbour-sampled mini-batches) needs DGL: pip install dgl" in done.stdout
+    assert (tmp_path / "p.csv").is_file() and "spearman" in done.stdout
+
+
+def test_backend_dgl_without_dgl_names_backend_and_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nie.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "dgl", None)
+    with pytest.raises(ConfigError, match=r"data.backend: dgl, but DGL cannot be imported.*pip install dgl.*backend: torch"):
+        kernels.resolve_backend("dgl", torch.device("cpu"))
+    assert kernels.resolve_backend("auto", torch.device("cpu")) == "torch"
+
+
+def test_spectral_features_are_deterministic_for_a_seed_and_handle_isolated_nodes() -> None:
+    import numpy as np
+
+    from datamodules.kg.spectral import spectral_embeddings
+    from datamodules.kg.synthetic import make_synthetic_tables
+
+    _, triples = make_synthetic_tables(num_nodes=400, avg_degree=5, seed=3)
+    num_nodes = 401  # the last node has no edges at all
+    first = spectral_embeddings(triples[:, 0], triples[:, 2], num_nodes, 16, seed=0)
+    again = spectral_embeddings(triples[:, 0], triples[:, 2], num_nodes, 16, seed=0)
+    other = spectral_embeddings(triples[:, 0], triples[:, 2], num_nodes, 16, seed=1)
+    assert first.shape == (num_nodes, 16) and first.dtype == np.float32 and np.isfinite(first).all()
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    has_edges = np.bincount(np.concatenate([triples[:, 0], triples[:, 2]]), minlength=num_nodes) > 0
+    norms = np.linalg.norm(first, axis=1)
+    assert not has_edges[-1] and (norms[~has_edges] == 0).all()  # nodes without edges: zero rows
+    np.testing.assert_allclose(norms[has_edges], 1.0, rtol=1e-5)  # the others: unit rows
