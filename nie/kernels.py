@@ -242,6 +242,15 @@ def _segment_sum(values: Tensor, index: Tensor, size: int) -> Tensor:
     return out.index_add_(0, index, values)
 
 
+def per_relation(graph: Graph, table: Tensor) -> Tensor:
+    """Each edge's row of a per-relation table ``[relations, ...]``: ``[E, ...]``.
+
+    The torch path uses ``index_select``, whose backward is an ``index_add_``; plain indexing's
+    backward sorts the indices first (a third of a GENI step on FB15k).
+    """
+    return table[graph.rel] if graph.backend == "dgl" else table.index_select(0, graph.rel)
+
+
 def u_add_v(graph: Graph, src_term: Tensor, dst_term: Tensor) -> Tensor:
     """Per-edge ``src_term[src] + dst_term[dst]``."""
     if graph.backend == "dgl":

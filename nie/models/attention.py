@@ -34,7 +34,7 @@ class PredicateAttention(nn.Module):
         """Attention weights [E, heads] (sum to 1 over each node's in-edges)."""
         src_term = (feat * self.attn_src).sum(-1)
         dst_term = (feat[: graph.num_dst] * self.attn_dst).sum(-1)
-        logits = kernels.u_add_v(graph, src_term, dst_term) + (predicate_table @ self.attn_rel)[graph.rel]
+        logits = kernels.u_add_v(graph, src_term, dst_term) + kernels.per_relation(graph, predicate_table @ self.attn_rel)
         return kernels.edge_softmax(graph, self.leaky_relu(logits))
 
     def forward(self, graph: Graph, feat: Tensor, predicate_table: Tensor) -> Tensor:

@@ -97,7 +97,7 @@ class BasisRelationalConv(nn.Module):
         nn.init.xavier_uniform_(self.bases, gain=nn.init.calculate_gain("relu"))
 
     def forward(self, graph: Graph, x: Tensor) -> Tensor:
-        per_basis = kernels.u_mul_e_mean(graph, x.unsqueeze(1), self.coefficients[graph.rel].unsqueeze(-1))
+        per_basis = kernels.u_mul_e_mean(graph, x.unsqueeze(1), kernels.per_relation(graph, self.coefficients).unsqueeze(-1))
         neighbours = torch.einsum("nbi,bio->no", per_basis, self.bases)
         return neighbours + self.self_loop(x[: graph.num_dst])
 

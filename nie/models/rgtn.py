@@ -41,7 +41,7 @@ class RelationalTransformerLayer(nn.Module):
         key = self.key(x).view(-1, self.heads, self.hidden)
         value = self.value(x).view(-1, self.heads, self.hidden)
         score = kernels.u_dot_v(graph, key, query).squeeze(-1) / self.hidden**0.5
-        score = score + self.relation_bias(predicate_table)[graph.rel]
+        score = score + kernels.per_relation(graph, self.relation_bias(predicate_table))
         weights = self.attn_drop(kernels.edge_softmax(graph, score)).unsqueeze(-1)
         h = self.out(kernels.u_mul_e_sum(graph, value, weights).flatten(1))
         h = self.norm1(h + self.residual(x_dst))
