@@ -74,13 +74,18 @@ def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional
 
 
 class RunConfigSaver(SaveConfigCallback):
-    """Also save the resolved ``config.yaml`` of a ``fit`` into the run directory, beside the checkpoints."""
+    """Save the resolved ``config.yaml`` of a ``fit`` into the run directory, beside the checkpoints (and
+    the datamodule's ``data_report``, if it keeps one), never into the current directory."""
 
     def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":  # a later test/validate must not replace the config that made the checkpoints
             return
-        with atomic_path(run_dir(trainer, pl_module, trainer.datamodule) / "config.yaml") as tmp:
+        folder = run_dir(trainer, pl_module, trainer.datamodule)
+        with atomic_path(folder / "config.yaml") as tmp:
             self.parser.save(self.config, tmp, skip_none=False, overwrite=True, multifile=False)
+        report = getattr(trainer.datamodule, "data_report", None)
+        if report:  # what the data's missing-value policy dropped, per split
+            write_json(folder / "data_report.json", report)
 
 
 class NIECLI(LightningCLI):
@@ -92,7 +97,9 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("subclass_mode_model", True)
         kwargs.setdefault("subclass_mode_data", True)
         kwargs.setdefault("save_config_callback", RunConfigSaver)
-        kwargs.setdefault("save_config_kwargs", {"overwrite": True})
+        # the run directory gets the config (RunConfigSaver); with the logger off, log_dir would be the
+        # current directory and Lightning would write ./config.yaml there
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True, "save_to_log_dir": False})
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
         kwargs.setdefault("auto_configure_optimizers", False)

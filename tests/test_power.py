@@ -11,7 +11,7 @@ import torch
 
 from datamodules.power.datamodule import PowerDataModule
 from datamodules.power.features import deaccumulate, forward_target, inverse_target
-from datamodules.power.windows import window_starts
+from datamodules.power.windows import window_census
 from nie.errors import DataError
 from nie.models.forecast import LSTMForecaster, Persistence
 from tests.conftest import read_json, run_train
@@ -164,8 +164,8 @@ def test_window_starts_mask_mode_keeps_partly_missing_targets(tmp_path: Path) ->
     dm = _datamodule(tmp_path)
     arrays = dm.datasets["train"].stations[0]
     arrays.target[100] = np.nan
-    drop = window_starts(arrays, 48, 24, 0, 500, 1, "drop")
-    mask = window_starts(arrays, 48, 24, 0, 500, 1, "mask")
+    drop = window_census(arrays, 48, 24, 0, 500, 1, "drop").starts
+    mask = window_census(arrays, 48, 24, 0, 500, 1, "mask").starts
     assert len(mask) > len(drop) and not any(s + 48 <= 100 < s + 72 for s in drop)
 
 

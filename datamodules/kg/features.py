@@ -66,6 +66,9 @@ def _train_deepwalk(graph: KnowledgeGraph, dim: int, walk_length: int, epochs: i
     torch.manual_seed(seed)
     dgl.seed(seed)
     g = dgl.to_bidirected(dgl.graph((graph.src, graph.dst), num_nodes=graph.num_nodes))
+    isolated = torch.nonzero(g.in_degrees() == 0).flatten()
+    if len(isolated):  # a walk needs a next step: nodes without edges walk on a self-loop
+        g = dgl.add_edges(g, isolated, isolated)
     model = DeepWalk(g, emb_dim=dim, walk_length=walk_length, window_size=5, negative_size=5)
     optimizer = torch.optim.SparseAdam(model.parameters(), lr=0.01)
     generator = torch.Generator().manual_seed(seed)

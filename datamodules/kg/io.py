@@ -1,7 +1,7 @@
 """Readers for the two knowledge-graph layouts, and an exporter between them.
 
 * RGTN layout (folder): ``node_info*.tsv``, ``*rel-all*.txt[.gz]``, optional ``rel_name.json``.
-* Pickle layout (the notes this project grew from): a ``.pk`` dict with ``edges``, ``edge_types``,
+* Pickle layout (RGTN's released inputs): a ``.pk`` dict with ``edges``, ``edge_types``,
   ``labels``, ``features``, ``invalid_masks``, plus an optional ``.pk`` of semantic features.
 
 Pickles can run code when loaded: they are only ever read from paths the user configured.
@@ -20,7 +20,7 @@ import torch
 
 from datamodules.kg.graph import KnowledgeGraph
 from nie.errors import DataError
-from nie.io import atomic_path
+from nie.io import atomic_path, read_csv
 
 PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
 
@@ -37,14 +37,14 @@ def _one_match(folder: Path, patterns: tuple[str, ...], what: str, required: boo
 
 
 def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer: bool) -> np.ndarray:
-    """Column as numbers; the first non-numeric or NaN entry is reported with its line number."""
+    """Column as numbers; the first non-numeric, NaN or infinite entry is reported with its line number."""
     values = pd.to_numeric(column, errors="coerce")
-    bad = values.isna().to_numpy()
+    bad = ~np.isfinite(values.to_numpy(np.float64))
     if integer and not bad.any():
         bad = (values % 1 != 0).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid {'integer' if integer else 'number'}")
+        raise DataError(f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid {'integer' if integer else 'finite number'}")
     return values.to_numpy(np.int64 if integer else np.float64)
 
 
@@ -52,7 +52,7 @@ def read_node_info(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None
     """Scores, labeled mask, names and descriptions from a node_info TSV (row order = node id)."""
     if not path.is_file():
         raise DataError(f"{path}: node info file not found")
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    table = read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
     missing = [c for c in ("score", "valid") if c not in table.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; the header has {list(table.columns)}")
@@ -63,6 +63,13 @@ def read_node_info(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None
         if not np.array_equal(ids, np.arange(len(table))):
             row = int(np.flatnonzero(ids != np.arange(len(table)))[0])
             raise DataError(f"{path}, line {row + 2}: node_id {ids[row]} but rows must be in node-id order (expected {row})")
+    else:  # row order is the node id: a repeated row would silently become a second node
+        repeated = table.duplicated(keep="first").to_numpy()
+        if repeated.any():
+            row = int(np.flatnonzero(repeated)[0])
+            first = int(np.flatnonzero((table == table.iloc[row]).all(axis=1).to_numpy())[0])
+            raise DataError(f"{path}, line {row + 2}: the same node as line {first + 2} (every field repeated); "
+                            "without a node_id column each row is a new node: remove the duplicate")
     scores = _numeric(table["score"], path, "score", 2, integer=False)
     valid = _numeric(table["valid"], path, "valid", 2, integer=True)
     if not np.isin(valid, (0, 1)).all():
@@ -81,12 +88,7 @@ def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np
     """``src<TAB>rel<TAB>dst`` integer triples, checked against the node count."""
     if not path.is_file():
         raise DataError(f"{path}: triples file not found")
-    try:
-        table = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, compression="infer")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: no triples") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"{path}: expected 3 tab-separated integers per line (src, rel, dst): {err}") from None
+    table = read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, compression="infer")
     if table.shape[1] != 3:
         raise DataError(f"{path}: expected 3 tab-separated columns (src, rel, dst), found {table.shape[1]}")
     src, rel, dst = (_numeric(table[i], path, name, 1, integer=True) for i, name in enumerate(("src", "rel", "dst")))

@@ -9,11 +9,12 @@ import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
 import torch
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
 from datamodules.power.table import StationSeries, read_table, station_series
-from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_starts
+from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_census
 from nie.distributed import process_share
 from nie.errors import ConfigError, DataError
 from nie.io import atomic_path
@@ -41,6 +42,10 @@ class PowerDataModule(pl.LightningDataModule):
             run, which restarts at ``accumulation_reset_hour``.
         capacity: nominal capacity (same for all stations) for normalised errors; or capacity_column.
         stations: subset of station ids (default all; one id trains a per-station model).
+        time_format: strptime layout of the time column (default: ISO 8601 only; other layouts are
+            refused rather than guessed, since day and month can swap).
+        timezone: zone to convert timestamps with UTC offsets to (e.g. ``UTC``); split dates are read
+            in it. Default: one offset throughout is kept as the data's wall clock, mixed offsets stop.
         stride: steps between training window starts; eval_stride defaults to the horizon.
         shuffle, drop_last, batch_size, num_workers: the training loader.
     """
@@ -63,6 +68,8 @@ class PowerDataModule(pl.LightningDataModule):
         capacity: Optional[float] = None,
         capacity_column: Optional[str] = None,
         frequency: str = "1h",
+        time_format: Optional[str] = None,
+        timezone: Optional[str] = None,
         target_transform: TargetTransform = "none",
         seq_len: int = 168,
         horizon: int = 24,
@@ -87,6 +94,7 @@ class PowerDataModule(pl.LightningDataModule):
         self.scalers: Optional[dict[str, Any]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
+        self.data_report: dict[str, dict[str, dict[str, int]]] = {}
 
     # ---------------------------------------------------------------- loading
     def _load_series(self) -> list[StationSeries]:
@@ -94,7 +102,8 @@ class PowerDataModule(pl.LightningDataModule):
         table = read_table(h.path)
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
         series = station_series(table, h.path, h.time_column, h.station_column, h.target_column,
-                                list(h.known_covariates or []), list(h.past_covariates or []), static, h.frequency)
+                                list(h.known_covariates or []), list(h.past_covariates or []), static, h.frequency,
+                                time_format=h.time_format, timezone=h.timezone)
         if h.stations:
             wanted = {str(s) for s in h.stations}
             absent = wanted - {s.station for s in series}
@@ -146,21 +155,39 @@ class PowerDataModule(pl.LightningDataModule):
                              hour=np.asarray(s.times.hour), known_ok=np.isfinite(s.known).all(axis=1))
 
     def _window_index(self, arrays: list[StationArrays]) -> dict[str, WindowDataset]:
+        """Each split's windows; what the missing-value policy dropped is counted per station, logged
+        and kept in ``data_report`` (saved as ``data_report.json`` in the run directory)."""
         h = self.hparams
         bounds = {"train": (None, h.val_start), "val": (h.val_start, h.test_start), "test": (h.test_start, h.test_end)}
-        datasets = {}
+        datasets, self.data_report = {}, {}
         for stage, (lo, hi) in bounds.items():
-            starts = []
+            starts, report = [], {}
             for s, a in zip(self.series, arrays):
                 first = 0 if lo is None else int(np.searchsorted(s.times, pd.Timestamp(lo)))
                 end = len(s.times) if hi is None else int(np.searchsorted(s.times, pd.Timestamp(hi)))
                 stride = h.stride if stage == "train" else (h.eval_stride or h.horizon)
-                starts.append(window_starts(a, h.seq_len, h.horizon, first, end, stride, h.missing))
+                census = window_census(a, h.seq_len, h.horizon, first, end, stride, h.missing)
+                starts.append(census.starts)
+                report[s.station] = {"windows": len(census.starts), "candidates": census.candidates,
+                                     "dropped_missing_covariates": census.missing_covariates,
+                                     "dropped_missing_targets": census.missing_targets}
+                self._log_census(stage, s.station, census, lo, hi)
             if sum(len(x) for x in starts) == 0:
                 raise DataError(f"{h.path}: the {stage} split ({lo or 'start'} to {hi or 'end'}) has no complete "
                                 f"window of seq_len={h.seq_len} + horizon={h.horizon}")
             datasets[stage] = WindowDataset(arrays, starts, h.seq_len, h.horizon, self.persistence_lag)
+            self.data_report[stage] = report
         return datasets
+
+    @staticmethod
+    def _log_census(stage: str, station: str, census: Any, lo: Optional[str], hi: Optional[str]) -> None:
+        if census.candidates == 0:
+            rank_zero_warn(f"station {station}: no {stage} window: its data does not reach the {stage} period "
+                           f"({lo or 'start'} to {hi or 'end'}), so it is absent from the {stage} metrics")
+        elif census.dropped:
+            rank_zero_info(f"station {station}: {census.dropped} of {census.candidates} {stage} windows dropped "
+                           f"({census.missing_covariates} with a known covariate missing, "
+                           f"{census.missing_targets} with targets missing)")
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.datasets:

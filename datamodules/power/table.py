@@ -12,6 +12,9 @@ import numpy as np
 import pandas as pd
 
 from nie.errors import DataError
+from nie.io import read_csv
+
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 
 
 @dataclass
@@ -33,23 +36,77 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.name.endswith((".csv", ".csv.gz")):
-        return pd.read_csv(path)
+        return read_csv(path)
     raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
+
+
+def parse_times(column: pd.Series, path: str | Path, time_format: str | None = None,
+                timezone: str | None = None) -> pd.Series:
+    """Timestamps as naive wall-clock times of one zone.
+
+    Text must be ISO 8601 unless ``time_format`` is given: a layout like 13/06/2013 is refused, not
+    guessed (day and month would swap for the first 12 days of each month). Timestamps with UTC
+    offsets are converted to ``timezone`` when given; without it one offset throughout is kept as
+    the data's own wall clock, and mixed offsets are refused.
+    """
+    def refuse(row: int, why: str) -> DataError:
+        return DataError(f"{path}, row {row + 2}: column '{column.name}' = {column.iloc[row]!r} {why}")
+
+    if pd.api.types.is_datetime64_any_dtype(column):  # Parquet: typed already
+        times = column
+    else:
+        text = column.astype(str).str.strip()
+        offsets = text.str.extract(_OFFSET, expand=False)
+        has_offset = offsets.notna().to_numpy()
+        if has_offset.any() and not has_offset.all():
+            raise refuse(int(np.flatnonzero(has_offset != has_offset[0])[0]),
+                         "mixes timestamps with and without a UTC offset")
+        distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
+        if len(distinct) > 1 and timezone is None:
+            other = int(np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0])
+            raise refuse(other, f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
+                                "to convert all timestamps to one zone")
+        layout = {"format": time_format} if time_format else {"format": "ISO8601"}
+        times = pd.to_datetime(text, errors="coerce", utc=bool(has_offset.any()), **layout)
+        if times.isna().any():
+            row = int(np.flatnonzero(times.isna().to_numpy())[0])
+            expected = (f"does not match data.time_format {time_format!r}" if time_format else
+                        "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
+                        "data.time_format, e.g. '%d/%m/%Y %H:%M'")
+            raise refuse(row, expected)
+        if has_offset.any() and timezone is None:
+            times = times.dt.tz_convert(pd.Timestamp(text.iloc[0]).tz)
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert(timezone) if timezone else times
+        times = times.dt.tz_localize(None)
+    return times
+
+
+def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> None:
+    """Empty cells are missing values (a documented policy); text or infinities in a numeric column
+    are errors naming the row, never a silent NaN."""
+    for column in dict.fromkeys(columns):
+        raw = table[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN"])
+        bad = (values.isna() & ~blank) | np.isinf(values.to_numpy(np.float64))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
+                            "(leave the cell empty for a missing value)")
 
 
 def station_series(table: pd.DataFrame, path: str | Path, time: str, station: str, target: str,
                    known: list[str], past: list[str], static: list[str], frequency: str,
-                   allow_negative: bool = False) -> list[StationSeries]:
+                   allow_negative: bool = False, time_format: str | None = None,
+                   timezone: str | None = None) -> list[StationSeries]:
     """Validate the table and split it into per-station series on a ``frequency`` grid."""
     needed = [time, station, target, *known, *past, *static]
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; it has {list(table.columns)}")
-    times = pd.to_datetime(table[time], errors="coerce")
-    if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
-        raise DataError(f"{path}, row {row + 2}: column '{time}' = {table[time].iloc[row]!r} is not a timestamp")
-    table = table.assign(**{time: times})
+    table = table.assign(**{time: parse_times(table[time], path, time_format, timezone)})
+    check_numbers(table, [target, *known, *past, *static], path)
     duplicated = table.duplicated([station, time])
     if duplicated.any():
         row = table[duplicated].iloc[0]

@@ -31,22 +31,38 @@ def _window_sums(flags: np.ndarray, length: int) -> np.ndarray:
     return cumulative[length:] - cumulative[:-length]
 
 
-def window_starts(arrays: StationArrays, seq_len: int, horizon: int, first_target: int, end: int, stride: int,
-                  missing: str) -> np.ndarray:
-    """Starts s whose targets [s+seq_len, s+seq_len+horizon) lie in [first_target, end), on the stride grid.
+@dataclass
+class WindowCensus:
+    """The windows a split could have, and why some were dropped."""
+
+    starts: np.ndarray  # kept
+    candidates: int
+    missing_covariates: int  # dropped: a known covariate is missing in the window
+    missing_targets: int  # dropped (the rest): targets missing under the ``missing`` policy
+
+    @property
+    def dropped(self) -> int:
+        return self.candidates - len(self.starts)
+
+
+def window_census(arrays: StationArrays, seq_len: int, horizon: int, first_target: int, end: int, stride: int,
+                  missing: str) -> WindowCensus:
+    """Starts s whose targets [s+seq_len, s+seq_len+horizon) lie in [first_target, end), on the stride grid,
+    and the count of candidates dropped for each reason.
 
     Windows needing a missing known covariate (history or forecast hours) are dropped; windows with
     missing targets are dropped (``missing="drop"``) or kept if any target is present (``"mask"``).
     """
     total = seq_len + horizon
     if len(arrays.target) < total:
-        return np.zeros(0, dtype=np.int64)
+        return WindowCensus(np.zeros(0, dtype=np.int64), 0, 0, 0)
     starts = np.arange(max(first_target - seq_len, 0), end - total + 1, stride, dtype=np.int64)
     starts = starts[starts + seq_len >= first_target]
     covariates_ok = _window_sums(~arrays.known_ok, total)[starts] == 0
     present = _window_sums(np.isfinite(arrays.target), horizon)[starts + seq_len]
     targets_ok = present == horizon if missing == "drop" else present > 0
-    return starts[covariates_ok & targets_ok]
+    return WindowCensus(starts[covariates_ok & targets_ok], len(starts), int((~covariates_ok).sum()),
+                        int((covariates_ok & ~targets_ok).sum()))
 
 
 class WindowDataset(Dataset):
