@@ -1,0 +1,190 @@
+"""The bad-input sweep: each probe once crashed with a traceback or passed silently with a wrong result.
+
+Graph files, power files, timestamps, and files the project writes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamodules.kg.features import build_features
+from datamodules.kg.io import load_graph
+from datamodules.power.table import parse_times, read_table, station_series
+from nie.errors import DataError
+from nie.io import atomic_path, write_json
+from tests.conftest import run_train
+from tests.power_data import make_power_table, write_power_config
+
+
+# ----------------------------------------------------------------------------------- graph files
+def _graph(folder: Path, scores: list[str], triples: list[str], node_id: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    header = ("node_id\t" if node_id else "") + "name\tscore\tvalid"
+    rows = [(f"{i}\t" if node_id else "") + f"n{i}\t{s}\t1" for i, s in enumerate(scores)]
+    (folder / "node_info.tsv").write_text("\n".join([header, *rows]) + "\n")
+    with gzip.open(folder / "g_rel-all.txt.gz", "wt") as f:
+        f.write("\n".join(triples) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("method", ["deepwalk", "spectral"])
+def test_node_without_edges_gets_structural_features(tmp_path: Path, method: str) -> None:
+    folder = _graph(tmp_path / "g", ["1", "2", "3", "4"], ["0\t0\t1", "1\t0\t2", "2\t0\t0"])  # node 3: no edges
+    graph = load_graph(folder)
+    x = build_features(graph, ["structural"], tmp_path / "cache", structural_dim=4, structural_epochs=1,
+                       structural_method=method)
+    assert x.shape == (4, 4) and np.isfinite(x).all()
+
+
+def test_truncated_gzip_triples_name_the_file(tmp_path: Path) -> None:
+    folder = _graph(tmp_path / "g", ["1", "2"], ["0\t0\t1"] * 2000)
+    path = folder / "g_rel-all.txt.gz"
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(DataError, match=r"g_rel-all.txt.gz: not a complete gzip file .*truncated or not gzip"):
+        load_graph(folder)
+
+
+def test_gz_file_that_is_not_gzip_names_the_file(tmp_path: Path) -> None:
+    folder = _graph(tmp_path / "g", ["1", "2"], ["0\t0\t1"])
+    (folder / "g_rel-all.txt.gz").write_text("0\t0\t1\n")
+    with pytest.raises(DataError, match=r"g_rel-all.txt.gz: not a complete gzip file"):
+        load_graph(folder)
+
+
+def test_empty_node_info_names_the_file(tmp_path: Path) -> None:
+    folder = _graph(tmp_path / "g", ["1", "2"], ["0\t0\t1"])
+    (folder / "node_info.tsv").write_text("")
+    with pytest.raises(DataError, match=r"node_info.tsv: the file is empty"):
+        load_graph(folder)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_non_finite_score_names_line_and_field(tmp_path: Path, value: str) -> None:
+    folder = _graph(tmp_path / "g", ["1", value, "3"], ["0\t0\t1"])
+    with pytest.raises(DataError, match=rf"node_info.tsv, line 3: field 'score' = '{value}' is not a valid finite number"):
+        load_graph(folder)
+
+
+def test_repeated_node_row_without_node_id_is_refused(tmp_path: Path) -> None:
+    folder = _graph(tmp_path / "g", ["1", "2", "3"], ["0\t0\t1"], node_id=False)
+    lines = (folder / "node_info.tsv").read_text().splitlines()
+    (folder / "node_info.tsv").write_text("\n".join([*lines, lines[2]]) + "\n")
+    with pytest.raises(DataError, match=r"node_info.tsv, line 5: the same node as line 3"):
+        load_graph(folder)
+
+
+# ----------------------------------------------------------------------------------- power files
+def _power_csv(tmp_path: Path, table: pd.DataFrame | None = None) -> Path:
+    path = tmp_path / "series.csv"
+    (table if table is not None else make_power_table(days=12)).to_csv(path, index=False)
+    return path
+
+
+def _series(table: pd.DataFrame, **kwargs: object):
+    return station_series(table, "series.csv", "time", "station", "power", ["irradiance", "temperature"], [], [],
+                          "1h", **kwargs)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_gzip", "empty"])
+def test_damaged_power_files_name_the_file(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / ("series.csv" if damage == "empty" else "series.csv.gz")
+    if damage == "empty":
+        path.write_text("")
+    elif damage == "not_gzip":
+        make_power_table(days=2).to_csv(path.with_suffix(""), index=False)
+        path.write_bytes(path.with_suffix("").read_bytes())
+    else:
+        make_power_table(days=30).to_csv(path, index=False, compression="gzip")
+        path.write_bytes(path.read_bytes()[:200])
+    expected = "the file is empty" if damage == "empty" else "not a complete gzip file"
+    with pytest.raises(DataError, match=rf"series.csv(.gz)?: {expected}"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(("column", "value"), [("power", "abc"), ("power", "inf"), ("temperature", "n/a")])
+def test_text_or_infinity_in_a_numeric_column_names_row_and_column(column: str, value: str) -> None:
+    table = make_power_table(days=3).astype({column: object})
+    table.loc[5, column] = value
+    with pytest.raises(DataError, match=rf"series.csv, row 7: column '{column}' = '{value}' is not a finite number"):
+        _series(table)
+
+
+def test_empty_cells_stay_missing_values() -> None:
+    table = make_power_table(days=3)
+    table.loc[5, "power"] = np.nan
+    assert np.isnan(_series(table)[0].target[5])
+
+
+def test_timezone_aware_timestamps_are_converted_to_one_zone() -> None:
+    table = make_power_table(days=3)
+    utc = table.assign(time=table["time"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+    assert _series(utc)[0].times[0] == pd.Timestamp("2020-01-01 01:00")  # one offset: its own wall clock
+    berlin = _series(utc, timezone="Europe/Berlin")[0].times  # winter: UTC+1
+    assert berlin[0] == pd.Timestamp("2020-01-01 02:00")
+
+
+def test_mixed_utc_offsets_are_refused_unless_a_zone_is_configured() -> None:
+    times = pd.Series(["2020-01-01T00:00+00:00", "2020-01-01T02:00+01:00"], name="time")
+    with pytest.raises(DataError, match=r"row 3: column 'time' = '2020-01-01T02:00\+01:00' has another UTC offset.*data.timezone"):
+        parse_times(times, "series.csv")
+    assert parse_times(times, "series.csv", timezone="UTC").tolist() == [pd.Timestamp("2020-01-01 00:00"),
+                                                                         pd.Timestamp("2020-01-01 01:00")]
+
+
+def test_day_first_timestamps_are_refused_not_guessed_unless_a_format_is_given() -> None:
+    times = pd.Series(["12/06/2013 00:00", "13/06/2013 00:00"], name="time")
+    with pytest.raises(DataError, match=r"row 2: column 'time' = '12/06/2013 00:00' is not an ISO 8601 timestamp.*time_format"):
+        parse_times(times, "series.csv")
+    parsed = parse_times(times, "series.csv", time_format="%d/%m/%Y %H:%M")
+    assert parsed.tolist() == [pd.Timestamp("2013-06-12"), pd.Timestamp("2013-06-13")]
+
+
+def test_dropped_windows_are_counted_logged_and_saved(workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    table = make_power_table()
+    hole = (table["station"] == 1) & table["time"].between("2020-01-27 00:00", "2020-01-27 05:00")
+    table.loc[hole, "temperature"] = np.nan  # a known covariate missing inside the validation period
+    config = write_power_config(workdir / "data", table)
+    with caplog.at_level("INFO"):
+        run_train("fit", "--config", str(config), "--trainer.max_epochs", "1")
+    assert any("station 1:" in r.message and "val windows dropped (" in r.message and "with a known covariate missing"
+               in r.message for r in caplog.records)
+    report = json.loads(next(Path("runs").rglob("data_report.json")).read_text())
+    val = report["val"]["1"]
+    assert val["dropped_missing_covariates"] > 0 and val["windows"] + val["dropped_missing_covariates"] == val["candidates"]
+    assert report["val"]["2"]["dropped_missing_covariates"] == 0
+
+
+def test_station_absent_from_the_test_period_is_reported(workdir: Path) -> None:
+    table = make_power_table()
+    table = table[(table["station"] == 1) | (table["time"] < "2020-01-31 00:00")]
+    config = write_power_config(workdir / "data", table)
+    with pytest.warns(UserWarning, match=r"station 2: no test window: .*absent from the test metrics"):
+        run_train("fit", "--config", str(config), "--trainer.max_epochs", "1")
+
+
+# ----------------------------------------------------------------------------------- written files
+def test_atomic_outputs_honour_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+        with atomic_path(tmp_path / "x.csv") as tmp:
+            tmp.write_text("x\n")
+    finally:
+        os.umask(previous)
+    for name in ("m.json", "x.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_a_run_writes_no_config_into_the_current_directory(workdir: Path) -> None:
+    config = write_power_config(workdir / "data")
+    run_train("fit", "--config", str(config), "--trainer.max_epochs", "1", "--trainer.logger", "false")
+    assert not Path("config.yaml").exists()
+    assert any(Path("runs").rglob("config.yaml"))
