@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from nie.cli import NIECLI, exit_on_user_error
+from nie.cli import NIECLI, exit_on_user_error, read_checkpoint
 from nie.errors import ConfigError
 
 
@@ -32,6 +32,13 @@ def load_run_config(path: Path) -> dict:
     if not isinstance(config, dict) or "model" not in config or "data" not in config:
         raise ConfigError(f"{path}: expected a run config with 'model' and 'data' sections")
     config = {k: v for k, v in config.items() if k in ("seed_everything", "model", "data", "trainer")}
+    for section, value in config.items():  # an experiment may include a section from a file (data: data.yaml)
+        if isinstance(value, str) and value.endswith((".yaml", ".yml")):
+            included = path.parent / value
+            try:
+                config[section] = yaml.safe_load(included.read_text())
+            except (OSError, yaml.YAMLError) as err:
+                raise ConfigError(f"{path}: section '{section}' includes {included}, which is not readable: {err}") from None
     config.setdefault("trainer", {})["logger"] = False
     return config
 
@@ -40,6 +47,7 @@ def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Pat
     ckpt_path = Path(ckpt)
     if not ckpt_path.is_file():
         raise ConfigError(f"--ckpt {ckpt}: checkpoint not found")
+    read_checkpoint(ckpt_path, "--ckpt")
     config_path = Path(config) if config else find_config(ckpt_path)
     out_path = Path(out) if out else ckpt_path.parent / "predictions.csv"
     cli = NIECLI(args=load_run_config(config_path), run=False)

@@ -28,4 +28,4 @@ class GradientNormClipping(Callback):
             return
         limit = float("inf") if self.max_norm is None else self.max_norm
         norm = torch.nn.utils.clip_grad_norm_(params, limit, norm_type=self.norm_type)
-        pl_module.log("train/grad_norm", norm, on_step=True, on_epoch=False, prog_bar=False)
+        pl_module.log("train/grad_norm", norm, on_step=False, on_epoch=True, prog_bar=False)  # one point per epoch

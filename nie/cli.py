@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
+import logging
 import re
 import sys
 import warnings
@@ -23,6 +26,21 @@ from nie.tasks.base import BaseTask
 
 # train.py and cv hand LightningCLI their argv on purpose; the "args and sys.argv" warning is noise.
 warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+# run directories are reused on purpose (resume, cv skipping finished folds)
+warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+
+
+class _NoAdvertisement(logging.Filter):
+    """Lightning prints an advertisement for a hosted logger on every run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
+
+SUBCOMMANDS = ("fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
+               "or --out) and cv (k-fold cross-validation: python train.py cv --config X.yaml [--out cv.json])")
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
@@ -43,13 +61,37 @@ def import_object(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+OPTION_OWNERS = {  # where a misspelled option of each config section may have meant to go
+    "model": ("nie.tasks.importance.NodeImportanceTask", "nie.tasks.forecast.PowerForecastTask"),
+    "data": ("datamodules.kg.datamodule.SyntheticKnowledgeGraphDataModule",
+             "datamodules.kg.datamodule.KnowledgeGraphDataModule", "datamodules.power.datamodule.PowerDataModule"),
+    "trainer": ("lightning.pytorch.Trainer",),
+}
+
+
+def closest_options(section: str, name: str) -> list[str]:
+    """Valid option names of a config section that look like ``name`` (for "did you mean")."""
+    names: set[str] = set()
+    for path in OPTION_OWNERS.get(section.split(".")[0], ()):
+        names.update(p for p in inspect.signature(import_object(path).__init__).parameters if p not in ("self", "kwargs"))
+    return difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+
+
 def condense_parse_error(message: str) -> str:
     """jsonargparse's nested union report as one line: the key path and the innermost cause."""
     keys = ".".join(re.findall(r'Parser key "([^"]+)"', message))
     causes = [line for line in message.splitlines()
               if line.strip() and not line.strip().startswith(("Given value", "- Expected a <class 'NoneType'>"))]
     deepest = max(causes, key=lambda line: len(line) - len(line.lstrip())).strip() if causes else message
+    deepest = deepest.lstrip("- ")
+    got = re.search(r"\. Got value: (.*)$", deepest) or re.search(r"^\s*Given value: (?!NestedArg)(.*)$", message, re.M)
     deepest = re.sub(r"\. Got value: .*$", "", deepest)
+    if got and deepest.startswith("Expected"):
+        deepest = f"{deepest}, got {got.group(1).strip()!r}"
+    unknown = re.match(r"Option '([^']+)' is not accepted", deepest)
+    if unknown and keys:
+        close = closest_options(keys, unknown.group(1))
+        deepest += f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
 
 
@@ -63,6 +105,17 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
         sys.exit(f"error: {err}")
     except ArgumentError as err:
         sys.exit(f"error: {condense_parse_error(str(err))}")
+
+
+def read_checkpoint(path: str | Path, option: str) -> dict:
+    """A Lightning checkpoint's contents (tensors and plain data only); anything else is one clear error."""
+    try:
+        checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - torch raises pickle, zip and runtime errors for a non-checkpoint
+        raise ConfigError(f"{option} {path}: not a PyTorch Lightning checkpoint ({type(err).__name__})") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"{option} {path}: not a PyTorch Lightning checkpoint (no state_dict)")
+    return checkpoint
 
 
 def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
@@ -103,7 +156,8 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
         kwargs.setdefault("auto_configure_optimizers", False)
-        kwargs.setdefault("parser_kwargs", {"exit_on_error": False})  # exit_on_user_error prints one line
+        kwargs.setdefault("parser_kwargs", {"exit_on_error": False,  # exit_on_user_error prints one line
+                                            "description": f"Subcommands: {SUBCOMMANDS}."})
         super().__init__(*args, **kwargs)
 
     def _parse_ckpt_path(self) -> None:
@@ -112,7 +166,7 @@ class NIECLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
         if ckpt_path and Path(ckpt_path).is_file():
-            checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+            checkpoint = read_checkpoint(ckpt_path, "--ckpt_path")
             model = self.config[subcommand].model
             network = model.init_args.get("network") or {}
             network_class = import_object(network["class_path"]) if "class_path" in network else None
@@ -127,7 +181,7 @@ class NIECLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--out", type=Optional[str], default=None,
-                            help="Also write the metrics JSON of validate/test to this path.")
+                            help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.")
 
     def before_instantiate_classes(self) -> None:
         seed = self._get(self.config, "seed_everything")
@@ -136,10 +190,18 @@ class NIECLI(LightningCLI):
 
     # ------------------------------------------------------------ ckpt_path=best
     def _resolve_best(self, subcommand: str) -> None:
-        """``--ckpt_path best`` in a new process: use the best checkpoint recorded by the earlier ``fit``."""
+        """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""
         config = self.config_init[subcommand]
         callback = self.trainer.checkpoint_callback
-        if config.get("ckpt_path") != "best" or not isinstance(callback, HParamCheckpoint):
+        if config.get("ckpt_path") in ("last", "best") and not isinstance(callback, HParamCheckpoint):
+            raise ConfigError(f"--ckpt_path {config['ckpt_path']} needs the HParamCheckpoint callback (it records "
+                              "the run's checkpoints); pass a checkpoint file instead")
+        if config.get("ckpt_path") == "last":
+            last = callback.run_dir(self.model, self.datamodule) / "last.ckpt"
+            if not last.is_file():
+                raise ConfigError(f"--ckpt_path last: no {last}; run fit with the same config first")
+            config["ckpt_path"] = str(last)
+        if config.get("ckpt_path") != "best":
             return
         best = callback.recorded_best(self.model, self.datamodule)
         if best is None:
@@ -159,6 +221,20 @@ class NIECLI(LightningCLI):
 
     def before_test(self) -> None:
         self._resolve_best("test")
+
+    def before_predict(self) -> None:
+        self._resolve_best("predict")
+        if self.config_init["predict"].get("ckpt_path") is None:
+            raise ConfigError("predict needs --ckpt_path (a checkpoint file, best or last)")
+
+    def after_predict(self) -> None:
+        """Write the predictions (one row per node or forecast hour) to --out or the run directory."""
+        outputs = self.trainer.predict_loop.predictions
+        if not self.trainer.is_global_zero or not outputs:
+            return
+        out = self.config_init["predict"].get("out") or run_dir(self.trainer, self.model, self.datamodule) / "predictions.csv"
+        self.datamodule.write_predictions(outputs, out)
+        print(f"wrote {out}")
 
     # ----------------------------------------------------------- metrics files
     def stage_metrics(self, stage: str) -> dict[str, float]:

@@ -94,6 +94,8 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
     parser.add_argument("--out", help="also write the {metric: {mean, std, folds}} JSON here")
     known, rest = parser.parse_known_args(argv)
+    if not rest:
+        raise ConfigError("cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]")
     make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
     probe = make_cli(rest)
     num_folds = probe.datamodule.hparams.get("num_folds")

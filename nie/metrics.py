@@ -27,7 +27,8 @@ class NDCGAtK(RetrievalNormalizedDCG):
 
 
 class OverlapAtK(Metric):
-    """|true top-k ∩ predicted top-k| / k."""
+    """|true top-k ∩ predicted top-k| / k, with k capped at the number of scored nodes (a fold with
+    fewer than k test nodes still scores 1.0 for a perfect ranking)."""
 
     higher_is_better = True
     full_state_update = False
@@ -47,7 +48,7 @@ class OverlapAtK(Metric):
         k = min(self.top_k, preds.numel())
         top_pred = set(torch.topk(preds, k).indices.tolist())
         top_true = set(torch.topk(target, k).indices.tolist())
-        return torch.tensor(len(top_pred & top_true) / self.top_k, device=preds.device)
+        return torch.tensor(len(top_pred & top_true) / max(k, 1), device=preds.device)
 
 
 class FlatSpearman(SpearmanCorrCoef):

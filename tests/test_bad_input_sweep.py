@@ -188,3 +188,107 @@ def test_a_run_writes_no_config_into_the_current_directory(workdir: Path) -> Non
     run_train("fit", "--config", str(config), "--trainer.max_epochs", "1", "--trainer.logger", "false")
     assert not Path("config.yaml").exists()
     assert any(Path("runs").rglob("config.yaml"))
+
+
+# ------------------------------------------------------------------------------ command line
+def test_predict_refuses_a_file_that_is_not_a_checkpoint(workdir: Path) -> None:
+    import predict
+    from tests.conftest import ROOT
+
+    with pytest.raises(SystemExit, match=r"^error: --ckpt .*README.md: not a PyTorch Lightning checkpoint"):
+        predict.main(["--ckpt", str(ROOT / "README.md")])
+
+
+def test_train_predict_uses_the_recorded_best_checkpoint_and_writes_predictions(workdir: Path) -> None:
+    config = str(write_power_config(workdir / "data"))
+    with pytest.raises(SystemExit, match=r"^error: --ckpt_path best: no best checkpoint recorded"):
+        run_train("predict", "--config", config, "--ckpt_path", "best")
+    with pytest.raises(SystemExit, match=r"^error: predict needs --ckpt_path"):
+        run_train("predict", "--config", config)
+    run_train("fit", "--config", config, "--trainer.max_epochs", "1")
+    run_train("predict", "--config", config, "--ckpt_path", "best", "--out", "forecast.csv")
+    table = pd.read_csv("forecast.csv")
+    assert len(table) > 0 and {"station", "forecast", "actual"} <= set(table.columns)
+
+
+def test_predict_resolves_a_config_that_includes_its_data_section(workdir: Path) -> None:
+    import yaml
+
+    import predict
+
+    config_path = write_power_config(workdir / "data", network="Persistence")
+    config = yaml.safe_load(config_path.read_text())
+    (workdir / "data" / "data.yaml").write_text(yaml.safe_dump(config["data"]))
+    config["data"] = "data.yaml"
+    (workdir / "data" / "experiment.yaml").write_text(yaml.safe_dump(config))
+    run_train("fit", "--config", str(workdir / "data" / "experiment.yaml"))
+    ckpt = next(Path("runs").rglob("last.ckpt"))
+    predict.main(["--ckpt", str(ckpt), "--config", str(workdir / "data" / "experiment.yaml"), "--out", "p.csv"])
+    assert Path("p.csv").is_file()
+
+
+def test_help_lists_cv_and_cv_without_arguments_says_what_it_needs(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        run_train("--help")
+    assert "and cv (k-fold" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit, match=r"^error: cv needs an experiment: python train.py cv --config"):
+        run_train("cv")
+
+
+def test_wrong_value_is_named_in_the_error(workdir: Path) -> None:
+    from tests.conftest import DEMO
+
+    with pytest.raises(SystemExit, match=r"^error: trainer.max_epochs: Expected a <class 'int'>, got 'abc'$"):
+        run_train("fit", "--config", DEMO, "--trainer.max_epochs", "abc")
+
+
+def test_a_run_that_fails_at_setup_leaves_no_tensorboard_version(workdir: Path) -> None:
+    config = write_power_config(workdir / "data", val_start="2030-01-01 00:00", test_start="2030-02-01 00:00")
+    with pytest.raises(SystemExit, match="^error: "):
+        run_train("fit", "--config", str(config))
+    assert not Path("runs/tensorboard").exists()
+
+
+def test_overlap_counts_against_the_nodes_there_are() -> None:
+    import torch
+
+    from nie.metrics import OverlapAtK
+
+    metric = OverlapAtK(top_k=100)
+    scores = torch.arange(30.0)
+    metric.update(scores, scores)
+    assert metric.compute() == 1.0  # a perfect ranking of 30 nodes, not 30 / 100
+
+
+def test_baselines_skip_training_batches_and_runs_print_no_advertisement(
+        workdir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = write_power_config(workdir / "data", network="Climatology")
+    with caplog.at_level("INFO"):
+        run_train("fit", "--config", str(config), "--trainer.max_epochs", "1")
+    assert not any("litlogger" in r.getMessage() for r in caplog.records)
+    saved = torch_load_last()
+    assert saved["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"] == 0
+
+
+def torch_load_last() -> dict:
+    import torch
+
+    return torch.load(next(Path("runs").rglob("last.ckpt")), weights_only=False, map_location="cpu")
+
+
+def test_power_training_loss_is_logged_as_train_loss(workdir: Path) -> None:
+    from lightning.pytorch.callbacks import Callback
+
+    seen: set[str] = set()
+
+    class Spy(Callback):
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            seen.update(trainer.callback_metrics)
+
+    from nie.cli import NIECLI
+
+    cli = NIECLI(args=["--config", str(write_power_config(workdir / "data")), "--trainer.max_epochs", "1"], run=False)
+    cli.trainer.callbacks.append(Spy())
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert "train/loss" in seen
+    assert not any(k.startswith("train/loss_") for k in seen)

@@ -26,7 +26,7 @@ def test_unknown_model_class_is_a_clear_error(workdir: Path) -> None:
 
 
 def test_unknown_hyperparameter_is_a_clear_error(workdir: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^error: model: Option 'lrr' is not accepted$"):
+    with pytest.raises(SystemExit, match=r"^error: model: Option 'lrr' is not accepted \(did you mean 'lr'\?\)$"):
         run_train("fit", "--config", DEMO, "--model.init_args.lrr", "0.1")
 
 
@@ -39,7 +39,7 @@ def test_unknown_checkpoint_hparam_is_a_clear_error(workdir: Path) -> None:
 
 
 def test_wrong_type_is_a_clear_error(workdir: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^error: model.lr: Expected a <class 'float'>"):
+    with pytest.raises(SystemExit, match=r"^error: model.lr: Expected a <class 'float'>, got 'fast'$"):
         run_train("fit", "--config", DEMO, "--model.init_args.lr", "fast")
 
 

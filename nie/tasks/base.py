@@ -6,7 +6,7 @@ Subclasses implement ``build(spec)`` (create networks once the data's sizes are 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import lightning.pytorch as pl
 import torch
@@ -81,6 +81,10 @@ class BaseTask(pl.LightningModule):
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 logger.log_hyperparams(params, {f"val/{k}": 0.0 for k in self.headline_metrics})
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> Optional[int]:
+        """Non-learned baselines were fit in ``on_fit_start``: skip the epoch's batches (-1 ends it)."""
+        return None if self.trainable else -1
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""

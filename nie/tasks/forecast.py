@@ -58,7 +58,7 @@ class PowerForecastTask(BaseTask):
         error = (forecast - batch["target"]) * mask
         per_element = error**2 if self.hparams.loss == "mse" else error.abs()
         loss = per_element.sum() / mask.sum().clamp_min(1)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=forecast.shape[0])
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=forecast.shape[0])
         return loss
 
     def _evaluate(self, batch: dict[str, Tensor], metrics: MetricCollection) -> Tensor:
