@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import inspect
 import logging
 import re
+import shutil
 import sys
 import warnings
 from argparse import ArgumentError
@@ -16,6 +18,7 @@ from typing import Any, Callable, Optional
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint import HParamCheckpoint
@@ -179,6 +182,26 @@ class NIECLI(LightningCLI):
                                   f"but the config builds a {ours[0]} with network {ours[1]!r}")
         super()._parse_ckpt_path()
 
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except NIEError:
+            self._discard_unused_log_dir()
+            raise
+
+    def _discard_unused_log_dir(self) -> None:
+        """Lightning opens the TensorBoard version folder before the data is set up: a run that stops on
+        bad input before logging anything must not leave an empty ``version_N`` behind."""
+        for logger in self.trainer.loggers:
+            folder = Path(logger.log_dir) if isinstance(logger, TensorBoardLogger) else None
+            if folder is None or not folder.is_dir() or (folder / "hparams.yaml").exists():
+                continue
+            logger.experiment.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            for parent in (Path(logger.root_dir), Path(logger.save_dir)):  # the folders it made, if now empty
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument("--out", type=Optional[str], default=None,
                             help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.")
@@ -249,10 +272,21 @@ class NIECLI(LightningCLI):
                 write_json(out, metrics)
 
     def after_fit(self) -> None:
-        """Score the best checkpoint on validation, print the table and save it as ``val_metrics.json``."""
+        """Score the best checkpoint on validation, print the table and save it as ``val_metrics.json``.
+
+        The loggers are detached meanwhile (a last val/* point for an earlier epoch would make every
+        curve jump back); the scores go to TensorBoard once, as ``best_val/*`` (the HParams metrics).
+        """
         if self.trainer.checkpoint_callback is not None and self.trainer.checkpoint_callback.best_model_path:
-            self.trainer.validate(self.model, datamodule=self.datamodule, ckpt_path="best")
+            loggers, self.trainer.loggers = self.trainer.loggers, []
+            try:
+                self.trainer.validate(self.model, datamodule=self.datamodule, ckpt_path="best")
+            finally:
+                self.trainer.loggers = loggers
             self._write_metrics("fit", "val")
+            best = {f"best_{k}": v for k, v in self.stage_metrics("val").items()}
+            for logger in loggers:
+                logger.log_metrics(best, step=self.trainer.global_step)
 
     def after_validate(self) -> None:
         self._write_metrics("validate", "val")

@@ -292,3 +292,18 @@ def test_power_training_loss_is_logged_as_train_loss(workdir: Path) -> None:
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert "train/loss" in seen
     assert not any(k.startswith("train/loss_") for k in seen)
+
+
+def test_tensorboard_curves_have_no_placeholder_and_no_jump_back(workdir: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tests.conftest import DEMO, TINY
+
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "6")
+    events = EventAccumulator(str(next(Path("runs/tensorboard").glob("version_*")))).Reload()
+    val = events.Scalars("val/spearman")
+    assert len(val) == 6 and all(v.value != 0.0 for v in val)  # one point per epoch, none a placeholder
+    assert [v.step for v in val] == sorted(v.step for v in val)
+    best = events.Scalars("best_val/spearman")
+    assert len(best) == 1 and best[0].value == pytest.approx(max(v.value for v in val))
+    assert len(events.Scalars("train/grad_norm")) == 6

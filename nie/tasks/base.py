@@ -33,6 +33,22 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
     return params
 
 
+def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
+    """An HParams-tab entry whose metrics TensorBoard reads from scalars logged later under those names.
+
+    ``log_hyperparams(params, metrics)`` would also plot each metric's placeholder value at step 0,
+    so every validation curve would start at 0.0.
+    """
+    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+    from torch.utils.tensorboard.summary import hparams
+
+    logger.log_hyperparams(params)  # hparams.yaml
+    flat = logger._sanitize_params(_flatten_dict(_convert_params(params)))
+    writer = logger.experiment._get_file_writer()
+    for summary in hparams(flat, dict.fromkeys(metric_names, 0.0)):
+        writer.add_summary(summary)
+
+
 class BaseTask(pl.LightningModule):
     """Shared training plumbing: optimiser, metrics per stage, baselines' fit, checkpoint state."""
 
@@ -80,7 +96,7 @@ class BaseTask(pl.LightningModule):
                 datamodule = getattr(self.trainer, "datamodule", None)
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
-                logger.log_hyperparams(params, {f"val/{k}": 0.0 for k in self.headline_metrics})
+                declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> Optional[int]:
         """Non-learned baselines were fit in ``on_fit_start``: skip the epoch's batches (-1 ends it)."""
