@@ -224,7 +224,7 @@ def resolve_backend(requested: Backend, device: torch.device) -> Literal["dgl", 
     if requested == "auto":
         return "dgl" if dgl_supports(device) else "torch"
     if not dgl_importable():
-        raise ConfigError(f"data.backend: dgl, but DGL cannot be imported on this machine: {DGL_INSTALL}; "
+        raise ConfigError(f"data.backend: dgl on {device}, but DGL cannot be imported here: {DGL_INSTALL}; "
                           "or set data.backend: torch (or auto)")
     if not dgl_supports(device):
         raise ConfigError(f"data.backend: dgl on {device}, but the installed DGL has no support for that device: "

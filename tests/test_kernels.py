@@ -126,7 +126,7 @@ def test_backend_dgl_without_dgl_names_backend_and_fix(monkeypatch: pytest.Monke
     from nie.errors import ConfigError
 
     monkeypatch.setitem(sys.modules, "dgl", None)
-    with pytest.raises(ConfigError, match=r"data.backend: dgl, but DGL cannot be imported.*pip install dgl.*backend: torch"):
+    with pytest.raises(ConfigError, match=r"data.backend: dgl on cpu, but DGL cannot be imported.*pip install dgl.*backend: torch"):
         kernels.resolve_backend("dgl", torch.device("cpu"))
     assert kernels.resolve_backend("auto", torch.device("cpu")) == "torch"
 
