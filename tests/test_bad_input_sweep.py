@@ -307,3 +307,39 @@ def test_tensorboard_curves_have_no_placeholder_and_no_jump_back(workdir: Path) 
     best = events.Scalars("best_val/spearman")
     assert len(best) == 1 and best[0].value == pytest.approx(max(v.value for v in val))
     assert len(events.Scalars("train/grad_norm")) == 6
+
+
+# ------------------------------------------------------------------------------ real-data policies
+def _with_negatives(table: pd.DataFrame) -> pd.DataFrame:
+    night = table["time"].dt.hour == 2
+    table.loc[night & (table["station"] == 1), "power"] = -0.01  # self-consumption at night
+    table.loc[night & (table["station"] == 2) & (table["time"].dt.day == 3), "power"] = -0.5
+    return table
+
+
+def test_negative_power_error_names_station_and_time(workdir: Path) -> None:
+    from datamodules.power.datamodule import PowerDataModule
+
+    config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
+    dm = PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00", "2020-02-01 00:00", seq_len=48,
+                         horizon=24, known_covariates=["irradiance", "temperature"])
+    with pytest.raises(DataError, match=r"negative power = -0.01 at station 1, time 2020-01-01 02:00:00 .*negative_power: clip"):
+        dm.setup()
+
+
+def test_negative_power_clip_counts_only_the_selected_stations(workdir: Path) -> None:
+    from datamodules.power.datamodule import PowerDataModule
+
+    config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
+    make = lambda **kw: PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00",  # noqa: E731
+                                        "2020-02-01 00:00", seq_len=48, horizon=24,
+                                        known_covariates=["irradiance", "temperature"], **kw)
+    dm = make(stations=["1"], negative_power="clip", negative_tolerance=0.05)
+    dm.setup()  # station 2's −0.5 is below the tolerance, but station 2 is not selected
+    assert dm.negative_clipped == {"1": 40} and dm.data_report["negative_clipped"] == {"1": 40}
+    assert np.nanmin(dm.series[0].target) >= 0
+    with pytest.raises(DataError, match=r"negative power = -0.5 at station 2.*below data.negative_tolerance = 0.05"):
+        make(negative_power="clip", negative_tolerance=0.05).setup()
+    clip_all = make(negative_power="clip")
+    clip_all.setup()
+    assert clip_all.negative_clipped == {"1": 40, "2": 2}

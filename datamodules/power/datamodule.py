@@ -13,7 +13,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
-from datamodules.power.table import StationSeries, read_table, station_series
+from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
 from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_census
 from nie.distributed import process_share
 from nie.errors import ConfigError, DataError
@@ -41,7 +41,10 @@ class PowerDataModule(pl.LightningDataModule):
         accumulated: known covariates accumulated over forecast runs; de-accumulated within each
             run, which restarts at ``accumulation_reset_hour``.
         capacity: nominal capacity (same for all stations) for normalised errors; or capacity_column.
-        stations: subset of station ids (default all; one id trains a per-station model).
+        stations: subset of station ids (default all; one id trains a per-station model); only their
+            rows are read and checked.
+        negative_power: ``error`` stops at a negative target; ``clip`` sets negatives to 0 (counted and
+            logged per station), only those down to −``negative_tolerance`` when that is given.
         time_format: strptime layout of the time column (default: ISO 8601 only; other layouts are
             refused rather than guessed, since day and month can swap).
         timezone: zone to convert timestamps with UTC offsets to (e.g. ``UTC``); split dates are read
@@ -77,6 +80,8 @@ class PowerDataModule(pl.LightningDataModule):
         eval_stride: Optional[int] = None,
         missing: Literal["drop", "mask"] = "drop",
         stations: Optional[list[str]] = None,
+        negative_power: Literal["error", "clip"] = "error",
+        negative_tolerance: Optional[float] = None,
         batch_size: int = 64,
         shuffle: bool = True,
         drop_last: bool = True,
@@ -94,7 +99,8 @@ class PowerDataModule(pl.LightningDataModule):
         self.scalers: Optional[dict[str, Any]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
-        self.data_report: dict[str, dict[str, dict[str, int]]] = {}
+        self.data_report: dict[str, dict] = {}
+        self.negative_clipped: dict[str, int] = {}
 
     # ---------------------------------------------------------------- loading
     def _load_series(self) -> list[StationSeries]:
@@ -103,13 +109,13 @@ class PowerDataModule(pl.LightningDataModule):
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
         series = station_series(table, h.path, h.time_column, h.station_column, h.target_column,
                                 list(h.known_covariates or []), list(h.past_covariates or []), static, h.frequency,
-                                time_format=h.time_format, timezone=h.timezone)
-        if h.stations:
-            wanted = {str(s) for s in h.stations}
-            absent = wanted - {s.station for s in series}
-            if absent:
-                raise ConfigError(f"data.stations: {sorted(absent)} not in {h.path}")
-            series = [s for s in series if s.station in wanted]
+                                time_format=h.time_format, timezone=h.timezone, stations=h.stations)
+        clipped = clip_negative_targets(series, h.path, h.target_column, h.negative_power, h.negative_tolerance)
+        for station, count in clipped.items():
+            if count:
+                rank_zero_info(f"station {station}: {count} negative {h.target_column} values clipped to 0 "
+                               "(data.negative_power: clip)")
+        self.negative_clipped = clipped
         for s in series:
             if len(s.times) < h.seq_len + h.horizon:
                 raise DataError(f"{h.path}: station {s.station!r} has {len(s.times)} steps, fewer than "
@@ -156,10 +162,11 @@ class PowerDataModule(pl.LightningDataModule):
 
     def _window_index(self, arrays: list[StationArrays]) -> dict[str, WindowDataset]:
         """Each split's windows; what the missing-value policy dropped is counted per station, logged
-        and kept in ``data_report`` (saved as ``data_report.json`` in the run directory)."""
+        and kept in ``data_report`` with the clipped negatives (saved as ``data_report.json`` in the
+        run directory)."""
         h = self.hparams
         bounds = {"train": (None, h.val_start), "val": (h.val_start, h.test_start), "test": (h.test_start, h.test_end)}
-        datasets, self.data_report = {}, {}
+        datasets, self.data_report = {}, {"negative_clipped": dict(self.negative_clipped)}
         for stage, (lo, hi) in bounds.items():
             starts, report = [], {}
             for s, a in zip(self.series, arrays):

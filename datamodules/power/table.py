@@ -82,6 +82,30 @@ def parse_times(column: pd.Series, path: str | Path, time_format: str | None = N
     return times
 
 
+def clip_negative_targets(series: list[StationSeries], path: str | Path, target: str, policy: str,
+                          tolerance: float | None) -> dict[str, int]:
+    """Apply the negative-power policy; return how many values were clipped per station.
+
+    ``error``: any negative value stops with its station and time. ``clip``: negative values become
+    0 (meters report small negatives at night: inverter self-consumption); with a ``tolerance``,
+    only values down to −tolerance are clipped and anything below it still stops.
+    """
+    clipped = {}
+    for s in series:
+        negative = np.nan_to_num(s.target, nan=0.0) < 0
+        limit = -np.inf if tolerance is None else -tolerance
+        refused = negative if policy == "error" else negative & (np.nan_to_num(s.target) < limit)
+        if refused.any():
+            i = int(np.flatnonzero(refused)[0])
+            hint = ("set data.negative_power: clip to clip negatives to 0" if policy == "error" else
+                    f"below data.negative_tolerance = {tolerance}")
+            raise DataError(f"{path}: negative {target} = {s.target[i]} at station {s.station}, time {s.times[i]} "
+                            f"(power is never negative; {hint})")
+        s.target = np.where(negative, 0.0, s.target)
+        clipped[s.station] = int(negative.sum())
+    return clipped
+
+
 def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> None:
     """Empty cells are missing values (a documented policy); text or infinities in a numeric column
     are errors naming the row, never a silent NaN."""
@@ -98,23 +122,26 @@ def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> 
 
 def station_series(table: pd.DataFrame, path: str | Path, time: str, station: str, target: str,
                    known: list[str], past: list[str], static: list[str], frequency: str,
-                   allow_negative: bool = False, time_format: str | None = None,
-                   timezone: str | None = None) -> list[StationSeries]:
-    """Validate the table and split it into per-station series on a ``frequency`` grid."""
+                   time_format: str | None = None, timezone: str | None = None,
+                   stations: list[str] | None = None) -> list[StationSeries]:
+    """Validate the rows of the selected ``stations`` (default all) and split them into per-station
+    series on a ``frequency`` grid."""
     needed = [time, station, target, *known, *past, *static]
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; it has {list(table.columns)}")
+    if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
+        names = table[station].astype(str)
+        absent = sorted({str(s) for s in stations} - set(names))
+        if absent:
+            raise DataError(f"data.stations: {absent} not in {path}")
+        table = table[names.isin({str(s) for s in stations}).to_numpy()].reset_index(drop=True)
     table = table.assign(**{time: parse_times(table[time], path, time_format, timezone)})
     check_numbers(table, [target, *known, *past, *static], path)
     duplicated = table.duplicated([station, time])
     if duplicated.any():
         row = table[duplicated].iloc[0]
         raise DataError(f"{path}: duplicated timestamp {row[time]} for station {row[station]}")
-    values = pd.to_numeric(table[target], errors="coerce")
-    if not allow_negative and (values < 0).any():
-        row = table[values < 0].iloc[0]
-        raise DataError(f"{path}: negative {target} = {row[target]} at station {row[station]}, time {row[time]} (power is never negative)")
     series = []
     for name, group in table.groupby(station, sort=True):
         group = group.set_index(time).sort_index()
