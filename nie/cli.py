@@ -207,6 +207,8 @@ class NIECLI(LightningCLI):
                             help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.")
 
     def before_instantiate_classes(self) -> None:
+        if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
+            self.config["predict"]["trainer"]["logger"] = False
         seed = self._get(self.config, "seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
             seed_everything(seed)

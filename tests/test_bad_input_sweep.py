@@ -206,7 +206,9 @@ def test_train_predict_uses_the_recorded_best_checkpoint_and_writes_predictions(
     with pytest.raises(SystemExit, match=r"^error: predict needs --ckpt_path"):
         run_train("predict", "--config", config)
     run_train("fit", "--config", config, "--trainer.max_epochs", "1")
+    versions = sorted(Path("runs/tensorboard").iterdir())
     run_train("predict", "--config", config, "--ckpt_path", "best", "--out", "forecast.csv")
+    assert sorted(Path("runs/tensorboard").iterdir()) == versions  # predicting logs nothing: no new version
     table = pd.read_csv("forecast.csv")
     assert len(table) > 0 and {"station", "forecast", "actual"} <= set(table.columns)
 
