@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from torchmetrics import MetricCollection
 
 from nie.checkpoint_io import rng_states, set_rng_states
@@ -33,6 +34,7 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
     return params
 
 
+@rank_zero_only  # other processes' loggers hold no writer
 def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
     """An HParams-tab entry whose metrics TensorBoard reads from scalars logged later under those names.
 
