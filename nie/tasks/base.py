@@ -6,7 +6,7 @@ Subclasses implement ``build(spec)`` (create networks once the data's sizes are 
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
@@ -99,10 +99,6 @@ class BaseTask(pl.LightningModule):
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
-
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> Optional[int]:
-        """Non-learned baselines were fit in ``on_fit_start``: skip the epoch's batches (-1 ends it)."""
-        return None if self.trainable else -1
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""
