@@ -346,3 +346,28 @@ def test_negative_power_clip_counts_only_the_selected_stations(workdir: Path) ->
     clip_all = make(negative_power="clip")
     clip_all.setup()
     assert clip_all.negative_clipped == {"1": 40, "2": 2}
+
+
+def test_static_columns_reach_the_network(workdir: Path) -> None:
+    import torch
+
+    from datamodules.power.datamodule import PowerDataModule
+    from datamodules.power.windows import as_batch
+    from nie.models.forecast import LSTMForecaster
+
+    table = make_power_table()
+    table["elevation"] = table["station"].map({1: 100.0, 2: 900.0})
+    config = write_power_config(workdir / "data", table)
+    dm = PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00", "2020-02-01 00:00", seq_len=48,
+                         horizon=24, known_covariates=["irradiance", "temperature"], static_columns=["elevation"])
+    dm.setup()
+    assert dm.spec["static"] == [[-1.0], [1.0]]  # standardised across stations
+    torch.manual_seed(0)
+    net = LSTMForecaster(dm.spec).eval()
+    batch = as_batch(dm.datasets["val"].__getitems__(list(range(4))))
+    with torch.no_grad():
+        before = net(batch)
+        net.static.mul_(-1)  # the same network, the stations' static values swapped
+        after = net(batch)
+    assert not torch.allclose(before, after)
+    assert "static" not in net.state_dict()  # rebuilt from the data: checkpoints from before still load

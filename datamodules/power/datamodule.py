@@ -223,7 +223,17 @@ class PowerDataModule(pl.LightningDataModule):
         first = self.datasets["train"].stations[0]
         return {"history_dim": first.history.shape[1], "future_dim": first.future.shape[1],
                 "num_stations": len(self.series), "horizon": self.hparams.horizon,
-                "target_transform": self.hparams.target_transform, "station_names": [s.station for s in self.series]}
+                "target_transform": self.hparams.target_transform, "station_names": [s.station for s in self.series],
+                "static": self.static_inputs()}
+
+    def static_inputs(self) -> list[list[float]]:
+        """Per-station ``static_columns`` (training-period means), standardised across stations: [S, C]."""
+        count = len(self.hparams.static_columns or [])
+        values = np.asarray([self.scalers[s.station]["static"][:count] for s in self.series], dtype=np.float64)
+        if count == 0:
+            return values.reshape(len(self.series), 0).tolist()
+        spread = values.std(axis=0)
+        return ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)).tolist()
 
     def capacities(self) -> Optional[torch.Tensor]:
         h = self.hparams

@@ -17,7 +17,8 @@ from datamodules.power.features import forward_target
 
 class LSTMForecaster(nn.Module):
     """Encode the history with an LSTM; decode every horizon step at once from the final state,
-    that step's known-future covariates, a step embedding and (pooled training) a station embedding."""
+    that step's known-future covariates, a step embedding and (pooled training) a station embedding.
+    The stations' static values (``data.static_columns``, standardised) join the station inputs."""
 
     name = "lstm"
 
@@ -27,7 +28,9 @@ class LSTMForecaster(nn.Module):
         super().__init__()
         stations = spec["num_stations"]
         self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
-        extra = station_embedding_dim if self.station_embedding is not None else 0
+        static = torch.tensor(spec.get("static") or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
+        self.register_buffer("static", static, persistent=False)  # rebuilt from the data's spec, not saved
+        extra = (station_embedding_dim if self.station_embedding is not None else 0) + self.static.shape[1]
         self.encoder = nn.LSTM(spec["history_dim"] + extra, hidden, num_layers, batch_first=True,
                                dropout=dropout if num_layers > 1 else 0.0)
         self.step_embedding = nn.Embedding(spec["horizon"], 8)
@@ -38,7 +41,7 @@ class LSTMForecaster(nn.Module):
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         history, future = batch["history"], batch["future"]
-        station = self.station_embedding(batch["station"]) if self.station_embedding is not None else None
+        station = self.station_inputs(batch["station"])
         if station is not None:
             history = torch.cat([history, station.unsqueeze(1).expand(-1, history.shape[1], -1)], -1)
         _, (state, _) = self.encoder(history)
@@ -48,6 +51,13 @@ class LSTMForecaster(nn.Module):
         if station is not None:
             parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
         return self.activation(self.decoder(torch.cat(parts, -1)).squeeze(-1))
+
+    def station_inputs(self, station: Tensor) -> Tensor | None:
+        """[B, embedding + static] per window's station, or None when there is neither."""
+        parts = [self.station_embedding(station)] if self.station_embedding is not None else []
+        if self.static.shape[1]:
+            parts.append(self.static[station])
+        return torch.cat(parts, -1) if parts else None
 
 
 class _Baseline(nn.Module):
