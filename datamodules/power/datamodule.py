@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
 from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
-from datamodules.power.windows import StationArrays, WindowDataset, as_batch, window_census
+from datamodules.power.windows import StationArrays, WindowCensus, WindowDataset, as_batch, window_census
 from nie.distributed import process_share
 from nie.errors import ConfigError, DataError
 from nie.io import atomic_path
@@ -187,7 +187,7 @@ class PowerDataModule(pl.LightningDataModule):
         return datasets
 
     @staticmethod
-    def _log_census(stage: str, station: str, census: Any, lo: Optional[str], hi: Optional[str]) -> None:
+    def _log_census(stage: str, station: str, census: WindowCensus, lo: Optional[str], hi: Optional[str]) -> None:
         if census.candidates == 0:
             rank_zero_warn(f"station {station}: no {stage} window: its data does not reach the {stage} period "
                            f"({lo or 'start'} to {hi or 'end'}), so it is absent from the {stage} metrics")
