@@ -1,0 +1,39 @@
+"""Checkpoints and run configs written before the package layout changed still load and predict the same."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from predict import predict
+from tests.power_data import make_power_table
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pre_layout"
+
+
+def _run_dir(tmp_path: Path, name: str, data: dict) -> Path:
+    """The fixture's checkpoint beside its saved config, with the data paths pointed into ``tmp_path``."""
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(FIXTURES / f"{name}.ckpt", folder / "last.ckpt")
+    config = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text())
+    config["data"]["init_args"].update(data)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["geni", "lstm"])
+def test_checkpoint_from_before_the_layout_change_predicts_as_then(tmp_path: Path, name: str) -> None:
+    if name == "geni":
+        data = {"cache_dir": str(tmp_path / "cache")}
+    else:
+        make_power_table().to_csv(tmp_path / "series.csv", index=False)
+        data = {"path": str(tmp_path / "series.csv")}
+    folder = _run_dir(tmp_path, name, data)
+    out = predict(str(folder / "last.ckpt"))
+    expected = pd.read_csv(FIXTURES / f"{name}_predictions.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected, rtol=1e-5)
