@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from nie.cli import NIECLI, exit_on_user_error, read_checkpoint
-from nie.errors import ConfigError
+from nie.core.cli import NIECLI, exit_on_user_error, read_checkpoint, write_predictions
+from nie.core.errors import ConfigError
+from nie.core.legacy import upgrade_class_paths
 
 
 def find_config(ckpt: Path) -> Path:
@@ -40,7 +41,7 @@ def load_run_config(path: Path) -> dict:
             except (OSError, yaml.YAMLError) as err:
                 raise ConfigError(f"{path}: section '{section}' includes {included}, which is not readable: {err}") from None
     config.setdefault("trainer", {})["logger"] = False
-    return config
+    return upgrade_class_paths(config)
 
 
 def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Path:
@@ -52,8 +53,7 @@ def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Pat
     out_path = Path(out) if out else ckpt_path.parent / "predictions.csv"
     cli = NIECLI(args=load_run_config(config_path), run=False)
     outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
-    cli.datamodule.write_predictions(outputs, out_path)
-    print(f"wrote {out_path}")
+    write_predictions(cli.model, cli.datamodule, outputs, out_path)
     return out_path
 
 

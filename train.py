@@ -6,8 +6,8 @@
 
 import sys
 
-from nie.cli import NIECLI, exit_on_user_error
-from nie.cv import cross_validate
+from nie.core.cli import NIECLI, exit_on_user_error
+from nie.core.cv import cross_validate
 
 
 def main(argv: list[str]) -> None:

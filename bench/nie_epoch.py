@@ -6,7 +6,7 @@
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
-step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.models.RGCN``
+step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.importance.RGCN``
 has its own layer. Each (model, mode) runs in a fresh subprocess so its peak RSS is its own. Full-batch: one
 optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
 nodes with --fanouts neighbours per layer. Features come from the on-disk cache (built on
@@ -29,7 +29,7 @@ LAYERS = {"geni": 3}  # as in configs/fb15k/<model>.yaml; the others have 2
 
 
 def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10):
-    """The same RGCN with dgl.nn.RelGraphConv layers, to compare with nie.models.RGCN."""
+    """The same RGCN with dgl.nn.RelGraphConv layers, to compare with nie.importance.RGCN."""
     import torch.nn.functional as F
     from dgl.nn.pytorch import RelGraphConv
     from torch import nn
@@ -55,9 +55,9 @@ def licap_step(dm):
     """LICAP pre-training as a network-like callable plus its loss (the bench's ``pregat`` row)."""
     import torch
 
-    from nie.licap import LICAP
-    from nie.licap.bins import top_bins
-    from nie.models.pregat import PreGAT
+    from nie.importance.licap import LICAP
+    from nie.importance.licap.bins import top_bins
+    from nie.importance.models.pregat import PreGAT
 
     ids, labels = dm.training_labels()
     licap, bins = LICAP(), top_bins(ids, labels, generator=torch.Generator().manual_seed(0))
@@ -70,9 +70,9 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     import torch
     import torch.nn.functional as F
 
-    import nie.models
+    import nie.importance
     from datamodules import KnowledgeGraphDataModule
-    from nie.tasks.importance import split_outputs
+    from nie.importance.task import split_outputs
 
     torch.manual_seed(0)
     fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
@@ -85,7 +85,7 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     if model == "pregat":
         net, step_loss = licap_step(dm)
     else:
-        build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.models, NETWORKS[model])
+        build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
         net = build(dm.spec, num_layers=len(fanouts))
 
         def step_loss(batch):

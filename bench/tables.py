@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     args = parser.parse_args()
     if args.folds:
-        from nie.cv import fold_table
+        from nie.core.cv import fold_table
 
         per_fold = [json.loads(path.read_text())["metrics"] for path in args.files]
         table = fold_table(per_fold)

@@ -1,31 +1,21 @@
-"""Checkpoints in directories named by the hyper-parameters that made them.
+"""Checkpoints in directories named by the hyper-parameters that made them (``nie.core.naming``).
 
-``runs/geni/fb15k/fold0/lr0.005-heads4/epoch=42-val_spearman=0.7810.ckpt``: ``dirs`` become
-directory levels and ``hparams`` the run's leaf name, so runs that differ in a listed
-hyper-parameter never overwrite each other. The run directory also receives the resolved
-``config.yaml``, metrics JSON and ``best.json`` (the best checkpoint, for a later ``test``).
+``runs/geni/fb15k/fold0/lr0.005-heads4/epoch=42-val_spearman=0.7810.ckpt``. The run directory also
+receives the resolved ``config.yaml``, metrics JSON and ``best.json`` (the best checkpoint, for a
+later ``test``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from nie.errors import ConfigError
-from nie.io import write_json
-
-
-def _format(key: str, value: Any, bare_strings: bool) -> str:
-    value = getattr(value, "run_name", value)  # a configured stage (e.g. LICAP pre-training) names itself
-    if isinstance(value, float):
-        value = f"{value:g}"
-    elif isinstance(value, (list, tuple)):
-        value = "x".join(str(v) for v in value)
-    return str(value) if bare_strings and isinstance(value, str) and not value.replace(".", "").isdigit() else f"{key}{value}"
+from nie.core.io import write_json
+from nie.core.naming import run_path, run_values
 
 
 class HParamCheckpoint(ModelCheckpoint):
@@ -51,25 +41,9 @@ class HParamCheckpoint(ModelCheckpoint):
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
         self._recorded_best: Optional[str] = None
 
-    @staticmethod
-    def available_hparams(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict:
-        values = dict(datamodule.hparams) if datamodule is not None else {}
-        values.update({k: v for k, v in pl_module.hparams.items() if not k.startswith("_")})
-        if hasattr(pl_module, "run_name_values"):  # e.g. the network's short name and arguments
-            values.update(pl_module.run_name_values())
-        return values
-
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
         """The run directory for this model and data; raises on an unknown hyper-parameter name."""
-        values = self.available_hparams(pl_module, datamodule)
-        unknown = [k for k in self.dir_keys + self.hparam_keys if k not in values]
-        if unknown:
-            raise ConfigError(f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
-                             f"available: {sorted(values)}")
-        present = lambda keys: [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]  # noqa: E731
-        parts = [_format(k, v, bare_strings=True) for k, v in present(self.dir_keys)]
-        leaf = "-".join(_format(k, v, bare_strings=False) for k, v in present(self.hparam_keys))
-        return self.root.joinpath(*parts, leaf or "default")
+        return run_path(self.root, run_values(pl_module, datamodule), self.dir_keys, self.hparam_keys)
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))

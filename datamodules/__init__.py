@@ -1,9 +1,12 @@
 """LightningDataModules: knowledge graphs (node importance) and time series (power forecasting).
 
-The knowledge-graph side is imported on first use, so power forecasting runs without DGL.
+Each side is imported on first use, so one job never loads the other's code.
 """
 
-from nie.lazy import lazy_exports
+from nie.core.lazy import lazy_exports
 
-__all__ = ["KnowledgeGraphDataModule", "SyntheticKnowledgeGraphDataModule"]
-__getattr__ = lazy_exports(__name__, {name: "datamodules.kg.datamodule" for name in __all__})
+_HOMES = {"KnowledgeGraphDataModule": "datamodules.kg.datamodule",
+          "SyntheticKnowledgeGraphDataModule": "datamodules.kg.datamodule",
+          "PowerDataModule": "datamodules.power.datamodule"}
+__all__ = sorted(_HOMES)
+__getattr__ = lazy_exports(__name__, _HOMES)

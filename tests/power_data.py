@@ -36,9 +36,9 @@ def write_power_config(folder: Path, table: pd.DataFrame | None = None, network:
             "seq_len": 48, "horizon": 24, "stride": 6, "batch_size": 16, "capacity": 1.0, **data}
     config = {
         "seed_everything": 0,
-        "model": {"class_path": "nie.tasks.forecast.PowerForecastTask",
-                  "init_args": {"network": {"class_path": f"nie.models.forecast.{network}"}, "lr": 0.005}},
-        "data": {"class_path": "datamodules.power.datamodule.PowerDataModule", "init_args": init},
+        "model": {"class_path": "nie.forecasting.PowerForecastTask",
+                  "init_args": {"network": {"class_path": f"nie.forecasting.{network}"}, "lr": 0.005}},
+        "data": {"class_path": "datamodules.PowerDataModule", "init_args": init},
         "trainer": {"max_epochs": 2, "enable_progress_bar": False, "enable_model_summary": False,
                     "callbacks": [{"class_path": "callbacks.HParamCheckpoint",
                                    "init_args": {"dirs": ["network", "dataset"], "hparams": ["lr"],

@@ -18,8 +18,8 @@ import pytest
 from datamodules.kg.features import build_features
 from datamodules.kg.io import load_graph
 from datamodules.power.table import parse_times, read_table, station_series
-from nie.errors import DataError
-from nie.io import atomic_path, write_json
+from nie.core.errors import DataError
+from nie.core.io import atomic_path, write_json
 from tests.conftest import run_train
 from tests.power_data import make_power_table, write_power_config
 
@@ -254,7 +254,7 @@ def test_a_run_that_fails_at_setup_leaves_no_tensorboard_version(workdir: Path) 
 def test_overlap_counts_against_the_nodes_there_are() -> None:
     import torch
 
-    from nie.metrics import OverlapAtK
+    from nie.importance.metrics import OverlapAtK
 
     metric = OverlapAtK(top_k=100)
     scores = torch.arange(30.0)
@@ -288,7 +288,7 @@ def test_power_training_loss_is_logged_as_train_loss(workdir: Path) -> None:
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             seen.update(trainer.callback_metrics)
 
-    from nie.cli import NIECLI
+    from nie.core.cli import NIECLI
 
     cli = NIECLI(args=["--config", str(write_power_config(workdir / "data")), "--trainer.max_epochs", "1"], run=False)
     cli.trainer.callbacks.append(Spy())
@@ -352,8 +352,8 @@ def test_static_columns_reach_the_network(workdir: Path) -> None:
     import torch
 
     from datamodules.power.datamodule import PowerDataModule
-    from datamodules.power.windows import as_batch
-    from nie.models.forecast import LSTMForecaster
+    from datamodules.common import already_batched
+    from nie.forecasting.models import LSTMForecaster
 
     table = make_power_table()
     table["elevation"] = table["station"].map({1: 100.0, 2: 900.0})
@@ -361,10 +361,10 @@ def test_static_columns_reach_the_network(workdir: Path) -> None:
     dm = PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00", "2020-02-01 00:00", seq_len=48,
                          horizon=24, known_covariates=["irradiance", "temperature"], static_columns=["elevation"])
     dm.setup()
-    assert dm.spec["static"] == [[-1.0], [1.0]]  # standardised across stations
+    assert dm.spec.static == [[-1.0], [1.0]]  # standardised across stations
     torch.manual_seed(0)
     net = LSTMForecaster(dm.spec).eval()
-    batch = as_batch(dm.datasets["val"].__getitems__(list(range(4))))
+    batch = already_batched(dm.datasets["val"].__getitems__(list(range(4))))
     with torch.no_grad():
         before = net(batch)
         net.static.mul_(-1)  # the same network, the stations' static values swapped

@@ -22,7 +22,7 @@ def test_missing_config_file_is_one_clear_error(workdir: Path) -> None:
 
 def test_unknown_model_class_is_a_clear_error(workdir: Path) -> None:
     with pytest.raises(SystemExit, match=r"^error: model.network: .*has no attribute 'NoSuchNet'$"):
-        run_train("fit", "--config", DEMO, "--model.init_args.network.class_path", "nie.models.NoSuchNet")
+        run_train("fit", "--config", DEMO, "--model.init_args.network.class_path", "nie.importance.NoSuchNet")
 
 
 def test_unknown_hyperparameter_is_a_clear_error(workdir: Path) -> None:

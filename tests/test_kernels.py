@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from nie import kernels
-from nie.batch import GraphBatch, GraphSpec
-from nie.kernels import Graph
-from nie.models import GAT, GENI, RGCN, RGTN
-from nie.models.pregat import PreGAT
-from nie.tasks.importance import split_outputs
+from nie.importance import kernels
+from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance.kernels import Graph
+from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.models.pregat import PreGAT
+from nie.importance.task import split_outputs
 
 NUM_NODES, NUM_RELATIONS = 40, 5
 
@@ -70,7 +70,7 @@ def test_backends_agree_on_outputs_and_gradients(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["pagerank", "degree"])
 def test_baselines_agree_across_backends(name: str) -> None:
-    from nie.models import InDegree, PageRank
+    from nie.importance import InDegree, PageRank
 
     network = PageRank(SPEC) if name == "pagerank" else InDegree(SPEC)
     results = [network(batch_on(random_graph().with_backend(b))) for b in ("dgl", "torch")]
@@ -123,7 +123,7 @@ print('spearman', json.load(open('pr.json'))['spearman']['mean'])
 
 
 def test_backend_dgl_without_dgl_names_backend_and_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nie.errors import ConfigError
+    from nie.core.errors import ConfigError
 
     monkeypatch.setitem(sys.modules, "dgl", None)
     with pytest.raises(ConfigError, match=r"data.backend: dgl on cpu, but DGL cannot be imported.*pip install dgl.*backend: torch"):

@@ -13,7 +13,7 @@ import torch
 
 from datamodules.kg.features import build_features
 from datamodules.kg.io import export_pickle, load_graph
-from nie.errors import DataError
+from nie.core.errors import DataError
 from tests.conftest import SHARED_DATA, needs_shared
 
 

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from datamodules import SyntheticKnowledgeGraphDataModule
-from nie.errors import ConfigError
-from nie.licap import LICAP
-from nie.licap.bins import binomial_bin_weights, top_bins
-from nie.licap.losses import bin_prototypes, finer_bin_loss, top_bin_loss
+from nie.core.errors import ConfigError
+from nie.importance.licap import LICAP
+from nie.importance.licap.bins import binomial_bin_weights, top_bins
+from nie.importance.licap.losses import bin_prototypes, finer_bin_loss, top_bin_loss
 from tests.conftest import DEMO, TINY, read_json, run_train
 
 FAST = dict(max_epochs=30, patience=5, hidden=4, heads=2, out_dim=8)
@@ -95,9 +95,9 @@ def test_pretraining_sees_only_the_training_fold(tmp_path, monkeypatch) -> None:
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
     original = LICAP.pretrain
 
-    def spy(self, graph, x, num_relations, train_ids, train_labels, seed):
+    def spy(self, graph, x, num_relations, train_ids, train_labels, seed, *run_trainer):
         seen.append((train_ids.clone(), train_labels.clone()))
-        return original(self, graph, x, num_relations, train_ids, train_labels, seed)
+        return original(self, graph, x, num_relations, train_ids, train_labels, seed, *run_trainer)
 
     monkeypatch.setattr(LICAP, "pretrain", spy)
     dm = SyntheticKnowledgeGraphDataModule(num_nodes=300, num_relations=4, features=["degree"], fold=2,
@@ -139,11 +139,24 @@ def test_pretraining_lowers_the_loss(fold_module) -> None:
 def test_licap_config_switch_runs_through_the_cli(workdir) -> None:
     run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "2",
               "--data.init_args.features", "[degree]",
-              "--data.init_args.pretraining", "nie.licap.LICAP",
+              "--data.init_args.pretraining", "nie.importance.LICAP",
               *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))],
               "--data.init_args.pretraining.init_args.mode", "concat")
     metrics = read_json(next(workdir.glob("runs/**/val_metrics.json")))
     assert np.isfinite(metrics["val/spearman"])
+    assert next(workdir.glob("runs/geni/licap_concat/**/best.json"))  # the stage names a directory level
+
+
+def test_pretraining_loss_curve_reaches_the_runs_tensorboard(workdir) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--data.init_args.features", "[degree]",
+              "--data.init_args.pretraining", "nie.importance.LICAP",
+              *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))])
+    (version,) = workdir.glob("runs/tensorboard/version_*")
+    curves = [EventAccumulator(str(f)).Reload() for f in version.glob("events.out.tfevents.*")]
+    (loss,) = [c.Scalars("pretrain/loss") for c in curves if "pretrain/loss" in c.Tags()["scalars"]]
+    assert 5 < len(loss) <= FAST["max_epochs"] and loss[-1].value < loss[0].value
 
 
 @pytest.mark.parametrize("bad", [dict(important_ratio=0.0), dict(important_ratio=0.6, negative_pool=0.5),

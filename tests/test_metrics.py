@@ -5,7 +5,7 @@ import pytest
 import scipy.stats
 import torch
 
-from nie.metrics import importance_metrics
+from nie.importance.metrics import importance_metrics
 
 
 def ndcg_reference(target: np.ndarray, preds: np.ndarray, k: int) -> float:

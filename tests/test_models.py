@@ -7,11 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from datamodules import SyntheticKnowledgeGraphDataModule
-from nie.batch import GraphSpec
-from nie.losses import listnet_loss
-from nie.models import GAT, GENI, RGCN, RGTN
-from nie.models.attention import PredicateAttention
-from nie.tasks.importance import split_outputs
+from nie.importance.spec import GraphSpec
+from nie.importance.losses import listnet_loss
+from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.models.attention import PredicateAttention
+from nie.importance.task import split_outputs
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_short_fit_decreases_loss(tiny, network) -> None:
 
 
 def test_rgtn_without_semantic_features_says_how_to_install() -> None:
-    from nie.errors import ConfigError
+    from nie.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r'pip install -e "\.\[text\]"'):
         RGTN(GraphSpec(num_nodes=3, num_relations=1, in_dim=4))

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from datamodules.power.datamodule import PowerDataModule
-from datamodules.power.features import deaccumulate, forward_target, inverse_target
+from datamodules.power.features import deaccumulate
 from datamodules.power.windows import window_census
-from nie.errors import DataError
-from nie.models.forecast import LSTMForecaster, Persistence
+from nie.core.errors import DataError
+from nie.forecasting import LSTMForecaster, Persistence
+from nie.forecasting.spec import forward_target, inverse_target
 from tests.conftest import read_json, run_train
 from tests.power_data import make_power_table, write_power_config
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from predict import predict
+from tests.conftest import DEMO, read_json, run_train
 from tests.power_data import make_power_table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pre_layout"
@@ -37,3 +38,17 @@ def test_checkpoint_from_before_the_layout_change_predicts_as_then(tmp_path: Pat
     out = predict(str(folder / "last.ckpt"))
     expected = pd.read_csv(FIXTURES / f"{name}_predictions.csv")
     pd.testing.assert_frame_equal(pd.read_csv(out), expected, rtol=1e-5)
+
+
+def test_the_cli_loads_hyper_parameters_saved_under_old_class_paths(workdir: Path) -> None:
+    """``--ckpt_path`` reads the task's class path from the checkpoint (``nie.tasks.NodeImportanceTask``)."""
+    run_train("test", "--config", DEMO, "--data.init_args.num_nodes", "150", "--data.init_args.cache_dir", "cache",
+              "--model.init_args.network.init_args.heads", "1", "--model.init_args.network.init_args.num_layers", "1",
+              "--trainer.logger", "false", "--ckpt_path", str(FIXTURES / "geni.ckpt"), "--out", "test.json")
+    assert read_json(workdir / "test.json")["test/spearman"] > 0.5
+
+
+def test_a_missing_include_is_one_line(workdir: Path) -> None:
+    (workdir / "exp.yaml").write_text("include: [shared.yaml]\nseed_everything: 1\n")
+    with pytest.raises(SystemExit, match=r"^error: exp.yaml: include 'shared.yaml': no such file shared.yaml$"):
+        run_train("fit", "--config", "exp.yaml")

@@ -66,7 +66,7 @@ def test_lstm_resumes_exactly(workdir: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_checkpoints_are_written_by_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nie.checkpoint_io import AtomicCheckpointIO
+    from nie.core.checkpoint_io import AtomicCheckpointIO
 
     target = tmp_path / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"weights": torch.ones(3)}, target)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from datamodules import SyntheticKnowledgeGraphDataModule
-from nie.errors import ConfigError
-from nie.models import GAT, GENI, RGCN, RGTN
-from nie.tasks.importance import split_outputs
+from nie.core.errors import ConfigError
+from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.task import split_outputs
 from tests.conftest import DEMO, TINY, run_train
 
 
@@ -65,7 +65,7 @@ def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(
     import dgl
 
     from datamodules.kg.datamodule import require_sampling_support
-    from nie.kernels import resolve_backend
+    from nie.importance.kernels import resolve_backend
 
     def no_cuda(self, device, **kwargs):
         raise dgl.DGLError("Device API cuda is not enabled")

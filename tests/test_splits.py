@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from datamodules.kg.splits import literature_fold
-from nie.errors import DataError
+from nie.core.errors import DataError
 
 
 def reference_split(labeled: np.ndarray, fold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

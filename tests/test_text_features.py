@@ -10,7 +10,7 @@ import pytest
 
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.text import text_embeddings
-from nie.errors import ConfigError
+from nie.core.errors import ConfigError
 
 
 def _graph(descriptions: list[str]) -> KnowledgeGraph:

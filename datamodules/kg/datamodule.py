@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Optional
+from typing import Iterable, Iterator, Optional
 
 import lightning.pytorch as pl
 import numpy as np
@@ -13,20 +13,17 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
+from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
-from nie.batch import GraphBatch, GraphSpec
-from nie.distributed import process_share
-from nie.errors import ConfigError
-from nie.io import atomic_path
-from nie.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
-from nie.licap import LICAP
-
-LabelTransform = Literal["log1p", "none"]
-
+from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
+from nie.core.distributed import process_share
+from nie.core.errors import ConfigError
+from nie.core.io import atomic_path
+from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
 
 def require_sampling_support(device: torch.device) -> None:
     """Neighbour sampling is DGL's: fail at start-up, not mid-epoch, when it cannot run on ``device``."""
@@ -37,10 +34,6 @@ def require_sampling_support(device: torch.device) -> None:
         raise ConfigError(f"data.batch_size (neighbour-sampled mini-batches) on {device} needs a DGL build with "
                           f"support for it: {DGL_INSTALL}; full-batch training runs on any device "
                           "(leave data.batch_size unset), or run with --trainer.accelerator cpu")
-
-
-def _unchanged(batch: GraphBatch) -> GraphBatch:
-    return batch
 
 
 class SampledBatches:
@@ -95,8 +88,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         drop_last: drop the last, smaller training batch (keeps every batch large enough for a
             listwise loss over ``ltr_list_size`` nodes).
         pretraining: a pre-training stage run per fold on this fold's training labels only, whose
-            embeddings replace or extend ``features`` (e.g. ``nie.licap.LICAP``).
-        backend: the message-passing kernels (``nie.kernels``): ``dgl`` (fused, needs DGL with
+            embeddings replace or extend ``features`` (e.g. ``nie.importance.LICAP``).
+        backend: the message-passing kernels (``nie.importance.kernels``): ``dgl`` (fused, needs DGL with
             support for the device), ``torch`` (any device, no DGL) or ``auto`` (DGL where it works).
             Sampled mini-batches always use DGL.
     """
@@ -123,7 +116,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         batch_size: Optional[int] = None,
         fanouts: Optional[list[int]] = None,
         drop_last: bool = True,
-        pretraining: Optional[LICAP] = None,
+        pretraining: Optional[NodePretraining] = None,
         backend: Backend = "auto",
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
@@ -135,7 +128,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
-        self.hparams["dataset"] = dataset or Path(root or node_info or "graph").name.split(".")[0]
+        self.hparams["dataset"] = dataset_name(dataset, root or node_info, "graph")
         self.graph: Optional[KnowledgeGraph] = None
         self.split: Optional[Split] = None
         self._batches: dict[str, GraphBatch] = {}
@@ -162,7 +155,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
                                              structural_epochs=h.structural_epochs, seed=h.seed,
                                              structural_method=h.structural_method)
-        labels = torch.from_numpy(self.transform_scores(graph.scores)).float()
+        labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
         g, num_relations = graph.message_graph(h.self_loops)
         g = g.with_backend(backend)
         x = torch.from_numpy(build(feature_names))
@@ -170,14 +163,15 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
             train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
             embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir,
-                                                  device)
+                                                  self.trainer)
             x = h.pretraining.apply(x, embeddings)
         self.graph = graph
         in_degree = g.in_degrees().float()
         self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
                               0 if x_semantic is None else x_semantic.shape[1],
                               label_mean=float(labels[self.split.train].mean()),
-                              centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()))
+                              centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
+                              label_transform=h.label_transform)
         all_nodes = torch.arange(graph.num_nodes)
         x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
         self.full_graph, self.labels = g, labels
@@ -201,9 +195,6 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         train = self._batches["train"]
         return train.output_nodes[train.target_index], train.labels
 
-    def transform_scores(self, scores: np.ndarray) -> np.ndarray:
-        return np.log1p(scores) if self.hparams.label_transform == "log1p" else scores.astype(np.float64)
-
     # ------------------------------------------------------------- dataloaders
     def _loader(self, stage: str) -> Iterable[GraphBatch]:
         """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
@@ -216,7 +207,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             # each process owns a disjoint shard of the stage's nodes (DGL's use_ddp shards sampled training)
             batch = replace(batch, target_index=batch.target_index[rank::world], labels=batch.labels[rank::world])
         if self.hparams.batch_size is None:
-            return DataLoader([batch], batch_size=None, collate_fn=_unchanged)
+            return DataLoader([batch], batch_size=None, collate_fn=already_batched)
         fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
         return SampledBatches(batch, self.full_graph, self.labels, fanouts, self.hparams.batch_size,
                               shuffle=training, drop_last=training and self.hparams.drop_last,
@@ -246,20 +237,15 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
                        labels=batch.labels.to(device))
 
     # ----------------------------------------------------------------- outputs
-    def to_scores(self, prediction: torch.Tensor) -> torch.Tensor:
-        """Back to score space (e.g. page views), never negative: importance is a count."""
-        prediction = prediction.clamp_min(0)
-        return torch.expm1(prediction) if self.hparams.label_transform == "log1p" else prediction
-
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
         """One row per node (id, name, predicted score, rank), sorted by rank, written atomically."""
         assert self.graph is not None
         nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
-        prediction = torch.cat([o["prediction"] for o in outputs]).float().cpu()
+        scores = torch.cat([o["score"] for o in outputs]).float().cpu()
         table = pd.DataFrame({
             "node_id": nodes,
             "name": [self.graph.names[i] for i in nodes] if self.graph.names else "",
-            "score": self.to_scores(prediction).numpy(),
+            "score": scores.numpy(),
         })
         table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
         table = table.sort_values("rank")

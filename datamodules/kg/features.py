@@ -21,9 +21,9 @@ import torch
 
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.spectral import spectral_embeddings
-from nie.cache import cached_array
-from nie.errors import ConfigError, DataError
-from nie.kernels import DGL_INSTALL, dgl_importable
+from nie.core.cache import cached_array
+from nie.core.errors import ConfigError, DataError
+from nie.importance.kernels import DGL_INSTALL, dgl_importable
 
 FEATURE_SETS = ("given", "semantic", "structural", "degree")
 StructuralMethod = Literal["spectral", "deepwalk"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from nie.kernels import Graph
+from nie.importance.kernels import Graph
 
 
 @dataclass

@@ -19,8 +19,8 @@ import pandas as pd
 import torch
 
 from datamodules.kg.graph import KnowledgeGraph
-from nie.errors import DataError
-from nie.io import atomic_path, read_csv
+from nie.core.errors import DataError
+from nie.core.io import atomic_path, read_csv
 
 PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nie.errors import DataError
+from nie.core.errors import DataError
 
 
 @dataclass(frozen=True)

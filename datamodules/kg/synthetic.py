@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nie.io import atomic_path
+from nie.core.io import atomic_path
 
 
 def make_synthetic_tables(

@@ -12,12 +12,14 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
-from datamodules.power.features import TargetTransform, cyclic_features, deaccumulate, fit_scaler, forward_target
+from datamodules.common import already_batched, dataset_name
+from datamodules.power.features import cyclic_features, deaccumulate, fit_scaler
 from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
-from datamodules.power.windows import StationArrays, WindowCensus, WindowDataset, as_batch, window_census
-from nie.distributed import process_share
-from nie.errors import ConfigError, DataError
-from nie.io import atomic_path
+from datamodules.power.windows import StationArrays, WindowCensus, WindowDataset, window_census
+from nie.core.distributed import process_share
+from nie.core.errors import ConfigError, DataError
+from nie.core.io import atomic_path
+from nie.forecasting.spec import PowerSpec, TargetTransform, forward_target
 
 STAGES = ("train", "val", "test")
 
@@ -90,7 +92,7 @@ class PowerDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.hparams["dataset"] = dataset or Path(path).name.split(".")[0]
+        self.hparams["dataset"] = dataset_name(dataset, path, "series")
         unknown = sorted(set(accumulated or []) - set(known_covariates or []))
         if unknown:
             raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
@@ -218,13 +220,15 @@ class PowerDataModule(pl.LightningDataModule):
 
     # ------------------------------------------------------------ metadata
     @property
-    def spec(self) -> dict[str, Any]:
+    def spec(self) -> PowerSpec:
         """Sizes and per-station statistics the networks need (and nothing from val/test)."""
         first = self.datasets["train"].stations[0]
-        return {"history_dim": first.history.shape[1], "future_dim": first.future.shape[1],
-                "num_stations": len(self.series), "horizon": self.hparams.horizon,
-                "target_transform": self.hparams.target_transform, "station_names": [s.station for s in self.series],
-                "static": self.static_inputs()}
+        capacities = self.capacities()
+        return PowerSpec(num_stations=len(self.series), history_dim=first.history.shape[1],
+                         future_dim=first.future.shape[1], horizon=self.hparams.horizon,
+                         target_transform=self.hparams.target_transform,
+                         station_names=[s.station for s in self.series], static=self.static_inputs(),
+                         capacities=None if capacities is None else capacities.tolist())
 
     def static_inputs(self) -> list[list[float]]:
         """Per-station ``static_columns`` (training-period means), standardised across stations: [S, C]."""
@@ -263,17 +267,11 @@ class PowerDataModule(pl.LightningDataModule):
                 "forecast": forecast[rows].ravel(), "actual": series.target[targets.ravel()]}))
         return pd.concat(tables, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
 
-    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path,
-                          week_start: Optional[str] = None) -> pd.DataFrame:
-        """The test-period forecasts as CSV, and a PNG of one week per station beside it (both atomic)."""
-        from nie.plots import forecast_week_figure
-
+    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
+        """The test-period forecasts as CSV (atomic); returns the table."""
         table = self.forecast_table("test", outputs)
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
-        figure = forecast_week_figure(table, pd.Timestamp(week_start) if week_start else None)
-        with atomic_path(Path(path).with_suffix(".png")) as tmp:
-            figure.savefig(tmp, format="png", dpi=100)
         return table
 
     # ------------------------------------------------------------ loaders
@@ -289,7 +287,7 @@ class PowerDataModule(pl.LightningDataModule):
                        else list(range(rank, len(dataset), world)))
         return DataLoader(dataset, batch_size=h.batch_size, shuffle=training and h.shuffle and sampler is None,
                           sampler=sampler, drop_last=training and h.drop_last, num_workers=h.num_workers,
-                          collate_fn=as_batch, persistent_workers=h.num_workers > 0)
+                          collate_fn=already_batched, persistent_workers=h.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

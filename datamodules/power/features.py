@@ -1,15 +1,11 @@
-"""Feature transforms: de-accumulation, cyclic calendar terms, train-period scalers, target transform."""
+"""Feature transforms: de-accumulation, cyclic calendar terms, train-period scalers."""
 
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-import torch
-
-TargetTransform = Literal["none", "log1p"]
 
 
 def deaccumulate(values: np.ndarray, times: pd.DatetimeIndex, reset_hour: int) -> np.ndarray:
@@ -41,14 +37,3 @@ def fit_scaler(values: np.ndarray) -> tuple[list[float], list[float]]:
         mean = np.nanmean(values, axis=0)
         std = np.nanstd(values, axis=0)
     return np.nan_to_num(mean).tolist(), np.where(np.isfinite(std) & (std > 1e-8), std, 1.0).tolist()
-
-
-def forward_target(values: np.ndarray | torch.Tensor, transform: TargetTransform):
-    if transform == "log1p":
-        return torch.log1p(values) if isinstance(values, torch.Tensor) else np.log1p(values)
-    return values
-
-
-def inverse_target(values: torch.Tensor, transform: TargetTransform) -> torch.Tensor:
-    """Exact inverse (``expm1``, not ``exp``) of the target transform."""
-    return torch.expm1(values) if transform == "log1p" else values

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nie.errors import DataError
-from nie.io import read_csv
+from nie.core.errors import DataError
+from nie.core.io import read_csv
 
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 

@@ -69,7 +69,7 @@ class WindowDataset(Dataset):
     """(station, start) pairs over per-station arrays; ``persistence_lag`` steps = one day.
 
     ``__getitems__`` gathers a whole batch with one fancy index per station (the DataLoader uses
-    it instead of one ``__getitem__`` per window, ~10x faster); pair it with ``collate_fn=as_batch``.
+    it instead of one ``__getitem__`` per window, ~10x faster); pair it with ``collate_fn=already_batched``.
     """
 
     def __init__(self, stations: list[StationArrays], starts: list[np.ndarray], seq_len: int, horizon: int,
@@ -118,8 +118,3 @@ class WindowDataset(Dataset):
             batch[key] = torch.nan_to_num(batch[key]).float()
         batch.update(mask=torch.from_numpy(mask), station=torch.from_numpy(stations), index=torch.from_numpy(index))
         return batch
-
-
-def as_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``collate_fn`` for ``WindowDataset``: ``__getitems__`` already returns a batch."""
-    return batch

@@ -1,0 +1,112 @@
+"""``train.py cv``: k-fold cross-validation, one fresh model, datamodule and trainer per fold.
+
+Each fold runs ``fit`` then ``test`` on its best checkpoint. Finished folds are skipped on a
+rerun when their saved result was made by the same configuration, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from nie.core.cli import NIECLI, run_dir
+from nie.core.errors import ConfigError
+from nie.core.io import write_json
+
+FOLD_RESULT = "cv_fold.json"
+
+
+def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
+    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
+    entries starting with ``prefix`` (removed from the names when ``strip``)."""
+    names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
+    table = {}
+    for name in names:
+        values = [fold[name] for fold in per_fold if name in fold]
+        key = name[len(prefix):] if strip else name
+        table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
+    return table
+
+
+def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
+    """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
+    table = summarise(per_fold)
+    for extra in ("best_", "fit_test_seconds"):
+        table.update(summarise(per_fold, prefix=extra, strip=False))
+    return table
+
+
+def format_table(table: dict[str, dict]) -> str:
+    width = max((len(k) for k in table), default=6)
+    lines = [f"{'metric':<{width}}  mean ± std      folds"]
+    for name, row in table.items():
+        folds = " ".join(f"{v:.4f}" for v in row["folds"])
+        lines.append(f"{name:<{width}}  {row['mean']:.4f} ± {row['std']:.4f}  {folds}")
+    return "\n".join(lines)
+
+
+def _config_hash(cli: NIECLI) -> str:
+    config = cli.parser.dump(cli.config, skip_none=False)
+    return hashlib.sha256(config.encode()).hexdigest()
+
+
+def _best_validation(cli: NIECLI) -> dict[str, float]:
+    """The selected checkpoint's validation score, e.g. ``{"best_val/spearman": 0.78}``: the number
+    to compare configurations by, since test folds must not choose anything."""
+    checkpoint = cli.trainer.checkpoint_callback
+    if checkpoint is None or checkpoint.best_model_score is None:
+        return {}
+    return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
+
+
+def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]) -> dict[str, float]:
+    start = time.perf_counter()  # building the CLI sets up the data: features, per-fold pre-training
+    cli = make_cli([*args, "--data.init_args.fold", str(fold)])
+    directory = run_dir(cli.trainer, cli.model, cli.datamodule)
+    if directory in seen:
+        raise ConfigError(f"cv: folds share the run directory {directory}; add 'fold' to HParamCheckpoint dirs or hparams")
+    seen.add(directory)
+    record = directory / FOLD_RESULT
+    config_hash = _config_hash(cli)
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        if saved.get("config_hash") == config_hash:
+            print(f"fold {fold}: done earlier, read back from {record}")
+            return saved["metrics"]
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+    metrics = {**cli.stage_metrics("test"), **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
+    write_json(directory / "test_metrics.json", cli.stage_metrics("test"))
+    write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
+    return metrics
+
+
+def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
+    parser = argparse.ArgumentParser(prog="train.py cv", description=__doc__,
+                                     epilog="Other arguments are those of `train.py fit` (e.g. --config).")
+    parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
+    parser.add_argument("--out", help="also write the {metric: {mean, std, folds}} JSON here")
+    known, rest = parser.parse_known_args(argv)
+    if not rest:
+        raise ConfigError("cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]")
+    make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
+    probe = make_cli(rest)
+    num_folds = probe.datamodule.hparams.get("num_folds")
+    if num_folds is None:
+        raise ConfigError("cv needs a datamodule with a num_folds argument")
+    folds = known.folds if known.folds else list(range(num_folds))
+    seen: set[Path] = set()
+    per_fold = [run_fold(make_cli, rest, fold, seen) for fold in folds]
+    table = fold_table(per_fold)
+    print(format_table(table))
+    write_json(Path(os.path.commonpath(list(seen))) / "cv_metrics.json", table)
+    if known.out:
+        write_json(known.out, table)
+    return table

@@ -1,0 +1,64 @@
+"""Run-directory names built from the hyper-parameters that made the run.
+
+``runs/geni/fb15k/fold0/lr0.005-heads4``: some values become directory levels, others the
+leaf name, so runs that differ in a listed hyper-parameter never overwrite each other.
+A configured object (e.g. a pre-training stage) names itself through a ``run_name`` attribute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import lightning.pytorch as pl
+
+from nie.core.errors import ConfigError
+
+
+def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
+    """Short name and keyword arguments of a network factory (jsonargparse gives a ``functools.partial``);
+    arguments whose name clashes with one of ``prefix_clash`` get a ``network_`` prefix."""
+    if factory is None:
+        return {"network": "none"}
+    classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
+    cls = classes[-1] if classes else factory
+    params = {"network": network_name(cls)}
+    for key, value in getattr(factory, "keywords", {}).items():
+        if isinstance(value, (int, float, str, bool, type(None), list, tuple)):
+            params[f"network_{key}" if key in prefix_clash else key] = value
+    return params
+
+
+def network_name(cls: Any) -> str:
+    """A network class's short name: its ``name`` attribute, else its lower-cased class name."""
+    return getattr(cls, "name", getattr(cls, "__name__", "network")).lower()
+
+
+def run_values(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
+    """Every value that may name a run: the data's and the task's hyper-parameters, the network's."""
+    values = dict(datamodule.hparams) if datamodule is not None else {}
+    values.update({k: v for k, v in pl_module.hparams.items() if not k.startswith("_")})
+    if hasattr(pl_module, "run_name_values"):
+        values.update(pl_module.run_name_values())
+    return values
+
+
+def format_value(key: str, value: Any, bare_strings: bool) -> str:
+    value = getattr(value, "run_name", value)
+    if isinstance(value, float):
+        value = f"{value:g}"
+    elif isinstance(value, (list, tuple)):
+        value = "x".join(str(v) for v in value)
+    return str(value) if bare_strings and isinstance(value, str) and not value.replace(".", "").isdigit() else f"{key}{value}"
+
+
+def run_path(root: Path, values: Mapping[str, Any], dirs: Sequence[str], leaf: Sequence[str]) -> Path:
+    """``root/<dirs values>/<leaf key+value joined by ->``; empty values are left out, unknown keys refused."""
+    unknown = [k for k in [*dirs, *leaf] if k not in values]
+    if unknown:
+        raise ConfigError(f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
+                          f"available: {sorted(values)}")
+    present = lambda keys: [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]  # noqa: E731
+    parts = [format_value(k, v, bare_strings=True) for k, v in present(dirs)]
+    name = "-".join(format_value(k, v, bare_strings=False) for k, v in present(leaf))
+    return root.joinpath(*parts, name or "default")

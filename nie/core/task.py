@@ -1,0 +1,133 @@
+"""The base task: optimiser, per-stage metric collections and HParams logging.
+
+Subclasses implement ``build(spec)`` (create networks once the data's sizes are known),
+``make_metrics()`` and the step methods; everything else is shared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torchmetrics import MetricCollection
+
+from nie.core.checkpoint_io import rng_states, set_rng_states
+from nie.core.errors import ConfigError
+from nie.core.naming import factory_hparams
+
+OptimizerName = Literal["adam", "adamw", "sgd"]
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def check_same_model(saved_task: str | None, saved_network: str | None, task: str, network: str,
+                     source: str = "the checkpoint") -> None:
+    """Refuse a checkpoint of another task or network before its weights or hyper-parameters are used."""
+    if saved_network is not None and (saved_network, saved_task or task) != (network, task):
+        raise ConfigError(f"{source} holds a {saved_task or 'model'} with network {saved_network!r}, "
+                          f"but the config builds a {task} with network {network!r}")
+
+
+@rank_zero_only  # other processes' loggers hold no writer
+def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
+    """An HParams-tab entry whose metrics TensorBoard reads from scalars logged later under those names.
+
+    ``log_hyperparams(params, metrics)`` would also plot each metric's placeholder value at step 0,
+    so every validation curve would start at 0.0.
+    """
+    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
+    from torch.utils.tensorboard.summary import hparams
+
+    logger.log_hyperparams(params)  # hparams.yaml
+    flat = logger._sanitize_params(_flatten_dict(_convert_params(params)))
+    writer = logger.experiment._get_file_writer()
+    for summary in hparams(flat, dict.fromkeys(metric_names, 0.0)):
+        writer.add_summary(summary)
+
+
+class BaseTask(pl.LightningModule):
+    """Shared training plumbing: optimiser, metrics per stage, baselines' fit, checkpoint state.
+
+    Subclasses save their own hyper-parameters (``lr``, ``weight_decay``, ``optimizer`` at least)."""
+
+    headline_metrics: tuple[str, ...] = ()  # shown beside the hyper-parameters in TensorBoard's HParams tab
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.built = False
+
+    # hooks for subclasses --------------------------------------------------
+    def build(self) -> None:
+        """Create the networks (the datamodule is set up by now)."""
+        raise NotImplementedError
+
+    def make_metrics(self) -> MetricCollection:
+        raise NotImplementedError
+
+    # shared plumbing -------------------------------------------------------
+    def configure_model(self) -> None:
+        if self.built:
+            return
+        self.build()
+        metrics = self.make_metrics()
+        self.val_metrics = metrics.clone(prefix="val/")
+        self.test_metrics = metrics.clone(prefix="test/")
+        self.built = True
+
+    def configure_optimizers(self) -> torch.optim.Optimizer | None:
+        params = [p for p in self.parameters() if p.requires_grad]
+        if not params:  # non-learned baselines: fit only records what they need
+            return None
+        return OPTIMIZERS[self.hparams.optimizer](params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+    @property
+    def trainable(self) -> bool:
+        return any(p.requires_grad for p in self.parameters())
+
+    def on_fit_start(self) -> None:
+        """Fit non-learned baselines on the training data; log hyper-parameters for the HParams tab."""
+        if not self.trainable:
+            self.network.fit(self.trainer.datamodule)
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                params = {**self.hparams, **self.run_name_values()}
+                datamodule = getattr(self.trainer, "datamodule", None)
+                if datamodule is not None:
+                    params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
+                declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""
+        checkpoint["rng_states"] = rng_states()
+        checkpoint["task"] = type(self).__name__
+        checkpoint["network_name"] = self.run_name_values()["network"]
+
+    def run_name_values(self) -> dict[str, Any]:
+        """Values that may name a run directory: the network's short name and its arguments."""
+        return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuse a checkpoint of another task or network before its weights are loaded."""
+        check_same_model(checkpoint.get("task"), checkpoint.get("network_name"), type(self).__name__,
+                         self.run_name_values()["network"])
+        self._resumed_rng_states = checkpoint.get("rng_states")
+
+    def on_train_start(self) -> None:
+        """Restore the generators after the sanity check (its dataloaders draw seeds), as training resumes."""
+        states, self._resumed_rng_states = getattr(self, "_resumed_rng_states", None), None
+        if states is not None:
+            set_rng_states(states)
+
+    def _log_epoch_metrics(self, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        values = metrics.compute()
+        metrics.reset()
+        self.log_dict(values, sync_dist=False)  # torchmetrics already gathered across processes
+        return values
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics(self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics(self.test_metrics)

@@ -1,0 +1,59 @@
+"""The LSTM forecaster: an encoder over the history with a direct multi-horizon decoder.
+
+It returns forecasts [B, horizon] in the (transformed) target space, never negative.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nie.forecasting.spec import PowerSpec
+
+
+class LSTMForecaster(nn.Module):
+    """Encode the history with an LSTM; decode every horizon step at once from the final state,
+    that step's known-future covariates, a step embedding and (pooled training) a station embedding.
+    The stations' static values (``data.static_columns``, standardised) join the station inputs."""
+
+    name = "lstm"
+
+    def __init__(self, spec: PowerSpec, hidden: int = 64, num_layers: int = 2, dropout: float = 0.1,
+                 station_embedding_dim: int = 4, decoder_hidden: int = 64,
+                 output_activation: Literal["softplus", "relu"] = "softplus") -> None:
+        super().__init__()
+        stations = spec.num_stations
+        self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
+        static = torch.tensor(spec.static or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
+        self.register_buffer("static", static, persistent=False)  # rebuilt from the data's spec, not saved
+        extra = (station_embedding_dim if self.station_embedding is not None else 0) + self.static.shape[1]
+        self.encoder = nn.LSTM(spec.history_dim + extra, hidden, num_layers, batch_first=True,
+                               dropout=dropout if num_layers > 1 else 0.0)
+        self.step_embedding = nn.Embedding(spec.horizon, 8)
+        self.decoder = nn.Sequential(
+            nn.Linear(hidden + spec.future_dim + 8 + extra, decoder_hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(decoder_hidden, 1))
+        self.activation = F.softplus if output_activation == "softplus" else F.relu
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        history, future = batch["history"], batch["future"]
+        station = self.station_inputs(batch["station"])
+        if station is not None:
+            history = torch.cat([history, station.unsqueeze(1).expand(-1, history.shape[1], -1)], -1)
+        _, (state, _) = self.encoder(history)
+        horizon = future.shape[1]
+        parts = [state[-1].unsqueeze(1).expand(-1, horizon, -1), future,
+                 self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1)]
+        if station is not None:
+            parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
+        return self.activation(self.decoder(torch.cat(parts, -1)).squeeze(-1))
+
+    def station_inputs(self, station: Tensor) -> Tensor | None:
+        """[B, embedding + static] per window's station, or None when there is neither."""
+        parts = [self.station_embedding(station)] if self.station_embedding is not None else []
+        if self.static.shape[1]:
+            parts.append(self.static[station])
+        return torch.cat(parts, -1) if parts else None

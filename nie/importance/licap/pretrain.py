@@ -1,0 +1,123 @@
+"""LICAP as a pre-training stage any NIE config can switch on (``data.pretraining``).
+
+For one fold: sample the bins from that fold's training labels, train a PreGAT encoder on
+L1 + L2 full-batch (its own Lightning ``Trainer`` on the run's device, the loss logged to the run's
+TensorBoard as ``pretrain/loss``) until the loss stops improving, and return the best epoch's
+embeddings, cached on disk by a hash of everything that determines them (inputs, graph, fold
+labels, settings, seed). The datamodule then replaces (or extends) the input features with them.
+Under DDP every process computes the same (seeded) embeddings or reads them from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal, Optional
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from torch import Tensor
+
+from nie.core.cache import cached_array
+from nie.importance.kernels import Graph
+from nie.importance.licap.bins import TopBins, check_bin_settings, top_bins
+from nie.importance.licap.losses import finer_bin_loss, top_bin_loss
+from nie.importance.licap.module import LICAPPretraining
+from nie.importance.spec import NodePretraining
+
+
+class LICAP(NodePretraining):
+    """Label-informed contrastive pre-training (Zhang et al., TNNLS 2024) of node embeddings.
+
+    Args:
+        mode: ``replace`` the input features with the embeddings, or ``concat`` them.
+        important_ratio, negative_ratio, negative_pool, bin_width: the bins (``nie.importance.licap.bins``).
+        temperature: τ of both InfoNCE losses.
+        top_weight, finer_weight: loss = top_weight·L1 + finer_weight·L2.
+        hidden, heads, out_dim, predicate_dim: the PreGAT encoder.
+        lr, weight_decay, max_epochs, patience, clip: Adam on the full graph; stop when the loss has
+            not improved for ``patience`` epochs and keep the best epoch's embeddings; gradient norm
+            clipped at ``clip``.
+    """
+
+    def __init__(self, mode: Literal["replace", "concat"] = "replace", important_ratio: float = 0.1,
+                 negative_ratio: float = 2.0, negative_pool: float = 0.5, bin_width: float = 1.0,
+                 temperature: float = 0.05, top_weight: float = 1.0, finer_weight: float = 1.0,
+                 hidden: int = 8, heads: int = 8, out_dim: int = 64, predicate_dim: int = 10,
+                 lr: float = 5e-3, weight_decay: float = 5e-4, max_epochs: int = 1000, patience: int = 20,
+                 clip: float = 10.0) -> None:
+        check_bin_settings(important_ratio, negative_pool, bin_width)  # fail at start-up, not after loading
+        self.mode = mode
+        self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode")}
+
+    @property
+    def run_name(self) -> str:
+        """How run directories name this stage (``HParamCheckpoint`` dirs/hparams key ``pretraining``)."""
+        return "licap" if self.mode == "replace" else "licap_concat"
+
+    def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
+        return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
+
+    def embeddings(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
+                   train_labels: Tensor, seed: int, cache_dir: str | Path,
+                   trainer: Optional[pl.Trainer] = None) -> Tensor:
+        """Pre-trained embeddings [N, out_dim] (on the CPU) for this fold: only ``train_ids``' labels
+        are given. Pre-training runs on the device of ``trainer`` (the run's), logging to its TensorBoard."""
+        key = {"method": "licap-v1", "settings": self.settings, "seed": seed,
+               "inputs": _digest(x, graph.src, graph.dst, graph.rel, train_ids, train_labels)}
+        shape = (graph.num_dst, self.settings["out_dim"])
+        build = lambda: self.pretrain(graph, x, num_relations, train_ids, train_labels, seed,  # noqa: E731
+                                      trainer).cpu().numpy()
+        return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
+
+    def pretrain(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
+                 train_labels: Tensor, seed: int, run_trainer: Optional[pl.Trainer] = None) -> Tensor:
+        s = self.settings
+        device = run_trainer.strategy.root_device if run_trainer is not None else torch.device("cpu")
+        rank = rank_zero_only.rank  # the inner single-device Trainer must not change the run's rank
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            bins = top_bins(train_ids.cpu(), train_labels.cpu(), s["important_ratio"], s["negative_ratio"],
+                            s["negative_pool"], s["bin_width"], generator=torch.Generator().manual_seed(seed))
+            module = LICAPPretraining(graph, x, bins, num_relations, s, self.loss)
+            trainer = pl.Trainer(
+                accelerator={"cuda": "gpu", "mps": "mps"}.get(device.type, "cpu"),
+                strategy=SingleDeviceStrategy(device), max_epochs=s["max_epochs"],
+                callbacks=[EarlyStopping("pretrain/loss", patience=s["patience"], mode="min",
+                                         check_on_train_epoch_end=True)],
+                gradient_clip_val=s["clip"], gradient_clip_algorithm="norm", logger=_pretrain_logger(run_trainer),
+                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                log_every_n_steps=1, num_sanity_val_steps=0, limit_val_batches=0)
+            try:
+                trainer.fit(module)
+            finally:
+                rank_zero_only.rank = rank
+        rank_zero_info(f"LICAP pre-training: best loss {module.best_loss:.4f} after {module.epochs} epochs "
+                       f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)")
+        return module.best
+
+    def loss(self, embeddings: Tensor, bins: TopBins) -> Tensor:
+        top = embeddings[bins.top]
+        s = self.settings
+        return (s["top_weight"] * top_bin_loss(top, embeddings[bins.negatives], s["temperature"])
+                + s["finer_weight"] * finer_bin_loss(top, bins.bin_of_top, bins.bin_weights, s["temperature"]))
+
+
+def _digest(*tensors: Tensor) -> str:
+    digest = hashlib.sha256()
+    for t in tensors:
+        digest.update(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _pretrain_logger(run_trainer: Optional[pl.Trainer]) -> TensorBoardLogger | bool:
+    """The run's TensorBoard folder (one process writes), so ``pretrain/loss`` sits beside its curves."""
+    run_logger = run_trainer.logger if run_trainer is not None else None
+    if not isinstance(run_logger, TensorBoardLogger) or not run_trainer.is_global_zero:
+        return False
+    return TensorBoardLogger(save_dir=run_logger.log_dir, name="", version="", default_hp_metric=False)

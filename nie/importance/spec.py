@@ -1,0 +1,102 @@
+"""The data→model contract of node importance: sizes and label transform (``GraphSpec``), what a
+step receives (``GraphBatch``), and the interface of a pre-training stage (``NodePretraining``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal, Optional
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch import Tensor
+
+from nie.core.errors import ConfigError
+from nie.importance.kernels import Graph
+
+
+LabelTransform = Literal["log1p", "none"]
+
+
+def scores_to_labels(scores: np.ndarray, transform: LabelTransform) -> np.ndarray:
+    """Importance scores (page views, popularity) to the labels networks regress."""
+    return np.log1p(scores) if transform == "log1p" else scores.astype(np.float64)
+
+
+def labels_to_scores(labels: Tensor, transform: LabelTransform) -> Tensor:
+    """Predicted labels back to score space, never negative: importance is a count."""
+    labels = labels.clamp_min(0)
+    return torch.expm1(labels) if transform == "log1p" else labels
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """Sizes a network needs before it sees data, and how labels relate to scores."""
+
+    num_nodes: int
+    num_relations: int  # including the self-loop relation when self-loops are added
+    in_dim: int
+    semantic_dim: int = 0
+    label_mean: float = 0.0  # mean training label: networks start their output there
+    centrality_mean: float = 1.0  # mean log(in-degree) over nodes, for GENI's output initialisation
+    label_transform: LabelTransform = "log1p"
+
+    def to_scores(self, labels: Tensor) -> Tensor:
+        return labels_to_scores(labels, self.label_transform)
+
+
+@dataclass
+class GraphBatch:
+    """Message-passing graphs, inputs, and the supervised nodes of one step.
+
+    ``graphs`` is one graph per layer: the same full graph repeated (full-batch) or sampled
+    blocks; each carries its edges' relation ids and the kernel backend it runs on. Outputs are for the destination
+    nodes of the last graph, ``output_nodes`` (global ids); ``target_index`` picks the
+    supervised ones among them and ``labels`` are their labels.
+    """
+
+    graphs: list[Graph]
+    x: Tensor
+    output_nodes: Tensor
+    in_degree: Tensor
+    target_index: Tensor
+    labels: Optional[Tensor] = None
+    x_semantic: Optional[Tensor] = None
+
+    def to(self, device: torch.device | str) -> "GraphBatch":
+        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return replace(
+            self,
+            graphs=[g.to(device) for g in self.graphs],
+            x=move(self.x),
+            output_nodes=move(self.output_nodes),
+            in_degree=move(self.in_degree),
+            target_index=move(self.target_index),
+            labels=move(self.labels),
+            x_semantic=move(self.x_semantic),
+        )
+
+    def with_graphs(self, num_layers: int) -> list[Graph]:
+        """The graphs for a ``num_layers``-layer network (repeating a lone full graph)."""
+        if len(self.graphs) == 1:
+            return self.graphs * num_layers
+        if len(self.graphs) != num_layers:
+            raise ConfigError(f"the batch has {len(self.graphs)} sampled blocks but the network has {num_layers} layers; set data.fanouts to {num_layers} entries")
+        return self.graphs
+
+
+class NodePretraining:
+    """A stage that turns a fold's graph, inputs and *training* labels into node embeddings, which
+    then replace or extend the input features (``data.pretraining``)."""
+
+    run_name: str = "pretraining"  # how run directories name the stage
+
+    def embeddings(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor, train_labels: Tensor,
+                   seed: int, cache_dir: str | Path, trainer: Optional[pl.Trainer] = None) -> Tensor:
+        """Embeddings [N, D] on the CPU; ``trainer`` is the run's (its device and logger), if any."""
+        raise NotImplementedError
+
+    def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
+        """The network's input features given the embeddings."""
+        raise NotImplementedError

@@ -1,5 +1,0 @@
-"""LICAP: label-informed contrastive pre-training, a plug-in stage for any NIE model."""
-
-from nie.licap.pretrain import LICAP
-
-__all__ = ["LICAP"]

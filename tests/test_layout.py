@@ -1,0 +1,88 @@
+"""Dependencies point one way: the import graph of the project's own packages, parsed from the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("nie", "datamodules", "callbacks")
+CLI_LAYER = ("nie.core.cli", "nie.core.cv")
+CONTRACTS = ("nie.importance.spec", "nie.importance.kernels", "nie.forecasting.spec")  # what data hands models
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_imports(path: Path) -> set[str]:
+    """Every project module ``path`` imports, at any depth of the file (lazy imports included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {n for n in names if n.split(".")[0] in PACKAGES}
+
+
+def lazy_homes(path: Path) -> set[str]:
+    """Modules a package ``__init__`` exports lazily (string values of its ``_HOMES`` table)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(".")[0] in PACKAGES \
+                and " " not in node.value:
+            found.add(node.value)
+    return found if path.name == "__init__.py" else set()
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def allowed(importer: str, imported: str) -> bool:
+    if within(importer, CLI_LAYER):
+        return True
+    if within(imported, CLI_LAYER):
+        return False
+    if within(importer, ("nie.core",)):
+        return within(imported, ("nie.core",))
+    if within(importer, ("nie.importance",)):
+        return within(imported, ("nie.core", "nie.importance"))
+    if within(importer, ("nie.forecasting",)):
+        return within(imported, ("nie.core", "nie.forecasting"))
+    if within(importer, ("datamodules.kg",)):
+        return within(imported, ("nie.core", "datamodules.kg", "datamodules.common", "nie.importance.spec",
+                                 "nie.importance.kernels"))
+    if within(importer, ("datamodules.power",)):
+        return within(imported, ("nie.core", "datamodules.power", "datamodules.common", "nie.forecasting.spec"))
+    if within(importer, ("datamodules",)):
+        return within(imported, ("nie.core", "datamodules"))
+    if within(importer, ("callbacks",)):
+        return within(imported, ("nie.core", "callbacks"))
+    return False
+
+
+SOURCES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_point_one_way(path: Path) -> None:
+    importer = module_name(path)
+    wrong = sorted(name for name in project_imports(path) | lazy_homes(path)
+                   if not allowed(importer, name) and not within(name, (importer,)))
+    assert not wrong, f"{importer} must not import {wrong}"
+
+
+def test_the_rules_catch_a_model_importing_data() -> None:
+    assert not allowed("nie.importance.task", "datamodules.kg.datamodule")
+    assert not allowed("nie.forecasting.models", "datamodules.power.features")
+    assert not allowed("datamodules.kg.datamodule", "nie.importance.licap")
+    assert not allowed("callbacks.checkpoint", "nie.core.cli")
+    assert not allowed("nie.core.task", "nie.importance.spec")
+    assert allowed("datamodules.power.datamodule", "nie.forecasting.spec")
+    assert allowed("nie.core.cli", "callbacks.checkpoint")
