@@ -23,6 +23,7 @@ from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.spectral import spectral_embeddings
 from nie.core.cache import cached_array
 from nie.core.errors import ConfigError, DataError
+from nie.core.seed import isolated_rng
 from nie.importance.kernels import DGL_INSTALL, dgl_importable
 
 FEATURE_SETS = ("given", "semantic", "structural", "degree")
@@ -52,7 +53,8 @@ def deepwalk_embeddings(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _train_deepwalk(graph, dim, walk_length, epochs, seed, batch_size)
+        with isolated_rng():  # the run's generators move the same whether this runs or the cache answers
+            return _train_deepwalk(graph, dim, walk_length, epochs, seed, batch_size)
     finally:
         torch.set_num_threads(threads)
 

@@ -24,6 +24,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 
 from nie.core.cache import cached_array
+from nie.core.seed import isolated_rng
 from nie.importance.kernels import Graph
 from nie.importance.licap.bins import TopBins, check_bin_settings, top_bins
 from nie.importance.licap.losses import finer_bin_loss, top_bin_loss
@@ -80,7 +81,7 @@ class LICAP(NodePretraining):
         s = self.settings
         device = run_trainer.strategy.root_device if run_trainer is not None else torch.device("cpu")
         rank = rank_zero_only.rank  # the inner single-device Trainer must not change the run's rank
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        with isolated_rng():  # PreGAT has no dropout: only its initialisation draws, on the CPU generator
             torch.manual_seed(seed)
             bins = top_bins(train_ids.cpu(), train_labels.cpu(), s["important_ratio"], s["negative_ratio"],
                             s["negative_pool"], s["bin_width"], generator=torch.Generator().manual_seed(seed))
