@@ -28,10 +28,15 @@ def _datamodule(tmp_path: Path, table: pd.DataFrame | None = None, **data) -> Po
     return dm
 
 
+def _locate(dataset, index: int) -> tuple[int, int]:
+    """(station, start) of window ``index``."""
+    return int(np.searchsorted(dataset.offsets, index, side="right") - 1), int(dataset.flat_starts[index])
+
+
 def _target_times(dm: PowerDataModule, stage: str) -> list[tuple[int, pd.Timestamp]]:
     ds, out = dm.datasets[stage], []
     for i in range(len(ds)):
-        station, start = ds.locate(i)
+        station, start = _locate(ds, i)
         t0 = start + dm.hparams.seq_len
         out += [(station, t) for t in dm.series[station].times[t0 : t0 + dm.hparams.horizon]]
     return out
@@ -63,7 +68,7 @@ def test_splits_never_share_target_hours_and_cover_val_and_test(tmp_path: Path) 
 
 def test_val_windows_take_history_from_before_the_split(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path)
-    station, start = dm.datasets["val"].locate(0)
+    station, start = _locate(dm.datasets["val"], 0)
     times = dm.series[station].times
     assert times[start] < pd.Timestamp("2020-01-25") <= times[start + dm.hparams.seq_len]
 
@@ -112,7 +117,7 @@ def test_lstm_forecasts_are_never_negative(tmp_path: Path) -> None:
 def test_persistence_equals_the_previous_day(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path)
     sample = dm.datasets["test"][3]
-    station, start = dm.datasets["test"].locate(3)
+    station, start = _locate(dm.datasets["test"], 3)
     t0 = start + dm.hparams.seq_len
     by_hand = dm.series[station].target[t0 - 24 : t0 - 24 + dm.hparams.horizon]
     np.testing.assert_allclose(sample["persistence"].numpy(), by_hand, rtol=1e-6)
@@ -176,7 +181,7 @@ def test_batched_gather_equals_single_windows(tmp_path: Path) -> None:
     indices = [0, 7, len(dataset) - 1, 3]  # mixes both stations
     batch = dataset.__getitems__(indices)
     for row, i in enumerate(indices):
-        station, start = dataset.locate(i)
+        station, start = _locate(dataset, i)
         a = dm.series[station]
         t0 = start + dm.hparams.seq_len
         np.testing.assert_allclose(batch["raw_target"][row].numpy(), np.nan_to_num(a.target[t0 : t0 + 24]), rtol=1e-6)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import numpy as np
@@ -249,22 +249,33 @@ class PowerDataModule(pl.LightningDataModule):
         """Per-station arrays, their times and the end of the training period (for baselines' fit)."""
         return self.datasets["train"].stations, [s.times for s in self.series], pd.Timestamp(self.hparams.val_start)
 
+    def training_windows(self, batch_size: int = 2048) -> Iterator[dict[str, torch.Tensor]]:
+        """The training windows in order, a batch at a time (for baselines that score their own fit)."""
+        dataset = self.datasets["train"]
+        for start in range(0, len(dataset), batch_size):
+            yield dataset.__getitems__(list(range(start, min(start + batch_size, len(dataset)))))
+
     # ------------------------------------------------------------ outputs
     def forecast_table(self, stage: str, outputs: list[dict[str, torch.Tensor]]) -> pd.DataFrame:
-        """One row per forecast hour: station, issue time, target time, step, forecast, actual."""
+        """One row per forecast hour: station, issue time, target time, step, forecast, actual, and
+        one ``q<level>`` column per quantile when the outputs hold quantile forecasts."""
         dataset, horizon = self.datasets[stage], self.hparams.horizon
         index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
         forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
+        quantiles = torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy() if "quantiles" in outputs[0] else None
+        levels = outputs[0]["levels"].tolist() if quantiles is not None else []
         stations = np.searchsorted(dataset.offsets, index, side="right") - 1
         first_target = dataset.flat_starts[index] + self.hparams.seq_len
         tables = []
         for station in np.unique(stations):  # one gather per station, not one frame per window
             rows, series = stations == station, self.series[station]
             targets = first_target[rows, None] + np.arange(horizon)
-            tables.append(pd.DataFrame({
+            columns = {
                 "station": series.station, "issue_time": np.repeat(series.times[first_target[rows] - 1], horizon),
                 "target_time": series.times[targets.ravel()], "horizon_step": np.tile(np.arange(1, horizon + 1), rows.sum()),
-                "forecast": forecast[rows].ravel(), "actual": series.target[targets.ravel()]}))
+                "forecast": forecast[rows].ravel(), "actual": series.target[targets.ravel()]}
+            columns.update({f"q{level:g}": quantiles[rows][..., i].ravel() for i, level in enumerate(levels)})
+            tables.append(pd.DataFrame(columns))
         return pd.concat(tables, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
 
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:

@@ -82,10 +82,6 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
-    def locate(self, index: int) -> tuple[int, int]:
-        station = int(np.searchsorted(self.offsets, index, side="right") - 1)
-        return station, int(self.flat_starts[index])
-
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {k: v[0] for k, v in self.__getitems__([index]).items()}
 

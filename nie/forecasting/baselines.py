@@ -1,6 +1,9 @@
 """Forecasting baselines: persistence, climatology and NWP regression, estimated on the training period.
 
-All return forecasts [B, horizon] in the (transformed) target space, never negative.
+All return forecasts [B, horizon] (or [B, horizon, quantiles] when the spec asks for quantiles) in
+the (transformed) target space, never negative. Quantile versions: climatology takes the empirical
+quantiles of each station × month × hour cell; persistence and NWP regression add the empirical
+quantiles of their own training-period errors per station and hour of day to their point forecast.
 """
 
 from __future__ import annotations
@@ -15,13 +18,44 @@ from nie.forecasting.spec import PowerSpec, forward_target
 
 
 class _PowerBaseline(Baseline):
-    """Forecasts from the training period's statistics, in the target space like the LSTM's."""
+    """A point forecast in original units (``point``), turned into quantiles by its training errors."""
 
     def __init__(self, spec: PowerSpec) -> None:
         super().__init__()
         self.transform = spec.target_transform
+        self.levels = tuple(spec.quantiles)
+        self.register_buffer("error_quantiles", torch.zeros(spec.num_stations, 24, len(self.levels)))
 
-    def _out(self, raw: Tensor) -> Tensor:
+    def point(self, batch: dict[str, Tensor]) -> Tensor:
+        """[B, H] forecast in original units."""
+        raise NotImplementedError
+
+    def fit_point(self, datamodule: pl.LightningDataModule) -> None:
+        """Estimate the point forecast from the training period (nothing by default)."""
+
+    def fit(self, datamodule: pl.LightningDataModule) -> None:
+        self.fit_point(datamodule)
+        if self.levels:
+            self.fit_error_quantiles(datamodule)
+
+    def fit_error_quantiles(self, datamodule: pl.LightningDataModule) -> None:
+        """Quantiles of (actual − point forecast) over the training windows, per station and hour of day."""
+        errors, stations, hours = [], [], []
+        for batch in datamodule.training_windows():
+            present = batch["mask"]
+            errors.append((batch["raw_target"] - self.point(batch))[present])
+            stations.append(batch["station"].unsqueeze(1).expand_as(present)[present])
+            hours.append(batch["hour"][present])
+        error, station, hour = (torch.cat(parts).numpy() for parts in (errors, stations, hours))
+        table = np.zeros(tuple(self.error_quantiles.shape))
+        for s, h in set(zip(station.tolist(), hour.tolist())):
+            table[s, h] = np.quantile(error[(station == s) & (hour == h)], self.levels)
+        self.error_quantiles.copy_(torch.from_numpy(table))
+
+    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+        raw = self.point(batch)
+        if self.levels:
+            raw = raw.unsqueeze(-1) + self.error_quantiles[batch["station"].unsqueeze(1), batch["hour"]]
         return forward_target(raw.clamp_min(0), self.transform)
 
 
@@ -30,18 +64,19 @@ class Persistence(_PowerBaseline):
 
     name = "persistence"
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        return self._out(batch["persistence"])
+    def point(self, batch: dict[str, Tensor]) -> Tensor:
+        return batch["persistence"]
 
 
 class Climatology(_PowerBaseline):
-    """Mean training power per station, month and hour of day."""
+    """Mean training power per station, month and hour of day (quantiles: that cell's empirical ones)."""
 
     name = "climatology"
 
     def __init__(self, spec: PowerSpec) -> None:
         super().__init__(spec)
         self.register_buffer("table", torch.zeros(spec.num_stations, 12, 24))
+        self.register_buffer("quantile_table", torch.zeros(spec.num_stations, 12, 24, len(self.levels)))
 
     def fit(self, datamodule: pl.LightningDataModule) -> None:
         arrays, times, train_end = datamodule.training_arrays()
@@ -53,9 +88,22 @@ class Climatology(_PowerBaseline):
             np.add.at(counts, (a.month[train], a.hour[train]), 1)
             overall = a.raw_target[train].mean()
             self.table[s] = torch.from_numpy(np.where(counts > 0, sums / np.maximum(counts, 1), overall))
+            if self.levels:
+                self.quantile_table[s] = torch.from_numpy(_cell_quantiles(a.raw_target[train], a.month[train],
+                                                                          a.hour[train], self.levels))
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        return self._out(self.table[batch["station"].unsqueeze(1), batch["month"], batch["hour"]])
+        cell = (batch["station"].unsqueeze(1), batch["month"], batch["hour"])
+        raw = self.quantile_table[cell] if self.levels else self.table[cell]
+        return forward_target(raw.clamp_min(0), self.transform)
+
+
+def _cell_quantiles(values: np.ndarray, month: np.ndarray, hour: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """[12, 24, Q] empirical quantiles of ``values`` per month × hour; the station's overall ones where a cell is empty."""
+    table = np.broadcast_to(np.quantile(values, levels), (12, 24, len(levels))).copy()
+    for m, h in set(zip(month.tolist(), hour.tolist())):
+        table[m, h] = np.quantile(values[(month == m) & (hour == h)], levels)
+    return table
 
 
 class NWPRegression(_PowerBaseline):
@@ -68,7 +116,7 @@ class NWPRegression(_PowerBaseline):
         super().__init__(spec)
         self.register_buffer("weights", torch.zeros(spec.num_stations, spec.future_dim + 1))
 
-    def fit(self, datamodule: pl.LightningDataModule) -> None:
+    def fit_point(self, datamodule: pl.LightningDataModule) -> None:
         arrays, times, train_end = datamodule.training_arrays()
         for s, (a, t) in enumerate(zip(arrays, times)):
             rows = np.asarray(t < train_end) & np.isfinite(a.raw_target) & a.known_ok
@@ -76,7 +124,6 @@ class NWPRegression(_PowerBaseline):
             solution, *_ = np.linalg.lstsq(design.astype(np.float64), a.raw_target[rows], rcond=None)
             self.weights[s] = torch.from_numpy(solution)
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+    def point(self, batch: dict[str, Tensor]) -> Tensor:
         w = self.weights[batch["station"]]
-        raw = (batch["future"] * w[:, None, :-1]).sum(-1) + w[:, None, -1]
-        return self._out(raw)
+        return (batch["future"] * w[:, None, :-1]).sum(-1) + w[:, None, -1]

@@ -1,6 +1,7 @@
 """The LSTM forecaster: an encoder over the history with a direct multi-horizon decoder.
 
-It returns forecasts [B, horizon] in the (transformed) target space, never negative.
+It returns forecasts [B, horizon] (or [B, horizon, quantiles]) in the (transformed) target space,
+never negative.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie.forecasting.quantiles import non_crossing
 from nie.forecasting.spec import PowerSpec
 
 
 class LSTMForecaster(nn.Module):
     """Encode the history with an LSTM; decode every horizon step at once from the final state,
     that step's known-future covariates, a step embedding and (pooled training) a station embedding.
-    The stations' static values (``data.static_columns``, standardised) join the station inputs."""
+    The stations' static values (``data.static_columns``, standardised) join the station inputs.
+    With ``spec.quantiles`` the head gives one value per level, non-crossing and ≥ 0 by construction."""
 
     name = "lstm"
 
@@ -35,7 +38,8 @@ class LSTMForecaster(nn.Module):
         self.step_embedding = nn.Embedding(spec.horizon, 8)
         self.decoder = nn.Sequential(
             nn.Linear(hidden + spec.future_dim + 8 + extra, decoder_hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(decoder_hidden, 1))
+            nn.Linear(decoder_hidden, max(len(spec.quantiles), 1)))
+        self.quantiles = spec.quantiles
         self.activation = F.softplus if output_activation == "softplus" else F.relu
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
@@ -49,7 +53,8 @@ class LSTMForecaster(nn.Module):
                  self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1)]
         if station is not None:
             parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
-        return self.activation(self.decoder(torch.cat(parts, -1)).squeeze(-1))
+        raw = self.decoder(torch.cat(parts, -1))
+        return non_crossing(raw) if self.quantiles else self.activation(raw.squeeze(-1))
 
     def station_inputs(self, station: Tensor) -> Tensor | None:
         """[B, embedding + static] per window's station, or None when there is neither."""

@@ -10,7 +10,8 @@ import pandas as pd  # noqa: E402
 
 
 def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = None):
-    """One panel per station: forecast and actual over the 7 days from ``week_start`` (default: first)."""
+    """One panel per station: forecast and actual over the 7 days from ``week_start`` (default: first),
+    with the band between the ``q0.1`` and ``q0.9`` columns shaded when the table has them."""
     stations = sorted(table["station"].unique(), key=str)
     start = pd.Timestamp(week_start) if week_start is not None else table["target_time"].min()
     end = start + pd.Timedelta(days=7)
@@ -19,6 +20,9 @@ def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = 
         rows = table[(table["station"] == station) & (table["target_time"] >= start) & (table["target_time"] < end)]
         rows = rows.sort_values("target_time")
         ax.plot(rows["target_time"], rows["actual"], label="actual", color="black", linewidth=1)
+        if {"q0.1", "q0.9"} <= set(rows.columns):
+            ax.fill_between(rows["target_time"], rows["q0.1"], rows["q0.9"], color="tab:orange", alpha=0.25,
+                            linewidth=0, label="10–90 %")
         ax.plot(rows["target_time"], rows["forecast"], label="forecast", color="tab:orange", linewidth=1)
         ax.set_ylabel(f"station {station}")
     axes[0, 0].legend(loc="upper right")

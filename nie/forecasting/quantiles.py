@@ -5,7 +5,7 @@ A quantile forecast is [B, H, Q] over increasing ``levels`` (e.g. the deciles 0.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -40,13 +40,13 @@ def pinball_loss(pred: Tensor, target: Tensor, mask: Tensor, levels: Tensor) -> 
 
 
 def at_level(pred: Tensor, levels: Tensor, level: float) -> Tensor:
-    """The forecast at ``level`` [...], linearly interpolated between the two nearest levels
-    (clamped to the outermost ones outside their range)."""
+    """The forecast at ``level`` [...]: that level's own column when it is one, else linearly
+    interpolated between the two nearest levels (clamped to the outermost ones outside their range)."""
     if level <= levels[0]:
         return pred[..., 0]
     if level >= levels[-1]:
         return pred[..., -1]
-    upper = int(torch.searchsorted(levels, torch.tensor(level, dtype=levels.dtype, device=levels.device)))
+    upper = int(torch.searchsorted(levels, torch.tensor(level, dtype=levels.dtype, device=levels.device), right=True))
     lo, hi = levels[upper - 1], levels[upper]
     weight = (level - lo) / (hi - lo)
     return pred[..., upper - 1] + weight * (pred[..., upper] - pred[..., upper - 1])
@@ -100,7 +100,3 @@ class QuantileScores(Metric):
             if self.count[i] > 0:
                 results.update({f"station_{name}/{k}": v[i].float() for k, v in per_station.items()})
         return results
-
-
-def levels_tensor(levels: Optional[Sequence[float]], like: Tensor) -> Tensor:
-    return torch.tensor(list(levels or ()), dtype=like.dtype, device=like.device)

@@ -29,6 +29,8 @@ class PowerSpec:
 
     ``static`` holds each station's standardised static values ([stations][columns], possibly no
     columns); ``capacities`` the nominal capacity per station, for capacity-normalised errors.
+    ``quantiles``: the levels a network forecasts ([B, H, Q] outputs), empty for point forecasts
+    ([B, H]); the task sets them from its loss.
     """
 
     num_stations: int
@@ -39,6 +41,7 @@ class PowerSpec:
     station_names: list[str] = field(default_factory=list)
     static: list[list[float]] = field(default_factory=list)
     capacities: Optional[list[float]] = None
+    quantiles: tuple[float, ...] = ()
 
     def to_power(self, forecast: torch.Tensor) -> torch.Tensor:
         """A network's output back in power units, never negative."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from dataclasses import replace
+from typing import Callable, Literal, Optional
 
 import pandas as pd
 import torch
@@ -10,41 +11,63 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
+from nie.core.errors import ConfigError
 from nie.core.task import BaseTask, OptimizerName
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
+from nie.forecasting.quantiles import DECILES, QuantileScores, at_level, check_levels, pinball_loss
 from nie.forecasting.spec import PowerSpec
 
 ForecasterFactory = Callable[[PowerSpec], nn.Module]
 
 
 class PowerForecastTask(BaseTask):
-    """Loss (MSE or MAE) in the transformed target space over present targets; metrics in original units.
+    """Loss in the transformed target space over present targets; metrics in original units.
 
     Args:
         network: forecaster class and arguments, built from the datamodule's spec.
-        loss: ``mse`` or ``mae``.
+        loss: ``mse`` or ``mae`` (point forecasts), or ``pinball`` (one forecast per level of
+            ``quantiles``; point metrics then score the median).
+        quantiles: the levels of ``loss: pinball`` (default the deciles 0.1 ... 0.9; GEFCom2014
+            scored 0.01 ... 0.99). Metrics add the mean pinball loss, CRPS and the coverage and width
+            of the central 80 % interval.
         plot_week_start: first day of the validation week plotted to TensorBoard (default: the first).
     """
 
     headline_metrics = ("rmse", "mae", "skill")
 
     def __init__(self, network: ForecasterFactory, lr: float = 1e-3, weight_decay: float = 0.0,
-                 optimizer: OptimizerName = "adam", loss: Literal["mse", "mae"] = "mse",
-                 plot_week_start: str | None = None) -> None:
+                 optimizer: OptimizerName = "adam", loss: Literal["mse", "mae", "pinball"] = "mse",
+                 quantiles: Optional[list[float]] = None, plot_week_start: str | None = None) -> None:
         super().__init__()
+        if quantiles is not None and loss != "pinball":
+            raise ConfigError(f"model.quantiles is for model.loss: pinball (got loss: {loss})")
+        if loss == "pinball":
+            try:
+                check_levels(quantiles or DECILES)
+            except ValueError as err:
+                raise ConfigError(f"model.{err}") from None
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
         self._val_outputs: list[dict[str, Tensor]] = []
 
+    @property
+    def levels(self) -> tuple[float, ...]:
+        """Quantile levels forecast (empty for point forecasts)."""
+        return tuple(self.hparams.quantiles or DECILES) if self.hparams.loss == "pinball" else ()
+
     def build(self) -> None:
-        self.spec: PowerSpec = self.trainer.datamodule.spec
+        self.spec: PowerSpec = replace(self.trainer.datamodule.spec, quantiles=self.levels)
         self.network = self.network_factory(self.spec)
+        self.register_buffer("level_values", torch.tensor(self.levels, dtype=torch.float32), persistent=False)
 
     def make_metrics(self) -> MetricCollection:
         capacities = None if self.spec.capacities is None else torch.tensor(self.spec.capacities, dtype=torch.float32)
-        return MetricCollection({"errors": ForecastErrors(self.spec.station_names, capacities)}, compute_groups=False)
+        metrics = {"errors": ForecastErrors(self.spec.station_names, capacities)}
+        if self.levels:
+            metrics["quantiles"] = QuantileScores(self.spec.station_names, self.levels)
+        return MetricCollection(metrics, compute_groups=False)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         return self.network(batch)
@@ -52,37 +75,46 @@ class PowerForecastTask(BaseTask):
     def to_original(self, forecast: Tensor) -> Tensor:
         return self.spec.to_power(forecast)
 
+    def median(self, forecast: Tensor) -> Tensor:
+        """The point forecast: the forecast itself, or the median of a quantile forecast."""
+        return at_level(forecast, self.level_values, 0.5) if self.levels else forecast
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         if not self.trainable:
             return None
         forecast, mask = self(batch), batch["mask"].float()
-        error = (forecast - batch["target"]) * mask
-        per_element = error**2 if self.hparams.loss == "mse" else error.abs()
-        loss = per_element.sum() / mask.sum().clamp_min(1)
+        if self.levels:
+            loss = pinball_loss(forecast, batch["target"], mask, self.level_values)
+        else:
+            error = (forecast - batch["target"]) * mask
+            per_element = error**2 if self.hparams.loss == "mse" else error.abs()
+            loss = per_element.sum() / mask.sum().clamp_min(1)
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=forecast.shape[0])
         return loss
 
-    def _evaluate(self, batch: dict[str, Tensor], metrics: MetricCollection) -> Tensor:
+    def _evaluate(self, batch: dict[str, Tensor], metrics: MetricCollection) -> dict[str, Tensor]:
         forecast = self.to_original(self(batch))
-        metrics.update(forecast, batch["raw_target"], batch["mask"], batch["persistence"], batch["station"])
-        return forecast
+        point = self.median(forecast)
+        metrics["errors"].update(point, batch["raw_target"], batch["mask"], batch["persistence"], batch["station"])
+        outputs = {"index": batch["index"], "forecast": point}
+        if self.levels:
+            metrics["quantiles"].update(forecast, batch["raw_target"], batch["mask"], batch["station"])
+            outputs.update(quantiles=forecast, levels=self.level_values)
+        return outputs
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        forecast = self._evaluate(batch, self.val_metrics)
-        self._val_outputs.append({"index": batch["index"].cpu(), "forecast": forecast.detach().cpu()})
+        outputs = self._evaluate(batch, self.val_metrics)
+        self._val_outputs.append({k: v.detach().cpu() for k, v in outputs.items()})
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, self.test_metrics)
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
-        return {"index": batch["index"], "forecast": self.to_original(self(batch))}
-
-    def _log_epoch_metrics(self, metrics: MetricCollection) -> dict[str, Tensor]:
-        values = metrics.compute()
-        metrics.reset()
-        flat = {k.replace("errors_", "").replace("/errors", ""): v for k, v in values.items()}
-        self.log_dict(flat)
-        return flat
+        forecast = self.to_original(self(batch))
+        outputs = {"index": batch["index"], "forecast": self.median(forecast)}
+        if self.levels:
+            outputs.update(quantiles=forecast, levels=self.level_values)
+        return outputs
 
     def on_validation_epoch_end(self) -> None:
         super().on_validation_epoch_end()
@@ -95,6 +127,7 @@ class PowerForecastTask(BaseTask):
                 logger.experiment.add_figure("val/forecast_week", self.prediction_figure(table), self.current_epoch)
 
     def prediction_figure(self, table: pd.DataFrame):
-        """Forecast against actual over one week per station (``plot_week_start``, default the first)."""
+        """Forecast against actual over one week per station (``plot_week_start``, default the first),
+        with the 10–90 % band shaded when the table has those quantiles."""
         week = pd.Timestamp(self.hparams.plot_week_start) if self.hparams.plot_week_start else None
         return forecast_week_figure(table, week)
