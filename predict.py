@@ -1,6 +1,6 @@
 """Predict with a trained checkpoint and the config saved beside it; write a CSV atomically.
 
-    python predict.py --ckpt runs/geni/synthetic/fold0/lr0.005-heads4/last.ckpt --out predictions.csv
+python predict.py --ckpt runs/geni/synthetic/fold0/lr0.005-heads4/last.ckpt --out predictions.csv
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def load_run_config(path: Path) -> dict:
             try:
                 config[section] = yaml.safe_load(included.read_text())
             except (OSError, yaml.YAMLError) as err:
-                raise ConfigError(f"{path}: section '{section}' includes {included}, which is not readable: {err}") from None
+                raise ConfigError(
+                    f"{path}: section '{section}' includes {included}, which is not readable: {err}"
+                ) from None
     config.setdefault("trainer", {})["logger"] = False
     return upgrade_class_paths(config)
 

@@ -1,7 +1,7 @@
 """Train, validate, test, predict or cross-validate from one YAML file.
 
-    python train.py fit --config configs/demo.yaml
-    python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
+python train.py fit --config configs/demo.yaml
+python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
 """
 
 import sys

@@ -62,8 +62,10 @@ def main() -> None:
     for patience in args.patience:
         results = [replay(e, s, patience, args.min_epochs) for e, s in curves]
         bests = [r[2] for r in results]
-        print(f"patience {patience}: best {args.tag} {np.mean(bests):.4f} ± {np.std(bests):.4f}  "
-              + "  ".join(f"(stop {r[0]}, best epoch {r[1]}: {r[2]:.4f})" for r in results))
+        print(
+            f"patience {patience}: best {args.tag} {np.mean(bests):.4f} ± {np.std(bests):.4f}  "
+            + "  ".join(f"(stop {r[0]}, best epoch {r[1]}: {r[2]:.4f})" for r in results)
+        )
 
 
 if __name__ == "__main__":

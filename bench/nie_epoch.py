@@ -6,9 +6,9 @@
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
-step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason ``nie.importance.RGCN``
-has its own layer. Each (model, mode) runs in a fresh subprocess so its peak RSS is its own. Full-batch: one
-optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
+step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason
+``nie.importance.RGCN`` has its own layer. Each (model, mode) runs in a fresh subprocess so its peak RSS
+is its own. Full-batch: one optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
 nodes with --fanouts neighbours per layer. Features come from the on-disk cache (built on
 first use; that one-off cost is not counted).
 """
@@ -38,8 +38,12 @@ def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10)
         def __init__(self) -> None:
             super().__init__()
             dims = [spec.in_dim] + [hidden] * num_layers
-            self.layers = nn.ModuleList(RelGraphConv(dims[i], dims[i + 1], spec.num_relations, "basis", num_bases,
-                                                     activation=F.relu, self_loop=True) for i in range(num_layers))
+            self.layers = nn.ModuleList(
+                RelGraphConv(
+                    dims[i], dims[i + 1], spec.num_relations, "basis", num_bases, activation=F.relu, self_loop=True
+                )
+                for i in range(num_layers)
+            )
             self.head = nn.Linear(hidden, 1)
 
         def forward(self, batch):
@@ -65,8 +69,17 @@ def licap_step(dm):
     return encoder, lambda batch: licap.loss(encoder(batch.graphs[0], batch.x), bins)
 
 
-def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, fanouts: list[int],
-            profile: bool = False, backend: str = "dgl", device: str = "cpu") -> dict:
+def measure(
+    root: str,
+    model: str,
+    sampled: bool,
+    epochs: int,
+    batch_size: int,
+    fanouts: list[int],
+    profile: bool = False,
+    backend: str = "dgl",
+    device: str = "cpu",
+) -> dict:
     import torch
     import torch.nn.functional as F
 
@@ -78,8 +91,9 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
     fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
     extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
     semantic = ["semantic"] if model == "rgtn" else None
-    dm = KnowledgeGraphDataModule(root=root, features=["structural"], semantic_features=semantic, backend=backend,
-                                  **extra)
+    dm = KnowledgeGraphDataModule(
+        root=root, features=["structural"], semantic_features=semantic, backend=backend, **extra
+    )
     dm.setup()
     device = torch.device(device)
     if model == "pregat":
@@ -91,6 +105,7 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
         def step_loss(batch):
             main, _ = split_outputs(net(batch))
             return F.mse_loss(main[batch.target_index], batch.labels)
+
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
     batches = [dm.transfer_batch_to_device(b, device, 0) for b in dm.train_dataloader()] if not sampled else None
@@ -115,9 +130,14 @@ def measure(root: str, model: str, sampled: bool, epochs: int, batch_size: int, 
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gpu_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0
-    return {"model": model, "mode": "sampled" if sampled else "full-batch", "backend": backend,
-            "seconds_per_epoch": sum(times[1:]) / epochs, "peak_rss_mib": round(peak_mib),
-            "peak_gpu_mib": round(gpu_mib)}
+    return {
+        "model": model,
+        "mode": "sampled" if sampled else "full-batch",
+        "backend": backend,
+        "seconds_per_epoch": sum(times[1:]) / epochs,
+        "peak_rss_mib": round(peak_mib),
+        "peak_gpu_mib": round(gpu_mib),
+    }
 
 
 def main() -> None:
@@ -137,28 +157,61 @@ def main() -> None:
         measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, True, args.backends[0], args.device)
         return
     if args.one:
-        print(json.dumps(measure(args.root, args.one[0], args.one[1] == "sampled", args.epochs,
-                                 args.batch_size, args.fanouts, backend=args.one[2], device=args.device)))
+        print(
+            json.dumps(
+                measure(
+                    args.root,
+                    args.one[0],
+                    args.one[1] == "sampled",
+                    args.epochs,
+                    args.batch_size,
+                    args.fanouts,
+                    backend=args.one[2],
+                    device=args.device,
+                )
+            )
+        )
         return
     import torch
 
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"device {args.device}")
-    print("| model | mode | backend | s / epoch | × first backend | peak RSS (MiB) | peak GPU (MiB) |\n"
-          "|---|---|---|---|---|---|---|")
+    print(
+        f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, device {args.device}"
+    )
+    print(
+        "| model | mode | backend | s / epoch | × first backend | peak RSS (MiB) | peak GPU (MiB) |\n"
+        "|---|---|---|---|---|---|---|"
+    )
     for model in args.models:
         for mode in args.modes if model != "pregat" else ["full-batch"]:
             first = None
             for backend in args.backends if mode == "full-batch" and model != "rgcn-dglnn" else ["dgl"]:
-                cmd = [sys.executable, __file__, "--root", args.root, "--epochs", str(args.epochs), "--batch-size",
-                       str(args.batch_size), "--fanouts", *map(str, args.fanouts), "--device", args.device,
-                       "--one", model, mode, backend]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--root",
+                    args.root,
+                    "--epochs",
+                    str(args.epochs),
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--fanouts",
+                    *map(str, args.fanouts),
+                    "--device",
+                    args.device,
+                    "--one",
+                    model,
+                    mode,
+                    backend,
+                ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
                 row = json.loads(out)
                 first = first or row["seconds_per_epoch"]
-                print(f"| {model} | {mode} | {backend} | {row['seconds_per_epoch']:.2f} | "
-                      f"{row['seconds_per_epoch'] / first:.2f} | {row['peak_rss_mib']} | {row['peak_gpu_mib']} |",
-                      flush=True)
+                print(
+                    f"| {model} | {mode} | {backend} | {row['seconds_per_epoch']:.2f} | "
+                    f"{row['seconds_per_epoch'] / first:.2f} | {row['peak_rss_mib']} | {row['peak_gpu_mib']} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

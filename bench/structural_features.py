@@ -27,8 +27,14 @@ from datamodules.kg.synthetic import make_synthetic_tables
 
 def synthetic_graph(num_nodes: int, avg_degree: int, seed: int) -> KnowledgeGraph:
     nodes, triples = make_synthetic_tables(num_nodes=num_nodes, avg_degree=avg_degree, seed=seed)
-    return KnowledgeGraph(triples[:, 0], triples[:, 2], triples[:, 1], nodes["score"].to_numpy(np.float64),
-                          nodes["valid"].to_numpy(bool), int(triples[:, 1].max()) + 1)
+    return KnowledgeGraph(
+        triples[:, 0],
+        triples[:, 2],
+        triples[:, 1],
+        nodes["score"].to_numpy(np.float64),
+        nodes["valid"].to_numpy(bool),
+        int(triples[:, 1].max()) + 1,
+    )
 
 
 def main() -> None:
@@ -39,8 +45,10 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     args = parser.parse_args()
     graph = synthetic_graph(args.nodes, args.degree, seed=0)
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads; "
-          f"{graph.num_nodes:,} nodes, {graph.num_edges:,} edges, dim {args.dim}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads; "
+        f"{graph.num_nodes:,} nodes, {graph.num_edges:,} edges, dim {args.dim}"
+    )
     print("| method | seconds | × spectral |\n|---|---|---|")
     first = None
     for method in args.methods:

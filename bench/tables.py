@@ -1,8 +1,8 @@
 """Render results JSON files (from `train.py cv --out` / `train.py test --out`) as Markdown table rows.
 
-    python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metric
-    python bench/tables.py --test results/gefcom2014_*.json
-    python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
+python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metric
+python bench/tables.py --test results/gefcom2014_*.json
+python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ import json
 from pathlib import Path
 
 NIE_COLUMNS = ("ndcg@100", "spearman", "overlap@100", "rmse")
-POWER_COLUMNS = ("test/rmse", "test/mae", "test/skill", "test/station_1/rmse", "test/station_2/rmse", "test/station_3/rmse")
+POWER_COLUMNS = (
+    "test/rmse",
+    "test/mae",
+    "test/skill",
+    "test/station_1/rmse",
+    "test/station_2/rmse",
+    "test/station_3/rmse",
+)
 
 
 def cv_row(name: str, table: dict) -> str:

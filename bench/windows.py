@@ -32,18 +32,30 @@ def measure(days: int, stations: int) -> dict:
         make_power_table(stations=stations, days=days).to_csv(path, index=False)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         first_day = pd.Timestamp("2020-01-01")
-        dm = PowerDataModule(path=str(path), known_covariates=["irradiance", "temperature"], accumulated=["irradiance"],
-                             val_start=str(first_day + pd.Timedelta(days=days - 20)),
-                             test_start=str(first_day + pd.Timedelta(days=days - 10)), seq_len=168, horizon=24,
-                             stride=1, batch_size=64)
+        dm = PowerDataModule(
+            path=str(path),
+            known_covariates=["irradiance", "temperature"],
+            accumulated=["irradiance"],
+            val_start=str(first_day + pd.Timedelta(days=days - 20)),
+            test_start=str(first_day + pd.Timedelta(days=days - 10)),
+            seq_len=168,
+            horizon=24,
+            stride=1,
+            batch_size=64,
+        )
         dm.setup()
         windows = len(dm.datasets["train"])
         start = time.perf_counter()
         seen = sum(batch["history"].shape[0] for batch in dm.train_dataloader())
         seconds = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"days": days, "windows": windows, "windows_per_s": seen / seconds,
-            "peak_rss_mib": round(peak / 1024), "growth_mib": round((peak - before) / 1024)}
+    return {
+        "days": days,
+        "windows": windows,
+        "windows_per_s": seen / seconds,
+        "peak_rss_mib": round(peak / 1024),
+        "growth_mib": round((peak - before) / 1024),
+    }
 
 
 def main() -> None:
@@ -58,11 +70,21 @@ def main() -> None:
     print("| days | training windows | windows / s | peak RSS (MiB) | RSS growth while loading (MiB) |")
     print("|---|---|---|---|---|")
     for days in args.days:
-        out = subprocess.run([sys.executable, __file__, "--one", str(days), "--stations", str(args.stations)],
-                             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [sys.executable, __file__, "--one", str(days), "--stations", str(args.stations)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
-        print(f"| {r['days']} | {r['windows']} | {r['windows_per_s']:.0f} | {r['peak_rss_mib']} | {r['growth_mib']} |",
-              flush=True)
+        print(
+            f"| {r['days']} | {r['windows']} | {r['windows_per_s']:.0f} | {r['peak_rss_mib']} | {r['growth_mib']} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -29,15 +29,30 @@ class HParamCheckpoint(ModelCheckpoint):
         Other arguments are ``ModelCheckpoint``'s.
     """
 
-    def __init__(self, root: str = "runs", dirs: Sequence[str] = ("network", "dataset", "fold"),
-                 hparams: Sequence[str] = ("lr",), monitor: str = "val/spearman", mode: str = "max",
-                 save_top_k: int = 1, save_last: Optional[bool] = True, filename: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        root: str = "runs",
+        dirs: Sequence[str] = ("network", "dataset", "fold"),
+        hparams: Sequence[str] = ("lr",),
+        monitor: str = "val/spearman",
+        mode: str = "max",
+        save_top_k: int = 1,
+        save_last: Optional[bool] = True,
+        filename: Optional[str] = None,
+    ) -> None:
         filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
         # no "-v1" copies: a run directory is keyed by its hyper-parameters, so a rerun replaces it;
         # save at validation end, where the monitored metric is fresh and last.ckpt is refreshed below
-        super().__init__(monitor=monitor, mode=mode, save_top_k=save_top_k, save_last=save_last,
-                         filename=filename, auto_insert_metric_name=False, enable_version_counter=False,
-                         save_on_train_epoch_end=False)
+        super().__init__(
+            monitor=monitor,
+            mode=mode,
+            save_top_k=save_top_k,
+            save_last=save_last,
+            filename=filename,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+            save_on_train_epoch_end=False,
+        )
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
         self._recorded_best: Optional[str] = None
 
@@ -49,7 +64,9 @@ class HParamCheckpoint(ModelCheckpoint):
         self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))
         super().setup(trainer, pl_module, stage)
 
-    def recorded_best(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Optional[str]:
+    def recorded_best(
+        self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
+    ) -> Optional[str]:
         """Best checkpoint of an earlier ``fit`` of this run (from its ``best.json``), if any."""
         record = self.run_dir(pl_module, datamodule) / "best.json"
         if not record.is_file():
@@ -60,16 +77,20 @@ class HParamCheckpoint(ModelCheckpoint):
     def _record_best(self, trainer: pl.Trainer) -> None:
         if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:
             score = None if self.best_model_score is None else float(self.best_model_score)
-            write_json(Path(self.dirpath) / "best.json",
-                       {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score})
+            write_json(
+                Path(self.dirpath) / "best.json",
+                {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score},
+            )
             self._recorded_best = self.best_model_path
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         # Lightning refreshes last.ckpt only when a top-k checkpoint was saved in this step; resuming
         # after a kill needs the latest epoch, so refresh it every validation
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer) \
-                and self._last_global_step_saved != trainer.global_step:
+        if (
+            self.save_last
+            and not self._should_skip_saving_checkpoint(trainer)
+            and self._last_global_step_saved != trainer.global_step
+        ):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
         self._record_best(trainer)
-

@@ -13,8 +13,15 @@ class MinEpochsEarlyStopping(EarlyStopping):
     patience. Which checkpoint ``test`` scores is the checkpoint callback's best.
     """
 
-    def __init__(self, monitor: str = "val/spearman", mode: str = "max", patience: int = 100,
-                 min_epochs: int = 0, min_delta: float = 0.0, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        monitor: str = "val/spearman",
+        mode: str = "max",
+        patience: int = 100,
+        min_epochs: int = 0,
+        min_delta: float = 0.0,
+        verbose: bool = False,
+    ) -> None:
         super().__init__(monitor=monitor, mode=mode, patience=patience, min_delta=min_delta, verbose=verbose)
         self.min_epochs = min_epochs
 

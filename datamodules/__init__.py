@@ -5,8 +5,10 @@ Each side is imported on first use, so one job never loads the other's code.
 
 from nie.core.lazy import lazy_exports
 
-_HOMES = {"KnowledgeGraphDataModule": "datamodules.kg.datamodule",
-          "SyntheticKnowledgeGraphDataModule": "datamodules.kg.datamodule",
-          "PowerDataModule": "datamodules.power.datamodule"}
+_HOMES = {
+    "KnowledgeGraphDataModule": "datamodules.kg.datamodule",
+    "SyntheticKnowledgeGraphDataModule": "datamodules.kg.datamodule",
+    "PowerDataModule": "datamodules.power.datamodule",
+}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)

@@ -12,8 +12,16 @@ from datamodules.kg.synthetic import write_synthetic_graph
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO = str(ROOT / "configs" / "demo.yaml")
-TINY = ["--data.init_args.num_nodes", "300", "--data.init_args.num_relations", "4",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+TINY = [
+    "--data.init_args.num_nodes",
+    "300",
+    "--data.init_args.num_relations",
+    "4",
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.enable_model_summary",
+    "false",
+]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Graph files, power files, timestamps, and files the project writes.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -39,8 +40,9 @@ def _graph(folder: Path, scores: list[str], triples: list[str], node_id: bool = 
 def test_node_without_edges_gets_structural_features(tmp_path: Path, method: str) -> None:
     folder = _graph(tmp_path / "g", ["1", "2", "3", "4"], ["0\t0\t1", "1\t0\t2", "2\t0\t0"])  # node 3: no edges
     graph = load_graph(folder)
-    x = build_features(graph, ["structural"], tmp_path / "cache", structural_dim=4, structural_epochs=1,
-                       structural_method=method)
+    x = build_features(
+        graph, ["structural"], tmp_path / "cache", structural_dim=4, structural_epochs=1, structural_method=method
+    )
     assert x.shape == (4, 4) and np.isfinite(x).all()
 
 
@@ -69,7 +71,9 @@ def test_empty_node_info_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
 def test_non_finite_score_names_line_and_field(tmp_path: Path, value: str) -> None:
     folder = _graph(tmp_path / "g", ["1", value, "3"], ["0\t0\t1"])
-    with pytest.raises(DataError, match=rf"node_info.tsv, line 3: field 'score' = '{value}' is not a valid finite number"):
+    with pytest.raises(
+        DataError, match=rf"node_info.tsv, line 3: field 'score' = '{value}' is not a valid finite number"
+    ):
         load_graph(folder)
 
 
@@ -89,8 +93,9 @@ def _power_csv(tmp_path: Path, table: pd.DataFrame | None = None) -> Path:
 
 
 def _series(table: pd.DataFrame, **kwargs: object):
-    return station_series(table, "series.csv", "time", "station", "power", ["irradiance", "temperature"], [], [],
-                          "1h", **kwargs)
+    return station_series(
+        table, "series.csv", "time", "station", "power", ["irradiance", "temperature"], [], [], "1h", **kwargs
+    )
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_gzip", "empty"])
@@ -133,15 +138,21 @@ def test_timezone_aware_timestamps_are_converted_to_one_zone() -> None:
 
 def test_mixed_utc_offsets_are_refused_unless_a_zone_is_configured() -> None:
     times = pd.Series(["2020-01-01T00:00+00:00", "2020-01-01T02:00+01:00"], name="time")
-    with pytest.raises(DataError, match=r"row 3: column 'time' = '2020-01-01T02:00\+01:00' has another UTC offset.*data.timezone"):
+    with pytest.raises(
+        DataError, match=r"row 3: column 'time' = '2020-01-01T02:00\+01:00' has another UTC offset.*data.timezone"
+    ):
         parse_times(times, "series.csv")
-    assert parse_times(times, "series.csv", timezone="UTC").tolist() == [pd.Timestamp("2020-01-01 00:00"),
-                                                                         pd.Timestamp("2020-01-01 01:00")]
+    assert parse_times(times, "series.csv", timezone="UTC").tolist() == [
+        pd.Timestamp("2020-01-01 00:00"),
+        pd.Timestamp("2020-01-01 01:00"),
+    ]
 
 
 def test_day_first_timestamps_are_refused_not_guessed_unless_a_format_is_given() -> None:
     times = pd.Series(["12/06/2013 00:00", "13/06/2013 00:00"], name="time")
-    with pytest.raises(DataError, match=r"row 2: column 'time' = '12/06/2013 00:00' is not an ISO 8601 timestamp.*time_format"):
+    with pytest.raises(
+        DataError, match=r"row 2: column 'time' = '12/06/2013 00:00' is not an ISO 8601 timestamp.*time_format"
+    ):
         parse_times(times, "series.csv")
     parsed = parse_times(times, "series.csv", time_format="%d/%m/%Y %H:%M")
     assert parsed.tolist() == [pd.Timestamp("2013-06-12"), pd.Timestamp("2013-06-13")]
@@ -154,11 +165,18 @@ def test_dropped_windows_are_counted_logged_and_saved(workdir: Path, caplog: pyt
     config = write_power_config(workdir / "data", table)
     with caplog.at_level("INFO"):
         run_train("fit", "--config", str(config), "--trainer.max_epochs", "1")
-    assert any("station 1:" in r.message and "val windows dropped (" in r.message and "with a known covariate missing"
-               in r.message for r in caplog.records)
+    assert any(
+        "station 1:" in r.message
+        and "val windows dropped (" in r.message
+        and "with a known covariate missing" in r.message
+        for r in caplog.records
+    )
     report = json.loads(next(Path("runs").rglob("data_report.json")).read_text())
     val = report["val"]["1"]
-    assert val["dropped_missing_covariates"] > 0 and val["windows"] + val["dropped_missing_covariates"] == val["candidates"]
+    assert (
+        val["dropped_missing_covariates"] > 0
+        and val["windows"] + val["dropped_missing_covariates"] == val["candidates"]
+    )
     assert report["val"]["2"]["dropped_missing_covariates"] == 0
 
 
@@ -324,9 +342,17 @@ def test_negative_power_error_names_station_and_time(workdir: Path) -> None:
     from datamodules.power.datamodule import PowerDataModule
 
     config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
-    dm = PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00", "2020-02-01 00:00", seq_len=48,
-                         horizon=24, known_covariates=["irradiance", "temperature"])
-    with pytest.raises(DataError, match=r"negative power = -0.01 at station 1, time 2020-01-01 02:00:00 .*negative_power: clip"):
+    dm = PowerDataModule(
+        str(config.parent / "series.csv"),
+        "2020-01-25 00:00",
+        "2020-02-01 00:00",
+        seq_len=48,
+        horizon=24,
+        known_covariates=["irradiance", "temperature"],
+    )
+    with pytest.raises(
+        DataError, match=r"negative power = -0.01 at station 1, time 2020-01-01 02:00:00 .*negative_power: clip"
+    ):
         dm.setup()
 
 
@@ -334,9 +360,15 @@ def test_negative_power_clip_counts_only_the_selected_stations(workdir: Path) ->
     from datamodules.power.datamodule import PowerDataModule
 
     config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
-    make = lambda **kw: PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00",  # noqa: E731
-                                        "2020-02-01 00:00", seq_len=48, horizon=24,
-                                        known_covariates=["irradiance", "temperature"], **kw)
+    make = functools.partial(
+        PowerDataModule,
+        str(config.parent / "series.csv"),
+        "2020-01-25 00:00",
+        "2020-02-01 00:00",
+        seq_len=48,
+        horizon=24,
+        known_covariates=["irradiance", "temperature"],
+    )
     dm = make(stations=["1"], negative_power="clip", negative_tolerance=0.05)
     dm.setup()  # station 2's −0.5 is below the tolerance, but station 2 is not selected
     assert dm.negative_clipped == {"1": 40} and dm.data_report["negative_clipped"] == {"1": 40}
@@ -351,15 +383,22 @@ def test_negative_power_clip_counts_only_the_selected_stations(workdir: Path) ->
 def test_static_columns_reach_the_network(workdir: Path) -> None:
     import torch
 
-    from datamodules.power.datamodule import PowerDataModule
     from datamodules.common import already_batched
+    from datamodules.power.datamodule import PowerDataModule
     from nie.forecasting.models import LSTMForecaster
 
     table = make_power_table()
     table["elevation"] = table["station"].map({1: 100.0, 2: 900.0})
     config = write_power_config(workdir / "data", table)
-    dm = PowerDataModule(str(config.parent / "series.csv"), "2020-01-25 00:00", "2020-02-01 00:00", seq_len=48,
-                         horizon=24, known_covariates=["irradiance", "temperature"], static_columns=["elevation"])
+    dm = PowerDataModule(
+        str(config.parent / "series.csv"),
+        "2020-01-25 00:00",
+        "2020-02-01 00:00",
+        seq_len=48,
+        horizon=24,
+        known_covariates=["irradiance", "temperature"],
+        static_columns=["elevation"],
+    )
     dm.setup()
     assert dm.spec.static == [[-1.0], [1.0]]  # standardised across stations
     torch.manual_seed(0)

@@ -54,8 +54,11 @@ def test_checkpoint_from_another_model_is_refused(workdir: Path) -> None:
     power = str(write_power_config(workdir / "data"))
     run_train("fit", "--config", power, "--trainer.max_epochs", "1")
     checkpoint = next(Path("runs/lstm").rglob("last.ckpt"))
-    with pytest.raises(SystemExit, match=r"^error: --ckpt_path .*last.ckpt holds a PowerForecastTask with network "
-                                         r"'lstm', but the config builds a NodeImportanceTask with network 'geni'$"):
+    with pytest.raises(
+        SystemExit,
+        match=r"^error: --ckpt_path .*last.ckpt holds a PowerForecastTask with network "
+        r"'lstm', but the config builds a NodeImportanceTask with network 'geni'$",
+    ):
         run_train("test", "--config", DEMO, *TINY, "--ckpt_path", str(checkpoint))
 
 

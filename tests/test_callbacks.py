@@ -17,9 +17,16 @@ class FlatMetricModel(BoringModel):
 
 
 def _fit(model: pl.LightningModule, *callbacks: pl.Callback, epochs: int = 30) -> pl.Trainer:
-    trainer = pl.Trainer(max_epochs=epochs, callbacks=list(callbacks), logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, limit_train_batches=2,
-                         limit_val_batches=1)
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        callbacks=list(callbacks),
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_train_batches=2,
+        limit_val_batches=1,
+    )
     trainer.fit(model)
     return trainer
 

@@ -46,8 +46,9 @@ SHARED_PARTS = [p for p in CONFIGS if is_shared_part(p)]
 
 
 def test_every_shared_part_is_included_by_an_experiment() -> None:
-    included = {(p.parent / name).resolve() for p in CONFIGS
-                for name in (yaml.safe_load(p.read_text()).get("include") or [])}
+    included = {
+        (p.parent / name).resolve() for p in CONFIGS for name in (yaml.safe_load(p.read_text()).get("include") or [])
+    }
     assert SHARED_PARTS and not [p for p in SHARED_PARTS if p.resolve() not in included]
 
 
@@ -101,7 +102,8 @@ def test_cv_three_folds_writes_mean_std_and_resumes(workdir: Path, capsys: pytes
     run_train(*args, "--out", "again.json")
     assert capsys.readouterr().out.count("done earlier") == 3
     assert {k: v for k, v in read_json("again.json").items() if k != "fit_test_seconds"} == {
-        k: v for k, v in table.items() if k != "fit_test_seconds"}
+        k: v for k, v in table.items() if k != "fit_test_seconds"
+    }
 
 
 def test_predict_writes_ranked_csv(workdir: Path) -> None:

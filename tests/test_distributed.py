@@ -16,8 +16,19 @@ DDP = ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.acceler
 
 
 def _ddp_test(config: str, *extra: str) -> dict:
-    command = [sys.executable, str(ROOT / "train.py"), "test", "--config", config, *extra, "--ckpt_path", "best",
-               *DDP, "--out", "ddp.json"]
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "test",
+        "--config",
+        config,
+        *extra,
+        "--ckpt_path",
+        "best",
+        *DDP,
+        "--out",
+        "ddp.json",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return read_json("ddp.json")
@@ -48,8 +59,13 @@ def test_ddp_forecast_metrics_equal_single_process(workdir: Path) -> None:
 def test_ddp_sampled_training_and_evaluation(workdir: Path) -> None:
     sampled = [*TINY, "--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    fit = subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", DEMO, *sampled,
-                          "--trainer.max_epochs", "2", *DDP], capture_output=True, text=True, timeout=300, env=env)
+    fit = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "fit", "--config", DEMO, *sampled, "--trainer.max_epochs", "2", *DDP],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert fit.returncode == 0, fit.stderr[-3000:]
     run_train("test", "--config", DEMO, *sampled, "--ckpt_path", "best", "--out", "single.json")
     _assert_same(read_json("single.json"), _ddp_test(DEMO, *sampled))

@@ -25,8 +25,18 @@ def fit_with_patience(workdir: Path, patience: int) -> Path:
     patch = workdir / f"patience{patience}.yaml"
     patch.write_text(PATCH.format(patience=patience))
     before = set(Path("runs/tensorboard").glob("version_*"))
-    run_train("fit", "--config", DEMO, "--config", str(patch), *TINY, "--trainer.max_epochs", "80",
-              "--model.init_args.lr", "0.05")
+    run_train(
+        "fit",
+        "--config",
+        DEMO,
+        "--config",
+        str(patch),
+        *TINY,
+        "--trainer.max_epochs",
+        "80",
+        "--model.init_args.lr",
+        "0.05",
+    )
     (logdir,) = set(Path("runs/tensorboard").glob("version_*")) - before
     return logdir
 

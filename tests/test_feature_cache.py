@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 
@@ -21,10 +22,23 @@ def _draws() -> tuple:
 
 @pytest.mark.parametrize("method", ["deepwalk", "spectral"])
 def test_computing_features_leaves_the_run_generators_where_a_cache_hit_would(tmp_path: Path, method: str) -> None:
-    graph = load_graph(str(write_synthetic_graph(tmp_path / "g", num_nodes=150, num_relations=3, avg_degree=4, seed=0)),
-                       None, None, None, None)
-    build = lambda: build_features(graph, ["structural"], tmp_path / "cache", 8, structural_epochs=1,  # noqa: E731
-                                   seed=0, structural_method=method)
+    graph = load_graph(
+        str(write_synthetic_graph(tmp_path / "g", num_nodes=150, num_relations=3, avg_degree=4, seed=0)),
+        None,
+        None,
+        None,
+        None,
+    )
+    build = functools.partial(
+        build_features,
+        graph,
+        ["structural"],
+        tmp_path / "cache",
+        8,
+        structural_epochs=1,
+        seed=0,
+        structural_method=method,
+    )
     seed_everything(3)
     computed = build()
     after_computing = _draws()

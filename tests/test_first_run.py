@@ -31,7 +31,12 @@ def test_readme_command_1_in_a_fresh_clone_writes_only_runs_and_cache(tmp_path: 
     done = subprocess.run([sys.executable, *command[1:]], cwd=clone, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "val/spearman" in done.stdout
-    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"], cwd=clone,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=normal"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     touched = sorted({line[3:].split("/")[0] for line in status})
     assert touched == [".cache", "runs"], status

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from nie.importance import kernels
-from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance import GAT, GENI, RGCN, RGTN, kernels
 from nie.importance.kernels import Graph
-from nie.importance import GAT, GENI, RGCN, RGTN
 from nie.importance.models.pregat import PreGAT
+from nie.importance.spec import GraphBatch, GraphSpec
 from nie.importance.task import split_outputs
 
 NUM_NODES, NUM_RELATIONS = 40, 5
@@ -34,8 +33,15 @@ def batch_on(graph: Graph) -> GraphBatch:
     x = torch.randn(NUM_NODES, 6, generator=generator)
     degree = graph.in_degrees().float()
     index = torch.arange(0, NUM_NODES, 2)
-    return GraphBatch([graph], x, torch.arange(NUM_NODES), degree, index, torch.rand(len(index), generator=generator),
-                      torch.randn(NUM_NODES, 3, generator=generator))
+    return GraphBatch(
+        [graph],
+        x,
+        torch.arange(NUM_NODES),
+        degree,
+        index,
+        torch.rand(len(index), generator=generator),
+        torch.randn(NUM_NODES, 3, generator=generator),
+    )
 
 
 SPEC = GraphSpec(NUM_NODES, NUM_RELATIONS, in_dim=6, semantic_dim=3, label_mean=1.0, centrality_mean=1.0)
@@ -118,7 +124,9 @@ print('spearman', json.load(open('pr.json'))['spearman']['mean'])
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "message passing on the torch kernels (data.backend: auto" in done.stderr
-    assert "sampled exit error: data.batch_size (neighbour-sampled mini-batches) needs DGL: pip install dgl" in done.stdout
+    assert (
+        "sampled exit error: data.batch_size (neighbour-sampled mini-batches) needs DGL: pip install dgl" in done.stdout
+    )
     assert (tmp_path / "p.csv").is_file() and "spearman" in done.stdout
 
 
@@ -126,7 +134,9 @@ def test_backend_dgl_without_dgl_names_backend_and_fix(monkeypatch: pytest.Monke
     from nie.core.errors import ConfigError
 
     monkeypatch.setitem(sys.modules, "dgl", None)
-    with pytest.raises(ConfigError, match=r"data.backend: dgl on cpu, but DGL cannot be imported.*pip install dgl.*backend: torch"):
+    with pytest.raises(
+        ConfigError, match=r"data.backend: dgl on cpu, but DGL cannot be imported.*pip install dgl.*backend: torch"
+    ):
         kernels.resolve_backend("dgl", torch.device("cpu"))
     assert kernels.resolve_backend("auto", torch.device("cpu")) == "torch"
 

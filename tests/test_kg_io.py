@@ -57,8 +57,13 @@ def test_structural_features_are_cached(tiny_graph_dir: Path, tmp_path: Path) ->
     np.testing.assert_allclose(rebuilt, first[:, :8])
 
 
-def _write(folder: Path, node_rows: list[str], triples: list[str], rel_names: dict | None = None,
-           header: str = "node_id\tname\tscore\tvalid") -> Path:
+def _write(
+    folder: Path,
+    node_rows: list[str],
+    triples: list[str],
+    rel_names: dict | None = None,
+    header: str = "node_id\tname\tscore\tvalid",
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "node_info.tsv").write_text("\n".join([header, *node_rows]) + "\n")
     with gzip.open(folder / "g_rel-all.txt.gz", "wt") as f:
@@ -83,7 +88,13 @@ GOOD_TRIPLES = ["0\t0\t1", "1\t1\t2"]
         (GOOD_NODES, ["0\t0\t1", "-1\t1\t2"], None, None, r"line 2: src node id -1"),
         (GOOD_NODES, ["0\t0\t1", "1\tx\t2"], None, None, r"line 2: field 'rel' = 'x'"),
         (GOOD_NODES, GOOD_TRIPLES, {"a": 0}, None, r"line 2: relation id 1 is missing from rel_name.json"),
-        (["0\ta\t10\t1", "2\tb\t0\t0"], ["0\t0\t1"], None, None, r"line 3: node_id 2 but rows must be in node-id order"),
+        (
+            ["0\ta\t10\t1", "2\tb\t0\t0"],
+            ["0\t0\t1"],
+            None,
+            None,
+            r"line 3: node_id 2 but rows must be in node-id order",
+        ),
     ],
 )
 def test_bad_graph_files(tmp_path: Path, nodes, triples, rel_names, header, message) -> None:
@@ -106,8 +117,12 @@ def test_bad_pickles(tmp_path: Path) -> None:
     (tmp_path / "a.pk").write_bytes(pickle.dumps({"edges": (torch.tensor([0]), torch.tensor([1]))}))
     with pytest.raises(DataError, match=r"missing key\(s\) \['edge_types', 'labels', 'invalid_masks'\]"):
         load_graph(tmp_path / "a.pk")
-    bad = {"edges": (torch.tensor([0]), torch.tensor([5])), "edge_types": torch.tensor([0]),
-           "labels": torch.tensor([1.0, 2.0]), "invalid_masks": torch.tensor([0, 0])}
+    bad = {
+        "edges": (torch.tensor([0]), torch.tensor([5])),
+        "edge_types": torch.tensor([0]),
+        "labels": torch.tensor([1.0, 2.0]),
+        "invalid_masks": torch.tensor([0, 0]),
+    }
     (tmp_path / "b.pk").write_bytes(pickle.dumps(bad))
     with pytest.raises(DataError, match=r"node ids outside \[0, 2\)"):
         load_graph(tmp_path / "b.pk")

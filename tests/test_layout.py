@@ -34,8 +34,12 @@ def lazy_homes(path: Path) -> set[str]:
     """Modules a package ``__init__`` exports lazily (string values of its ``_HOMES`` table)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.split(".")[0] in PACKAGES \
-                and " " not in node.value:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.split(".")[0] in PACKAGES
+            and " " not in node.value
+        ):
             found.add(node.value)
     return found if path.name == "__init__.py" else set()
 
@@ -56,8 +60,10 @@ def allowed(importer: str, imported: str) -> bool:
     if within(importer, ("nie.forecasting",)):
         return within(imported, ("nie.core", "nie.forecasting"))
     if within(importer, ("datamodules.kg",)):
-        return within(imported, ("nie.core", "datamodules.kg", "datamodules.common", "nie.importance.spec",
-                                 "nie.importance.kernels"))
+        return within(
+            imported,
+            ("nie.core", "datamodules.kg", "datamodules.common", "nie.importance.spec", "nie.importance.kernels"),
+        )
     if within(importer, ("datamodules.power",)):
         return within(imported, ("nie.core", "datamodules.power", "datamodules.common", "nie.forecasting.spec"))
     if within(importer, ("datamodules",)):
@@ -73,8 +79,11 @@ SOURCES = sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_point_one_way(path: Path) -> None:
     importer = module_name(path)
-    wrong = sorted(name for name in project_imports(path) | lazy_homes(path)
-                   if not allowed(importer, name) and not within(name, (importer,)))
+    wrong = sorted(
+        name
+        for name in project_imports(path) | lazy_homes(path)
+        if not allowed(importer, name) and not within(name, (importer,))
+    )
     assert not wrong, f"{importer} must not import {wrong}"
 
 

@@ -85,8 +85,9 @@ def test_losses_are_finite_on_huge_inputs_and_lower_for_separated_embeddings() -
 
 @pytest.fixture(scope="module")
 def fold_module(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(num_nodes=300, num_relations=4, features=["degree"],
-                                           cache_dir=str(tmp_path_factory.mktemp("c")))
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=300, num_relations=4, features=["degree"], cache_dir=str(tmp_path_factory.mktemp("c"))
+    )
     dm.setup()
     return dm
 
@@ -100,10 +101,11 @@ def test_pretraining_sees_only_the_training_fold(tmp_path, monkeypatch) -> None:
         return original(self, graph, x, num_relations, train_ids, train_labels, seed, *run_trainer)
 
     monkeypatch.setattr(LICAP, "pretrain", spy)
-    dm = SyntheticKnowledgeGraphDataModule(num_nodes=300, num_relations=4, features=["degree"], fold=2,
-                                           cache_dir=str(tmp_path), pretraining=LICAP(**FAST))
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=300, num_relations=4, features=["degree"], fold=2, cache_dir=str(tmp_path), pretraining=LICAP(**FAST)
+    )
     dm.setup()
-    (ids, labels), = seen
+    ((ids, labels),) = seen
     assert sorted(ids.tolist()) == sorted(dm.split.train.tolist())
     assert not set(ids.tolist()) & (set(dm.split.val.tolist()) | set(dm.split.test.tolist()))
     torch.testing.assert_close(labels, dm.labels[ids])
@@ -129,7 +131,9 @@ def test_pretraining_lowers_the_loss(fold_module) -> None:
     dm = fold_module
     train = torch.from_numpy(dm.split.train)
     licap = LICAP(**{**FAST, "max_epochs": 1})
-    untrained = licap.pretrain(dm.full_graph, dm._batches["predict"].x, dm.spec.num_relations, train, dm.labels[train], 0)
+    untrained = licap.pretrain(
+        dm.full_graph, dm._batches["predict"].x, dm.spec.num_relations, train, dm.labels[train], 0
+    )
     licap = LICAP(**FAST)
     trained = licap.pretrain(dm.full_graph, dm._batches["predict"].x, dm.spec.num_relations, train, dm.labels[train], 0)
     bins = top_bins(train, dm.labels[train], generator=torch.Generator().manual_seed(0))
@@ -137,11 +141,21 @@ def test_pretraining_lowers_the_loss(fold_module) -> None:
 
 
 def test_licap_config_switch_runs_through_the_cli(workdir) -> None:
-    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "2",
-              "--data.init_args.features", "[degree]",
-              "--data.init_args.pretraining", "nie.importance.LICAP",
-              *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))],
-              "--data.init_args.pretraining.init_args.mode", "concat")
+    run_train(
+        "fit",
+        "--config",
+        DEMO,
+        *TINY,
+        "--trainer.max_epochs",
+        "2",
+        "--data.init_args.features",
+        "[degree]",
+        "--data.init_args.pretraining",
+        "nie.importance.LICAP",
+        *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))],
+        "--data.init_args.pretraining.init_args.mode",
+        "concat",
+    )
     metrics = read_json(next(workdir.glob("runs/**/val_metrics.json")))
     assert np.isfinite(metrics["val/spearman"])
     assert next(workdir.glob("runs/geni/licap_concat/**/best.json"))  # the stage names a directory level
@@ -150,17 +164,28 @@ def test_licap_config_switch_runs_through_the_cli(workdir) -> None:
 def test_pretraining_loss_curve_reaches_the_runs_tensorboard(workdir) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--data.init_args.features", "[degree]",
-              "--data.init_args.pretraining", "nie.importance.LICAP",
-              *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))])
+    run_train(
+        "fit",
+        "--config",
+        DEMO,
+        *TINY,
+        "--trainer.max_epochs",
+        "1",
+        "--data.init_args.features",
+        "[degree]",
+        "--data.init_args.pretraining",
+        "nie.importance.LICAP",
+        *[a for k, v in FAST.items() for a in (f"--data.init_args.pretraining.init_args.{k}", str(v))],
+    )
     (version,) = workdir.glob("runs/tensorboard/version_*")
     curves = [EventAccumulator(str(f)).Reload() for f in version.glob("events.out.tfevents.*")]
     (loss,) = [c.Scalars("pretrain/loss") for c in curves if "pretrain/loss" in c.Tags()["scalars"]]
     assert 5 < len(loss) <= FAST["max_epochs"] and loss[-1].value < loss[0].value
 
 
-@pytest.mark.parametrize("bad", [dict(important_ratio=0.0), dict(important_ratio=0.6, negative_pool=0.5),
-                                 dict(bin_width=0.0)])
+@pytest.mark.parametrize(
+    "bad", [dict(important_ratio=0.0), dict(important_ratio=0.6, negative_pool=0.5), dict(bin_width=0.0)]
+)
 def test_bad_settings_fail_at_construction(bad) -> None:
     with pytest.raises(ConfigError, match="licap"):
         LICAP(**bad)

@@ -7,17 +7,22 @@ import torch
 import torch.nn.functional as F
 
 from datamodules import SyntheticKnowledgeGraphDataModule
-from nie.importance.spec import GraphSpec
-from nie.importance.losses import listnet_loss
 from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.losses import listnet_loss
 from nie.importance.models.attention import PredicateAttention
+from nie.importance.spec import GraphSpec
 from nie.importance.task import split_outputs
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(num_nodes=300, num_relations=4, features=["degree"],
-                                           semantic_features=["degree"], cache_dir=str(tmp_path_factory.mktemp("c")))
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=300,
+        num_relations=4,
+        features=["degree"],
+        semantic_features=["degree"],
+        cache_dir=str(tmp_path_factory.mktemp("c")),
+    )
     dm.setup()
     return dm
 

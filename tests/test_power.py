@@ -93,7 +93,9 @@ def test_scalers_travel_with_the_checkpoint(tmp_path: Path) -> None:
 
 def test_log1p_round_trip_is_exact() -> None:
     values = torch.tensor([0.0, 1e-8, 0.3, 5.0, 1234.5], dtype=torch.float64)
-    torch.testing.assert_close(inverse_target(forward_target(values, "log1p"), "log1p"), values, rtol=1e-15, atol=0)  # to one ulp
+    torch.testing.assert_close(
+        inverse_target(forward_target(values, "log1p"), "log1p"), values, rtol=1e-15, atol=0
+    )  # to one ulp
     assert inverse_target(forward_target(torch.tensor([1e-10]), "log1p"), "log1p").item() > 0  # expm1, not exp - 1
 
 
@@ -141,7 +143,9 @@ def test_fit_test_predict_through_the_cli(workdir: Path) -> None:
     run_train("fit", "--config", config)
     run_train("test", "--config", config, "--ckpt_path", "best", "--out", "metrics.json")
     metrics = read_json("metrics.json")
-    assert {"test/rmse", "test/mae", "test/skill", "test/nrmse", "test/station_1/rmse", "test/station_2/rmse"} <= set(metrics)
+    assert {"test/rmse", "test/mae", "test/skill", "test/nrmse", "test/station_1/rmse", "test/station_2/rmse"} <= set(
+        metrics
+    )
     checkpoint = next(Path("runs/lstm/series").glob("lr0.005/epoch=*.ckpt"))
     predict_main(["--ckpt", str(checkpoint), "--out", "forecast.csv"])
     table = pd.read_csv("forecast.csv")
@@ -154,10 +158,18 @@ def test_fit_test_predict_through_the_cli(workdir: Path) -> None:
     ("mutate", "data", "message"),
     [
         (lambda t: t.drop(columns=["temperature"]), {}, r"missing column\(s\) \['temperature'\]"),
-        (lambda t: t.assign(time=t["time"].astype(str).where(t.index != 5, "yesterday")), {}, r"row 7: column 'time' = 'yesterday'"),
+        (
+            lambda t: t.assign(time=t["time"].astype(str).where(t.index != 5, "yesterday")),
+            {},
+            r"row 7: column 'time' = 'yesterday'",
+        ),
         (lambda t: pd.concat([t, t.iloc[[10]]]), {}, r"duplicated timestamp 2020-01-01 11:00:00 for station 1"),
         (lambda t: t.assign(power=t["power"].where(t.index != 30, -0.5)), {}, r"negative power = -0.5 at station 1"),
-        (lambda t: t, {"seq_len": 900, "horizon": 100}, r"station '1' has 960 steps, fewer than seq_len \+ horizon = 1000"),
+        (
+            lambda t: t,
+            {"seq_len": 900, "horizon": 100},
+            r"station '1' has 960 steps, fewer than seq_len \+ horizon = 1000",
+        ),
         (lambda t: t, {"test_start": "2020-02-09 12:00"}, r"the test split .* has no complete window"),
     ],
 )
@@ -198,9 +210,11 @@ def test_power_forecasting_runs_without_dgl(workdir: Path) -> None:
     from tests.conftest import ROOT
 
     config = write_power_config(workdir / "data")
-    script = ("import sys; sys.modules['dgl'] = None; sys.path.insert(0, sys.argv[1]); from train import main; "
-              "main(['fit', '--config', sys.argv[2], '--trainer.max_epochs', '1']); "
-              "assert 'dgl' not in sys.modules or sys.modules['dgl'] is None")
+    script = (
+        "import sys; sys.modules['dgl'] = None; sys.path.insert(0, sys.argv[1]); from train import main; "
+        "main(['fit', '--config', sys.argv[2], '--trainer.max_epochs', '1']); "
+        "assert 'dgl' not in sys.modules or sys.modules['dgl'] is None"
+    )
     done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(config)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert any(Path("runs/lstm/series").glob("lr0.005/epoch=*.ckpt"))

@@ -42,9 +42,25 @@ def test_checkpoint_from_before_the_layout_change_predicts_as_then(tmp_path: Pat
 
 def test_the_cli_loads_hyper_parameters_saved_under_old_class_paths(workdir: Path) -> None:
     """``--ckpt_path`` reads the task's class path from the checkpoint (``nie.tasks.NodeImportanceTask``)."""
-    run_train("test", "--config", DEMO, "--data.init_args.num_nodes", "150", "--data.init_args.cache_dir", "cache",
-              "--model.init_args.network.init_args.heads", "1", "--model.init_args.network.init_args.num_layers", "1",
-              "--trainer.logger", "false", "--ckpt_path", str(FIXTURES / "geni.ckpt"), "--out", "test.json")
+    run_train(
+        "test",
+        "--config",
+        DEMO,
+        "--data.init_args.num_nodes",
+        "150",
+        "--data.init_args.cache_dir",
+        "cache",
+        "--model.init_args.network.init_args.heads",
+        "1",
+        "--model.init_args.network.init_args.num_layers",
+        "1",
+        "--trainer.logger",
+        "false",
+        "--ckpt_path",
+        str(FIXTURES / "geni.ckpt"),
+        "--out",
+        "test.json",
+    )
     assert read_json(workdir / "test.json")["test/spearman"] > 0.5
 
 

@@ -20,8 +20,9 @@ RUN_LSTM = Path("runs/lstm/series/lr0.005")
 
 def _with_killer(config: Path, epoch: int, signal_name: str) -> Path:
     data = yaml.safe_load(config.read_text())
-    data["trainer"]["callbacks"].append({"class_path": "tests.killer.KillAtEpoch",
-                                          "init_args": {"epoch": epoch, "signal_name": signal_name}})
+    data["trainer"]["callbacks"].append(
+        {"class_path": "tests.killer.KillAtEpoch", "init_args": {"epoch": epoch, "signal_name": signal_name}}
+    )
     killing = config.with_name("killing.yaml")
     killing.write_text(yaml.safe_dump(data))
     return killing
@@ -29,8 +30,12 @@ def _with_killer(config: Path, epoch: int, signal_name: str) -> Path:
 
 def _fit_in_subprocess(config: Path, *extra: str) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", str(config), *extra],
-                          env=env, capture_output=True, timeout=300).returncode
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "fit", "--config", str(config), *extra],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    ).returncode
 
 
 def _resume_matches(workdir: Path, monkeypatch, config: Path, extra: list[str], run: Path, signal_name: str) -> None:

@@ -15,8 +15,14 @@ from tests.conftest import DEMO, TINY, run_train
 
 
 def _datamodule(tmp_path: Path, **kwargs) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(num_nodes=300, num_relations=4, features=["degree"],
-                                           semantic_features=["degree"], cache_dir=str(tmp_path), **kwargs)
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=300,
+        num_relations=4,
+        features=["degree"],
+        semantic_features=["degree"],
+        cache_dir=str(tmp_path),
+        **kwargs,
+    )
     dm.setup()
     return dm
 
@@ -40,18 +46,42 @@ def test_training_batches_hold_only_training_seeds(tmp_path: Path) -> None:
     batches = list(dm.train_dataloader())
     assert all(len(b.output_nodes) == 50 for b in batches)  # drop_last keeps every batch full
     assert all(set(b.output_nodes.tolist()) <= train for b in batches)
-    assert any(not set(b.graphs[0].dgl().srcdata["_ID"].tolist()) <= train for b in batches)  # other nodes as neighbours
+    assert any(
+        not set(b.graphs[0].dgl().srcdata["_ID"].tolist()) <= train for b in batches
+    )  # other nodes as neighbours
 
 
 def test_batch_smaller_than_ranking_list_is_rejected(workdir: Path) -> None:
     with pytest.raises(SystemExit, match="data.batch_size=20 is smaller than model.ltr_list_size=100"):
-        run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--data.init_args.batch_size", "20",
-                  "--data.init_args.fanouts", "[5, 5]", "--model.init_args.ltr_weight", "0.3")
+        run_train(
+            "fit",
+            "--config",
+            DEMO,
+            *TINY,
+            "--trainer.max_epochs",
+            "1",
+            "--data.init_args.batch_size",
+            "20",
+            "--data.init_args.fanouts",
+            "[5, 5]",
+            "--model.init_args.ltr_weight",
+            "0.3",
+        )
 
 
 def test_sampled_fit_runs_through_the_cli(workdir: Path) -> None:
-    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "2", "--data.init_args.batch_size", "64",
-              "--data.init_args.fanouts", "[5, 5]")
+    run_train(
+        "fit",
+        "--config",
+        DEMO,
+        *TINY,
+        "--trainer.max_epochs",
+        "2",
+        "--data.init_args.batch_size",
+        "64",
+        "--data.init_args.fanouts",
+        "[5, 5]",
+    )
     assert any(Path("runs/geni/synthetic/fold0/lr0.005-heads4").glob("epoch=*.ckpt"))
 
 
@@ -60,8 +90,7 @@ def test_batch_size_without_fanouts_is_rejected(tmp_path: Path) -> None:
         _datamodule(tmp_path, batch_size=10)
 
 
-def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     import dgl
 
     from datamodules.kg.datamodule import require_sampling_support
@@ -77,5 +106,7 @@ def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(
     require_sampling_support(torch.device("cpu"))  # DGL's CPU build samples on CPU
     assert resolve_backend("auto", cuda) == "torch"
     assert resolve_backend("auto", torch.device("cpu")) == "dgl"
-    with pytest.raises(ConfigError, match=r"data.backend: dgl on cuda:0.*no support for that device.*data.backend: torch"):
+    with pytest.raises(
+        ConfigError, match=r"data.backend: dgl on cuda:0.*no support for that device.*data.backend: torch"
+    ):
         resolve_backend("dgl", cuda)

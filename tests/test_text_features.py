@@ -16,8 +16,16 @@ from nie.core.errors import ConfigError
 def _graph(descriptions: list[str]) -> KnowledgeGraph:
     n = len(descriptions)
     empty = np.zeros(0, dtype=np.int64)
-    return KnowledgeGraph(empty, empty, empty, np.ones(n), np.ones(n, dtype=bool), 1,
-                          names=[f"node_{i}" for i in range(n)], descriptions=descriptions)
+    return KnowledgeGraph(
+        empty,
+        empty,
+        empty,
+        np.ones(n),
+        np.ones(n, dtype=bool),
+        1,
+        names=[f"node_{i}" for i in range(n)],
+        descriptions=descriptions,
+    )
 
 
 def test_embeddings_are_cached_and_similar_texts_are_close(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -19,21 +20,26 @@ from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
 from datamodules.kg.splits import Split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
-from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
+from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
+
 
 def require_sampling_support(device: torch.device) -> None:
     """Neighbour sampling is DGL's: fail at start-up, not mid-epoch, when it cannot run on ``device``."""
     if not dgl_importable():
-        raise ConfigError(f"data.batch_size (neighbour-sampled mini-batches) needs DGL: {DGL_INSTALL}; "
-                          "full-batch training runs without it (leave data.batch_size unset)")
+        raise ConfigError(
+            f"data.batch_size (neighbour-sampled mini-batches) needs DGL: {DGL_INSTALL}; "
+            "full-batch training runs without it (leave data.batch_size unset)"
+        )
     if not dgl_supports(device):
-        raise ConfigError(f"data.batch_size (neighbour-sampled mini-batches) on {device} needs a DGL build with "
-                          f"support for it: {DGL_INSTALL}; full-batch training runs on any device "
-                          "(leave data.batch_size unset), or run with --trainer.accelerator cpu")
+        raise ConfigError(
+            f"data.batch_size (neighbour-sampled mini-batches) on {device} needs a DGL build with "
+            f"support for it: {DGL_INSTALL}; full-batch training runs on any device "
+            "(leave data.batch_size unset), or run with --trainer.accelerator cpu"
+        )
 
 
 class SampledBatches:
@@ -42,16 +48,31 @@ class SampledBatches:
     Under DDP, ``use_ddp`` gives each process its own shard of the seed nodes.
     """
 
-    def __init__(self, stage: GraphBatch, graph: Graph, labels: torch.Tensor, fanouts: list[int],
-                 batch_size: int, shuffle: bool, drop_last: bool, use_ddp: bool) -> None:
+    def __init__(
+        self,
+        stage: GraphBatch,
+        graph: Graph,
+        labels: torch.Tensor,
+        fanouts: list[int],
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        use_ddp: bool,
+    ) -> None:
         import dgl
 
         self.stage, self.labels = stage, labels
         seeds = stage.output_nodes[stage.target_index]
         graph = graph.dgl()
         self.loader = dgl.dataloading.DataLoader(
-            graph, seeds, dgl.dataloading.MultiLayerNeighborSampler(fanouts), batch_size=batch_size,
-            shuffle=shuffle, drop_last=drop_last and len(seeds) > batch_size, use_ddp=use_ddp)
+            graph,
+            seeds,
+            dgl.dataloading.MultiLayerNeighborSampler(fanouts),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last and len(seeds) > batch_size,
+            use_ddp=use_ddp,
+        )
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -59,8 +80,15 @@ class SampledBatches:
     def __iter__(self) -> Iterator[GraphBatch]:
         s = self.stage
         for inputs, outputs, blocks in self.loader:
-            yield GraphBatch([Graph.from_dgl_block(b) for b in blocks], s.x[inputs], outputs, s.in_degree[outputs], torch.arange(len(outputs)),
-                             self.labels[outputs], None if s.x_semantic is None else s.x_semantic[inputs])
+            yield GraphBatch(
+                [Graph.from_dgl_block(b) for b in blocks],
+                s.x[inputs],
+                outputs,
+                s.in_degree[outputs],
+                torch.arange(len(outputs)),
+                self.labels[outputs],
+                None if s.x_semantic is None else s.x_semantic[inputs],
+            )
 
 
 class KnowledgeGraphDataModule(pl.LightningDataModule):
@@ -121,10 +149,14 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if batch_size is not None and not fanouts:
-            raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
+            raise ConfigError(
+                "data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer"
+            )
         if batch_size is not None and backend == "torch":
-            raise ConfigError("data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
-                              "(data.backend: torch is for full-batch training)")
+            raise ConfigError(
+                "data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
+                "(data.backend: torch is for full-batch training)"
+            )
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
@@ -152,9 +184,15 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         graph = self.load()
         self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
-        build = lambda names: build_features(graph, names, h.cache_dir, h.structural_dim,  # noqa: E731
-                                             structural_epochs=h.structural_epochs, seed=h.seed,
-                                             structural_method=h.structural_method)
+        build = functools.partial(
+            build_features,
+            graph,
+            cache_dir=h.cache_dir,
+            structural_dim=h.structural_dim,
+            structural_epochs=h.structural_epochs,
+            seed=h.seed,
+            structural_method=h.structural_method,
+        )
         labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
         g, num_relations = graph.message_graph(h.self_loops)
         g = g.with_backend(backend)
@@ -162,21 +200,30 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
             train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
-            embeddings = h.pretraining.embeddings(g, x, num_relations, train, labels[train], h.seed, h.cache_dir,
-                                                  self.trainer)
+            embeddings = h.pretraining.embeddings(
+                g, x, num_relations, train, labels[train], h.seed, h.cache_dir, self.trainer
+            )
             x = h.pretraining.apply(x, embeddings)
         self.graph = graph
         in_degree = g.in_degrees().float()
-        self.spec = GraphSpec(graph.num_nodes, num_relations, x.shape[1],
-                              0 if x_semantic is None else x_semantic.shape[1],
-                              label_mean=float(labels[self.split.train].mean()),
-                              centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
-                              label_transform=h.label_transform)
+        self.spec = GraphSpec(
+            graph.num_nodes,
+            num_relations,
+            x.shape[1],
+            0 if x_semantic is None else x_semantic.shape[1],
+            label_mean=float(labels[self.split.train].mean()),
+            centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
+            label_transform=h.label_transform,
+        )
         all_nodes = torch.arange(graph.num_nodes)
         x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
         self.full_graph, self.labels = g, labels
-        for name, ids in (("train", self.split.train), ("val", self.split.val), ("test", self.split.test),
-                          ("predict", np.arange(graph.num_nodes))):
+        for name, ids in (
+            ("train", self.split.train),
+            ("val", self.split.val),
+            ("test", self.split.test),
+            ("predict", np.arange(graph.num_nodes)),
+        ):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
             self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
         rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
@@ -209,9 +256,16 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         if self.hparams.batch_size is None:
             return DataLoader([batch], batch_size=None, collate_fn=already_batched)
         fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
-        return SampledBatches(batch, self.full_graph, self.labels, fanouts, self.hparams.batch_size,
-                              shuffle=training, drop_last=training and self.hparams.drop_last,
-                              use_ddp=training and world > 1)
+        return SampledBatches(
+            batch,
+            self.full_graph,
+            self.labels,
+            fanouts,
+            self.hparams.batch_size,
+            shuffle=training,
+            drop_last=training and self.hparams.drop_last,
+            use_ddp=training and world > 1,
+        )
 
     def train_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("train")
@@ -233,8 +287,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         key = str(device)
         if key not in self._device_cache:
             self._device_cache[key] = self._batches["predict"].to(device)
-        return replace(self._device_cache[key], target_index=batch.target_index.to(device),
-                       labels=batch.labels.to(device))
+        return replace(
+            self._device_cache[key], target_index=batch.target_index.to(device), labels=batch.labels.to(device)
+        )
 
     # ----------------------------------------------------------------- outputs
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
@@ -242,11 +297,13 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         assert self.graph is not None
         nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
         scores = torch.cat([o["score"] for o in outputs]).float().cpu()
-        table = pd.DataFrame({
-            "node_id": nodes,
-            "name": [self.graph.names[i] for i in nodes] if self.graph.names else "",
-            "score": scores.numpy(),
-        })
+        table = pd.DataFrame(
+            {
+                "node_id": nodes,
+                "name": [self.graph.names[i] for i in nodes] if self.graph.names else "",
+                "score": scores.numpy(),
+            }
+        )
         table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
         table = table.sort_values("rank")
         with atomic_path(path) as tmp:
@@ -269,10 +326,12 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}"
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
-        self.generator_args = dict(num_nodes=num_nodes, num_relations=num_relations,
-                                   avg_degree=avg_degree, seed=graph_seed)
-        self.hparams.update(num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree,
-                            graph_seed=graph_seed)
+        self.generator_args = dict(
+            num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree, seed=graph_seed
+        )
+        self.hparams.update(
+            num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree, graph_seed=graph_seed
+        )
 
     def prepare_data(self) -> None:
         folder = Path(self.hparams.root)

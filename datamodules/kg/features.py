@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
-
 from typing import Literal
 
 import numpy as np
@@ -44,12 +43,14 @@ def deepwalk_embeddings(
 ) -> np.ndarray:
     """Skip-gram embeddings of random walks on the undirected simple graph.
 
-    Needs DGL (its random walks and skip-gram). Runs on one thread: multi-threaded sparse-gradient sums differ in the last bits and Adam
-    amplifies that to ~1e-4, so the same seed would not give the same features (costs ~10%).
+    Needs DGL (its random walks and skip-gram). Runs on one thread: multi-threaded sparse-gradient sums
+    differ in the last bits and Adam amplifies that to ~1e-4, so the same seed would not give the same
+    features (costs ~10%).
     """
     if not dgl_importable():
-        raise ConfigError(f"data.structural_method: deepwalk needs DGL ({DGL_INSTALL}); "
-                          "data.structural_method: spectral does not")
+        raise ConfigError(
+            f"data.structural_method: deepwalk needs DGL ({DGL_INSTALL}); data.structural_method: spectral does not"
+        )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -59,8 +60,9 @@ def deepwalk_embeddings(
         torch.set_num_threads(threads)
 
 
-def _train_deepwalk(graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int,
-                    batch_size: int) -> np.ndarray:
+def _train_deepwalk(
+    graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int, batch_size: int
+) -> np.ndarray:
     import dgl
     from dgl.nn.pytorch import DeepWalk
 
@@ -94,20 +96,39 @@ def degree_features(graph: KnowledgeGraph) -> np.ndarray:
     return np.log1p(np.concatenate([totals, per_relation], axis=1)).astype(np.float32)
 
 
-def structural_features(graph: KnowledgeGraph, method: StructuralMethod, cache_dir: str | Path, dim: int,
-                        walk_length: int, epochs: int, seed: int) -> np.ndarray:
+def structural_features(
+    graph: KnowledgeGraph,
+    method: StructuralMethod,
+    cache_dir: str | Path,
+    dim: int,
+    walk_length: int,
+    epochs: int,
+    seed: int,
+) -> np.ndarray:
     """Spectral or DeepWalk embeddings, computed once per graph and settings and cached."""
     shape = (graph.num_nodes, dim)
     if method == "spectral":
         key = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed, "method": "spectral-v1"}
-        return cached_array(cache_dir, "structural", key, shape,
-                            lambda: spectral_embeddings(graph.src, graph.dst, graph.num_nodes, dim, seed))
+        return cached_array(
+            cache_dir,
+            "structural",
+            key,
+            shape,
+            lambda: spectral_embeddings(graph.src, graph.dst, graph.num_nodes, dim, seed),
+        )
     if method != "deepwalk":
         raise ConfigError(f"data.structural_method: '{method}' is not one of spectral, deepwalk")
-    key = {"graph": graph_fingerprint(graph), "dim": dim, "walk": walk_length, "epochs": epochs, "seed": seed,
-           "method": "deepwalk-v1"}
-    return cached_array(cache_dir, "structural", key, shape,
-                        lambda: deepwalk_embeddings(graph, dim, walk_length, epochs, seed))
+    key = {
+        "graph": graph_fingerprint(graph),
+        "dim": dim,
+        "walk": walk_length,
+        "epochs": epochs,
+        "seed": seed,
+        "method": "deepwalk-v1",
+    }
+    return cached_array(
+        cache_dir, "structural", key, shape, lambda: deepwalk_embeddings(graph, dim, walk_length, epochs, seed)
+    )
 
 
 def build_features(
@@ -130,8 +151,11 @@ def build_features(
 
             blocks.append(text_embeddings(graph, cache_dir))
         elif name == "structural":
-            blocks.append(structural_features(graph, structural_method, cache_dir, structural_dim,
-                                              structural_walk_length, structural_epochs, seed))
+            blocks.append(
+                structural_features(
+                    graph, structural_method, cache_dir, structural_dim, structural_walk_length, structural_epochs, seed
+                )
+            )
         elif name == "degree":
             blocks.append(degree_features(graph))
         else:

@@ -40,12 +40,20 @@ class KnowledgeGraph:
     def message_graph(self, self_loops: bool = True) -> tuple[Graph, int]:
         """The graph networks pass messages on and its number of relations; ``self_loops`` adds one
         loop per node (after the data's edges) under a relation id of its own."""
-        src, dst, rel = (torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)) for a in (self.src, self.dst, self.rel))
+        src, dst, rel = (
+            torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64)) for a in (self.src, self.dst, self.rel)
+        )
         added = torch.zeros(self.num_edges, dtype=torch.bool)
         if not self_loops:
             return Graph(src, dst, rel, self.num_nodes, self.num_nodes, added), self.num_relations
         nodes = torch.arange(self.num_nodes)
         loops = torch.full((self.num_nodes,), self.num_relations, dtype=torch.int64)
-        graph = Graph(torch.cat([src, nodes]), torch.cat([dst, nodes]), torch.cat([rel, loops]), self.num_nodes,
-                      self.num_nodes, torch.cat([added, torch.ones(self.num_nodes, dtype=torch.bool)]))
+        graph = Graph(
+            torch.cat([src, nodes]),
+            torch.cat([dst, nodes]),
+            torch.cat([rel, loops]),
+            self.num_nodes,
+            self.num_nodes,
+            torch.cat([added, torch.ones(self.num_nodes, dtype=torch.bool)]),
+        )
         return graph, self.num_relations + 1

@@ -28,7 +28,9 @@ PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
 def _one_match(folder: Path, patterns: tuple[str, ...], what: str, required: bool = True) -> Path | None:
     matches = sorted({p for pattern in patterns for p in folder.glob(pattern)})
     if len(matches) > 1:
-        raise DataError(f"{folder}: several {what} files match {patterns}: {[m.name for m in matches]}; name one explicitly")
+        raise DataError(
+            f"{folder}: several {what} files match {patterns}: {[m.name for m in matches]}; name one explicitly"
+        )
     if not matches:
         if required:
             raise DataError(f"{folder}: no {what} file (expected one matching {' or '.join(patterns)})")
@@ -44,7 +46,10 @@ def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer
         bad = (values % 1 != 0).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid {'integer' if integer else 'finite number'}")
+        raise DataError(
+            f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid "
+            f"{'integer' if integer else 'finite number'}"
+        )
     return values.to_numpy(np.int64 if integer else np.float64)
 
 
@@ -62,14 +67,18 @@ def read_node_info(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None
         ids = _numeric(table["node_id"], path, "node_id", 2, integer=True)
         if not np.array_equal(ids, np.arange(len(table))):
             row = int(np.flatnonzero(ids != np.arange(len(table)))[0])
-            raise DataError(f"{path}, line {row + 2}: node_id {ids[row]} but rows must be in node-id order (expected {row})")
+            raise DataError(
+                f"{path}, line {row + 2}: node_id {ids[row]} but rows must be in node-id order (expected {row})"
+            )
     else:  # row order is the node id: a repeated row would silently become a second node
         repeated = table.duplicated(keep="first").to_numpy()
         if repeated.any():
             row = int(np.flatnonzero(repeated)[0])
             first = int(np.flatnonzero((table == table.iloc[row]).all(axis=1).to_numpy())[0])
-            raise DataError(f"{path}, line {row + 2}: the same node as line {first + 2} (every field repeated); "
-                            "without a node_id column each row is a new node: remove the duplicate")
+            raise DataError(
+                f"{path}, line {row + 2}: the same node as line {first + 2} (every field repeated); "
+                "without a node_id column each row is a new node: remove the duplicate"
+            )
     scores = _numeric(table["score"], path, "score", 2, integer=False)
     valid = _numeric(table["valid"], path, "valid", 2, integer=True)
     if not np.isin(valid, (0, 1)).all():
@@ -96,7 +105,10 @@ def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np
         bad = (ids < 0) | (ids >= num_nodes)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{path}, line {row + 1}: {name} node id {ids[row]} outside [0, {num_nodes}) (node_info has {num_nodes} rows)")
+            raise DataError(
+                f"{path}, line {row + 1}: {name} node id {ids[row]} outside [0, {num_nodes}) "
+                f"(node_info has {num_nodes} rows)"
+            )
     if (rel < 0).any():
         row = int(np.flatnonzero(rel < 0)[0])
         raise DataError(f"{path}, line {row + 1}: negative relation id {rel[row]}")
@@ -130,7 +142,11 @@ def load_rgtn_folder(
         raise DataError(f"{folder}: data folder not found")
     node_path = Path(node_info) if node_info else _one_match(folder, ("node_info*.tsv",), "node info")
     triple_path = Path(triples) if triples else _one_match(folder, ("*rel-all*.txt", "*rel-all*.txt.gz"), "triples")
-    rel_path = Path(relation_names) if relation_names else (folder and _one_match(folder, ("rel_name.json",), "relation names", required=False))
+    rel_path = (
+        Path(relation_names)
+        if relation_names
+        else (folder and _one_match(folder, ("rel_name.json",), "relation names", required=False))
+    )
     scores, labeled, names, descriptions = read_node_info(node_path)
     src, rel, dst = read_triples(triple_path, len(scores))
     rel_names = read_relation_names(rel_path, rel, triple_path) if rel_path else None
@@ -170,7 +186,9 @@ def load_pickle(path: str | Path, semantic_path: str | Path | None = None) -> Kn
     labeled = _as_array(data, "invalid_masks", path).reshape(-1) == 0
     n = scores.shape[0]
     if not (src.shape == dst.shape == rel.shape):
-        raise DataError(f"{path}: 'edges' and 'edge_types' lengths differ ({src.shape[0]}, {dst.shape[0]}, {rel.shape[0]})")
+        raise DataError(
+            f"{path}: 'edges' and 'edge_types' lengths differ ({src.shape[0]}, {dst.shape[0]}, {rel.shape[0]})"
+        )
     if labeled.shape[0] != n:
         raise DataError(f"{path}: 'invalid_masks' has {labeled.shape[0]} entries, 'labels' has {n}")
     if src.size and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):

@@ -38,8 +38,9 @@ def _orthonormal(block: np.ndarray) -> np.ndarray:
     return torch.linalg.qr(torch.from_numpy(np.ascontiguousarray(block)))[0].numpy()
 
 
-def randomized_svd(matrix: sp.spmatrix, rank: int, rng: np.random.Generator, oversample: int = 10,
-                   power_iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def randomized_svd(
+    matrix: sp.spmatrix, rank: int, rng: np.random.Generator, oversample: int = 10, power_iterations: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """Left singular vectors and values of the top ``rank`` components (Halko et al.), with each
     vector's sign fixed (largest entry positive) so the result depends on the seed only."""
     width = min(rank + oversample, min(matrix.shape))
@@ -68,8 +69,9 @@ def _row_normalise(matrix: sp.spmatrix | np.ndarray, norm: int) -> sp.spmatrix |
     return sp.diags(scale) @ matrix if sp.issparse(matrix) else matrix * scale[:, None]
 
 
-def factorised_embedding(adjacency: sp.csr_matrix, dim: int, rng: np.random.Generator,
-                         negative_exponent: float = 0.75) -> np.ndarray:
+def factorised_embedding(
+    adjacency: sp.csr_matrix, dim: int, rng: np.random.Generator, negative_exponent: float = 0.75
+) -> np.ndarray:
     """Step 1: truncated SVD of log(transition probability) − log(negative-sampling probability) on edges."""
     transition = _row_normalise(adjacency, 1).tocsr()
     negative = np.asarray(transition.sum(axis=0)).ravel() ** negative_exponent
@@ -98,8 +100,16 @@ def propagate(adjacency: sp.csr_matrix, embedding: np.ndarray, order: int, mu: f
     return looped @ (embedding - filtered)
 
 
-def spectral_embeddings(src: np.ndarray, dst: np.ndarray, num_nodes: int, dim: int, seed: int, order: int = 10,
-                        mu: float = 0.2, theta: float = 0.5) -> np.ndarray:
+def spectral_embeddings(
+    src: np.ndarray,
+    dst: np.ndarray,
+    num_nodes: int,
+    dim: int,
+    seed: int,
+    order: int = 10,
+    mu: float = 0.2,
+    theta: float = 0.5,
+) -> np.ndarray:
     """[num_nodes, dim] float32 embeddings, deterministic for a seed (zero columns past the graph's rank)."""
     rng = np.random.default_rng(seed)
     rank = min(dim, num_nodes - 1)

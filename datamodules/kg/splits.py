@@ -17,6 +17,8 @@ from nie.core.errors import DataError
 
 @dataclass(frozen=True)
 class Split:
+    """Node ids of one fold's training, validation and test sets (labeled nodes only)."""
+
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray

@@ -39,13 +39,15 @@ def make_synthetic_tables(
     score = np.round(np.exp(6.0 + 1.5 * popularity + 0.3 * rng.normal(size=num_nodes)))
     valid = (rng.random(num_nodes) >= unlabeled_fraction).astype(int)
     score[valid == 0] = 0
-    nodes = pd.DataFrame({
-        "node_id": np.arange(num_nodes),
-        "name": [f"node_{i}" for i in range(num_nodes)],
-        "score": score.astype(np.int64),
-        "valid": valid,
-        "description": [f"synthetic entity {i}" for i in range(num_nodes)],
-    })
+    nodes = pd.DataFrame(
+        {
+            "node_id": np.arange(num_nodes),
+            "name": [f"node_{i}" for i in range(num_nodes)],
+            "score": score.astype(np.int64),
+            "valid": valid,
+            "description": [f"synthetic entity {i}" for i in range(num_nodes)],
+        }
+    )
     return nodes, triples
 
 

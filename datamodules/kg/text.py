@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from datamodules.kg.graph import KnowledgeGraph
-from nie.core.errors import ConfigError, DataError
 from nie.core.cache import cached_array
+from nie.core.errors import ConfigError, DataError
 
 EMBEDDING_DIM = 384
 INSTALL_HINT = 'semantic features need the text extra: pip install -e ".[text]"'

@@ -109,19 +109,34 @@ class PowerDataModule(pl.LightningDataModule):
         h = self.hparams
         table = read_table(h.path)
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
-        series = station_series(table, h.path, h.time_column, h.station_column, h.target_column,
-                                list(h.known_covariates or []), list(h.past_covariates or []), static, h.frequency,
-                                time_format=h.time_format, timezone=h.timezone, stations=h.stations)
+        series = station_series(
+            table,
+            h.path,
+            h.time_column,
+            h.station_column,
+            h.target_column,
+            list(h.known_covariates or []),
+            list(h.past_covariates or []),
+            static,
+            h.frequency,
+            time_format=h.time_format,
+            timezone=h.timezone,
+            stations=h.stations,
+        )
         clipped = clip_negative_targets(series, h.path, h.target_column, h.negative_power, h.negative_tolerance)
         for station, count in clipped.items():
             if count:
-                rank_zero_info(f"station {station}: {count} negative {h.target_column} values clipped to 0 "
-                               "(data.negative_power: clip)")
+                rank_zero_info(
+                    f"station {station}: {count} negative {h.target_column} values clipped to 0 "
+                    "(data.negative_power: clip)"
+                )
         self.negative_clipped = clipped
         for s in series:
             if len(s.times) < h.seq_len + h.horizon:
-                raise DataError(f"{h.path}: station {s.station!r} has {len(s.times)} steps, fewer than "
-                                f"seq_len + horizon = {h.seq_len + h.horizon}")
+                raise DataError(
+                    f"{h.path}: station {s.station!r} has {len(s.times)} steps, fewer than "
+                    f"seq_len + horizon = {h.seq_len + h.horizon}"
+                )
             for column in h.accumulated or []:
                 j = list(h.known_covariates).index(column)
                 s.known[:, j] = deaccumulate(s.known[:, j], s.times, h.accumulation_reset_hour)
@@ -158,9 +173,15 @@ class PowerDataModule(pl.LightningDataModule):
         n_past = s.past.shape[1]
         known = np.nan_to_num(covariates[:, n_past:])
         history = np.concatenate([scaled_target[:, None], observed[:, None], np.nan_to_num(covariates), calendar], 1)
-        return StationArrays(history=history.astype(np.float32), future=np.concatenate([known, calendar], 1).astype(np.float32),
-                             target=target, raw_target=s.target, month=np.asarray(s.times.month - 1),
-                             hour=np.asarray(s.times.hour), known_ok=np.isfinite(s.known).all(axis=1))
+        return StationArrays(
+            history=history.astype(np.float32),
+            future=np.concatenate([known, calendar], 1).astype(np.float32),
+            target=target,
+            raw_target=s.target,
+            month=np.asarray(s.times.month - 1),
+            hour=np.asarray(s.times.hour),
+            known_ok=np.isfinite(s.known).all(axis=1),
+        )
 
     def _window_index(self, arrays: list[StationArrays]) -> dict[str, WindowDataset]:
         """Each split's windows; what the missing-value policy dropped is counted per station, logged
@@ -177,13 +198,18 @@ class PowerDataModule(pl.LightningDataModule):
                 stride = h.stride if stage == "train" else (h.eval_stride or h.horizon)
                 census = window_census(a, h.seq_len, h.horizon, first, end, stride, h.missing)
                 starts.append(census.starts)
-                report[s.station] = {"windows": len(census.starts), "candidates": census.candidates,
-                                     "dropped_missing_covariates": census.missing_covariates,
-                                     "dropped_missing_targets": census.missing_targets}
+                report[s.station] = {
+                    "windows": len(census.starts),
+                    "candidates": census.candidates,
+                    "dropped_missing_covariates": census.missing_covariates,
+                    "dropped_missing_targets": census.missing_targets,
+                }
                 self._log_census(stage, s.station, census, lo, hi)
             if sum(len(x) for x in starts) == 0:
-                raise DataError(f"{h.path}: the {stage} split ({lo or 'start'} to {hi or 'end'}) has no complete "
-                                f"window of seq_len={h.seq_len} + horizon={h.horizon}")
+                raise DataError(
+                    f"{h.path}: the {stage} split ({lo or 'start'} to {hi or 'end'}) has no complete "
+                    f"window of seq_len={h.seq_len} + horizon={h.horizon}"
+                )
             datasets[stage] = WindowDataset(arrays, starts, h.seq_len, h.horizon, self.persistence_lag)
             self.data_report[stage] = report
         return datasets
@@ -191,19 +217,25 @@ class PowerDataModule(pl.LightningDataModule):
     @staticmethod
     def _log_census(stage: str, station: str, census: WindowCensus, lo: Optional[str], hi: Optional[str]) -> None:
         if census.candidates == 0:
-            rank_zero_warn(f"station {station}: no {stage} window: its data does not reach the {stage} period "
-                           f"({lo or 'start'} to {hi or 'end'}), so it is absent from the {stage} metrics")
+            rank_zero_warn(
+                f"station {station}: no {stage} window: its data does not reach the {stage} period "
+                f"({lo or 'start'} to {hi or 'end'}), so it is absent from the {stage} metrics"
+            )
         elif census.dropped:
-            rank_zero_info(f"station {station}: {census.dropped} of {census.candidates} {stage} windows dropped "
-                           f"({census.missing_covariates} with a known covariate missing, "
-                           f"{census.missing_targets} with targets missing)")
+            rank_zero_info(
+                f"station {station}: {census.dropped} of {census.candidates} {stage} windows dropped "
+                f"({census.missing_covariates} with a known covariate missing, "
+                f"{census.missing_targets} with targets missing)"
+            )
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self.datasets:
             return
         if self.hparams.seq_len < self.persistence_lag:
-            raise ConfigError(f"data.seq_len={self.hparams.seq_len} must cover one day ({self.persistence_lag} steps) "
-                              "for the persistence reference")
+            raise ConfigError(
+                f"data.seq_len={self.hparams.seq_len} must cover one day ({self.persistence_lag} steps) "
+                "for the persistence reference"
+            )
         self.series = self._load_series()
         self.scalers = self.scalers or self._fit_scalers()
         self.datasets = self._window_index([self._arrays(s) for s in self.series])
@@ -224,11 +256,16 @@ class PowerDataModule(pl.LightningDataModule):
         """Sizes and per-station statistics the networks need (and nothing from val/test)."""
         first = self.datasets["train"].stations[0]
         capacities = self.capacities()
-        return PowerSpec(num_stations=len(self.series), history_dim=first.history.shape[1],
-                         future_dim=first.future.shape[1], horizon=self.hparams.horizon,
-                         target_transform=self.hparams.target_transform,
-                         station_names=[s.station for s in self.series], static=self.static_inputs(),
-                         capacities=None if capacities is None else capacities.tolist())
+        return PowerSpec(
+            num_stations=len(self.series),
+            history_dim=first.history.shape[1],
+            future_dim=first.future.shape[1],
+            horizon=self.hparams.horizon,
+            target_transform=self.hparams.target_transform,
+            station_names=[s.station for s in self.series],
+            static=self.static_inputs(),
+            capacities=None if capacities is None else capacities.tolist(),
+        )
 
     def static_inputs(self) -> list[list[float]]:
         """Per-station ``static_columns`` (training-period means), standardised across stations: [S, C]."""
@@ -262,7 +299,9 @@ class PowerDataModule(pl.LightningDataModule):
         dataset, horizon = self.datasets[stage], self.hparams.horizon
         index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
         forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
-        quantiles = torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy() if "quantiles" in outputs[0] else None
+        quantiles = (
+            torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy() if "quantiles" in outputs[0] else None
+        )
         levels = outputs[0]["levels"].tolist() if quantiles is not None else []
         stations = np.searchsorted(dataset.offsets, index, side="right") - 1
         first_target = dataset.flat_starts[index] + self.hparams.seq_len
@@ -271,9 +310,13 @@ class PowerDataModule(pl.LightningDataModule):
             rows, series = stations == station, self.series[station]
             targets = first_target[rows, None] + np.arange(horizon)
             columns = {
-                "station": series.station, "issue_time": np.repeat(series.times[first_target[rows] - 1], horizon),
-                "target_time": series.times[targets.ravel()], "horizon_step": np.tile(np.arange(1, horizon + 1), rows.sum()),
-                "forecast": forecast[rows].ravel(), "actual": series.target[targets.ravel()]}
+                "station": series.station,
+                "issue_time": np.repeat(series.times[first_target[rows] - 1], horizon),
+                "target_time": series.times[targets.ravel()],
+                "horizon_step": np.tile(np.arange(1, horizon + 1), rows.sum()),
+                "forecast": forecast[rows].ravel(),
+                "actual": series.target[targets.ravel()],
+            }
             columns.update({f"q{level:g}": quantiles[rows][..., i].ravel() for i, level in enumerate(levels)})
             tables.append(pd.DataFrame(columns))
         return pd.concat(tables, ignore_index=True).sort_values(["station", "issue_time", "horizon_step"])
@@ -294,11 +337,21 @@ class PowerDataModule(pl.LightningDataModule):
         rank, world = process_share(self.trainer)
         sampler: Optional[Sampler] = None
         if world > 1:
-            sampler = (DistributedSampler(dataset, world, rank, shuffle=h.shuffle, drop_last=h.drop_last) if training
-                       else list(range(rank, len(dataset), world)))
-        return DataLoader(dataset, batch_size=h.batch_size, shuffle=training and h.shuffle and sampler is None,
-                          sampler=sampler, drop_last=training and h.drop_last, num_workers=h.num_workers,
-                          collate_fn=already_batched, persistent_workers=h.num_workers > 0)
+            sampler = (
+                DistributedSampler(dataset, world, rank, shuffle=h.shuffle, drop_last=h.drop_last)
+                if training
+                else list(range(rank, len(dataset), world))
+            )
+        return DataLoader(
+            dataset,
+            batch_size=h.batch_size,
+            shuffle=training and h.shuffle and sampler is None,
+            sampler=sampler,
+            drop_last=training and h.drop_last,
+            num_workers=h.num_workers,
+            collate_fn=already_batched,
+            persistent_workers=h.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -40,8 +40,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
 
 
-def parse_times(column: pd.Series, path: str | Path, time_format: str | None = None,
-                timezone: str | None = None) -> pd.Series:
+def parse_times(
+    column: pd.Series, path: str | Path, time_format: str | None = None, timezone: str | None = None
+) -> pd.Series:
     """Timestamps as naive wall-clock times of one zone.
 
     Text must be ISO 8601 unless ``time_format`` is given: a layout like 13/06/2013 is refused, not
@@ -49,6 +50,7 @@ def parse_times(column: pd.Series, path: str | Path, time_format: str | None = N
     offsets are converted to ``timezone`` when given; without it one offset throughout is kept as
     the data's own wall clock, and mixed offsets are refused.
     """
+
     def refuse(row: int, why: str) -> DataError:
         return DataError(f"{path}, row {row + 2}: column '{column.name}' = {column.iloc[row]!r} {why}")
 
@@ -59,20 +61,29 @@ def parse_times(column: pd.Series, path: str | Path, time_format: str | None = N
         offsets = text.str.extract(_OFFSET, expand=False)
         has_offset = offsets.notna().to_numpy()
         if has_offset.any() and not has_offset.all():
-            raise refuse(int(np.flatnonzero(has_offset != has_offset[0])[0]),
-                         "mixes timestamps with and without a UTC offset")
+            raise refuse(
+                int(np.flatnonzero(has_offset != has_offset[0])[0]), "mixes timestamps with and without a UTC offset"
+            )
         distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
         if len(distinct) > 1 and timezone is None:
-            other = int(np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0])
-            raise refuse(other, f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
-                                "to convert all timestamps to one zone")
+            other = int(
+                np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0]
+            )
+            raise refuse(
+                other,
+                f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
+                "to convert all timestamps to one zone",
+            )
         layout = {"format": time_format} if time_format else {"format": "ISO8601"}
         times = pd.to_datetime(text, errors="coerce", utc=bool(has_offset.any()), **layout)
         if times.isna().any():
             row = int(np.flatnonzero(times.isna().to_numpy())[0])
-            expected = (f"does not match data.time_format {time_format!r}" if time_format else
-                        "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
-                        "data.time_format, e.g. '%d/%m/%Y %H:%M'")
+            expected = (
+                f"does not match data.time_format {time_format!r}"
+                if time_format
+                else "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
+                "data.time_format, e.g. '%d/%m/%Y %H:%M'"
+            )
             raise refuse(row, expected)
         if has_offset.any() and timezone is None:
             times = times.dt.tz_convert(pd.Timestamp(text.iloc[0]).tz)
@@ -82,8 +93,9 @@ def parse_times(column: pd.Series, path: str | Path, time_format: str | None = N
     return times
 
 
-def clip_negative_targets(series: list[StationSeries], path: str | Path, target: str, policy: str,
-                          tolerance: float | None) -> dict[str, int]:
+def clip_negative_targets(
+    series: list[StationSeries], path: str | Path, target: str, policy: str, tolerance: float | None
+) -> dict[str, int]:
     """Apply the negative-power policy; return how many values were clipped per station.
 
     ``error``: any negative value stops with its station and time. ``clip``: negative values become
@@ -97,10 +109,15 @@ def clip_negative_targets(series: list[StationSeries], path: str | Path, target:
         refused = negative if policy == "error" else negative & (np.nan_to_num(s.target) < limit)
         if refused.any():
             i = int(np.flatnonzero(refused)[0])
-            hint = ("set data.negative_power: clip to clip negatives to 0" if policy == "error" else
-                    f"below data.negative_tolerance = {tolerance}")
-            raise DataError(f"{path}: negative {target} = {s.target[i]} at station {s.station}, time {s.times[i]} "
-                            f"(power is never negative; {hint})")
+            hint = (
+                "set data.negative_power: clip to clip negatives to 0"
+                if policy == "error"
+                else f"below data.negative_tolerance = {tolerance}"
+            )
+            raise DataError(
+                f"{path}: negative {target} = {s.target[i]} at station {s.station}, time {s.times[i]} "
+                f"(power is never negative; {hint})"
+            )
         s.target = np.where(negative, 0.0, s.target)
         clipped[s.station] = int(negative.sum())
     return clipped
@@ -116,14 +133,26 @@ def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> 
         bad = (values.isna() & ~blank) | np.isinf(values.to_numpy(np.float64))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
-                            "(leave the cell empty for a missing value)")
+            raise DataError(
+                f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
+                "(leave the cell empty for a missing value)"
+            )
 
 
-def station_series(table: pd.DataFrame, path: str | Path, time: str, station: str, target: str,
-                   known: list[str], past: list[str], static: list[str], frequency: str,
-                   time_format: str | None = None, timezone: str | None = None,
-                   stations: list[str] | None = None) -> list[StationSeries]:
+def station_series(
+    table: pd.DataFrame,
+    path: str | Path,
+    time: str,
+    station: str,
+    target: str,
+    known: list[str],
+    past: list[str],
+    static: list[str],
+    frequency: str,
+    time_format: str | None = None,
+    timezone: str | None = None,
+    stations: list[str] | None = None,
+) -> list[StationSeries]:
     """Validate the rows of the selected ``stations`` (default all) and split them into per-station
     series on a ``frequency`` grid."""
     needed = [time, station, target, *known, *past, *static]
@@ -153,6 +182,14 @@ def station_series(table: pd.DataFrame, path: str | Path, time: str, station: st
         # copies the windows may write to (pandas 3's copy-on-write hands out read-only views)
         numeric = lambda cols: group[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)  # noqa: E731
         static_values = numeric(static)
-        series.append(StationSeries(str(name), grid, numeric([target])[:, 0], numeric(known), numeric(past),
-                                    np.nanmean(static_values, axis=0) if static else np.zeros(0)))
+        series.append(
+            StationSeries(
+                str(name),
+                grid,
+                numeric([target])[:, 0],
+                numeric(known),
+                numeric(past),
+                np.nanmean(static_values, axis=0) if static else np.zeros(0),
+            )
+        )
     return series

@@ -45,8 +45,9 @@ class WindowCensus:
         return self.candidates - len(self.starts)
 
 
-def window_census(arrays: StationArrays, seq_len: int, horizon: int, first_target: int, end: int, stride: int,
-                  missing: str) -> WindowCensus:
+def window_census(
+    arrays: StationArrays, seq_len: int, horizon: int, first_target: int, end: int, stride: int, missing: str
+) -> WindowCensus:
     """Starts s whose targets [s+seq_len, s+seq_len+horizon) lie in [first_target, end), on the stride grid,
     and the count of candidates dropped for each reason.
 
@@ -61,8 +62,12 @@ def window_census(arrays: StationArrays, seq_len: int, horizon: int, first_targe
     covariates_ok = _window_sums(~arrays.known_ok, total)[starts] == 0
     present = _window_sums(np.isfinite(arrays.target), horizon)[starts + seq_len]
     targets_ok = present == horizon if missing == "drop" else present > 0
-    return WindowCensus(starts[covariates_ok & targets_ok], len(starts), int((~covariates_ok).sum()),
-                        int((covariates_ok & ~targets_ok).sum()))
+    return WindowCensus(
+        starts[covariates_ok & targets_ok],
+        len(starts),
+        int((~covariates_ok).sum()),
+        int((covariates_ok & ~targets_ok).sum()),
+    )
 
 
 class WindowDataset(Dataset):
@@ -72,8 +77,9 @@ class WindowDataset(Dataset):
     it instead of one ``__getitem__`` per window, ~10x faster); pair it with ``collate_fn=already_batched``.
     """
 
-    def __init__(self, stations: list[StationArrays], starts: list[np.ndarray], seq_len: int, horizon: int,
-                 persistence_lag: int) -> None:
+    def __init__(
+        self, stations: list[StationArrays], starts: list[np.ndarray], seq_len: int, horizon: int, persistence_lag: int
+    ) -> None:
         self.stations, self.starts = stations, starts
         self.offsets = np.cumsum([0] + [len(s) for s in starts])
         self.flat_starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)

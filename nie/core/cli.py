@@ -45,8 +45,10 @@ class _NoAdvertisement(logging.Filter):
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
 
-SUBCOMMANDS = ("fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
-               "or --out) and cv (k-fold cross-validation: python train.py cv --config X.yaml [--out cv.json])")
+SUBCOMMANDS = (
+    "fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
+    "or --out) and cv (k-fold cross-validation: python train.py cv --config X.yaml [--out cv.json])"
+)
 
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
@@ -69,8 +71,11 @@ def import_object(path: str) -> Any:
 
 OPTION_OWNERS = {  # where a misspelled option of each config section may have meant to go
     "model": ("nie.importance.NodeImportanceTask", "nie.forecasting.PowerForecastTask"),
-    "data": ("datamodules.SyntheticKnowledgeGraphDataModule",
-             "datamodules.KnowledgeGraphDataModule", "datamodules.PowerDataModule"),
+    "data": (
+        "datamodules.SyntheticKnowledgeGraphDataModule",
+        "datamodules.KnowledgeGraphDataModule",
+        "datamodules.PowerDataModule",
+    ),
     "trainer": ("lightning.pytorch.Trainer",),
 }
 
@@ -79,15 +84,20 @@ def closest_options(section: str, name: str) -> list[str]:
     """Valid option names of a config section that look like ``name`` (for "did you mean")."""
     names: set[str] = set()
     for path in OPTION_OWNERS.get(section.split(".")[0], ()):
-        names.update(p for p in inspect.signature(import_object(path).__init__).parameters if p not in ("self", "kwargs"))
+        names.update(
+            p for p in inspect.signature(import_object(path).__init__).parameters if p not in ("self", "kwargs")
+        )
     return difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
 
 
 def condense_parse_error(message: str) -> str:
     """jsonargparse's nested union report as one line: the key path and the innermost cause."""
     keys = ".".join(re.findall(r'Parser key "([^"]+)"', message))
-    causes = [line for line in message.splitlines()
-              if line.strip() and not line.strip().startswith(("Given value", "- Expected a <class 'NoneType'>"))]
+    causes = [
+        line
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith(("Given value", "- Expected a <class 'NoneType'>"))
+    ]
     deepest = max(causes, key=lambda line: len(line) - len(line.lstrip())).strip() if causes else message
     deepest = deepest.lstrip("- ")
     got = re.search(r"\. Got value: (.*)$", deepest) or re.search(r"^\s*Given value: (?!NestedArg)(.*)$", message, re.M)
@@ -120,7 +130,9 @@ def expand_includes(args: list[str]) -> list[str]:
     i = 0
     while i < len(args):
         arg = args[i]
-        path = args[i + 1] if arg == "--config" and i + 1 < len(args) else arg[9:] if arg.startswith("--config=") else None
+        path = (
+            args[i + 1] if arg == "--config" and i + 1 < len(args) else arg[9:] if arg.startswith("--config=") else None
+        )
         if path is None:
             expanded.append(arg)
             i += 1
@@ -171,7 +183,9 @@ def run_dir(trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional
     return Path(trainer.log_dir or trainer.default_root_dir)
 
 
-def write_predictions(model: pl.LightningModule, datamodule: pl.LightningDataModule, outputs: list, out: str | Path) -> None:
+def write_predictions(
+    model: pl.LightningModule, datamodule: pl.LightningDataModule, outputs: list, out: str | Path
+) -> None:
     """The predictions as CSV (the datamodule's table) and, where the task draws one, a PNG beside it."""
     table = datamodule.write_predictions(outputs, out)
     figure = model.prediction_figure(table) if hasattr(model, "prediction_figure") else None
@@ -213,8 +227,13 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", 0)
         kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
         kwargs.setdefault("auto_configure_optimizers", False)
-        kwargs.setdefault("parser_kwargs", {"exit_on_error": False,  # exit_on_user_error prints one line
-                                            "description": f"Subcommands: {SUBCOMMANDS}."})
+        kwargs.setdefault(
+            "parser_kwargs",
+            {
+                "exit_on_error": False,  # exit_on_user_error prints one line
+                "description": f"Subcommands: {SUBCOMMANDS}.",
+            },
+        )
         super().__init__(*args, **kwargs)
 
     def _parse_ckpt_path(self) -> None:
@@ -232,9 +251,13 @@ class NIECLI(LightningCLI):
         network = model.init_args.get("network") or {}
         network_class = import_object(network["class_path"]) if "class_path" in network else None
         saved_task = hparams.get("_class_path")
-        check_same_model(saved_task and import_object(saved_task).__name__, checkpoint.get("network_name"),
-                         import_object(model.class_path).__name__, network_name(network_class),
-                         source=f"--ckpt_path {ckpt_path}")
+        check_same_model(
+            saved_task and import_object(saved_task).__name__,
+            checkpoint.get("network_name"),
+            import_object(model.class_path).__name__,
+            network_name(network_class),
+            source=f"--ckpt_path {ckpt_path}",
+        )
         if not hparams:
             return
         if "_class_path" in hparams:
@@ -265,10 +288,18 @@ class NIECLI(LightningCLI):
         super().parse_arguments(parser, expand_includes(args) if isinstance(args, list) else args)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument("--include", type=Optional[list[str]], default=None,
-                            help="In a config file: shared config files (relative to it) read before it.")
-        parser.add_argument("--out", type=Optional[str], default=None,
-                            help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.")
+        parser.add_argument(
+            "--include",
+            type=Optional[list[str]],
+            default=None,
+            help="In a config file: shared config files (relative to it) read before it.",
+        )
+        parser.add_argument(
+            "--out",
+            type=Optional[str],
+            default=None,
+            help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.",
+        )
 
     def before_instantiate_classes(self) -> None:
         if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
@@ -283,8 +314,10 @@ class NIECLI(LightningCLI):
         config = self.config_init[subcommand]
         callback = self.trainer.checkpoint_callback
         if config.get("ckpt_path") in ("last", "best") and not isinstance(callback, HParamCheckpoint):
-            raise ConfigError(f"--ckpt_path {config['ckpt_path']} needs the HParamCheckpoint callback (it records "
-                              "the run's checkpoints); pass a checkpoint file instead")
+            raise ConfigError(
+                f"--ckpt_path {config['ckpt_path']} needs the HParamCheckpoint callback (it records "
+                "the run's checkpoints); pass a checkpoint file instead"
+            )
         if config.get("ckpt_path") == "last":
             last = callback.run_dir(self.model, self.datamodule) / "last.ckpt"
             if not last.is_file():
@@ -294,7 +327,10 @@ class NIECLI(LightningCLI):
             return
         best = callback.recorded_best(self.model, self.datamodule)
         if best is None:
-            raise ConfigError(f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; run fit with the same config first")
+            raise ConfigError(
+                f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; "
+                "run fit with the same config first"
+            )
         config["ckpt_path"] = best
 
     def before_fit(self) -> None:
@@ -321,7 +357,10 @@ class NIECLI(LightningCLI):
         outputs = self.trainer.predict_loop.predictions
         if not self.trainer.is_global_zero or not outputs:
             return
-        out = self.config_init["predict"].get("out") or run_dir(self.trainer, self.model, self.datamodule) / "predictions.csv"
+        out = (
+            self.config_init["predict"].get("out")
+            or run_dir(self.trainer, self.model, self.datamodule) / "predictions.csv"
+        )
         write_predictions(self.model, self.datamodule, outputs, out)
 
     # ----------------------------------------------------------- metrics files

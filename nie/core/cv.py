@@ -30,7 +30,7 @@ def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bo
     table = {}
     for name in names:
         values = [fold[name] for fold in per_fold if name in fold]
-        key = name[len(prefix):] if strip else name
+        key = name[len(prefix) :] if strip else name
         table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
     return table
 
@@ -71,7 +71,9 @@ def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int
     cli = make_cli([*args, "--data.init_args.fold", str(fold)])
     directory = run_dir(cli.trainer, cli.model, cli.datamodule)
     if directory in seen:
-        raise ConfigError(f"cv: folds share the run directory {directory}; add 'fold' to HParamCheckpoint dirs or hparams")
+        raise ConfigError(
+            f"cv: folds share the run directory {directory}; add 'fold' to HParamCheckpoint dirs or hparams"
+        )
     seen.add(directory)
     record = directory / FOLD_RESULT
     config_hash = _config_hash(cli)
@@ -89,13 +91,16 @@ def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int
 
 
 def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
-    parser = argparse.ArgumentParser(prog="train.py cv", description=__doc__,
-                                     epilog="Other arguments are those of `train.py fit` (e.g. --config).")
+    parser = argparse.ArgumentParser(
+        prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
+    )
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
     parser.add_argument("--out", help="also write the {metric: {mean, std, folds}} JSON here")
     known, rest = parser.parse_known_args(argv)
     if not rest:
-        raise ConfigError("cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]")
+        raise ConfigError(
+            "cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
+        )
     make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
     probe = make_cli(rest)
     num_folds = probe.datamodule.hparams.get("num_folds")

@@ -24,7 +24,9 @@ def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty (expected a header line and rows)") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise DataError(f"{path}: not a complete gzip file ({err}); the file is truncated or not gzip-compressed") from None
+        raise DataError(
+            f"{path}: not a complete gzip file ({err}); the file is truncated or not gzip-compressed"
+        ) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
     except pd.errors.ParserError as err:

@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 _MOVED = {
-    "nie.importance": ("NodeImportanceTask", "LICAP", "InDegree", "PageRank", "PersonalizedPageRank",
-                       "GENI", "GAT", "RGCN", "RGTN"),
+    "nie.importance": (
+        "NodeImportanceTask",
+        "LICAP",
+        "InDegree",
+        "PageRank",
+        "PersonalizedPageRank",
+        "GENI",
+        "GAT",
+        "RGCN",
+        "RGTN",
+    ),
     "nie.forecasting": ("PowerForecastTask", "LSTMForecaster", "Persistence", "Climatology", "NWPRegression"),
     "nie.core.checkpoint_io": ("AtomicCheckpointIO",),
 }
@@ -25,8 +34,14 @@ def current_class_path(path: str) -> str:
 def upgrade_class_paths(value: Any) -> Any:
     """A copy of a config or hyper-parameter tree with every old class path replaced."""
     if isinstance(value, dict):
-        return {k: (current_class_path(v) if k in ("class_path", "_class_path") and isinstance(v, str)
-                    else upgrade_class_paths(v)) for k, v in value.items()}
+        return {
+            k: (
+                current_class_path(v)
+                if k in ("class_path", "_class_path") and isinstance(v, str)
+                else upgrade_class_paths(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [upgrade_class_paths(v) for v in value]
     return value

@@ -49,15 +49,21 @@ def format_value(key: str, value: Any, bare_strings: bool) -> str:
         value = f"{value:g}"
     elif isinstance(value, (list, tuple)):
         value = "x".join(str(v) for v in value)
-    return str(value) if bare_strings and isinstance(value, str) and not value.replace(".", "").isdigit() else f"{key}{value}"
+    return (
+        str(value)
+        if bare_strings and isinstance(value, str) and not value.replace(".", "").isdigit()
+        else f"{key}{value}"
+    )
 
 
 def run_path(root: Path, values: Mapping[str, Any], dirs: Sequence[str], leaf: Sequence[str]) -> Path:
     """``root/<dirs values>/<leaf key+value joined by ->``; empty values are left out, unknown keys refused."""
     unknown = [k for k in [*dirs, *leaf] if k not in values]
     if unknown:
-        raise ConfigError(f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
-                          f"available: {sorted(values)}")
+        raise ConfigError(
+            f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
+            f"available: {sorted(values)}"
+        )
     present = lambda keys: [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]  # noqa: E731
     parts = [format_value(k, v, bare_strings=True) for k, v in present(dirs)]
     name = "-".join(format_value(k, v, bare_strings=False) for k, v in present(leaf))

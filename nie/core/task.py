@@ -22,12 +22,15 @@ OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
-def check_same_model(saved_task: str | None, saved_network: str | None, task: str, network: str,
-                     source: str = "the checkpoint") -> None:
+def check_same_model(
+    saved_task: str | None, saved_network: str | None, task: str, network: str, source: str = "the checkpoint"
+) -> None:
     """Refuse a checkpoint of another task or network before its weights or hyper-parameters are used."""
     if saved_network is not None and (saved_network, saved_task or task) != (network, task):
-        raise ConfigError(f"{source} holds a {saved_task or 'model'} with network {saved_network!r}, "
-                          f"but the config builds a {task} with network {network!r}")
+        raise ConfigError(
+            f"{source} holds a {saved_task or 'model'} with network {saved_network!r}, "
+            f"but the config builds a {task} with network {network!r}"
+        )
 
 
 @rank_zero_only  # other processes' loggers hold no writer
@@ -110,8 +113,12 @@ class BaseTask(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuse a checkpoint of another task or network before its weights are loaded."""
-        check_same_model(checkpoint.get("task"), checkpoint.get("network_name"), type(self).__name__,
-                         self.run_name_values()["network"])
+        check_same_model(
+            checkpoint.get("task"),
+            checkpoint.get("network_name"),
+            type(self).__name__,
+            self.run_name_values()["network"],
+        )
         self._resumed_rng_states = checkpoint.get("rng_states")
 
     def on_train_start(self) -> None:

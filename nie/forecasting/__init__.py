@@ -5,8 +5,12 @@ Exports are imported on first use, so reading a config does not load every netwo
 
 from nie.core.lazy import lazy_exports
 
-_HOMES = {"PowerForecastTask": "nie.forecasting.task", "LSTMForecaster": "nie.forecasting.models",
-          "Persistence": "nie.forecasting.baselines", "Climatology": "nie.forecasting.baselines",
-          "NWPRegression": "nie.forecasting.baselines"}
+_HOMES = {
+    "PowerForecastTask": "nie.forecasting.task",
+    "LSTMForecaster": "nie.forecasting.models",
+    "Persistence": "nie.forecasting.baselines",
+    "Climatology": "nie.forecasting.baselines",
+    "NWPRegression": "nie.forecasting.baselines",
+}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)

@@ -89,8 +89,9 @@ class Climatology(_PowerBaseline):
             overall = a.raw_target[train].mean()
             self.table[s] = torch.from_numpy(np.where(counts > 0, sums / np.maximum(counts, 1), overall))
             if self.levels:
-                self.quantile_table[s] = torch.from_numpy(_cell_quantiles(a.raw_target[train], a.month[train],
-                                                                          a.hour[train], self.levels))
+                self.quantile_table[s] = torch.from_numpy(
+                    _cell_quantiles(a.raw_target[train], a.month[train], a.hour[train], self.levels)
+                )
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         cell = (batch["station"].unsqueeze(1), batch["month"], batch["hour"])
@@ -99,7 +100,7 @@ class Climatology(_PowerBaseline):
 
 
 def _cell_quantiles(values: np.ndarray, month: np.ndarray, hour: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
-    """[12, 24, Q] empirical quantiles of ``values`` per month × hour; the station's overall ones where a cell is empty."""
+    """[12, 24, Q] empirical quantiles of ``values`` per month × hour (the station's overall ones for an empty cell)."""
     table = np.broadcast_to(np.quantile(values, levels), (12, 24, len(levels))).copy()
     for m, h in set(zip(month.tolist(), hour.tolist())):
         table[m, h] = np.quantile(values[(month == m) & (hour == h)], levels)

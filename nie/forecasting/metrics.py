@@ -37,7 +37,9 @@ class ForecastErrors(Metric):
         self.count.index_add_(0, index, m.sum(1))
 
     @staticmethod
-    def _scores(abs_error: Tensor, sq: Tensor, sq_persistence: Tensor, count: Tensor, capacity: Optional[Tensor]) -> dict:
+    def _scores(
+        abs_error: Tensor, sq: Tensor, sq_persistence: Tensor, count: Tensor, capacity: Optional[Tensor]
+    ) -> dict:
         n = count.clamp_min(1)
         rmse = (sq / n).sqrt()
         scores = {"mae": abs_error / n, "rmse": rmse, "skill": 1 - rmse / (sq_persistence / n).sqrt().clamp_min(1e-12)}
@@ -49,9 +51,16 @@ class ForecastErrors(Metric):
         seen = self.count > 0
         capacity = self.capacities if self.capacities.numel() else None
         per_station = self._scores(self.abs_error, self.sq_error, self.sq_error_persistence, self.count, capacity)
-        overall_capacity = None if capacity is None else (capacity[seen] * self.count[seen]).sum() / self.count[seen].sum()
-        overall = self._scores(self.abs_error.sum(), self.sq_error.sum(), self.sq_error_persistence.sum(),
-                               self.count.sum(), overall_capacity)
+        overall_capacity = (
+            None if capacity is None else (capacity[seen] * self.count[seen]).sum() / self.count[seen].sum()
+        )
+        overall = self._scores(
+            self.abs_error.sum(),
+            self.sq_error.sum(),
+            self.sq_error_persistence.sum(),
+            self.count.sum(),
+            overall_capacity,
+        )
         results = {k: v.float() for k, v in overall.items()}
         for i, name in enumerate(self.station_names):
             if seen[i]:

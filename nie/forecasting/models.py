@@ -24,21 +24,32 @@ class LSTMForecaster(nn.Module):
 
     name = "lstm"
 
-    def __init__(self, spec: PowerSpec, hidden: int = 64, num_layers: int = 2, dropout: float = 0.1,
-                 station_embedding_dim: int = 4, decoder_hidden: int = 64,
-                 output_activation: Literal["softplus", "relu"] = "softplus") -> None:
+    def __init__(
+        self,
+        spec: PowerSpec,
+        hidden: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        station_embedding_dim: int = 4,
+        decoder_hidden: int = 64,
+        output_activation: Literal["softplus", "relu"] = "softplus",
+    ) -> None:
         super().__init__()
         stations = spec.num_stations
         self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
         static = torch.tensor(spec.static or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
         self.register_buffer("static", static, persistent=False)  # rebuilt from the data's spec, not saved
         extra = (station_embedding_dim if self.station_embedding is not None else 0) + self.static.shape[1]
-        self.encoder = nn.LSTM(spec.history_dim + extra, hidden, num_layers, batch_first=True,
-                               dropout=dropout if num_layers > 1 else 0.0)
+        self.encoder = nn.LSTM(
+            spec.history_dim + extra, hidden, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0
+        )
         self.step_embedding = nn.Embedding(spec.horizon, 8)
         self.decoder = nn.Sequential(
-            nn.Linear(hidden + spec.future_dim + 8 + extra, decoder_hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(decoder_hidden, max(len(spec.quantiles), 1)))
+            nn.Linear(hidden + spec.future_dim + 8 + extra, decoder_hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(decoder_hidden, max(len(spec.quantiles), 1)),
+        )
         self.quantiles = spec.quantiles
         self.activation = F.softplus if output_activation == "softplus" else F.relu
 
@@ -49,8 +60,11 @@ class LSTMForecaster(nn.Module):
             history = torch.cat([history, station.unsqueeze(1).expand(-1, history.shape[1], -1)], -1)
         _, (state, _) = self.encoder(history)
         horizon = future.shape[1]
-        parts = [state[-1].unsqueeze(1).expand(-1, horizon, -1), future,
-                 self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1)]
+        parts = [
+            state[-1].unsqueeze(1).expand(-1, horizon, -1),
+            future,
+            self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1),
+        ]
         if station is not None:
             parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
         raw = self.decoder(torch.cat(parts, -1))

@@ -21,8 +21,15 @@ def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = 
         rows = rows.sort_values("target_time")
         ax.plot(rows["target_time"], rows["actual"], label="actual", color="black", linewidth=1)
         if {"q0.1", "q0.9"} <= set(rows.columns):
-            ax.fill_between(rows["target_time"], rows["q0.1"], rows["q0.9"], color="tab:orange", alpha=0.25,
-                            linewidth=0, label="10–90 %")
+            ax.fill_between(
+                rows["target_time"],
+                rows["q0.1"],
+                rows["q0.9"],
+                color="tab:orange",
+                alpha=0.25,
+                linewidth=0,
+                label="10–90 %",
+            )
         ax.plot(rows["target_time"], rows["forecast"], label="forecast", color="tab:orange", linewidth=1)
         ax.set_ylabel(f"station {station}")
     axes[0, 0].legend(loc="upper right")

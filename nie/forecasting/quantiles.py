@@ -89,8 +89,12 @@ class QuantileScores(Metric):
     def _scores(self, pinball_sum: Tensor, covered: Tensor, width: Tensor, count: Tensor) -> dict[str, Tensor]:
         n = count.clamp_min(1)
         percent = round(self.interval * 100)
-        return {"pinball": pinball_sum / n, "crps": 2 * pinball_sum / n,
-                f"coverage_{percent}": covered / n, f"width_{percent}": width / n}
+        return {
+            "pinball": pinball_sum / n,
+            "crps": 2 * pinball_sum / n,
+            f"coverage_{percent}": covered / n,
+            f"width_{percent}": width / n,
+        }
 
     def compute(self) -> dict[str, Tensor]:
         overall = self._scores(self.pinball_sum.sum(), self.covered.sum(), self.width_sum.sum(), self.count.sum())

@@ -36,9 +36,16 @@ class PowerForecastTask(BaseTask):
 
     headline_metrics = ("rmse", "mae", "skill")
 
-    def __init__(self, network: ForecasterFactory, lr: float = 1e-3, weight_decay: float = 0.0,
-                 optimizer: OptimizerName = "adam", loss: Literal["mse", "mae", "pinball"] = "mse",
-                 quantiles: Optional[list[float]] = None, plot_week_start: str | None = None) -> None:
+    def __init__(
+        self,
+        network: ForecasterFactory,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: OptimizerName = "adam",
+        loss: Literal["mse", "mae", "pinball"] = "mse",
+        quantiles: Optional[list[float]] = None,
+        plot_week_start: str | None = None,
+    ) -> None:
         super().__init__()
         if quantiles is not None and loss != "pinball":
             raise ConfigError(f"model.quantiles is for model.loss: pinball (got loss: {loss})")

@@ -5,9 +5,16 @@ Exports are imported on first use, so reading a config does not load every netwo
 
 from nie.core.lazy import lazy_exports
 
-_HOMES = {"NodeImportanceTask": "nie.importance.task", "LICAP": "nie.importance.licap",
-          "InDegree": "nie.importance.models.baselines", "PageRank": "nie.importance.models.baselines",
-          "PersonalizedPageRank": "nie.importance.models.baselines", "GENI": "nie.importance.models.geni",
-          "GAT": "nie.importance.models.gnn", "RGCN": "nie.importance.models.gnn", "RGTN": "nie.importance.models.rgtn"}
+_HOMES = {
+    "NodeImportanceTask": "nie.importance.task",
+    "LICAP": "nie.importance.licap",
+    "InDegree": "nie.importance.models.baselines",
+    "PageRank": "nie.importance.models.baselines",
+    "PersonalizedPageRank": "nie.importance.models.baselines",
+    "GENI": "nie.importance.models.geni",
+    "GAT": "nie.importance.models.gnn",
+    "RGCN": "nie.importance.models.gnn",
+    "RGTN": "nie.importance.models.rgtn",
+}
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)

@@ -62,8 +62,15 @@ class Graph:
     def to(self, device: torch.device | str) -> "Graph":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         dgl_graph = None if self.dgl_graph is None else self.dgl_graph.to(device)
-        return replace(self, src=move(self.src), dst=move(self.dst), rel=move(self.rel),
-                       added_loop=move(self.added_loop), dgl_graph=dgl_graph, head_patterns={})
+        return replace(
+            self,
+            src=move(self.src),
+            dst=move(self.dst),
+            rel=move(self.rel),
+            added_loop=move(self.added_loop),
+            dgl_graph=dgl_graph,
+            head_patterns={},
+        )
 
     def with_backend(self, backend: Literal["dgl", "torch"]) -> "Graph":
         """The same graph on ``backend``; for torch, edges sorted by destination (the scatters into
@@ -104,7 +111,6 @@ class Graph:
         src, dst = block.edges()
         return cls(src, dst, block.edata["rel"], block.num_src_nodes(), block.num_dst_nodes(), None, "dgl", block)
 
-
     def head_pattern(self, heads: int) -> "HeadPattern":
         if heads not in self.head_patterns:
             self.head_patterns[heads] = HeadPattern(self, heads)
@@ -141,8 +147,9 @@ class HeadPattern:
 
     def sample(self, dst_rows: Tensor, src_rows: Tensor) -> Tensor:
         """Per entry, edge-major: dst_rows[dst·H + h] · src_rows[src·H + h]."""
-        pattern = torch.sparse_csr_tensor(self.crow, self.col, torch.zeros_like(self.col, dtype=dst_rows.dtype),
-                                          self.shape)
+        pattern = torch.sparse_csr_tensor(
+            self.crow, self.col, torch.zeros_like(self.col, dtype=dst_rows.dtype), self.shape
+        )
         sampled = torch.sparse.sampled_addmm(pattern, dst_rows, src_rows.T, beta=0.0).values()
         return torch.empty_like(sampled).index_copy_(0, self.order, sampled)
 
@@ -224,11 +231,15 @@ def resolve_backend(requested: Backend, device: torch.device) -> Literal["dgl", 
     if requested == "auto":
         return "dgl" if dgl_supports(device) else "torch"
     if not dgl_importable():
-        raise ConfigError(f"data.backend: dgl on {device}, but DGL cannot be imported here: {DGL_INSTALL}; "
-                          "or set data.backend: torch (or auto)")
+        raise ConfigError(
+            f"data.backend: dgl on {device}, but DGL cannot be imported here: {DGL_INSTALL}; "
+            "or set data.backend: torch (or auto)"
+        )
     if not dgl_supports(device):
-        raise ConfigError(f"data.backend: dgl on {device}, but the installed DGL has no support for that device: "
-                          f"{DGL_INSTALL}; or set data.backend: torch (or auto)")
+        raise ConfigError(
+            f"data.backend: dgl on {device}, but the installed DGL has no support for that device: "
+            f"{DGL_INSTALL}; or set data.backend: torch (or auto)"
+        )
     return "dgl"
 
 

@@ -7,8 +7,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def listnet_loss(pred: Tensor, target: Tensor, list_size: int = 100, num_lists: int = 1,
-                 generator: torch.Generator | None = None) -> Tensor:
+def listnet_loss(
+    pred: Tensor, target: Tensor, list_size: int = 100, num_lists: int = 1, generator: torch.Generator | None = None
+) -> Tensor:
     """ListNet: cross-entropy between softmax(true) and softmax(predicted) over random lists.
 
     Scores are standardised within each list before the softmax (by the *true* scores'

@@ -15,7 +15,6 @@ from torch import Tensor
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
 
-
 LabelTransform = Literal["log1p", "none"]
 
 
@@ -82,7 +81,10 @@ class GraphBatch:
         if len(self.graphs) == 1:
             return self.graphs * num_layers
         if len(self.graphs) != num_layers:
-            raise ConfigError(f"the batch has {len(self.graphs)} sampled blocks but the network has {num_layers} layers; set data.fanouts to {num_layers} entries")
+            raise ConfigError(
+                f"the batch has {len(self.graphs)} sampled blocks but the network has {num_layers} layers; "
+                f"set data.fanouts to {num_layers} entries"
+            )
         return self.graphs
 
 
@@ -92,8 +94,17 @@ class NodePretraining:
 
     run_name: str = "pretraining"  # how run directories name the stage
 
-    def embeddings(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor, train_labels: Tensor,
-                   seed: int, cache_dir: str | Path, trainer: Optional[pl.Trainer] = None) -> Tensor:
+    def embeddings(
+        self,
+        graph: Graph,
+        x: Tensor,
+        num_relations: int,
+        train_ids: Tensor,
+        train_labels: Tensor,
+        seed: int,
+        cache_dir: str | Path,
+        trainer: Optional[pl.Trainer] = None,
+    ) -> Tensor:
         """Embeddings [N, D] on the CPU; ``trainer`` is the run's (its device and logger), if any."""
         raise NotImplementedError
 

@@ -9,11 +9,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from nie.importance.spec import GraphBatch, GraphSpec
 from nie.core.errors import ConfigError
+from nie.core.task import BaseTask, OptimizerName
 from nie.importance.losses import listnet_loss
 from nie.importance.metrics import importance_metrics
-from nie.core.task import BaseTask, OptimizerName
+from nie.importance.spec import GraphBatch, GraphSpec
 
 NetworkFactory = Callable[[GraphSpec], nn.Module]
 
@@ -59,8 +59,10 @@ class NodeImportanceTask(BaseTask):
         datamodule = self.trainer.datamodule
         batch_size = datamodule.hparams.get("batch_size")
         if self.hparams.ltr_weight > 0 and batch_size is not None and batch_size < self.hparams.ltr_list_size:
-            raise ConfigError(f"data.batch_size={batch_size} is smaller than model.ltr_list_size="
-                              f"{self.hparams.ltr_list_size}: every batch must hold a full ranking list")
+            raise ConfigError(
+                f"data.batch_size={batch_size} is smaller than model.ltr_list_size="
+                f"{self.hparams.ltr_list_size}: every batch must hold a full ranking list"
+            )
         self.spec: GraphSpec = datamodule.spec
         self.network = self.network_factory(self.spec)
 

@@ -53,8 +53,15 @@ def check_bin_settings(important_ratio: float, negative_pool: float, bin_width: 
         raise ConfigError(f"licap.bin_width must be positive, got {bin_width}")
 
 
-def top_bins(train_ids: Tensor, train_labels: Tensor, important_ratio: float = 0.1, negative_ratio: float = 2.0,
-             negative_pool: float = 0.5, bin_width: float = 1.0, generator: torch.Generator | None = None) -> TopBins:
+def top_bins(
+    train_ids: Tensor,
+    train_labels: Tensor,
+    important_ratio: float = 0.1,
+    negative_ratio: float = 2.0,
+    negative_pool: float = 0.5,
+    bin_width: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> TopBins:
     """Sample LICAP's bins from the training nodes (ids and their labels, nothing else).
 
     Args:
@@ -67,7 +74,7 @@ def top_bins(train_ids: Tensor, train_labels: Tensor, important_ratio: float = 0
     check_bin_settings(important_ratio, negative_pool, bin_width)
     order = torch.argsort(train_labels, descending=True, stable=True)
     num_top = max(1, round(important_ratio * len(order)))
-    pool = order[num_top: max(num_top + 1, round(negative_pool * len(order)))]
+    pool = order[num_top : max(num_top + 1, round(negative_pool * len(order)))]
     if len(pool) == 0:
         raise ConfigError(f"licap: only {len(order)} training nodes, none left to draw negatives from")
     num_negatives = min(len(pool), max(1, round(negative_ratio * num_top)))

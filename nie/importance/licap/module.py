@@ -18,8 +18,15 @@ from nie.importance.models.pregat import PreGAT
 class LICAPPretraining(pl.LightningModule):
     """PreGAT on the whole graph; ``loss(embeddings, bins)`` is LICAP's top-bin + finer-bin loss."""
 
-    def __init__(self, graph: Graph, x: Tensor, bins: TopBins, num_relations: int, settings: dict[str, Any],
-                 loss: Callable[[Tensor, TopBins], Tensor]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        x: Tensor,
+        bins: TopBins,
+        num_relations: int,
+        settings: dict[str, Any],
+        loss: Callable[[Tensor, TopBins], Tensor],
+    ) -> None:
         super().__init__()
         s = settings
         self.encoder = PreGAT(x.shape[1], num_relations, s["hidden"], s["heads"], s["out_dim"], s["predicate_dim"])
@@ -44,5 +51,6 @@ class LICAPPretraining(pl.LightningModule):
         return loss
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.encoder.parameters(), lr=self.settings["lr"],
-                                weight_decay=self.settings["weight_decay"])
+        return torch.optim.Adam(
+            self.encoder.parameters(), lr=self.settings["lr"], weight_decay=self.settings["weight_decay"]
+        )

@@ -46,12 +46,26 @@ class LICAP(NodePretraining):
             clipped at ``clip``.
     """
 
-    def __init__(self, mode: Literal["replace", "concat"] = "replace", important_ratio: float = 0.1,
-                 negative_ratio: float = 2.0, negative_pool: float = 0.5, bin_width: float = 1.0,
-                 temperature: float = 0.05, top_weight: float = 1.0, finer_weight: float = 1.0,
-                 hidden: int = 8, heads: int = 8, out_dim: int = 64, predicate_dim: int = 10,
-                 lr: float = 5e-3, weight_decay: float = 5e-4, max_epochs: int = 1000, patience: int = 20,
-                 clip: float = 10.0) -> None:
+    def __init__(
+        self,
+        mode: Literal["replace", "concat"] = "replace",
+        important_ratio: float = 0.1,
+        negative_ratio: float = 2.0,
+        negative_pool: float = 0.5,
+        bin_width: float = 1.0,
+        temperature: float = 0.05,
+        top_weight: float = 1.0,
+        finer_weight: float = 1.0,
+        hidden: int = 8,
+        heads: int = 8,
+        out_dim: int = 64,
+        predicate_dim: int = 10,
+        lr: float = 5e-3,
+        weight_decay: float = 5e-4,
+        max_epochs: int = 1000,
+        patience: int = 20,
+        clip: float = 10.0,
+    ) -> None:
         check_bin_settings(important_ratio, negative_pool, bin_width)  # fail at start-up, not after loading
         self.mode = mode
         self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode")}
@@ -64,49 +78,90 @@ class LICAP(NodePretraining):
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
 
-    def embeddings(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
-                   train_labels: Tensor, seed: int, cache_dir: str | Path,
-                   trainer: Optional[pl.Trainer] = None) -> Tensor:
+    def embeddings(
+        self,
+        graph: Graph,
+        x: Tensor,
+        num_relations: int,
+        train_ids: Tensor,
+        train_labels: Tensor,
+        seed: int,
+        cache_dir: str | Path,
+        trainer: Optional[pl.Trainer] = None,
+    ) -> Tensor:
         """Pre-trained embeddings [N, out_dim] (on the CPU) for this fold: only ``train_ids``' labels
         are given. Pre-training runs on the device of ``trainer`` (the run's), logging to its TensorBoard."""
-        key = {"method": "licap-v1", "settings": self.settings, "seed": seed,
-               "inputs": _digest(x, graph.src, graph.dst, graph.rel, train_ids, train_labels)}
+        key = {
+            "method": "licap-v1",
+            "settings": self.settings,
+            "seed": seed,
+            "inputs": _digest(x, graph.src, graph.dst, graph.rel, train_ids, train_labels),
+        }
         shape = (graph.num_dst, self.settings["out_dim"])
-        build = lambda: self.pretrain(graph, x, num_relations, train_ids, train_labels, seed,  # noqa: E731
-                                      trainer).cpu().numpy()
+
+        def build() -> np.ndarray:
+            return self.pretrain(graph, x, num_relations, train_ids, train_labels, seed, trainer).cpu().numpy()
+
         return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
 
-    def pretrain(self, graph: Graph, x: Tensor, num_relations: int, train_ids: Tensor,
-                 train_labels: Tensor, seed: int, run_trainer: Optional[pl.Trainer] = None) -> Tensor:
+    def pretrain(
+        self,
+        graph: Graph,
+        x: Tensor,
+        num_relations: int,
+        train_ids: Tensor,
+        train_labels: Tensor,
+        seed: int,
+        run_trainer: Optional[pl.Trainer] = None,
+    ) -> Tensor:
         s = self.settings
         device = run_trainer.strategy.root_device if run_trainer is not None else torch.device("cpu")
         rank = rank_zero_only.rank  # the inner single-device Trainer must not change the run's rank
         with isolated_rng():  # PreGAT has no dropout: only its initialisation draws, on the CPU generator
             torch.manual_seed(seed)
-            bins = top_bins(train_ids.cpu(), train_labels.cpu(), s["important_ratio"], s["negative_ratio"],
-                            s["negative_pool"], s["bin_width"], generator=torch.Generator().manual_seed(seed))
+            bins = top_bins(
+                train_ids.cpu(),
+                train_labels.cpu(),
+                s["important_ratio"],
+                s["negative_ratio"],
+                s["negative_pool"],
+                s["bin_width"],
+                generator=torch.Generator().manual_seed(seed),
+            )
             module = LICAPPretraining(graph, x, bins, num_relations, s, self.loss)
             trainer = pl.Trainer(
                 accelerator={"cuda": "gpu", "mps": "mps"}.get(device.type, "cpu"),
-                strategy=SingleDeviceStrategy(device), max_epochs=s["max_epochs"],
-                callbacks=[EarlyStopping("pretrain/loss", patience=s["patience"], mode="min",
-                                         check_on_train_epoch_end=True)],
-                gradient_clip_val=s["clip"], gradient_clip_algorithm="norm", logger=_pretrain_logger(run_trainer),
-                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                log_every_n_steps=1, num_sanity_val_steps=0, limit_val_batches=0)
+                strategy=SingleDeviceStrategy(device),
+                max_epochs=s["max_epochs"],
+                callbacks=[
+                    EarlyStopping("pretrain/loss", patience=s["patience"], mode="min", check_on_train_epoch_end=True)
+                ],
+                gradient_clip_val=s["clip"],
+                gradient_clip_algorithm="norm",
+                logger=_pretrain_logger(run_trainer),
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                log_every_n_steps=1,
+                num_sanity_val_steps=0,
+                limit_val_batches=0,
+            )
             try:
                 trainer.fit(module)
             finally:
                 rank_zero_only.rank = rank
-        rank_zero_info(f"LICAP pre-training: best loss {module.best_loss:.4f} after {module.epochs} epochs "
-                       f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)")
+        rank_zero_info(
+            f"LICAP pre-training: best loss {module.best_loss:.4f} after {module.epochs} epochs "
+            f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)"
+        )
         return module.best
 
     def loss(self, embeddings: Tensor, bins: TopBins) -> Tensor:
         top = embeddings[bins.top]
         s = self.settings
-        return (s["top_weight"] * top_bin_loss(top, embeddings[bins.negatives], s["temperature"])
-                + s["finer_weight"] * finer_bin_loss(top, bins.bin_of_top, bins.bin_weights, s["temperature"]))
+        return s["top_weight"] * top_bin_loss(top, embeddings[bins.negatives], s["temperature"]) + s[
+            "finer_weight"
+        ] * finer_bin_loss(top, bins.bin_of_top, bins.bin_weights, s["temperature"])
 
 
 def _digest(*tensors: Tensor) -> str:

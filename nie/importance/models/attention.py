@@ -18,8 +18,9 @@ class PredicateAttention(nn.Module):
     and gathered per edge (half the cost of embedding every edge first, on FB15k's 607k edges).
     """
 
-    def __init__(self, heads: int, dim: int, predicate_dim: int, negative_slope: float = 0.2,
-                 attn_drop: float = 0.0) -> None:
+    def __init__(
+        self, heads: int, dim: int, predicate_dim: int, negative_slope: float = 0.2, attn_drop: float = 0.0
+    ) -> None:
         super().__init__()
         self.attn_src = nn.Parameter(torch.empty(heads, dim))
         self.attn_dst = nn.Parameter(torch.empty(heads, dim))
@@ -34,7 +35,9 @@ class PredicateAttention(nn.Module):
         """Attention weights [E, heads] (sum to 1 over each node's in-edges)."""
         src_term = (feat * self.attn_src).sum(-1)
         dst_term = (feat[: graph.num_dst] * self.attn_dst).sum(-1)
-        logits = kernels.u_add_v(graph, src_term, dst_term) + kernels.per_relation(graph, predicate_table @ self.attn_rel)
+        logits = kernels.u_add_v(graph, src_term, dst_term) + kernels.per_relation(
+            graph, predicate_table @ self.attn_rel
+        )
         return kernels.edge_softmax(graph, self.leaky_relu(logits))
 
     def forward(self, graph: Graph, feat: Tensor, predicate_table: Tensor) -> Tensor:

@@ -12,8 +12,8 @@ from torch import Tensor
 
 from nie.core.baseline import Baseline
 from nie.importance import kernels
-from nie.importance.spec import GraphBatch, GraphSpec
 from nie.importance.kernels import Graph
+from nie.importance.spec import GraphBatch, GraphSpec
 
 
 def _data_graph(batch: GraphBatch) -> Graph:
@@ -24,8 +24,9 @@ def _data_graph(batch: GraphBatch) -> Graph:
     return graph.without_added_loops()
 
 
-def pagerank(graph: Graph, damping: float = 0.85, teleport: Tensor | None = None,
-             max_iter: int = 200, tol: float = 1e-10) -> Tensor:
+def pagerank(
+    graph: Graph, damping: float = 0.85, teleport: Tensor | None = None, max_iter: int = 200, tol: float = 1e-10
+) -> Tensor:
     """Power iteration; dangling nodes teleport (as NetworkX)."""
     n = graph.num_dst
     teleport = torch.full((n,), 1.0 / n, device=graph.device) if teleport is None else teleport / teleport.sum()
@@ -49,6 +50,8 @@ class _GraphBaseline(Baseline):
 
 
 class PageRank(_GraphBaseline):
+    """Importance as PageRank on the data's own edges."""
+
     name = "pagerank"
 
     def __init__(self, spec: GraphSpec, damping: float = 0.85) -> None:
@@ -82,6 +85,8 @@ class PersonalizedPageRank(_GraphBaseline):
 
 
 class InDegree(_GraphBaseline):
+    """Importance as the number of incoming edges."""
+
     name = "degree"
 
     def __init__(self, spec: GraphSpec) -> None:

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nie.importance.spec import GraphBatch, GraphSpec
 from nie.importance.models.attention import PredicateAttention
+from nie.importance.spec import GraphBatch, GraphSpec
 
 
 class GENI(nn.Module):
@@ -19,9 +19,19 @@ class GENI(nn.Module):
 
     name = "geni"
 
-    def __init__(self, spec: GraphSpec, num_layers: int = 3, heads: int = 4, predicate_dim: int = 10,
-                 scoring_hidden: int | None = None, feat_drop: float = 0.3, attn_drop: float = 0.0,
-                 negative_slope: float = 0.2, centrality_adjustment: bool = True, epsilon: float = 1e-4) -> None:
+    def __init__(
+        self,
+        spec: GraphSpec,
+        num_layers: int = 3,
+        heads: int = 4,
+        predicate_dim: int = 10,
+        scoring_hidden: int | None = None,
+        feat_drop: float = 0.3,
+        attn_drop: float = 0.0,
+        negative_slope: float = 0.2,
+        centrality_adjustment: bool = True,
+        epsilon: float = 1e-4,
+    ) -> None:
         super().__init__()
         hidden = scoring_hidden or max(1, spec.in_dim // 2)
         self.num_layers, self.heads, self.epsilon = num_layers, heads, epsilon
@@ -34,8 +44,9 @@ class GENI(nn.Module):
         nn.init.xavier_uniform_(self.score_out_weight)
         self.predicate_embedding = nn.Embedding(spec.num_relations, predicate_dim)
         # a score aggregation layer is predicate attention over one-dimensional "features"
-        self.layers = nn.ModuleList(PredicateAttention(heads, 1, predicate_dim, negative_slope, attn_drop)
-                                    for _ in range(num_layers))
+        self.layers = nn.ModuleList(
+            PredicateAttention(heads, 1, predicate_dim, negative_slope, attn_drop) for _ in range(num_layers)
+        )
         self.centrality_adjustment = centrality_adjustment
         self.gamma = nn.Parameter(torch.ones(heads))
         self.beta = nn.Parameter(torch.zeros(heads))

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nie.importance import kernels
-from nie.importance.spec import GraphBatch, GraphSpec
 from nie.importance.kernels import Graph
+from nie.importance.spec import GraphBatch, GraphSpec
 
 
 def output_head(in_dim: int, spec: GraphSpec) -> nn.Linear:
@@ -27,15 +27,26 @@ class GATLayer(nn.Module):
     """Graph attention (Veličković et al.): a shared projection, logit(j→i) = LeakyReLU(a_l·Wh_j + a_r·Wh_i)
     softmaxed over i's in-edges, attention-weighted sum per head, a projected residual and a bias."""
 
-    def __init__(self, in_dim: int, out_dim: int, heads: int, feat_drop: float = 0.0, attn_drop: float = 0.0,
-                 negative_slope: float = 0.2, residual: bool = True) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        heads: int,
+        feat_drop: float = 0.0,
+        attn_drop: float = 0.0,
+        negative_slope: float = 0.2,
+        residual: bool = True,
+    ) -> None:
         super().__init__()
         self.heads, self.out_dim = heads, out_dim
         self.project = nn.Linear(in_dim, heads * out_dim, bias=False)
         self.attn_src = nn.Parameter(torch.empty(1, heads, out_dim))
         self.attn_dst = nn.Parameter(torch.empty(1, heads, out_dim))
-        self.residual = (nn.Linear(in_dim, heads * out_dim, bias=False) if in_dim != heads * out_dim
-                         else nn.Identity()) if residual else None
+        self.residual = (
+            (nn.Linear(in_dim, heads * out_dim, bias=False) if in_dim != heads * out_dim else nn.Identity())
+            if residual
+            else None
+        )
         self.bias = nn.Parameter(torch.zeros(heads * out_dim))
         self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
         self.leaky_relu = nn.LeakyReLU(negative_slope)
@@ -63,14 +74,21 @@ class GAT(nn.Module):
 
     name = "gat"
 
-    def __init__(self, spec: GraphSpec, num_layers: int = 2, hidden: int = 8, heads: int = 8,
-                 feat_drop: float = 0.3, attn_drop: float = 0.0, negative_slope: float = 0.2,
-                 residual: bool = True) -> None:
+    def __init__(
+        self,
+        spec: GraphSpec,
+        num_layers: int = 2,
+        hidden: int = 8,
+        heads: int = 8,
+        feat_drop: float = 0.3,
+        attn_drop: float = 0.0,
+        negative_slope: float = 0.2,
+        residual: bool = True,
+    ) -> None:
         super().__init__()
         dims = [spec.in_dim] + [hidden * heads] * num_layers
         self.layers = nn.ModuleList(
-            GATLayer(dims[i], hidden, heads, feat_drop, attn_drop, negative_slope, residual)
-            for i in range(num_layers)
+            GATLayer(dims[i], hidden, heads, feat_drop, attn_drop, negative_slope, residual) for i in range(num_layers)
         )
         self.head = output_head(dims[-1], spec)
 
@@ -97,7 +115,9 @@ class BasisRelationalConv(nn.Module):
         nn.init.xavier_uniform_(self.bases, gain=nn.init.calculate_gain("relu"))
 
     def forward(self, graph: Graph, x: Tensor) -> Tensor:
-        per_basis = kernels.u_mul_e_mean(graph, x.unsqueeze(1), kernels.per_relation(graph, self.coefficients).unsqueeze(-1))
+        per_basis = kernels.u_mul_e_mean(
+            graph, x.unsqueeze(1), kernels.per_relation(graph, self.coefficients).unsqueeze(-1)
+        )
         neighbours = torch.einsum("nbi,bio->no", per_basis, self.bases)
         return neighbours + self.self_loop(x[: graph.num_dst])
 
@@ -107,8 +127,9 @@ class RGCN(nn.Module):
 
     name = "rgcn"
 
-    def __init__(self, spec: GraphSpec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10,
-                 dropout: float = 0.2) -> None:
+    def __init__(
+        self, spec: GraphSpec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10, dropout: float = 0.2
+    ) -> None:
         super().__init__()
         dims = [spec.in_dim] + [hidden] * num_layers
         self.layers = nn.ModuleList(

