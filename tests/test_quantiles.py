@@ -37,6 +37,9 @@ def test_quantile_head_never_crosses_and_stays_non_negative(tmp_path: Path) -> N
         forecast = net(next(iter(dm.val_dataloader())))
     assert forecast.shape[-1] == len(DECILES) and (forecast >= 0).all()
     assert (forecast.diff(dim=-1) >= 0).all()
+    with torch.no_grad():
+        net.decoder[-1].bias[0] = -1e4  # the lowest level reaches exactly 0 (night-time power)
+        assert (net(next(iter(dm.val_dataloader())))[..., 0] == 0).all()
 
 
 def test_pinball_loss_equals_a_hand_computation() -> None:

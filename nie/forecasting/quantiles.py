@@ -22,9 +22,11 @@ def check_levels(levels: Sequence[float]) -> None:
 
 
 def non_crossing(raw: Tensor) -> Tensor:
-    """[..., Q] unconstrained outputs to quantiles that are ≥ 0 and never cross: a Softplus base for
-    the lowest level plus Softplus increments for each next one."""
-    return torch.cumsum(torch.nn.functional.softplus(raw), dim=-1)
+    """[..., Q] unconstrained outputs to quantiles that are ≥ 0 and never cross: a ReLU base for the
+    lowest level plus Softplus increments for each next one. The base can reach exactly 0: night-time
+    power is a point mass at zero, which a strictly positive lowest quantile would never cover."""
+    base = torch.relu(raw[..., :1])
+    return torch.cat([base, base + torch.cumsum(torch.nn.functional.softplus(raw[..., 1:]), dim=-1)], dim=-1)
 
 
 def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:
