@@ -15,6 +15,7 @@ _HOMES = {
     "GAT": "nie.importance.models.gnn",
     "RGCN": "nie.importance.models.gnn",
     "RGTN": "nie.importance.models.rgtn",
+    "SKES": "nie.importance.models.skes",
 }
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)

@@ -65,6 +65,11 @@ class NodeImportanceTask(BaseTask):
             )
         self.spec: GraphSpec = datamodule.spec
         self.network = self.network_factory(self.spec)
+        if getattr(self.network, "full_batch_only", False) and batch_size is not None:
+            raise ConfigError(
+                f"{type(self.network).__name__} needs the whole graph in every step: "
+                "leave data.batch_size unset (full-batch training)"
+            )
 
     def make_metrics(self) -> MetricCollection:
         return importance_metrics(self.hparams.top_k, with_rmse=getattr(self.network, "predicts_labels", True))
