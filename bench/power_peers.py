@@ -1,14 +1,14 @@
 """The project's LSTM and NeuralForecast's LSTM and NHITS on exactly the same split, inputs and scaling.
 
 Three steps, because the peers need a newer PyTorch than the project's pinned stack (a separate
-virtual environment, see BENCHMARKS.md):
+virtual environment beside the project: ``bench/peers-requirements.txt``, BENCHMARKS.md):
 
     # 1. project venv: the datamodule's own series, scaled covariates and test windows
     python bench/power_peers.py export --config configs/gefcom2014/lstm.yaml --out runs/peers/data
     # 2. each model, timed, with its peak memory (the project's LSTM from the project venv,
     #    the peers from the peers venv)
     python bench/power_peers.py run --data runs/peers/data --model nie-lstm --out runs/peers/nie-lstm.json
-    /work/peers-venv/bin/python bench/power_peers.py run --data runs/peers/data --model nf-lstm --out ...
+    ../peers-venv/bin/python bench/power_peers.py run --data runs/peers/data --model nf-lstm --out ...
     # 3. one table
     python bench/power_peers.py table runs/peers/*.json
 
