@@ -49,8 +49,17 @@ def export(config: str, overrides: list[str], out: Path) -> None:
     frames, windows = [], []
     for series, arrays in zip(dm.series, dm.datasets["train"].stations):
         covariates = pd.DataFrame(arrays.future, columns=[f"f{i}" for i in range(arrays.future.shape[1])])
-        frames.append(pd.concat([pd.DataFrame({"unique_id": series.station, "ds": series.times.tz_localize(None),
-                                               "y": arrays.raw_target}), covariates], axis=1))
+        frames.append(
+            pd.concat(
+                [
+                    pd.DataFrame(
+                        {"unique_id": series.station, "ds": series.times.tz_localize(None), "y": arrays.raw_target}
+                    ),
+                    covariates,
+                ],
+                axis=1,
+            )
+        )
     for stage in ("val", "test"):
         dataset = dm.datasets[stage]
         for station, (series, starts) in enumerate(zip(dm.series, dataset.starts)):
@@ -59,9 +68,16 @@ def export(config: str, overrides: list[str], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     pd.concat(frames).to_csv(out / "series.csv.gz", index=False)
     pd.concat(windows).to_csv(out / "windows.csv", index=False)
-    meta = {"config": config, "overrides": overrides, "input_size": h.seq_len, "horizon": h.horizon,
-            "val_start": h.val_start, "test_start": h.test_start, "test_end": h.test_end,
-            "futr": [c for c in frames[0].columns if c.startswith("f")]}
+    meta = {
+        "config": config,
+        "overrides": overrides,
+        "input_size": h.seq_len,
+        "horizon": h.horizon,
+        "val_start": h.val_start,
+        "test_start": h.test_start,
+        "test_end": h.test_end,
+        "futr": [c for c in frames[0].columns if c.startswith("f")],
+    }
     (out / "meta.json").write_text(json.dumps(meta, indent=2))
     print(f"wrote {out}: {sum(len(f) for f in frames)} rows, {len(windows)} window sets")
 
@@ -89,11 +105,19 @@ def run_project(data: Path, quantile: bool) -> tuple[pd.DataFrame, list[float]]:
     args = ["--config", config, *meta["overrides"]]
     subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", *args], check=True)
     out = data / f"nie-{'quantile' if quantile else 'lstm'}-forecast.csv"
-    subprocess.run([sys.executable, str(ROOT / "train.py"), "predict", *args, "--ckpt_path", "best", "--out", str(out)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "predict", *args, "--ckpt_path", "best", "--out", str(out)], check=True
+    )
     table = pd.read_csv(out, parse_dates=["issue_time", "target_time"])
-    table = table.rename(columns={"station": "unique_id", "issue_time": "cutoff", "target_time": "ds",
-                                  "forecast": "point", "actual": "y"})
+    table = table.rename(
+        columns={
+            "station": "unique_id",
+            "issue_time": "cutoff",
+            "target_time": "ds",
+            "forecast": "point",
+            "actual": "y",
+        }
+    )
     table["unique_id"] = table["unique_id"].astype(str)
     return table, DECILES if quantile else []
 
@@ -102,7 +126,7 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     """NeuralForecast's LSTM or NHITS: fit on the training period (validation period for early
     stopping), forecast every test window with the same history and covariates."""
     from neuralforecast import NeuralForecast
-    from neuralforecast.losses.pytorch import MQLoss, MSE
+    from neuralforecast.losses.pytorch import MSE, MQLoss
     from neuralforecast.models import LSTM, NHITS
 
     meta = json.loads((data / "meta.json").read_text())
@@ -115,23 +139,38 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     series = series[series["ds"] < test_end]
     val_hours = int((test_start - pd.Timestamp(meta["val_start"])) / pd.Timedelta("1h"))
     test_hours = int(series.groupby("unique_id")["ds"].apply(lambda d: (d >= test_start).sum()).min())
-    common = dict(h=meta["horizon"], input_size=meta["input_size"], futr_exog_list=meta["futr"], max_steps=max_steps,
-                  early_stop_patience_steps=5, val_check_steps=100, scaler_type="identity", random_seed=0,
-                  loss=MQLoss(quantiles=DECILES) if quantile else MSE(), logger=False, enable_progress_bar=False,
-                  enable_model_summary=False, accelerator="cpu")
+    common = dict(
+        h=meta["horizon"],
+        input_size=meta["input_size"],
+        futr_exog_list=meta["futr"],
+        max_steps=max_steps,
+        early_stop_patience_steps=5,
+        val_check_steps=100,
+        scaler_type="identity",
+        random_seed=0,
+        loss=MQLoss(quantiles=DECILES) if quantile else MSE(),
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     network = LSTM(**common) if model == "lstm" else NHITS(**common)
     forecaster = NeuralForecast(models=[network], freq="h")
-    forecasts = forecaster.cross_validation(series, val_size=val_hours, test_size=test_hours, step_size=meta["horizon"],
-                                            n_windows=None)
+    forecasts = forecaster.cross_validation(
+        series, val_size=val_hours, test_size=test_hours, step_size=meta["horizon"], n_windows=None
+    )
     name = type(network).__name__
     if quantile:
         forecasts = forecasts.rename(columns=lambda c: _level_column(c, name))
         forecasts["point"] = forecasts["q0.5"]
     else:
         forecasts = forecasts.rename(columns={name: "point"})
-    forecasts = forecasts.drop(columns="y").merge(pd.read_csv(data / "series.csv.gz", parse_dates=["ds"])
-                                                 .assign(unique_id=lambda d: d["unique_id"].astype(str))[
-                                                     ["unique_id", "ds", "y"]], on=["unique_id", "ds"])
+    forecasts = forecasts.drop(columns="y").merge(
+        pd.read_csv(data / "series.csv.gz", parse_dates=["ds"]).assign(unique_id=lambda d: d["unique_id"].astype(str))[
+            ["unique_id", "ds", "y"]
+        ],
+        on=["unique_id", "ds"],
+    )
     scored = windows[windows["split"] == "test"][["unique_id", "cutoff"]]
     return forecasts.merge(scored, on=["unique_id", "cutoff"]), DECILES if quantile else []
 
@@ -158,9 +197,14 @@ def run(data: Path, model: str, out: Path, max_steps: int) -> None:
         forecasts, levels = run_neuralforecast(data, base.removeprefix("nf-"), quantile, max_steps)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds = time.perf_counter() - start
-    result = {"model": model, **score(forecasts, levels), "fit_test_seconds": seconds, "peak_rss_mib": peak / 1024,
-              "test_start": json.loads((data / "meta.json").read_text())["test_start"],
-              "test_end": json.loads((data / "meta.json").read_text())["test_end"]}
+    result = {
+        "model": model,
+        **score(forecasts, levels),
+        "fit_test_seconds": seconds,
+        "peak_rss_mib": peak / 1024,
+        "test_start": json.loads((data / "meta.json").read_text())["test_start"],
+        "test_end": json.loads((data / "meta.json").read_text())["test_end"],
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
@@ -171,9 +215,14 @@ def table(files: list[Path]) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for path in files:
         r = json.loads(path.read_text())
-        cells = [f"{r['rmse']:.4f}", f"{r['mae']:.4f}", f"{r['pinball']:.4f}" if "pinball" in r else "–",
-                 f"{r['coverage_80']:.3f}" if "coverage_80" in r else "–", f"{r['fit_test_seconds']:.0f}",
-                 f"{r['peak_rss_mib']:.0f}"]
+        cells = [
+            f"{r['rmse']:.4f}",
+            f"{r['mae']:.4f}",
+            f"{r['pinball']:.4f}" if "pinball" in r else "–",
+            f"{r['coverage_80']:.3f}" if "coverage_80" in r else "–",
+            f"{r['fit_test_seconds']:.0f}",
+            f"{r['peak_rss_mib']:.0f}",
+        ]
         print(f"| {r['model']} | {r['test_start'][:10]} to {r['test_end'][:10]} | " + " | ".join(cells) + " |")
 
 
@@ -185,8 +234,11 @@ def main() -> None:
     e.add_argument("--out", type=Path, required=True)
     r = sub.add_parser("run")
     r.add_argument("--data", type=Path, required=True)
-    r.add_argument("--model", required=True, choices=["nie-lstm", "nie-lstm-quantile", "nf-lstm", "nf-lstm-quantile",
-                                                      "nf-nhits", "nf-nhits-quantile"])
+    r.add_argument(
+        "--model",
+        required=True,
+        choices=["nie-lstm", "nie-lstm-quantile", "nf-lstm", "nf-lstm-quantile", "nf-nhits", "nf-nhits-quantile"],
+    )
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--max-steps", type=int, default=2000, help="NeuralForecast's training steps at most")
     t = sub.add_parser("table")
