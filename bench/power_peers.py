@@ -135,12 +135,15 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     series["y"] = series["y"].fillna(0.0)  # missing hours are left out of the scores below
     windows = pd.read_csv(data / "windows.csv", parse_dates=["cutoff"])
     windows["unique_id"] = windows["unique_id"].astype(str)
-    test_start, test_end = pd.Timestamp(meta["test_start"]), pd.Timestamp(meta["test_end"])
-    series = series[series["ds"] < test_end]
+    test_start, horizon = pd.Timestamp(meta["test_start"]), meta["horizon"]
+    # whole forecast days only (a window needs all its hours): NeuralForecast's windows then issue
+    # at the project's issue times, and test_size - h is a multiple of the step
+    days = (pd.Timestamp(meta["test_end"]) - test_start) // pd.Timedelta(hours=horizon)
+    series = series[series["ds"] < test_start + days * pd.Timedelta(hours=horizon)]
     val_hours = int((test_start - pd.Timestamp(meta["val_start"])) / pd.Timedelta("1h"))
     test_hours = int(series.groupby("unique_id")["ds"].apply(lambda d: (d >= test_start).sum()).min())
     common = dict(
-        h=meta["horizon"],
+        h=horizon,
         input_size=meta["input_size"],
         futr_exog_list=meta["futr"],
         max_steps=max_steps,
