@@ -338,18 +338,25 @@ def _with_negatives(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def test_negative_power_error_names_station_and_time(workdir: Path) -> None:
+def _generated_series(config: Path, **data: object):
+    """A PowerDataModule on the series ``write_power_config`` wrote beside ``config``."""
     from datamodules.power.datamodule import PowerDataModule
 
-    config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
-    dm = PowerDataModule(
+    return PowerDataModule(
         str(config.parent / "series.csv"),
         "2020-01-25 00:00",
         "2020-02-01 00:00",
         seq_len=48,
         horizon=24,
         known_covariates=["irradiance", "temperature"],
+        **data,
     )
+
+
+def test_negative_power_error_names_station_and_time(workdir: Path) -> None:
+
+    config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
+    dm = _generated_series(config)
     with pytest.raises(
         DataError, match=r"negative power = -0.01 at station 1, time 2020-01-01 02:00:00 .*negative_power: clip"
     ):
@@ -357,18 +364,9 @@ def test_negative_power_error_names_station_and_time(workdir: Path) -> None:
 
 
 def test_negative_power_clip_counts_only_the_selected_stations(workdir: Path) -> None:
-    from datamodules.power.datamodule import PowerDataModule
 
     config = write_power_config(workdir / "data", _with_negatives(make_power_table()))
-    make = functools.partial(
-        PowerDataModule,
-        str(config.parent / "series.csv"),
-        "2020-01-25 00:00",
-        "2020-02-01 00:00",
-        seq_len=48,
-        horizon=24,
-        known_covariates=["irradiance", "temperature"],
-    )
+    make = functools.partial(_generated_series, config)
     dm = make(stations=["1"], negative_power="clip", negative_tolerance=0.05)
     dm.setup()  # station 2's −0.5 is below the tolerance, but station 2 is not selected
     assert dm.negative_clipped == {"1": 40} and dm.data_report["negative_clipped"] == {"1": 40}
@@ -384,21 +382,12 @@ def test_static_columns_reach_the_network(workdir: Path) -> None:
     import torch
 
     from datamodules.common import already_batched
-    from datamodules.power.datamodule import PowerDataModule
     from nie.forecasting.models import LSTMForecaster
 
     table = make_power_table()
     table["elevation"] = table["station"].map({1: 100.0, 2: 900.0})
     config = write_power_config(workdir / "data", table)
-    dm = PowerDataModule(
-        str(config.parent / "series.csv"),
-        "2020-01-25 00:00",
-        "2020-02-01 00:00",
-        seq_len=48,
-        horizon=24,
-        known_covariates=["irradiance", "temperature"],
-        static_columns=["elevation"],
-    )
+    dm = _generated_series(config, static_columns=["elevation"])
     dm.setup()
     assert dm.spec.static == [[-1.0], [1.0]]  # standardised across stations
     torch.manual_seed(0)
