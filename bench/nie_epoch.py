@@ -6,7 +6,9 @@
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
-step; full-batch only). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason
+step; full-batch only). ``easing`` is one EASING epoch with the reference's schedule: both members' training passes and
+5 stochastic pseudo-label passes of each (``easing-p2``: 2 passes, the CPU budget of
+``configs/fb15k/easing.yaml``). ``rgcn-dglnn`` is the same RGCN built from ``dgl.nn.RelGraphConv``, the reason
 ``nie.importance.RGCN`` has its own layer. Each (model, mode) runs in a fresh subprocess so its peak RSS
 is its own. Full-batch: one optimiser step on all training nodes per epoch. Sampled: batches of --batch-size training
 nodes with --fanouts neighbours per layer. Features come from the on-disk cache (built on
@@ -24,8 +26,20 @@ import sys
 import time
 from contextlib import nullcontext
 
-NETWORKS = {"geni": "GENI", "gat": "GAT", "rgcn": "RGCN", "rgtn": "RGTN", "rgcn-dglnn": None, "pregat": None}
+NETWORKS = {
+    "geni": "GENI",
+    "gat": "GAT",
+    "rgcn": "RGCN",
+    "rgtn": "RGTN",
+    "easing": "EASING",
+    "easing-p2": "EASING",
+    "rgcn-dglnn": None,
+    "pregat": None,
+}
 LAYERS = {"geni": 3}  # as in configs/fb15k/<model>.yaml; the others have 2
+OPTIONS = {"easing": {"pseudo_passes": 5}, "easing-p2": {"pseudo_passes": 2}}  # reference schedule; CPU budget
+FULL_BATCH_ONLY = ("pregat", "easing", "easing-p2")
+SEMANTIC = ("rgtn", "easing", "easing-p2")
 
 
 def dglnn_rgcn(spec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10):
@@ -90,7 +104,7 @@ def measure(
     torch.manual_seed(0)
     fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
     extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
-    semantic = ["semantic"] if model == "rgtn" else None
+    semantic = ["semantic"] if model in SEMANTIC else None
     dm = KnowledgeGraphDataModule(
         root=root, features=["structural"], semantic_features=semantic, backend=backend, **extra
     )
@@ -100,9 +114,11 @@ def measure(
         net, step_loss = licap_step(dm)
     else:
         build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
-        net = build(dm.spec, num_layers=len(fanouts))
+        net = build(dm.spec, num_layers=len(fanouts), **OPTIONS.get(model, {}))
 
         def step_loss(batch):
+            if hasattr(net, "training_loss"):
+                return net.training_loss(batch)["loss"]
             main, _ = split_outputs(net(batch))
             return F.mse_loss(main[batch.target_index], batch.labels)
 
@@ -183,7 +199,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|"
     )
     for model in args.models:
-        for mode in args.modes if model != "pregat" else ["full-batch"]:
+        for mode in args.modes if model not in FULL_BATCH_ONLY else ["full-batch"]:
             first = None
             for backend in args.backends if mode == "full-batch" and model != "rgcn-dglnn" else ["dgl"]:
                 cmd = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import numpy as np
@@ -18,7 +18,7 @@ from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
-from datamodules.kg.splits import Split, literature_fold
+from datamodules.kg.splits import Split, chunked_split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError
@@ -99,7 +99,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         node_info, triples, relation_names: explicit RGTN-layout files (instead of discovery).
         semantic_pickle: optional pickle of semantic features [N, D] (pickle layout).
         dataset: name used in run directories (default: the folder or file name).
-        fold, num_folds: which fold of the cross-validation to train on.
+        fold, num_folds: which fold of the cross-validation to train on (with ``split: chunks``:
+            which repeat, of ``num_folds`` repeats).
+        split: ``folds``, the literature's 5-fold protocol (70/10/20 of the labeled nodes), or
+            ``chunks``, the semi-supervised setting of EASING: the labeled nodes cut into
+            ``num_chunks`` chunks, ``chunk_fractions`` (train, val, test) of them drawn per repeat,
+            the rest of the labeled nodes treated as unlabeled.
         label_transform: ``log1p`` trains on log(1 + score) (the literature), ``none`` on raw scores.
         self_loops: add a self-loop to every node, with its own relation id.
         features: feature sets stacked as input (``given``, ``structural``, ``semantic``, ``degree``);
@@ -132,6 +137,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         dataset: Optional[str] = None,
         fold: int = 0,
         num_folds: int = 5,
+        split: Literal["folds", "chunks"] = "folds",
+        num_chunks: int = 1000,
+        chunk_fractions: tuple[float, float, float] = (0.1, 0.1, 0.1),
         label_transform: LabelTransform = "log1p",
         self_loops: bool = True,
         features: Optional[list[str]] = None,
@@ -182,7 +190,10 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             self._use_backend(backend)
             return
         graph = self.load()
-        self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
+        if h.split == "chunks":
+            self.split = chunked_split(graph.labeled, h.fold, tuple(h.chunk_fractions), h.num_chunks)
+        else:
+            self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
         build = functools.partial(
             build_features,
@@ -212,6 +223,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             x.shape[1],
             0 if x_semantic is None else x_semantic.shape[1],
             label_mean=float(labels[self.split.train].mean()),
+            label_std=float(labels[self.split.train].std()) if len(self.split.train) > 1 else 1.0,
             centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
             label_transform=h.label_transform,
         )
@@ -226,6 +238,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         ):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
             self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
+        self._batches["train"].unlabeled_index = torch.from_numpy(self.split.unlabeled.astype(np.int64))
         rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
 
     def _use_backend(self, backend: str) -> None:
@@ -252,7 +265,13 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         batch = self._batches[stage]
         if world > 1 and not (training and self.hparams.batch_size is not None):
             # each process owns a disjoint shard of the stage's nodes (DGL's use_ddp shards sampled training)
-            batch = replace(batch, target_index=batch.target_index[rank::world], labels=batch.labels[rank::world])
+            unlabeled = None if batch.unlabeled_index is None else batch.unlabeled_index[rank::world]
+            batch = replace(
+                batch,
+                target_index=batch.target_index[rank::world],
+                labels=batch.labels[rank::world],
+                unlabeled_index=unlabeled,
+            )
         if self.hparams.batch_size is None:
             return DataLoader([batch], batch_size=None, collate_fn=already_batched)
         fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
@@ -288,7 +307,10 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         if key not in self._device_cache:
             self._device_cache[key] = self._batches["predict"].to(device)
         return replace(
-            self._device_cache[key], target_index=batch.target_index.to(device), labels=batch.labels.to(device)
+            self._device_cache[key],
+            target_index=batch.target_index.to(device),
+            labels=batch.labels.to(device),
+            unlabeled_index=None if batch.unlabeled_index is None else batch.unlabeled_index.to(device),
         )
 
     # ----------------------------------------------------------------- outputs

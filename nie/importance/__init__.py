@@ -11,6 +11,7 @@ _HOMES = {
     "InDegree": "nie.importance.models.baselines",
     "PageRank": "nie.importance.models.baselines",
     "PersonalizedPageRank": "nie.importance.models.baselines",
+    "EASING": "nie.importance.models.easing",
     "GENI": "nie.importance.models.geni",
     "GAT": "nie.importance.models.gnn",
     "RGCN": "nie.importance.models.gnn",

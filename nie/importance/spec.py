@@ -38,6 +38,7 @@ class GraphSpec:
     in_dim: int
     semantic_dim: int = 0
     label_mean: float = 0.0  # mean training label: networks start their output there
+    label_std: float = 1.0  # standard deviation of the training labels, for networks that standardise
     centrality_mean: float = 1.0  # mean log(in-degree) over nodes, for GENI's output initialisation
     label_transform: LabelTransform = "log1p"
 
@@ -52,7 +53,8 @@ class GraphBatch:
     ``graphs`` is one graph per layer: the same full graph repeated (full-batch) or sampled
     blocks; each carries its edges' relation ids and the kernel backend it runs on. Outputs are for the destination
     nodes of the last graph, ``output_nodes`` (global ids); ``target_index`` picks the
-    supervised ones among them and ``labels`` are their labels.
+    supervised ones among them and ``labels`` are their labels. ``unlabeled_index`` (training
+    batches of full-graph semi-supervised learning) picks the nodes whose labels no loss may see.
     """
 
     graphs: list[Graph]
@@ -62,6 +64,7 @@ class GraphBatch:
     target_index: Tensor
     labels: Optional[Tensor] = None
     x_semantic: Optional[Tensor] = None
+    unlabeled_index: Optional[Tensor] = None
 
     def to(self, device: torch.device | str) -> "GraphBatch":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
@@ -74,6 +77,7 @@ class GraphBatch:
             target_index=move(self.target_index),
             labels=move(self.labels),
             x_semantic=move(self.x_semantic),
+            unlabeled_index=move(self.unlabeled_index),
         )
 
     def with_graphs(self, num_layers: int) -> list[Graph]:

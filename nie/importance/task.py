@@ -89,11 +89,15 @@ class NodeImportanceTask(BaseTask):
         return loss
 
     def training_step(self, batch: GraphBatch, batch_idx: int) -> Tensor | None:
+        """The task's loss, or the network's own (``training_loss``: semi-supervised networks, whose
+        loss needs several passes and the unlabeled nodes), logged term by term."""
         if not self.trainable:  # non-learned baselines were fit in on_fit_start
             return None
-        loss = self.loss(batch, self(batch))
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
-        return loss
+        own_loss = getattr(self.network, "training_loss", None)
+        terms = own_loss(batch) if own_loss is not None else {"loss": self.loss(batch, self(batch))}
+        for name, value in terms.items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
+        return terms["loss"]
 
     def _evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> None:
         """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
