@@ -69,9 +69,12 @@ class TokenAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:  # [N, T, width]
         n, t, width = x.shape
-        q, k, v = (proj(x).view(n, t, self.heads, -1).transpose(1, 2) for proj in self.qkv)
-        weights = torch.softmax(q @ k.transpose(-2, -1) / width**0.5, dim=-1)
-        mixed = (weights @ v).transpose(1, 2).reshape(n, t, width)
+        if t == 1:  # attention over one token is its value: skip the query and key maps
+            mixed = self.qkv[2](x)
+        else:
+            q, k, v = (proj(x).view(n, t, self.heads, -1).transpose(1, 2) for proj in self.qkv)
+            weights = torch.softmax(q @ k.transpose(-2, -1) / width**0.5, dim=-1)
+            mixed = (weights @ v).transpose(1, 2).reshape(n, t, width)
         h = self.norm1(x + mixed)
         return self.norm2(h + self.ffn(h))
 
@@ -149,7 +152,9 @@ class EASING(nn.Module):
         num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop: each RGTN branch.
         tokens, decoder_layers, decoder_heads: the coupled decoder.
         gamma, beta: initial centrality mixing weight and offset (both learned).
-        pseudo_passes: stochastic passes per member and epoch for the pseudo-labels (0: supervised only).
+        pseudo_passes: stochastic passes per member for the pseudo-labels (0: supervised only).
+        pseudo_every: refresh the pseudo-labels every this many training steps (the reference: 1, each
+            step; more saves their passes on a CPU; a resumed run refreshes at its first step).
         unlabeled_weight: weight of the unlabeled terms.
     """
 
@@ -171,6 +176,7 @@ class EASING(nn.Module):
         gamma: float = 0.9,
         beta: float = 0.0,
         pseudo_passes: int = 5,
+        pseudo_every: int = 1,
         unlabeled_weight: float = 1.0,
     ) -> None:
         super().__init__()
@@ -182,8 +188,11 @@ class EASING(nn.Module):
         member = (num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop, tokens, decoder_layers)
         self.members = nn.ModuleList(EasingMember(spec, *member, decoder_heads, gamma, beta) for _ in range(2))
         self.label_mean, self.label_std = spec.label_mean, spec.label_std
-        self.pseudo_passes, self.unlabeled_weight = pseudo_passes, unlabeled_weight
+        if pseudo_every < 1:
+            raise ConfigError(f"EASING pseudo_every={pseudo_every}: expected a positive number of training steps")
+        self.pseudo_passes, self.pseudo_every, self.unlabeled_weight = pseudo_passes, pseudo_every, unlabeled_weight
         self._structure: dict[tuple, tuple[Tensor, Tensor]] = {}
+        self._pseudo: tuple[int, Tensor, Tensor] | None = None  # (steps since refresh, mean, log-variance)
 
     def structure(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:
         """Log in-degree and neighbourhood entropy (no gradient; computed once per graph)."""
@@ -215,6 +224,15 @@ class EASING(nn.Module):
                 variances.append(log_variance[nodes])
         return torch.stack(means).mean(0), torch.stack(variances).mean(0)
 
+    def current_pseudo_labels(self, batch: GraphBatch, nodes: Tensor) -> tuple[Tensor, Tensor]:
+        """The pseudo-labels of ``nodes``, refreshed every ``pseudo_every`` calls."""
+        age = None if self._pseudo is None or self._pseudo[1].shape != nodes.shape else self._pseudo[0]
+        if age is None or age >= self.pseudo_every:
+            self._pseudo = (0, *self.pseudo_labels(batch, nodes))
+        age, mean, log_variance = self._pseudo
+        self._pseudo = (age + 1, mean, log_variance)
+        return mean, log_variance
+
     def training_loss(self, batch: GraphBatch) -> dict[str, Tensor]:
         """Labeled heteroscedastic loss, pseudo-label terms on the unlabeled nodes, variance agreement."""
         labeled, unlabeled = batch.target_index, batch.unlabeled_index
@@ -228,7 +246,7 @@ class EASING(nn.Module):
         terms = {"supervised": supervised, "agreement": agreement}
         loss = supervised + agreement
         if self.pseudo_passes > 0 and unlabeled.numel() > 0:
-            pseudo_mean, pseudo_variance = self.pseudo_labels(batch, unlabeled)
+            pseudo_mean, pseudo_variance = self.current_pseudo_labels(batch, unlabeled)
             terms["unlabeled"] = sum(
                 heteroscedastic_loss(mean[unlabeled], pseudo_mean, pseudo_variance)
                 + F.mse_loss(log_variance[unlabeled], pseudo_variance)
