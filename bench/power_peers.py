@@ -1,7 +1,9 @@
-"""The project's LSTM and NeuralForecast's LSTM and NHITS on exactly the same split, inputs and scaling.
+"""The project's LSTM, NeuralForecast's LSTM and NHITS, and PyTorch Forecasting's DeepAR and
+TemporalFusionTransformer on exactly the same split, inputs and scaling.
 
-Three steps, because the peers need a newer PyTorch than the project's pinned stack (a separate
-virtual environment beside the project: ``bench/peers-requirements.txt``, BENCHMARKS.md):
+Three steps, because NeuralForecast needs a newer PyTorch than the project's pinned stack (a separate
+virtual environment beside the project: ``bench/peers-requirements.txt``, BENCHMARKS.md); PyTorch
+Forecasting installs beside it (``pip install -e ".[peers]"``):
 
     # 1. project venv: the datamodule's own series, scaled covariates and test windows
     python bench/power_peers.py export --config configs/gefcom2014/lstm.yaml --out runs/peers/data
@@ -9,6 +11,7 @@ virtual environment beside the project: ``bench/peers-requirements.txt``, BENCHM
     #    the peers from the peers venv)
     python bench/power_peers.py run --data runs/peers/data --model nie-lstm --out runs/peers/nie-lstm.json
     ../peers-venv/bin/python bench/power_peers.py run --data runs/peers/data --model nf-lstm --out ...
+    python bench/power_peers.py run --data runs/peers/data --model pf-deepar --out runs/peers/pf-deepar.json
     # 3. one table
     python bench/power_peers.py table runs/peers/*.json
 
@@ -178,6 +181,103 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     return forecasts.merge(scored, on=["unique_id", "cutoff"]), DECILES if quantile else []
 
 
+def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd.DataFrame, list[float]]:
+    """PyTorch Forecasting's DeepAR (a Normal distribution) or TFT (quantile loss): fit on the training
+    period (the validation period for early stopping), forecast the project's test windows."""
+    import lightning.pytorch as pl
+    import torch
+    from lightning.pytorch.callbacks import EarlyStopping
+    from pytorch_forecasting import DeepAR, TemporalFusionTransformer, TimeSeriesDataSet
+    from pytorch_forecasting.data.encoders import TorchNormalizer
+    from pytorch_forecasting.metrics import NormalDistributionLoss, QuantileLoss
+
+    torch.manual_seed(0)
+    meta = json.loads((data / "meta.json").read_text())
+    series = pd.read_csv(data / "series.csv.gz", parse_dates=["ds"])
+    series["unique_id"] = series["unique_id"].astype(str)
+    observed = series[["unique_id", "ds", "y"]].copy()
+    series["y"] = series["y"].fillna(0.0)  # missing hours are left out of the scores below
+    origin = series["ds"].min()
+    series["time_idx"] = ((series["ds"] - origin) / pd.Timedelta("1h")).astype(int)
+    index_of = lambda when: int((pd.Timestamp(when) - origin) / pd.Timedelta("1h"))  # noqa: E731
+    val_start, test_start = index_of(meta["val_start"]), index_of(meta["test_start"])
+    horizon, history = meta["horizon"], meta["input_size"]
+    training = TimeSeriesDataSet(
+        series[series["time_idx"] < val_start],
+        time_idx="time_idx",
+        target="y",
+        group_ids=["unique_id"],
+        max_encoder_length=history,
+        min_encoder_length=history,
+        max_prediction_length=horizon,
+        min_prediction_length=horizon,
+        time_varying_known_reals=meta["futr"],
+        time_varying_unknown_reals=["y"],
+        target_normalizer=TorchNormalizer(method="identity", center=False),  # power in its own units
+        add_relative_time_idx=model == "tft",
+    )
+    windows = pd.read_csv(data / "windows.csv", parse_dates=["cutoff"])
+    windows["unique_id"] = windows["unique_id"].astype(str)
+
+    def issued_like_the_project(stage: str, frame: pd.DataFrame, first: int) -> TimeSeriesDataSet:
+        """Windows of ``stage`` issued at the project's issue times only (one per day, not per hour)."""
+        dataset = TimeSeriesDataSet.from_dataset(training, frame, min_prediction_idx=first, stop_randomization=True)
+        chosen = windows[windows["split"] == stage]
+        starts = set(zip(chosen["unique_id"], chosen["cutoff"].map(index_of) + 1))
+        return dataset.filter(
+            lambda index: [(g, t) in starts for g, t in zip(index["unique_id"], index["time_idx_first_prediction"])]
+        )
+
+    validation = issued_like_the_project("val", series[series["time_idx"] < test_start], val_start)
+    test = issued_like_the_project("test", series, test_start)
+    loaders = dict(batch_size=128, num_workers=0)
+    if model == "deepar":
+        network = DeepAR.from_dataset(
+            training, hidden_size=64, rnn_layers=2, learning_rate=1e-3, loss=NormalDistributionLoss(quantiles=DECILES)
+        )
+    else:
+        network = TemporalFusionTransformer.from_dataset(
+            training, hidden_size=32, attention_head_size=4, learning_rate=1e-3, loss=QuantileLoss(quantiles=DECILES)
+        )
+    trainer = pl.Trainer(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        gradient_clip_val=1.0,
+        limit_train_batches=200,
+        callbacks=[EarlyStopping(monitor="val_loss", patience=3)],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(
+        network,
+        training.to_dataloader(train=True, **loaders),
+        validation.to_dataloader(train=False, **loaders),
+    )
+    prediction = network.predict(
+        test.to_dataloader(train=False, **loaders),
+        mode="quantiles",
+        return_index=True,
+        trainer_kwargs=dict(accelerator="cpu", logger=False, enable_progress_bar=False),
+    )
+    quantiles = prediction.output.cpu().numpy()  # [windows, horizon, levels]
+    index = prediction.index  # time_idx of each window's first forecast hour, per group
+    rows = []
+    for (_, window), values in zip(index.iterrows(), quantiles):
+        first = origin + pd.Timedelta(hours=int(window["time_idx"]))
+        table = pd.DataFrame(values, columns=[f"q{level:g}" for level in DECILES])
+        table["unique_id"] = str(window["unique_id"])
+        table["cutoff"] = first - pd.Timedelta("1h")
+        table["ds"] = first + pd.to_timedelta(np.arange(horizon), unit="h")
+        rows.append(table)
+    forecasts = pd.concat(rows)
+    forecasts["point"] = forecasts["q0.5"]
+    scored = windows[windows["split"] == "test"][["unique_id", "cutoff"]]
+    forecasts = forecasts.merge(scored, on=["unique_id", "cutoff"]).merge(observed, on=["unique_id", "ds"])
+    return forecasts, DECILES
+
+
 def _level_column(column: str, model_name: str) -> str:
     """NeuralForecast names quantile outputs by central interval: ``LSTM-lo-80.0`` is the 0.1 quantile."""
     suffix = column.removeprefix(f"{model_name}-")
@@ -189,13 +289,16 @@ def _level_column(column: str, model_name: str) -> str:
     return column
 
 
-def run(data: Path, model: str, out: Path, max_steps: int) -> None:
+def run(data: Path, model: str, out: Path, max_steps: int, max_epochs: int) -> None:
     quantile = model.endswith("-quantile")
     base = model.removesuffix("-quantile")
     start = time.perf_counter()
     if base == "nie-lstm":
         forecasts, levels = run_project(data, quantile)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    elif base.startswith("pf-"):
+        forecasts, levels = run_pytorch_forecasting(data, base.removeprefix("pf-"), max_epochs)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     else:
         forecasts, levels = run_neuralforecast(data, base.removeprefix("nf-"), quantile, max_steps)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -240,17 +343,27 @@ def main() -> None:
     r.add_argument(
         "--model",
         required=True,
-        choices=["nie-lstm", "nie-lstm-quantile", "nf-lstm", "nf-lstm-quantile", "nf-nhits", "nf-nhits-quantile"],
+        choices=[
+            "nie-lstm",
+            "nie-lstm-quantile",
+            "nf-lstm",
+            "nf-lstm-quantile",
+            "nf-nhits",
+            "nf-nhits-quantile",
+            "pf-deepar",
+            "pf-tft",
+        ],
     )
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--max-steps", type=int, default=2000, help="NeuralForecast's training steps at most")
+    r.add_argument("--max-epochs", type=int, default=30, help="PyTorch Forecasting's epochs (200 batches) at most")
     t = sub.add_parser("table")
     t.add_argument("files", nargs="+", type=Path)
     args, overrides = parser.parse_known_args()
     if args.command == "export":
         export(args.config, overrides, args.out)
     elif args.command == "run":
-        run(args.data, args.model, args.out, args.max_steps)
+        run(args.data, args.model, args.out, args.max_steps, args.max_epochs)
     else:
         table(args.files)
 
