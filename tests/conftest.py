@@ -36,6 +36,22 @@ def tiny_graph_dir(tmp_path: Path) -> Path:
     return write_synthetic_graph(tmp_path / "tiny", num_nodes=200, num_relations=3, avg_degree=5, seed=1)
 
 
+def synthetic_module(cache_dir: str | Path, num_nodes: int = 300, **data):
+    """A set-up generated graph with degree features for both branches (structural and semantic)."""
+    from datamodules import SyntheticKnowledgeGraphDataModule
+
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=num_nodes,
+        num_relations=4,
+        features=["degree"],
+        semantic_features=["degree"],
+        cache_dir=str(cache_dir),
+        **data,
+    )
+    dm.setup()
+    return dm
+
+
 def run_train(*args: str) -> None:
     from train import main
 

@@ -12,20 +12,11 @@ from datamodules.kg.splits import chunked_split, literature_fold
 from nie.core.errors import DataError
 from nie.importance import EASING
 from nie.importance.models.easing import heteroscedastic_loss, neighbourhood_entropy
-from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.conftest import DEMO, TINY, read_json, run_train, synthetic_module
 
 
 def tiny_module(tmp_path, **data) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(
-        num_nodes=200,
-        num_relations=4,
-        features=["degree"],
-        semantic_features=["degree"],
-        cache_dir=str(tmp_path),
-        **data,
-    )
-    dm.setup()
-    return dm
+    return synthetic_module(tmp_path, num_nodes=200, **data)
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,12 @@ from nie.importance.losses import listnet_loss
 from nie.importance.models.attention import PredicateAttention
 from nie.importance.spec import GraphSpec
 from nie.importance.task import split_outputs
+from tests.conftest import synthetic_module
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(
-        num_nodes=300,
-        num_relations=4,
-        features=["degree"],
-        semantic_features=["degree"],
-        cache_dir=str(tmp_path_factory.mktemp("c")),
-    )
-    dm.setup()
-    return dm
+    return synthetic_module(tmp_path_factory.mktemp("c"))
 
 
 def test_geni_attention_sums_to_one_over_in_edges(tiny) -> None:

@@ -11,20 +11,11 @@ from datamodules import SyntheticKnowledgeGraphDataModule
 from nie.core.errors import ConfigError
 from nie.importance import GAT, GENI, RGCN, RGTN
 from nie.importance.task import split_outputs
-from tests.conftest import DEMO, TINY, run_train
+from tests.conftest import DEMO, TINY, run_train, synthetic_module
 
 
 def _datamodule(tmp_path: Path, **kwargs) -> SyntheticKnowledgeGraphDataModule:
-    dm = SyntheticKnowledgeGraphDataModule(
-        num_nodes=300,
-        num_relations=4,
-        features=["degree"],
-        semantic_features=["degree"],
-        cache_dir=str(tmp_path),
-        **kwargs,
-    )
-    dm.setup()
-    return dm
+    return synthetic_module(tmp_path, **kwargs)
 
 
 @pytest.mark.parametrize("network", [GENI, GAT, RGCN, RGTN])

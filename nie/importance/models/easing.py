@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
-from nie.importance.models.rgtn import RelationalGraphTransformer
+from nie.importance.models.rgtn import RelationalGraphTransformer, require_semantic_features
 from nie.importance.spec import GraphBatch, GraphSpec
 
 
@@ -180,11 +180,7 @@ class EASING(nn.Module):
         unlabeled_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        if spec.semantic_dim == 0:
-            raise ConfigError(
-                "EASING needs semantic features: set data.semantic_features: [semantic] "
-                '(text embeddings need the text extra: pip install -e ".[text]")'
-            )
+        require_semantic_features(spec, "EASING")
         member = (num_layers, hidden, heads, predicate_dim, feat_drop, attn_drop, tokens, decoder_layers)
         self.members = nn.ModuleList(EasingMember(spec, *member, decoder_heads, gamma, beta) for _ in range(2))
         self.label_mean, self.label_std = spec.label_mean, spec.label_std

@@ -16,6 +16,15 @@ from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
 
 
+def require_semantic_features(spec: GraphSpec, network: str) -> None:
+    """Networks with a semantic branch stop at build time, saying how to get its input."""
+    if spec.semantic_dim == 0:
+        raise ConfigError(
+            f"{network} needs semantic features: set data.semantic_features: [semantic] "
+            '(text embeddings need the text extra: pip install -e ".[text]")'
+        )
+
+
 class RelationalTransformerLayer(nn.Module):
     """Multi-head dot-product attention over in-edges, plus a per-head relation bias; add & norm, FFN."""
 
@@ -111,11 +120,7 @@ class RGTN(nn.Module):
         epsilon: float = 1e-4,
     ) -> None:
         super().__init__()
-        if spec.semantic_dim == 0:
-            raise ConfigError(
-                "RGTN needs semantic features: set data.semantic_features: [semantic] "
-                '(text embeddings need the text extra: pip install -e ".[text]")'
-            )
+        require_semantic_features(spec, "RGTN")
         width = hidden * heads
         self.num_layers, self.epsilon = num_layers, epsilon
         self.input_drop = nn.Dropout(input_drop)
