@@ -252,8 +252,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
 
     def training_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of this fold's training nodes (all a baseline may see)."""
-        train = self._batches["train"]
-        return train.output_nodes[train.target_index], train.labels
+        return self.stage_labels("train")
+
+    def stage_labels(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node ids and labels of one split of this fold (``train``, ``val`` or ``test``)."""
+        batch = self._batches[stage]
+        return batch.output_nodes[batch.target_index], batch.labels
 
     # ------------------------------------------------------------- dataloaders
     def _loader(self, stage: str) -> Iterable[GraphBatch]:

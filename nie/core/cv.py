@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+import torch
 
 from nie.core.cli import NIECLI, run_dir
 from nie.core.errors import ConfigError
-from nie.core.io import write_json
+from nie.core.io import atomic_path, write_json
 
 FOLD_RESULT = "cv_fold.json"
+FOLD_PREDICTIONS = "fold_predictions.npz"
 
 
 def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
@@ -66,6 +68,25 @@ def _best_validation(cli: NIECLI) -> dict[str, float]:
     return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
 
 
+def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
+    """The selected checkpoint's prediction for every node, with this fold's validation and test
+    nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
+    retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
+    datamodule = cli.datamodule
+    if not hasattr(datamodule, "stage_labels") or cli.trainer.world_size > 1:
+        return
+    outputs = cli.trainer.predict(cli.model, datamodule=datamodule, ckpt_path=ckpt_path)
+    arrays = {
+        "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
+        "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
+    }
+    for stage in ("val", "test"):
+        nodes, labels = datamodule.stage_labels(stage)
+        arrays[f"{stage}_node"], arrays[f"{stage}_label"] = nodes.cpu().numpy(), labels.float().cpu().numpy()
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
 def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]) -> dict[str, float]:
     start = time.perf_counter()  # building the CLI sets up the data: features, per-fold pre-training
     cli = make_cli([*args, "--data.init_args.fold", str(fold)])
@@ -81,9 +102,14 @@ def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int
         saved = json.loads(record.read_text())
         if saved.get("config_hash") == config_hash:
             print(f"fold {fold}: done earlier, read back from {record}")
+            recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
+            best = recorded_best(cli.model, cli.datamodule) if recorded_best else None
+            if not (directory / FOLD_PREDICTIONS).is_file() and best:
+                save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
             return saved["metrics"]
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+    save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
     metrics = {**cli.stage_metrics("test"), **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
     write_json(directory / "test_metrics.json", cli.stage_metrics("test"))
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})

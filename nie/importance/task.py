@@ -112,4 +112,9 @@ class NodeImportanceTask(BaseTask):
 
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
-        return {"node": batch.output_nodes[batch.target_index], "score": self.spec.to_scores(main[batch.target_index])}
+        prediction = main[batch.target_index]
+        return {
+            "node": batch.output_nodes[batch.target_index],
+            "score": self.spec.to_scores(prediction),
+            "prediction": prediction,  # in the labels' space, where the metrics and an ensemble work
+        }
