@@ -15,14 +15,19 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-import torch
 
 from nie.core.cli import NIECLI, run_dir
+from nie.core.ensemble import (
+    FOLD_PREDICTIONS,
+    MemberRun,
+    cross_validate_ensemble,
+    ensemble_section,
+    save_fold_predictions,
+)
 from nie.core.errors import ConfigError
-from nie.core.io import atomic_path, write_json
+from nie.core.io import write_json
 
 FOLD_RESULT = "cv_fold.json"
-FOLD_PREDICTIONS = "fold_predictions.npz"
 
 
 def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
@@ -40,7 +45,7 @@ def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bo
 def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
     """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
     table = summarise(per_fold)
-    for extra in ("best_", "fit_test_seconds"):
+    for extra in ("best_", "weight/", "fit_test_seconds"):
         table.update(summarise(per_fold, prefix=extra, strip=False))
     return table
 
@@ -68,26 +73,9 @@ def _best_validation(cli: NIECLI) -> dict[str, float]:
     return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
 
 
-def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
-    """The selected checkpoint's prediction for every node, with this fold's validation and test
-    nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
-    retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
-    datamodule = cli.datamodule
-    if not hasattr(datamodule, "stage_labels") or cli.trainer.world_size > 1:
-        return
-    outputs = cli.trainer.predict(cli.model, datamodule=datamodule, ckpt_path=ckpt_path)
-    arrays = {
-        "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
-        "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
-    }
-    for stage in ("val", "test"):
-        nodes, labels = datamodule.stage_labels(stage)
-        arrays[f"{stage}_node"], arrays[f"{stage}_label"] = nodes.cpu().numpy(), labels.float().cpu().numpy()
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-
-
-def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]) -> dict[str, float]:
+def run_fold(
+    make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]
+) -> tuple[dict[str, float], Path]:
     start = time.perf_counter()  # building the CLI sets up the data: features, per-fold pre-training
     cli = make_cli([*args, "--data.init_args.fold", str(fold)])
     directory = run_dir(cli.trainer, cli.model, cli.datamodule)
@@ -106,14 +94,35 @@ def run_fold(make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int
             best = recorded_best(cli.model, cli.datamodule) if recorded_best else None
             if not (directory / FOLD_PREDICTIONS).is_file() and best:
                 save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
-            return saved["metrics"]
+            return saved["metrics"], directory
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
     save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
     metrics = {**cli.stage_metrics("test"), **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
     write_json(directory / "test_metrics.json", cli.stage_metrics("test"))
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
-    return metrics
+    return metrics, directory
+
+
+def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: Optional[list[int]]) -> MemberRun:
+    """Every requested fold of one configuration (all ``data.num_folds`` by default); the table of
+    its folds goes to ``cv_metrics.json`` in the folds' common run directory."""
+    probe = make_cli(args)
+    num_folds = probe.datamodule.hparams.get("num_folds")
+    if num_folds is None:
+        raise ConfigError("cv needs a datamodule with a num_folds argument")
+    folds = folds if folds else list(range(num_folds))
+    seen: set[Path] = set()
+    runs = [run_fold(make_cli, args, fold, seen) for fold in folds]
+    metrics, directories = [m for m, _ in runs], [d for _, d in runs]
+    write_json(Path(os.path.commonpath(directories)) / "cv_metrics.json", fold_table(metrics))
+    return MemberRun(folds, metrics, directories, probe)
+
+
+def without_config(args: list[str]) -> list[str]:
+    """``args`` less its ``--config X`` pair: what an ensemble passes on to each member."""
+    index = args.index("--config")
+    return args[:index] + args[index + 2 :]
 
 
 def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
@@ -128,16 +137,15 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
             "cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
         )
     make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
-    probe = make_cli(rest)
-    num_folds = probe.datamodule.hparams.get("num_folds")
-    if num_folds is None:
-        raise ConfigError("cv needs a datamodule with a num_folds argument")
-    folds = known.folds if known.folds else list(range(num_folds))
-    seen: set[Path] = set()
-    per_fold = [run_fold(make_cli, rest, fold, seen) for fold in folds]
+    section = ensemble_section(rest)
+    if section is None:
+        per_fold = run_folds(make_cli, rest, known.folds).metrics
+    else:
+        per_fold = cross_validate_ensemble(
+            section, without_config(rest), known.folds, lambda args, folds: run_folds(make_cli, args, folds)
+        )
     table = fold_table(per_fold)
     print(format_table(table))
-    write_json(Path(os.path.commonpath(list(seen))) / "cv_metrics.json", table)
     if known.out:
         write_json(known.out, table)
     return table

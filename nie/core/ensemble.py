@@ -1,0 +1,223 @@
+"""Ensembles in ``train.py cv``: the members' own cross-validations, combined fold by fold.
+
+A config whose top level is ``ensemble:`` names its members (each a config file, or a list of
+``train.py fit`` arguments) and how to weight them::
+
+    ensemble:
+      members:
+        - configs/fb15k/rgtn.yaml
+        - [--config, configs/fb15k/geni.yaml, --seed_everything, "1"]
+      weights: validation   # or: equal
+      grid_step: 0.05
+
+Each member's folds run (or are read back: cv skips finished folds) and leave their predictions
+beside the checkpoint. Per fold the ensemble predicts the weighted mean of the members' predictions
+in the labels' space (so RMSE stays meaningful), with weights on the simplex; ``validation`` picks
+the grid point that scores best on that fold's validation nodes by the members' checkpoint monitor,
+so the test nodes choose nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+import yaml
+
+from nie.core.cli import NIECLI
+from nie.core.errors import ConfigError
+from nie.core.io import atomic_path
+
+WEIGHTINGS = ("equal", "validation")
+FOLD_PREDICTIONS = "fold_predictions.npz"
+
+
+def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
+    """The selected checkpoint's prediction for every node, with this fold's validation and test
+    nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
+    retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
+    datamodule = cli.datamodule
+    if not hasattr(datamodule, "stage_labels") or cli.trainer.world_size > 1:
+        return
+    outputs = cli.trainer.predict(cli.model, datamodule=datamodule, ckpt_path=ckpt_path)
+    arrays = {
+        "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
+        "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
+    }
+    for stage in ("val", "test"):
+        nodes, labels = datamodule.stage_labels(stage)
+        arrays[f"{stage}_node"], arrays[f"{stage}_label"] = nodes.cpu().numpy(), labels.float().cpu().numpy()
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+@dataclass
+class MemberRun:
+    """A finished cross-validation: per-fold metrics and run directories, and the CLI that built it."""
+
+    folds: list[int]
+    metrics: list[dict[str, float]]
+    directories: list[Path]
+    cli: NIECLI
+
+
+@dataclass
+class FoldPredictions:
+    """One member's predictions for one fold, keyed by node id, with the fold's labelled nodes."""
+
+    prediction: dict[str, np.ndarray]  # stage -> predictions of that stage's nodes
+    label: dict[str, np.ndarray]
+    node: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, directory: Path) -> "FoldPredictions":
+        path = directory / FOLD_PREDICTIONS
+        if not path.is_file():
+            raise ConfigError(f"{path}: no fold predictions; rerun the member's cv (single process) to write them")
+        arrays = np.load(path)
+        position = np.full(int(arrays["node"].max()) + 1, -1)
+        position[arrays["node"]] = np.arange(len(arrays["node"]))
+        stages = ("val", "test")
+        return cls(
+            prediction={s: arrays["prediction"][position[arrays[f"{s}_node"]]] for s in stages},
+            label={s: arrays[f"{s}_label"] for s in stages},
+            node={s: arrays[f"{s}_node"] for s in stages},
+        )
+
+
+def ensemble_section(args: Sequence[str]) -> Optional[dict]:
+    """The ``ensemble`` section when the only ``--config`` of ``args`` is an ensemble config."""
+    configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+    if len(configs) != 1 or not Path(configs[0]).is_file():
+        return None
+    try:
+        config = yaml.safe_load(Path(configs[0]).read_text())
+    except yaml.YAMLError:
+        return None  # the CLI reports unreadable configs itself
+    if not isinstance(config, dict) or "ensemble" not in config:
+        return None
+    section = config["ensemble"]
+    extra = set(config) - {"ensemble"}
+    if extra or not isinstance(section, dict) or not section.get("members"):
+        raise ConfigError(
+            f"{configs[0]}: an ensemble config holds only 'ensemble: {{members: [...], weights, grid_step}}'"
+            + (f"; found also {sorted(extra)}" if extra else "")
+        )
+    unknown = set(section) - {"members", "weights", "grid_step"}
+    if unknown:
+        raise ConfigError(
+            f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step"
+        )
+    if section.get("weights", "validation") not in WEIGHTINGS:
+        raise ConfigError(f"{configs[0]}: ensemble.weights must be one of {WEIGHTINGS}, got {section['weights']!r}")
+    step = section.get("grid_step", 0.05)
+    if not isinstance(step, (int, float)) or not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
+        raise ConfigError(f"{configs[0]}: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
+    return {"path": configs[0], **section}
+
+
+def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
+    """A member's ``train.py fit`` arguments: a config path, or its own argument list; plus the
+    arguments given on the command line after the ensemble config (they apply to every member)."""
+    if isinstance(member, str):
+        own = ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
+    else:
+        own = [str(a) for a in member]
+    return [*own, *extra]
+
+
+def member_names(members: Sequence[str | list]) -> list[str]:
+    """Short unique names for the weight columns: the member's config file stem, numbered if repeated."""
+    stems = []
+    for member in members:
+        args = member_args(member, [])
+        configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+        stems.append(Path(configs[-1]).stem if configs else "member")
+    return [f"{s}{i}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
+
+
+def simplex_grid(members: int, step: float) -> np.ndarray:
+    """Every weight vector on the simplex with coordinates in multiples of ``step``."""
+    units = round(1 / step)
+    points = [c for c in itertools.product(range(units + 1), repeat=members - 1) if sum(c) <= units]
+    return np.array([[*c, units - sum(c)] for c in points], dtype=np.float64) / units
+
+
+def score(make_metrics: Callable, prediction: np.ndarray, label: np.ndarray) -> dict[str, float]:
+    metrics = make_metrics()
+    metrics.update(torch.from_numpy(prediction).float(), torch.from_numpy(label).float())
+    return {k: float(v) for k, v in metrics.compute().items()}
+
+
+def fit_weights(
+    members: list[FoldPredictions], weighting: str, step: float, make_metrics: Callable, monitor: str, mode: str
+) -> np.ndarray:
+    """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
+    if weighting == "equal":
+        return np.full(len(members), 1 / len(members))
+    key = monitor.split("/", 1)[1]
+    stacked = np.stack([m.prediction["val"] for m in members], axis=1)
+    label = members[0].label["val"]
+    best, best_score = None, None
+    for weights in simplex_grid(len(members), step):
+        value = score(make_metrics, stacked @ weights, label)[key]
+        if best_score is None or (value > best_score if mode == "max" else value < best_score):
+            best, best_score = weights, value
+    return best
+
+
+def combine_fold(
+    fold: int,
+    members: list[FoldPredictions],
+    names: list[str],
+    section: dict,
+    make_metrics: Callable,
+    monitor: str,
+    mode: str,
+) -> dict[str, float]:
+    """One fold's ensemble: weights from validation, then the test metrics of the weighted mean."""
+    for name, member in zip(names[1:], members[1:]):
+        for stage in ("val", "test"):
+            if not np.array_equal(member.node[stage], members[0].node[stage]):
+                raise ConfigError(
+                    f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in fold "
+                    f"{fold}; members must share the data section (dataset, num_folds, split seed)"
+                )
+    weights = fit_weights(members, section.get("weights", "validation"), section.get("grid_step", 0.05),
+                          make_metrics, monitor, mode)  # fmt: skip
+    result = {f"weight/{n}": float(w) for n, w in zip(names, weights)}
+    for stage in ("val", "test"):
+        prediction = np.stack([m.prediction[stage] for m in members], axis=1) @ weights
+        scores = score(make_metrics, prediction, members[0].label[stage])
+        if stage == "val":
+            result[f"best_{monitor}"] = scores[monitor.split("/", 1)[1]]
+        else:
+            result.update({f"test/{k}": v for k, v in scores.items()})
+    return result
+
+
+def cross_validate_ensemble(
+    section: dict,
+    extra: list[str],
+    folds: Optional[list[int]],
+    run_member: Callable[[list[str], Optional[list[int]]], MemberRun],
+) -> list[dict[str, float]]:
+    """Run (or read back) every member's folds, then combine them per fold."""
+    names = member_names(section["members"])
+    runs = [run_member(member_args(m, extra), folds) for m in section["members"]]
+    probe = runs[0].cli
+    checkpoint = probe.trainer.checkpoint_callback
+    monitor = getattr(checkpoint, "monitor", None) or "val/loss"
+    mode = getattr(checkpoint, "mode", "min")
+    per_fold = []
+    for index, fold in enumerate(runs[0].folds):
+        predictions = [FoldPredictions.load(run.directories[index]) for run in runs]
+        result = combine_fold(fold, predictions, names, section, probe.model.make_metrics, monitor, mode)
+        result["fit_test_seconds"] = sum(run.metrics[index].get("fit_test_seconds", 0.0) for run in runs)
+        per_fold.append(result)
+    return per_fold
