@@ -97,9 +97,10 @@ def run_fold(
             return saved["metrics"], directory
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+    test_metrics = cli.stage_metrics("test")  # read before predicting, which clears the logged metrics
+    metrics = {**test_metrics, **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
     save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
-    metrics = {**cli.stage_metrics("test"), **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
-    write_json(directory / "test_metrics.json", cli.stage_metrics("test"))
+    write_json(directory / "test_metrics.json", test_metrics)
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
     return metrics, directory
 
