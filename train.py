@@ -2,17 +2,21 @@
 
 python train.py fit --config configs/demo.yaml
 python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
+python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.yaml --out ranking.json
 """
 
 import sys
 
 from nie.core.cli import NIECLI, exit_on_user_error
 from nie.core.cv import cross_validate
+from nie.core.selection import select
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["cv"]:
         exit_on_user_error(lambda: cross_validate(argv[1:]))
+    elif argv[:1] == ["select"]:
+        exit_on_user_error(lambda: select(argv[1:]))
     else:
         exit_on_user_error(lambda: NIECLI(args=argv))
 

@@ -97,3 +97,22 @@ def test_members_on_other_folds_are_refused(workdir: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         run_ensemble("other.yaml")
     assert "member demo1 has other val nodes than demo0 in fold 0" in str(exit_info.value.code)
+
+
+def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir: Path) -> None:
+    from nie.core.selection import select
+
+    Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
+    equal = write_ensemble("equal.yaml", weights="equal")
+    candidates = [DEMO, f"{DEMO}+heads2.yaml", equal]
+    result = select(["--candidates", *candidates, *TINY, *CV, "--folds", "0", "1", "--out", "ranking.json"])
+    assert read_json("ranking.json") == result
+    ranking = result["ranking"]
+    assert sorted(r["candidate"] for r in ranking) == sorted(candidates)
+    assert [r["mean"] for r in ranking] == sorted((r["mean"] for r in ranking), reverse=True)
+    assert result["chosen"] == ranking[0]["candidate"]
+    own = read_json(str(RUNS[0]).format(0) + "/cv_fold.json")["metrics"]["best_val/spearman"]
+    assert next(r for r in ranking if r["candidate"] == DEMO)["folds"][0] == pytest.approx(own)
+    assert "spearman" in result["test"] and not any(k.startswith("best_") for k in result["test"])
+    with pytest.raises(SystemExit, match="config file missing.yaml not found"):
+        run_train("select", "--candidates", "missing.yaml", "--out", "x.json")

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("nie", "datamodules", "callbacks")
-CLI_LAYER = ("nie.core.cli", "nie.core.cv", "nie.core.ensemble")
+CLI_LAYER = ("nie.core.cli", "nie.core.cv", "nie.core.ensemble", "nie.core.selection")
 CONTRACTS = ("nie.importance.spec", "nie.importance.kernels", "nie.forecasting.spec")  # what data hands models
 
 

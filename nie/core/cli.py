@@ -47,7 +47,9 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertis
 
 SUBCOMMANDS = (
     "fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
-    "or --out) and cv (k-fold cross-validation: python train.py cv --config X.yaml [--out cv.json])"
+    "or --out), cv (k-fold cross-validation, of one config or an ensemble config: python train.py cv --config "
+    "X.yaml [--out cv.json]) and select (rank configs on validation: python train.py select --candidates A.yaml "
+    "B.yaml --out ranking.json)"
 )
 
 TRAINER_DEFAULTS: dict[str, Any] = {
