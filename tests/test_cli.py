@@ -38,11 +38,16 @@ def config_args(path: Path) -> list[str]:
 def is_shared_part(path: Path) -> bool:
     """A shared section or patch (no ``model``, not itself including a base): read through ``include``."""
     config = yaml.safe_load(path.read_text())
-    return path.parent.name != "selection" and "model" not in config and "include" not in config
+    return path.parent.name != "selection" and not {"model", "include", "ensemble"} & set(config)
+
+
+def is_ensemble(path: Path) -> bool:
+    return "ensemble" in yaml.safe_load(path.read_text())
 
 
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.yaml"))
 SHARED_PARTS = [p for p in CONFIGS if is_shared_part(p)]
+ENSEMBLES = [p for p in CONFIGS if is_ensemble(p)]
 
 
 def test_every_shared_part_is_included_by_an_experiment() -> None:
@@ -52,12 +57,29 @@ def test_every_shared_part_is_included_by_an_experiment() -> None:
     assert SHARED_PARTS and not [p for p in SHARED_PARTS if p.resolve() not in included]
 
 
-@pytest.mark.parametrize("config", [p.relative_to(ROOT).as_posix() for p in CONFIGS if p not in SHARED_PARTS])
+@pytest.mark.parametrize(
+    "config", [p.relative_to(ROOT).as_posix() for p in CONFIGS if p not in SHARED_PARTS and p not in ENSEMBLES]
+)
 def test_every_shipped_config_parses(config: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_info:
         run_train("fit", *config_args(ROOT / config), "--print_config")
     assert exit_info.value.code == 0, capsys.readouterr().err
     assert "class_path" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("config", [p.relative_to(ROOT).as_posix() for p in ENSEMBLES])
+def test_every_shipped_ensemble_has_members_that_parse(
+    config: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nie.core.ensemble import ensemble_section, member_args
+
+    monkeypatch.chdir(ROOT)  # members are named relative to the project root, like every command's paths
+    section = ensemble_section(["--config", config])
+    assert section is not None and len(section["members"]) >= 2
+    for member in section["members"]:
+        with pytest.raises(SystemExit) as exit_info:
+            run_train("fit", *member_args(member, []), "--print_config")
+        assert exit_info.value.code == 0, capsys.readouterr().err
 
 
 def test_fit_names_checkpoints_by_hyperparameters(workdir: Path) -> None:

@@ -116,3 +116,11 @@ def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir
     assert "spearman" in result["test"] and not any(k.startswith("best_") for k in result["test"])
     with pytest.raises(SystemExit, match="config file missing.yaml not found"):
         run_train("select", "--candidates", "missing.yaml", "--out", "x.json")
+
+
+def test_members_sharing_a_run_directory_are_refused(workdir: Path) -> None:
+    Path("same.yaml").write_text(
+        yaml.safe_dump({"ensemble": {"members": [MEMBERS[0], [*MEMBERS[0], "--seed_everything", "1"]]}})
+    )
+    with pytest.raises(SystemExit, match="members demo0 and demo1 share the run directory"):
+        run_ensemble("same.yaml")

@@ -210,6 +210,15 @@ def cross_validate_ensemble(
     """Run (or read back) every member's folds, then combine them per fold."""
     names = member_names(section["members"])
     runs = [run_member(member_args(m, extra), folds) for m in section["members"]]
+    owners: dict[Path, str] = {}
+    for name, run in zip(names, runs):
+        for directory in run.directories:
+            if directory in owners:  # a later member's run replaced the earlier one's predictions
+                raise ConfigError(
+                    f"ensemble {section['path']}: members {owners[directory]} and {name} share the run directory "
+                    f"{directory}; name their checkpoints apart (HParamCheckpoint root, dirs or hparams)"
+                )
+            owners[directory] = name
     probe = runs[0].cli
     checkpoint = probe.trainer.checkpoint_callback
     monitor = getattr(checkpoint, "monitor", None) or "val/loss"
