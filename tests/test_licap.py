@@ -189,3 +189,39 @@ def test_pretraining_loss_curve_reaches_the_runs_tensorboard(workdir) -> None:
 def test_bad_settings_fail_at_construction(bad) -> None:
     with pytest.raises(ConfigError, match="licap"):
         LICAP(**bad)
+
+
+def test_both_inputs_are_pretrained_separately_and_replaced(tmp_path, monkeypatch) -> None:
+    pretrained = []
+    original = LICAP.pretrain
+
+    def spy(self, graph, x, *rest):
+        pretrained.append((rest[-1], x.clone()))
+        return original(self, graph, x, *rest)
+
+    monkeypatch.setattr(LICAP, "pretrain", spy)
+    licap = LICAP(**FAST, inputs=["structural", "semantic"])
+
+    def module(**data) -> SyntheticKnowledgeGraphDataModule:
+        dm = SyntheticKnowledgeGraphDataModule(  # two different inputs (equal inputs share one cache entry)
+            num_nodes=300, features=["degree"], semantic_features=["degree", "degree"], cache_dir=str(tmp_path), **data
+        )
+        dm.setup()
+        return dm
+
+    plain, dm = module(), module(pretraining=licap)
+    assert [name for name, _ in pretrained] == ["structural", "semantic"]
+    torch.testing.assert_close(pretrained[0][1], plain._batches["predict"].x)
+    torch.testing.assert_close(pretrained[1][1], plain._batches["predict"].x_semantic)
+    assert dm.spec.in_dim == dm.spec.semantic_dim == FAST["out_dim"]
+    assert not torch.equal(dm._batches["predict"].x, dm._batches["predict"].x_semantic)  # two encoders
+    assert licap.run_name == "licap_structural_semantic" and LICAP(**FAST).run_name == "licap"
+
+
+def test_semantic_pretraining_needs_semantic_features_and_inputs_are_named_once(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="semantic_features is empty"):
+        SyntheticKnowledgeGraphDataModule(
+            num_nodes=300, features=["degree"], cache_dir=str(tmp_path), pretraining=LICAP(**FAST, inputs=["semantic"])
+        ).setup()
+    with pytest.raises(ConfigError, match="once each"):
+        LICAP(inputs=["semantic", "semantic"])

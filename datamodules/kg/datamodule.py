@@ -210,11 +210,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         x = torch.from_numpy(build(feature_names))
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
-            train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
-            embeddings = h.pretraining.embeddings(
-                g, x, num_relations, train, labels[train], h.seed, h.cache_dir, self.trainer
-            )
-            x = h.pretraining.apply(x, embeddings)
+            x, x_semantic = self._pretrain(g, num_relations, x, x_semantic, labels)
         self.graph = graph
         in_degree = g.in_degrees().float()
         self.spec = GraphSpec(
@@ -240,6 +236,25 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
         self._batches["train"].unlabeled_index = torch.from_numpy(self.split.unlabeled.astype(np.int64))
         rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
+
+    def _pretrain(
+        self, g: Graph, num_relations: int, x: torch.Tensor, x_semantic: Optional[np.ndarray], labels: torch.Tensor
+    ) -> tuple[torch.Tensor, Optional[np.ndarray]]:
+        """Each input the pre-training stage names, replaced or extended by its own embeddings."""
+        h = self.hparams
+        train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
+        for name in h.pretraining.inputs:
+            if name == "semantic" and x_semantic is None:
+                raise ConfigError("data.pretraining pre-trains the semantic input, but data.semantic_features is empty")
+            source = x if name == "structural" else torch.from_numpy(x_semantic)
+            embeddings = h.pretraining.embeddings(
+                g, source, num_relations, train, labels[train], h.seed, h.cache_dir, self.trainer, name
+            )
+            if name == "structural":
+                x = h.pretraining.apply(source, embeddings)
+            else:
+                x_semantic = h.pretraining.apply(source, embeddings).numpy()
+        return x, x_semantic
 
     def _use_backend(self, backend: str) -> None:
         """Switch the kernels of an already set-up graph (a later stage on another device)."""

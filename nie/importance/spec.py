@@ -97,6 +97,7 @@ class NodePretraining:
     then replace or extend the input features (``data.pretraining``)."""
 
     run_name: str = "pretraining"  # how run directories name the stage
+    inputs: tuple[str, ...] = ("structural",)  # which inputs it pre-trains: structural and/or semantic
 
     def embeddings(
         self,
@@ -108,8 +109,10 @@ class NodePretraining:
         seed: int,
         cache_dir: str | Path,
         trainer: Optional[pl.Trainer] = None,
+        input_name: str = "structural",
     ) -> Tensor:
-        """Embeddings [N, D] on the CPU; ``trainer`` is the run's (its device and logger), if any."""
+        """Embeddings [N, D] on the CPU of the input ``x`` named ``input_name``; ``trainer`` is the
+        run's (its device and logger), if any."""
         raise NotImplementedError
 
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:

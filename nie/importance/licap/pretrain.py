@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 import numpy as np
@@ -24,6 +24,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 from torch import Tensor
 
 from nie.core.cache import cached_array
+from nie.core.errors import ConfigError
 from nie.core.seed import isolated_rng
 from nie.importance.kernels import Graph
 from nie.importance.licap.bins import TopBins, check_bin_settings, top_bins
@@ -37,6 +38,8 @@ class LICAP(NodePretraining):
 
     Args:
         mode: ``replace`` the input features with the embeddings, or ``concat`` them.
+        inputs: which inputs are pre-trained, each separately with its own encoder: ``structural``
+            (the network's features) and/or ``semantic`` (the text embeddings of ``data.semantic_features``).
         important_ratio, negative_ratio, negative_pool, bin_width: the bins (``nie.importance.licap.bins``).
         temperature: τ of both InfoNCE losses.
         top_weight, finer_weight: loss = top_weight·L1 + finer_weight·L2.
@@ -49,6 +52,7 @@ class LICAP(NodePretraining):
     def __init__(
         self,
         mode: Literal["replace", "concat"] = "replace",
+        inputs: Sequence[Literal["structural", "semantic"]] = ("structural",),
         important_ratio: float = 0.1,
         negative_ratio: float = 2.0,
         negative_pool: float = 0.5,
@@ -67,13 +71,16 @@ class LICAP(NodePretraining):
         clip: float = 10.0,
     ) -> None:
         check_bin_settings(important_ratio, negative_pool, bin_width)  # fail at start-up, not after loading
-        self.mode = mode
-        self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode")}
+        if not inputs or len(set(inputs)) != len(inputs):
+            raise ConfigError(f"LICAP inputs: name structural and/or semantic once each, got {list(inputs)}")
+        self.mode, self.inputs = mode, tuple(inputs)
+        self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode", "inputs")}
 
     @property
     def run_name(self) -> str:
         """How run directories name this stage (``HParamCheckpoint`` dirs/hparams key ``pretraining``)."""
-        return "licap" if self.mode == "replace" else "licap_concat"
+        name = "licap" if self.mode == "replace" else "licap_concat"
+        return name if self.inputs == ("structural",) else "_".join([name, *self.inputs])
 
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
@@ -88,9 +95,11 @@ class LICAP(NodePretraining):
         seed: int,
         cache_dir: str | Path,
         trainer: Optional[pl.Trainer] = None,
+        input_name: str = "structural",
     ) -> Tensor:
         """Pre-trained embeddings [N, out_dim] (on the CPU) for this fold: only ``train_ids``' labels
-        are given. Pre-training runs on the device of ``trainer`` (the run's), logging to its TensorBoard."""
+        are given. Pre-training runs on the device of ``trainer`` (the run's), logging to its TensorBoard
+        (the structural input's curve in the run's folder, another input's in a sub-folder of its name)."""
         key = {
             "method": "licap-v1",
             "settings": self.settings,
@@ -100,7 +109,8 @@ class LICAP(NodePretraining):
         shape = (graph.num_dst, self.settings["out_dim"])
 
         def build() -> np.ndarray:
-            return self.pretrain(graph, x, num_relations, train_ids, train_labels, seed, trainer).cpu().numpy()
+            embeddings = self.pretrain(graph, x, num_relations, train_ids, train_labels, seed, trainer, input_name)
+            return embeddings.cpu().numpy()
 
         return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
 
@@ -113,6 +123,7 @@ class LICAP(NodePretraining):
         train_labels: Tensor,
         seed: int,
         run_trainer: Optional[pl.Trainer] = None,
+        input_name: str = "structural",
     ) -> Tensor:
         s = self.settings
         device = run_trainer.strategy.root_device if run_trainer is not None else torch.device("cpu")
@@ -138,7 +149,7 @@ class LICAP(NodePretraining):
                 ],
                 gradient_clip_val=s["clip"],
                 gradient_clip_algorithm="norm",
-                logger=_pretrain_logger(run_trainer),
+                logger=_pretrain_logger(run_trainer, "" if input_name == "structural" else input_name),
                 enable_checkpointing=False,
                 enable_progress_bar=False,
                 enable_model_summary=False,
@@ -151,7 +162,7 @@ class LICAP(NodePretraining):
             finally:
                 rank_zero_only.rank = rank
         rank_zero_info(
-            f"LICAP pre-training: best loss {module.best_loss:.4f} after {module.epochs} epochs "
+            f"LICAP pre-training ({input_name}): best loss {module.best_loss:.4f} after {module.epochs} epochs "
             f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)"
         )
         return module.best
@@ -171,9 +182,9 @@ def _digest(*tensors: Tensor) -> str:
     return digest.hexdigest()
 
 
-def _pretrain_logger(run_trainer: Optional[pl.Trainer]) -> TensorBoardLogger | bool:
+def _pretrain_logger(run_trainer: Optional[pl.Trainer], folder: str) -> TensorBoardLogger | bool:
     """The run's TensorBoard folder (one process writes), so ``pretrain/loss`` sits beside its curves."""
     run_logger = run_trainer.logger if run_trainer is not None else None
     if not isinstance(run_logger, TensorBoardLogger) or not run_trainer.is_global_zero:
         return False
-    return TensorBoardLogger(save_dir=run_logger.log_dir, name="", version="", default_hp_metric=False)
+    return TensorBoardLogger(save_dir=run_logger.log_dir, name="", version=folder, default_hp_metric=False)
