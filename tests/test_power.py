@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from datamodules.power.datamodule import PowerDataModule
 from datamodules.power.features import deaccumulate
 from datamodules.power.windows import window_census
-from nie.core.errors import DataError
+from nie.core.errors import ConfigError, DataError
 from nie.forecasting import LSTMForecaster, Persistence
+from nie.forecasting.models import with_neighbours
 from nie.forecasting.spec import forward_target, inverse_target
 from tests.conftest import read_json, run_train
 from tests.power_data import make_power_table, write_power_config
@@ -218,3 +220,31 @@ def test_power_forecasting_runs_without_dgl(workdir: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(config)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert any(Path("runs/lstm/series").glob("lr0.005/epoch=*.ckpt"))
+
+
+def test_future_context_lets_a_step_read_its_neighbouring_hours() -> None:
+    future = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)
+    assert torch.equal(with_neighbours(future, 0), future)
+    wide = with_neighbours(future, 2)
+    assert wide.shape == (2, 5, 15)
+    torch.testing.assert_close(wide[:, 2], future[:, 0:5].reshape(2, 15))  # hours 0..4 around hour 2
+    torch.testing.assert_close(wide[:, 0, :3], future[:, 0])  # before the first hour: the first repeated
+    torch.testing.assert_close(wide[:, 4, -3:], future[:, 4])  # after the last hour: the last repeated
+
+
+@pytest.mark.parametrize("context,changes", [(0, False), (1, True)])
+def test_decoder_sees_the_next_hour_only_with_context(tmp_path: Path, context: int, changes: bool) -> None:
+    dm = PowerDataModule(**yaml.safe_load(write_power_config(tmp_path).read_text())["data"]["init_args"])
+    dm.setup()
+    torch.manual_seed(0)
+    net = LSTMForecaster(dm.spec, future_context=context).eval()
+    batch = next(iter(dm.val_dataloader()))
+    moved = {**batch, "future": batch["future"].clone()}
+    moved["future"][:, 6] += 5.0  # another forecast for hour 6 only
+    with torch.no_grad():
+        before, after = net(batch), net(moved)
+    assert not torch.equal(before[:, 6], after[:, 6])
+    assert torch.equal(before[:, 4], after[:, 4])  # two hours away: out of reach for k <= 1
+    assert torch.equal(before[:, 5], after[:, 5]) != changes
+    with pytest.raises(ConfigError, match="future_context must be >= 0"):
+        LSTMForecaster(dm.spec, future_context=-1)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie.core.errors import ConfigError
 from nie.forecasting.quantiles import non_crossing
 from nie.forecasting.spec import PowerSpec
 
@@ -20,7 +21,10 @@ class LSTMForecaster(nn.Module):
     """Encode the history with an LSTM; decode every horizon step at once from the final state,
     that step's known-future covariates, a step embedding and (pooled training) a station embedding.
     The stations' static values (``data.static_columns``, standardised) join the station inputs.
-    With ``spec.quantiles`` the head gives one value per level, non-crossing and ≥ 0 by construction."""
+    With ``spec.quantiles`` the head gives one value per level, non-crossing and ≥ 0 by construction.
+    ``future_context`` k lets each step also read the covariates of the k hours either side (edges
+    repeat the first/last hour): weather forecasts are often right about an event and wrong about
+    its hour, which a decoder reading one hour alone cannot see."""
 
     name = "lstm"
 
@@ -33,8 +37,12 @@ class LSTMForecaster(nn.Module):
         station_embedding_dim: int = 4,
         decoder_hidden: int = 64,
         output_activation: Literal["softplus", "relu"] = "softplus",
+        future_context: int = 0,
     ) -> None:
         super().__init__()
+        if future_context < 0:
+            raise ConfigError(f"LSTMForecaster future_context must be >= 0 hours, got {future_context}")
+        self.future_context = future_context
         stations = spec.num_stations
         self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
         static = torch.tensor(spec.static or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
@@ -45,7 +53,7 @@ class LSTMForecaster(nn.Module):
         )
         self.step_embedding = nn.Embedding(spec.horizon, 8)
         self.decoder = nn.Sequential(
-            nn.Linear(hidden + spec.future_dim + 8 + extra, decoder_hidden),
+            nn.Linear(hidden + spec.future_dim * (2 * future_context + 1) + 8 + extra, decoder_hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(decoder_hidden, max(len(spec.quantiles), 1)),
@@ -62,7 +70,7 @@ class LSTMForecaster(nn.Module):
         horizon = future.shape[1]
         parts = [
             state[-1].unsqueeze(1).expand(-1, horizon, -1),
-            future,
+            with_neighbours(future, self.future_context),
             self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1),
         ]
         if station is not None:
@@ -76,3 +84,12 @@ class LSTMForecaster(nn.Module):
         if self.static.shape[1]:
             parts.append(self.static[station])
         return torch.cat(parts, -1) if parts else None
+
+
+def with_neighbours(future: Tensor, k: int) -> Tensor:
+    """[B, H, F] -> [B, H, F·(2k+1)]: each step's covariates with those of the k steps before and after."""
+    if k == 0:
+        return future
+    horizon = future.shape[1]
+    padded = F.pad(future.transpose(1, 2), (k, k), mode="replicate").transpose(1, 2)
+    return torch.cat([padded[:, shift : shift + horizon] for shift in range(2 * k + 1)], -1)
