@@ -3,6 +3,7 @@
 python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metric
 python bench/tables.py --test results/gefcom2014_*.json
 python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
+python bench/tables.py --paired results/fb15k_geni.json results/fb15k_licap_geni.json   # B - A per fold
 """
 
 from __future__ import annotations
@@ -32,12 +33,32 @@ def test_row(name: str, metrics: dict) -> str:
     return f"| {name} | " + " | ".join(f"{metrics[c]:.4f}" if c in metrics else "–" for c in POWER_COLUMNS) + " |"
 
 
+def paired_rows(base: dict, other: dict) -> list[str]:
+    """Per metric: the fold-by-fold differences other − base, their mean, and how many folds improve
+    (RMSE improves downwards)."""
+    rows = []
+    for column in NIE_COLUMNS:
+        if column not in base or column not in other:
+            continue
+        diffs = [b - a for a, b in zip(base[column]["folds"], other[column]["folds"], strict=True)]
+        better = sum(d < 0 if column == "rmse" else d > 0 for d in diffs)
+        cells = " ".join(f"{d:+.4f}" for d in diffs)
+        rows.append(f"| {column} | {sum(diffs) / len(diffs):+.4f} | {cells} | {better} of {len(diffs)} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
+    parser.add_argument("--paired", action="store_true", help="two cv tables on the same folds: differences")
     args = parser.parse_args()
+    if args.paired:
+        base, other = (json.loads(path.read_text()) for path in args.files)
+        print("| metric | mean difference | per fold | folds improved |\n|---|---|---|---|")
+        print("\n".join(paired_rows(base, other)))
+        return
     if args.folds:
         from nie.core.cv import fold_table
 
