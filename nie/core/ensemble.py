@@ -113,12 +113,13 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
         raise ConfigError(
             f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step"
         )
-    if section.get("weights", "validation") not in WEIGHTINGS:
+    section = {"weights": "validation", "grid_step": 0.05, **section, "path": configs[0]}
+    if section["weights"] not in WEIGHTINGS:
         raise ConfigError(f"{configs[0]}: ensemble.weights must be one of {WEIGHTINGS}, got {section['weights']!r}")
-    step = section.get("grid_step", 0.05)
+    step = section["grid_step"]
     if not isinstance(step, (int, float)) or not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
         raise ConfigError(f"{configs[0]}: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
-    return {"path": configs[0], **section}
+    return section
 
 
 def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
@@ -186,10 +187,9 @@ def combine_fold(
             if not np.array_equal(member.node[stage], members[0].node[stage]):
                 raise ConfigError(
                     f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in fold "
-                    f"{fold}; members must share the data section (dataset, num_folds, split seed)"
+                    f"{fold}; members must share the data section (dataset, split, num_folds)"
                 )
-    weights = fit_weights(members, section.get("weights", "validation"), section.get("grid_step", 0.05),
-                          make_metrics, monitor, mode)  # fmt: skip
+    weights = fit_weights(members, section["weights"], section["grid_step"], make_metrics, monitor, mode)
     result = {f"weight/{n}": float(w) for n, w in zip(names, weights)}
     for stage in ("val", "test"):
         prediction = np.stack([m.prediction[stage] for m in members], axis=1) @ weights
