@@ -124,3 +124,14 @@ def test_members_sharing_a_run_directory_are_refused(workdir: Path) -> None:
     )
     with pytest.raises(SystemExit, match="members demo0 and demo1 share the run directory"):
         run_ensemble("same.yaml")
+
+
+def test_run_directories_may_name_the_seed(workdir: Path) -> None:
+    from nie.core.cli import NIECLI
+    from nie.core.naming import run_path, run_values
+
+    def leaf(seed: str) -> Path:
+        cli = NIECLI(args=["--config", DEMO, *TINY, "--seed_everything", seed], run=False)
+        return run_path(Path("runs"), run_values(cli.model, cli.datamodule), ["fold"], ["lr", "seed_everything"])
+
+    assert leaf("1") == Path("runs/fold0/lr0.005-seed_everything1") and leaf("1") != leaf("2")

@@ -310,6 +310,14 @@ class NIECLI(LightningCLI):
         if isinstance(seed, int) and not isinstance(seed, bool):
             seed_everything(seed)
 
+    def instantiate_classes(self) -> None:
+        """As LightningCLI, and the run's seed becomes a value run directories may name
+        (``HParamCheckpoint(hparams=[..., seed_everything])``): members of a seed ensemble need apart."""
+        super().instantiate_classes()
+        seed = self._get(self.config, "seed_everything")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            self.model.run_seed = seed
+
     # ------------------------------------------------------------ ckpt_path=best
     def _resolve_best(self, subcommand: str) -> None:
         """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""

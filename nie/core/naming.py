@@ -40,6 +40,8 @@ def run_values(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningD
     values.update({k: v for k, v in pl_module.hparams.items() if not k.startswith("_")})
     if hasattr(pl_module, "run_name_values"):
         values.update(pl_module.run_name_values())
+    if getattr(pl_module, "run_seed", None) is not None:  # set by the CLI from seed_everything
+        values["seed_everything"] = pl_module.run_seed
     return values
 
 
