@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from nie.core.cli import NIECLI, run_dir
+from nie.core.cli import NIECLI, run_dir, split_configs
 from nie.core.ensemble import (
     FOLD_PREDICTIONS,
     MemberRun,
@@ -120,12 +120,6 @@ def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: O
     return MemberRun(folds, metrics, directories, probe)
 
 
-def without_config(args: list[str]) -> list[str]:
-    """``args`` less its ``--config X`` pair: what an ensemble passes on to each member."""
-    index = args.index("--config")
-    return args[:index] + args[index + 2 :]
-
-
 def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
     parser = argparse.ArgumentParser(
         prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
@@ -143,7 +137,7 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
         per_fold = run_folds(make_cli, rest, known.folds).metrics
     else:
         per_fold = cross_validate_ensemble(
-            section, without_config(rest), known.folds, lambda args, folds: run_folds(make_cli, args, folds)
+            section, split_configs(rest)[1], known.folds, lambda args, folds: run_folds(make_cli, args, folds)
         )
     table = fold_table(per_fold)
     print(format_table(table))

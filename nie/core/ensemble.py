@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import yaml
 
-from nie.core.cli import NIECLI
+from nie.core.cli import NIECLI, split_configs
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 
@@ -92,7 +92,7 @@ class FoldPredictions:
 
 def ensemble_section(args: Sequence[str]) -> Optional[dict]:
     """The ``ensemble`` section when the only ``--config`` of ``args`` is an ensemble config."""
-    configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+    configs, _ = split_configs(args)
     if len(configs) != 1 or not Path(configs[0]).is_file():
         return None
     try:
@@ -136,8 +136,7 @@ def member_names(members: Sequence[str | list]) -> list[str]:
     """Short unique names for the weight columns: the member's config file stem, numbered if repeated."""
     stems = []
     for member in members:
-        args = member_args(member, [])
-        configs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--config"]
+        configs, _ = split_configs(member_args(member, []))
         stems.append(Path(configs[-1]).stem if configs else "member")
     return [f"{s}{i}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
 
