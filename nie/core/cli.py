@@ -13,7 +13,7 @@ import sys
 import warnings
 from argparse import ArgumentError
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import lightning.pytorch as pl
 import torch
@@ -125,46 +125,37 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
         sys.exit(f"error: {condense_parse_error(str(err))}")
 
 
-def config_arg(args: Sequence[str], i: int) -> tuple[Optional[str], int]:
-    """The config path given at ``args[i]`` (``--config X`` or ``--config=X``, else None) and how many
-    arguments it spans."""
-    arg = args[i]
-    if arg == "--config" and i + 1 < len(args):
-        return args[i + 1], 2
-    if arg.startswith("--config="):
-        return arg[9:], 1
-    return None, 1
+def walk_configs(args: Sequence[str]) -> Iterator[tuple[Optional[str], Optional[str]]]:
+    """Each argument in order as ``(config path, None)`` for ``--config X`` / ``--config=X`` or
+    ``(None, argument)`` for anything else."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--config" and i + 1 < len(args):
+            yield args[i + 1], None
+            i += 2
+            continue
+        yield (arg[9:], None) if arg.startswith("--config=") else (None, arg)
+        i += 1
 
 
 def split_configs(args: Sequence[str]) -> tuple[list[str], list[str]]:
     """The ``--config`` paths of ``args``, and the other arguments in their order."""
-    configs: list[str] = []
-    others: list[str] = []
-    i = 0
-    while i < len(args):
-        path, width = config_arg(args, i)
-        if path is None:
-            others.append(args[i])
-        else:
-            configs.append(path)
-        i += width
-    return configs, others
+    walked = list(walk_configs(args))
+    return [p for p, _ in walked if p is not None], [a for p, a in walked if p is None]
 
 
 def expand_includes(args: list[str]) -> list[str]:
     """Put the files a config ``include``s (paths relative to it, parsed first, recursively) before it,
     so an experiment is one YAML that names its shared trainer/data settings and overrides them."""
     expanded: list[str] = []
-    i = 0
-    while i < len(args):
-        path, width = config_arg(args, i)
+    for path, arg in walk_configs(args):
         if path is None:
-            expanded.append(args[i])
-        else:
-            for included in config_includes(Path(path), ()):
-                expanded += ["--config", str(included)]
-            expanded += ["--config", path]
-        i += width
+            expanded.append(arg)
+            continue
+        for included in config_includes(Path(path), ()):
+            expanded += ["--config", str(included)]
+        expanded += ["--config", path]
     return expanded
 
 
