@@ -29,4 +29,5 @@ class GradientNormClipping(Callback):
             return
         limit = float("inf") if self.max_norm is None else self.max_norm
         norm = torch.nn.utils.clip_grad_norm_(params, limit, norm_type=self.norm_type)
-        pl_module.log("train/grad_norm", norm, on_step=False, on_epoch=True, prog_bar=False)  # one point per epoch
+        # one point per epoch, the mean over its optimiser steps (each step counts once, whatever its batch)
+        pl_module.log("train/grad_norm", norm, on_step=False, on_epoch=True, prog_bar=False, batch_size=1)

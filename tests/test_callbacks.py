@@ -52,3 +52,19 @@ def test_gradient_clipping_logs_the_pre_clip_norm() -> None:
     logged = float(trainer.callback_metrics["train/grad_norm"])
     assert logged > 1e-3  # the norm before clipping ...
     assert probe.norm <= 1e-3 * 1.001  # ... while the optimiser saw the clipped gradients
+
+
+class AmbiguousBatchModel(BoringModel):
+    """Batches are dicts of tensors of different lengths, as graph batches are: no batch size to infer."""
+
+    def train_dataloader(self):
+        batches = [{"x": torch.randn(4, 32), "edges": torch.zeros(7)} for _ in range(2)]
+        return torch.utils.data.DataLoader(batches, batch_size=None)
+
+    def training_step(self, batch, batch_idx):
+        return super().training_step(batch["x"], batch_idx)
+
+
+def test_gradient_norm_is_logged_per_step_without_batch_size_inference(recwarn) -> None:
+    _fit(AmbiguousBatchModel(), GradientNormClipping(max_norm=None), epochs=1)
+    assert not [w for w in recwarn if "batch_size" in str(w.message)]
