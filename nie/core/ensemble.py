@@ -160,12 +160,14 @@ def fit_weights(
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
     if weighting == "equal":
         return np.full(len(members), 1 / len(members))
-    key = monitor.split("/", 1)[1]
-    stacked = np.stack([m.prediction["val"] for m in members], axis=1)
-    label = members[0].label["val"]
+    metric = make_metrics()[monitor.split("/", 1)[1]]  # only the monitor: the grid can hold thousands of points
+    stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
+    label = torch.from_numpy(members[0].label["val"]).float()
     best, best_score = None, None
     for weights in simplex_grid(len(members), step):
-        value = score(make_metrics, stacked @ weights, label)[key]
+        metric.reset()
+        metric.update((stacked @ torch.from_numpy(weights)).float(), label)
+        value = float(metric.compute())
         if best_score is None or (value > best_score if mode == "max" else value < best_score):
             best, best_score = weights, value
     return best
