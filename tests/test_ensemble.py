@@ -41,7 +41,7 @@ def test_simplex_grid_covers_every_point_once(members: int, step: float) -> None
 def test_validation_weights_score_at_least_each_member_and_test_recomputes(workdir: Path) -> None:
     table = run_ensemble(write_ensemble("best.yaml", weights="validation", grid_step=0.1))
     for index, fold in enumerate((0, 1)):
-        weights = np.array([table["weight/demo0"]["folds"][index], table["weight/demo1"]["folds"][index]])
+        weights = np.array([table["weight/demo1"]["folds"][index], table["weight/demo2"]["folds"][index]])
         assert weights.sum() == pytest.approx(1) and (weights >= 0).all()
         arrays = [np.load(str(run).format(fold) + "/" + FOLD_PREDICTIONS) for run in RUNS]
         member_val = [
@@ -60,7 +60,7 @@ def test_validation_weights_score_at_least_each_member_and_test_recomputes(workd
 def test_equal_weights_and_members_read_back(workdir: Path, capsys: pytest.CaptureFixture) -> None:
     config = write_ensemble("equal.yaml", weights="equal")
     first = run_ensemble(config)
-    assert first["weight/demo0"]["folds"] == first["weight/demo1"]["folds"] == [0.5, 0.5]
+    assert first["weight/demo1"]["folds"] == first["weight/demo2"]["folds"] == [0.5, 0.5]
     capsys.readouterr()
     again = run_ensemble(config)
     assert capsys.readouterr().out.count("done earlier") == 4  # 2 members x 2 folds, nothing retrained
@@ -96,7 +96,7 @@ def test_members_on_other_folds_are_refused(workdir: Path) -> None:
     )
     with pytest.raises(SystemExit) as exit_info:
         run_ensemble("other.yaml")
-    assert "member demo1 has other val nodes than demo0 in fold 0" in str(exit_info.value.code)
+    assert "member demo2 has other val nodes than demo1 in fold 0" in str(exit_info.value.code)
 
 
 def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir: Path) -> None:
@@ -122,7 +122,7 @@ def test_members_sharing_a_run_directory_are_refused(workdir: Path) -> None:
     Path("same.yaml").write_text(
         yaml.safe_dump({"ensemble": {"members": [MEMBERS[0], [*MEMBERS[0], "--seed_everything", "1"]]}})
     )
-    with pytest.raises(SystemExit, match="members demo0 and demo1 share the run directory"):
+    with pytest.raises(SystemExit, match="members demo1 and demo2 share the run directory"):
         run_ensemble("same.yaml")
 
 

@@ -133,12 +133,13 @@ def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
 
 
 def member_names(members: Sequence[str | list]) -> list[str]:
-    """Short unique names for the weight columns: the member's config file stem, numbered if repeated."""
+    """Short unique names for the weight columns: the member's config file stem, numbered from 1 among
+    the members that share it (``geni_seeds1``, ``geni_seeds2``)."""
     stems = []
     for member in members:
         configs, _ = split_configs(member_args(member, []))
         stems.append(Path(configs[-1]).stem if configs else "member")
-    return [f"{s}{i}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
+    return [f"{s}{stems[: i + 1].count(s)}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
 
 
 def simplex_grid(members: int, step: float) -> np.ndarray:
