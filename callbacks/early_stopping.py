@@ -11,6 +11,10 @@ class MinEpochsEarlyStopping(EarlyStopping):
 
     Unlike ``Trainer(min_epochs=...)``, noisy early epochs neither set the best score nor use up
     patience. Which checkpoint ``test`` scores is the checkpoint callback's best.
+
+    The check runs when validation ends, before the checkpoint callback saves ``last.ckpt`` there, so
+    the saved counters already include that validation: a run resumed from it never has to re-check an
+    epoch whose metrics are gone. A stop decided before the save is honoured again on resume.
     """
 
     def __init__(
@@ -22,16 +26,20 @@ class MinEpochsEarlyStopping(EarlyStopping):
         min_delta: float = 0.0,
         verbose: bool = False,
     ) -> None:
-        super().__init__(monitor=monitor, mode=mode, patience=patience, min_delta=min_delta, verbose=verbose)
+        super().__init__(
+            monitor=monitor,
+            mode=mode,
+            patience=patience,
+            min_delta=min_delta,
+            verbose=verbose,
+            check_on_train_epoch_end=False,
+        )
         self.min_epochs = min_epochs
 
-    def _warming_up(self, trainer: pl.Trainer) -> bool:
-        return trainer.current_epoch < self.min_epochs
-
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._warming_up(trainer):
+        if trainer.current_epoch >= self.min_epochs:
             super().on_validation_end(trainer, pl_module)
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._warming_up(trainer):
-            super().on_train_epoch_end(trainer, pl_module)
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.stopped_epoch > 0:  # restored from a checkpoint saved after this callback said stop
+            trainer.should_stop = True

@@ -18,6 +18,21 @@ RUN_NIE = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 RUN_LSTM = Path("runs/lstm/series/lr0.005")
 
 
+def _after_warm_up(config: Path, **trainer: object) -> Path:
+    """The config with early stopping counting from epoch 1 (so a kill at epoch 3 meets its counters and
+    the checkpoint's best after several validations) and the given trainer settings."""
+    data = yaml.safe_load(config.read_text())
+    data["trainer"].update(trainer)
+    callbacks = [c for c in data["trainer"]["callbacks"] if not c["class_path"].endswith("EarlyStopping")]
+    monitor = callbacks[0]["init_args"].get("monitor", "val/spearman")
+    mode = callbacks[0]["init_args"].get("mode", "max")
+    early = {"monitor": monitor, "mode": mode, "patience": 4, "min_epochs": 1}
+    data["trainer"]["callbacks"] = [*callbacks, {"class_path": "callbacks.MinEpochsEarlyStopping", "init_args": early}]
+    patched = config.with_name("after_warm_up.yaml")
+    patched.write_text(yaml.safe_dump(data))
+    return patched
+
+
 def _with_killer(config: Path, epoch: int, signal_name: str) -> Path:
     data = yaml.safe_load(config.read_text())
     data["trainer"]["callbacks"].append(
@@ -38,36 +53,95 @@ def _fit_in_subprocess(config: Path, *extra: str) -> int:
     ).returncode
 
 
-def _resume_matches(workdir: Path, monkeypatch, config: Path, extra: list[str], run: Path, signal_name: str) -> None:
+def _whole_run(workdir: Path, monkeypatch, config: Path, extra: list[str], run: Path) -> tuple[dict, dict]:
     (workdir / "whole").mkdir()
     monkeypatch.chdir(workdir / "whole")
     run_train("fit", "--config", str(config), *extra)
-    whole = read_json(run / "val_metrics.json")
-    whole_weights = torch.load(run / "last.ckpt", weights_only=False)["state_dict"]
+    return read_json(run / "val_metrics.json"), torch.load(run / "last.ckpt", weights_only=False)["state_dict"]
 
+
+def _assert_same_run(run: Path, whole: tuple[dict, dict]) -> None:
+    metrics, weights = whole
+    assert read_json(run / "val_metrics.json") == metrics
+    resumed_weights = torch.load(run / "last.ckpt", weights_only=False)["state_dict"]
+    for name, tensor in weights.items():  # the final weights, not only the best epoch's metrics
+        assert torch.equal(resumed_weights[name], tensor), name
+    versions = list(Path("runs/tensorboard").iterdir())  # the resumed run continues its curves in one folder
+    assert [v.name for v in versions] == ["version_0"]
+
+
+def _resume_matches(
+    workdir: Path, monkeypatch, config: Path, extra: list[str], run: Path, signal_name: str, kill_epoch: int = 3
+) -> None:
+    whole = _whole_run(workdir, monkeypatch, config, extra, run)
     (workdir / "killed").mkdir()
     monkeypatch.chdir(workdir / "killed")
-    assert _fit_in_subprocess(_with_killer(config, 3, signal_name), *extra) != 0
-    assert torch.load(run / "last.ckpt", weights_only=False)["epoch"] in (2, 3)  # SIGTERM finishes epoch 3 first
+    assert _fit_in_subprocess(_with_killer(config, kill_epoch, signal_name), *extra) != 0
+    saved_epoch = torch.load(run / "last.ckpt", weights_only=False)["epoch"]
+    assert saved_epoch < kill_epoch + 1  # SIGTERM may finish the epoch it interrupted first
     run_train("fit", "--config", str(config), *extra, "--ckpt_path", "last")
-    assert read_json(run / "val_metrics.json") == whole
-    resumed_weights = torch.load(run / "last.ckpt", weights_only=False)["state_dict"]
-    for name, tensor in whole_weights.items():  # the final weights, not only the best epoch's metrics
-        assert torch.equal(resumed_weights[name], tensor), name
+    _assert_same_run(run, whole)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
-def test_gnn_resumes_exactly(workdir: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str) -> None:
+def test_gnn_resumes_exactly_inside_the_warm_up(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
+) -> None:
     config = workdir / "demo.yaml"
     config.write_text(Path(DEMO).read_text())
     _resume_matches(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "6"], RUN_NIE, signal_name)
 
 
 @pytest.mark.slow
-def test_lstm_resumes_exactly(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_gnn_resumes_exactly_after_the_warm_up(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
+) -> None:
+    """Early stopping has counted several validations and the checkpoint callback has a best."""
+    demo = workdir / "demo.yaml"
+    demo.write_text(Path(DEMO).read_text())
+    config = _after_warm_up(demo)
+    _resume_matches(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "8"], RUN_NIE, signal_name, 4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_epoch", [4, 6])
+def test_gnn_resumes_exactly_with_fb15k_validation_interval(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, kill_epoch: int
+) -> None:
+    """FB15k validates every 5 epochs: a kill right after a validation (epoch 4 ends one) or between two."""
+    demo = workdir / "demo.yaml"
+    demo.write_text(Path(DEMO).read_text())
+    interval = yaml.safe_load((ROOT / "configs/fb15k/trainer.yaml").read_text())["trainer"]["check_val_every_n_epoch"]
+    config = _after_warm_up(demo, check_val_every_n_epoch=interval)
+    extra = [*TINY, "--trainer.max_epochs", str(2 * interval)]
+    _resume_matches(workdir, monkeypatch, config, extra, RUN_NIE, "SIGKILL", kill_epoch + 1)
+
+
+@pytest.mark.slow
+def test_gnn_finished_run_continues_with_more_epochs(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = workdir / "demo.yaml"
+    demo.write_text(Path(DEMO).read_text())
+    config = _after_warm_up(demo)
+    whole = _whole_run(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "8"], RUN_NIE)
+    (workdir / "continued").mkdir()
+    monkeypatch.chdir(workdir / "continued")
+    run_train("fit", "--config", str(config), *TINY, "--trainer.max_epochs", "4")
+    run_train("fit", "--config", str(config), *TINY, "--trainer.max_epochs", "8", "--ckpt_path", "last")
+    _assert_same_run(RUN_NIE, whole)
+
+
+@pytest.mark.slow
+def test_lstm_resumes_exactly_inside_the_warm_up(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_power_config(workdir / "data")
     _resume_matches(workdir, monkeypatch, config, ["--trainer.max_epochs", "5"], RUN_LSTM, "SIGKILL")
+
+
+@pytest.mark.slow
+def test_lstm_resumes_exactly_after_the_warm_up(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _after_warm_up(write_power_config(workdir / "data"))
+    _resume_matches(workdir, monkeypatch, config, ["--trainer.max_epochs", "6"], RUN_LSTM, "SIGTERM", 4)
 
 
 def test_checkpoints_are_written_by_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

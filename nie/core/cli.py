@@ -27,6 +27,7 @@ from nie.core.errors import ConfigError, NIEError
 from nie.core.io import atomic_path, write_json
 from nie.core.legacy import upgrade_class_paths
 from nie.core.naming import network_name
+from nie.core.resume import continue_logger_version
 from nie.core.seed import seed_everything
 from nie.core.task import BaseTask, check_same_model
 
@@ -357,12 +358,15 @@ class NIECLI(LightningCLI):
         config["ckpt_path"] = best
 
     def before_fit(self) -> None:
-        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt``."""
+        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt``, logging into
+        the TensorBoard version the checkpoint's run wrote."""
         config = self.config_init["fit"]
         callback = self.trainer.checkpoint_callback
         if config.get("ckpt_path") == "last" and isinstance(callback, HParamCheckpoint):
             last = callback.run_dir(self.model, self.datamodule) / "last.ckpt"
             config["ckpt_path"] = str(last) if last.is_file() else None
+        if config.get("ckpt_path") and Path(config["ckpt_path"]).is_file():
+            continue_logger_version(self.trainer, read_checkpoint(config["ckpt_path"], "--ckpt_path"))
 
     def before_validate(self) -> None:
         self._resolve_best("validate")

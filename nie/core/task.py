@@ -17,6 +17,7 @@ from torchmetrics import MetricCollection
 from nie.core.checkpoint_io import rng_states, set_rng_states
 from nie.core.errors import ConfigError
 from nie.core.naming import factory_hparams
+from nie.core.resume import record_logger_version
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -102,10 +103,12 @@ class BaseTask(pl.LightningModule):
                 declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Keep the random generators' states, so a run resumed from this checkpoint continues identically."""
+        """Keep the random generators' states and the TensorBoard version, so a run resumed from this checkpoint
+        continues identically and in the same curves."""
         checkpoint["rng_states"] = rng_states()
         checkpoint["task"] = type(self).__name__
         checkpoint["network_name"] = self.run_name_values()["network"]
+        record_logger_version(self.trainer, checkpoint)
 
     def run_name_values(self) -> dict[str, Any]:
         """Values that may name a run directory: the network's short name and its arguments."""
