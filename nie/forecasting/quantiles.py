@@ -12,6 +12,7 @@ from torch import Tensor
 from torchmetrics import Metric
 
 DECILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+_SAME_LEVEL = 1e-6  # equal up to float rounding: 1 - 0.9 != 0.1, and levels may have been float32
 
 
 def check_levels(levels: Sequence[float]) -> None:
@@ -41,22 +42,42 @@ def pinball_loss(pred: Tensor, target: Tensor, mask: Tensor, levels: Tensor) -> 
     return losses.sum() / (mask.sum() * len(levels)).clamp_min(1)
 
 
-def at_level(pred: Tensor, levels: Tensor, level: float) -> Tensor:
-    """The forecast at ``level`` [...]: that level's own column when it is one, else linearly
-    interpolated between the two nearest levels (clamped to the outermost ones outside their range)."""
-    if level <= levels[0]:
-        return pred[..., 0]
-    if level >= levels[-1]:
-        return pred[..., -1]
-    upper = int(torch.searchsorted(levels, torch.tensor(level, dtype=levels.dtype, device=levels.device), right=True))
-    lo, hi = levels[upper - 1], levels[upper]
-    weight = (level - lo) / (hi - lo)
-    return pred[..., upper - 1] + weight * (pred[..., upper] - pred[..., upper - 1])
+def median_index(levels: Sequence[float]) -> int:
+    """Position of the 0.5 level. The point forecast (RMSE, MAE, the ``forecast`` column) is that
+    column: another level scored as if it were the median would misreport the point errors."""
+    values = list(levels)
+    for i, q in enumerate(values):
+        if abs(q - 0.5) < _SAME_LEVEL:
+            return i
+    raise ValueError(f"quantiles must include 0.5 (the median is the point forecast), got {values}")
+
+
+def central_intervals(levels: Sequence[float]) -> dict[str, tuple[int, int]]:
+    """The central intervals of increasing ``levels`` to score, widest first, named by the share of
+    outcomes they should hold: ``{"80": (i, j)}`` for levels[i] = 0.1 and levels[j] = 0.9. Only a level
+    q < 0.5 whose partner 1 − q is also forecast bounds one, so no name claims an interval the levels do
+    not give. Of these, every interval whose percentage is a multiple of 10, and always the widest: the
+    deciles give 80, 60, 40 and 20; the percentiles 0.01 ... 0.99 give 98, 90, ..., 10 rather than 49
+    intervals; 0.25 / 0.75 gives 50. A percentage that is not whole keeps its decimals (0.333 / 0.667
+    give ``"33.4"``)."""
+    values = list(levels)
+    intervals: dict[str, tuple[int, int]] = {}
+    for i, low in enumerate(values):
+        if low >= 0.5:
+            break
+        j = next((j for j, high in enumerate(values) if abs(low + high - 1) < _SAME_LEVEL), None)
+        if j is None:
+            continue
+        percent = round(100 * (1 - 2 * low), 6)
+        if not intervals or percent % 10 == 0:
+            intervals[f"{percent:g}"] = (i, j)
+    return intervals
 
 
 class QuantileScores(Metric):
-    """Mean pinball loss, CRPS ≈ 2 × mean pinball over the levels, and coverage and width of the
-    central ``interval`` (e.g. 80 %: between the 0.1 and 0.9 quantiles), per station and overall.
+    """Mean pinball loss, CRPS ≈ 2 × mean pinball over the levels, and the coverage and width of each
+    central interval the levels give (``central_intervals``: ``coverage_80`` and ``width_80`` between
+    the 0.1 and 0.9 quantiles, ``coverage_50`` between 0.25 and 0.75), per station and overall.
 
     The CRPS approximation is the quantile-score average that GEFCom2014 used; it is closest to the
     exact CRPS with many evenly spaced levels (``[0.01, ..., 0.99]``).
@@ -65,41 +86,44 @@ class QuantileScores(Metric):
     full_state_update = False
     higher_is_better = False
 
-    def __init__(self, station_names: Sequence[str], levels: Sequence[float], interval: float = 0.8) -> None:
+    def __init__(self, station_names: Sequence[str], levels: Sequence[float]) -> None:
         super().__init__()
         check_levels(levels)
         self.station_names = list(station_names)
         self.register_buffer("levels", torch.tensor(list(levels), dtype=torch.float64), persistent=False)
-        self.interval = interval
-        n = len(self.station_names)
-        for name in ("pinball_sum", "covered", "width_sum", "count"):
+        intervals = central_intervals(levels)
+        self.intervals = list(intervals)
+        bounds = torch.tensor(list(intervals.values()), dtype=torch.long).reshape(-1, 2)
+        self.register_buffer("low_index", bounds[:, 0], persistent=False)
+        self.register_buffer("high_index", bounds[:, 1], persistent=False)
+        n, k = len(self.station_names), len(self.intervals)
+        for name in ("pinball_sum", "count"):
             self.add_state(name, default=torch.zeros(n, dtype=torch.float64), dist_reduce_fx="sum")
+        for name in ("covered", "width_sum"):  # [stations, intervals]
+            self.add_state(name, default=torch.zeros(n, k, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, pred: Tensor, target: Tensor, mask: Tensor, station: Tensor) -> None:
         """``pred`` [B, H, Q] and ``target`` [B, H] in original units; ``mask`` [B, H] targets present."""
         m, index = mask.double(), station.long()
         pred, target = pred.double(), torch.nan_to_num(target.double())
         per_element = pinball(pred, target, self.levels).mean(-1)
-        low = at_level(pred, self.levels, (1 - self.interval) / 2)
-        high = at_level(pred, self.levels, (1 + self.interval) / 2)
-        inside = ((target >= low) & (target <= high)).double()
+        low, high = pred[..., self.low_index], pred[..., self.high_index]  # [B, H, intervals]
+        y = target.unsqueeze(-1)
+        inside = ((y >= low) & (y <= high)).double()
         self.pinball_sum.index_add_(0, index, (per_element * m).sum(1))
-        self.covered.index_add_(0, index, (inside * m).sum(1))
-        self.width_sum.index_add_(0, index, ((high - low) * m).sum(1))
+        self.covered.index_add_(0, index, (inside * m.unsqueeze(-1)).sum(1))
+        self.width_sum.index_add_(0, index, ((high - low) * m.unsqueeze(-1)).sum(1))
         self.count.index_add_(0, index, m.sum(1))
 
     def _scores(self, pinball_sum: Tensor, covered: Tensor, width: Tensor, count: Tensor) -> dict[str, Tensor]:
         n = count.clamp_min(1)
-        percent = round(self.interval * 100)
-        return {
-            "pinball": pinball_sum / n,
-            "crps": 2 * pinball_sum / n,
-            f"coverage_{percent}": covered / n,
-            f"width_{percent}": width / n,
-        }
+        scores = {"pinball": pinball_sum / n, "crps": 2 * pinball_sum / n}
+        for k, percent in enumerate(self.intervals):
+            scores.update({f"coverage_{percent}": covered[..., k] / n, f"width_{percent}": width[..., k] / n})
+        return scores
 
     def compute(self) -> dict[str, Tensor]:
-        overall = self._scores(self.pinball_sum.sum(), self.covered.sum(), self.width_sum.sum(), self.count.sum())
+        overall = self._scores(self.pinball_sum.sum(), self.covered.sum(0), self.width_sum.sum(0), self.count.sum())
         results = {k: v.float() for k, v in overall.items()}
         per_station = self._scores(self.pinball_sum, self.covered, self.width_sum, self.count)
         for i, name in enumerate(self.station_names):

@@ -15,7 +15,7 @@ from nie.core.errors import ConfigError
 from nie.core.task import BaseTask, OptimizerName
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
-from nie.forecasting.quantiles import DECILES, QuantileScores, at_level, check_levels, pinball_loss
+from nie.forecasting.quantiles import DECILES, QuantileScores, check_levels, median_index, pinball_loss
 from nie.forecasting.spec import PowerSpec
 
 ForecasterFactory = Callable[[PowerSpec], nn.Module]
@@ -27,10 +27,11 @@ class PowerForecastTask(BaseTask):
     Args:
         network: forecaster class and arguments, built from the datamodule's spec.
         loss: ``mse`` or ``mae`` (point forecasts), or ``pinball`` (one forecast per level of
-            ``quantiles``; point metrics then score the median).
-        quantiles: the levels of ``loss: pinball`` (default the deciles 0.1 ... 0.9; GEFCom2014
-            scored 0.01 ... 0.99). Metrics add the mean pinball loss, CRPS and the coverage and width
-            of the central 80 % interval.
+            ``quantiles``; point metrics then score the 0.5 level, the median).
+        quantiles: the levels of ``loss: pinball``, strictly increasing in (0, 1) and including 0.5
+            (default the deciles 0.1 ... 0.9; GEFCom2014 scored 0.01 ... 0.99). Metrics add the mean
+            pinball loss, CRPS and the coverage and width of the central intervals the levels give
+            (``coverage_80`` for the deciles; see ``quantiles.central_intervals``).
         plot_week_start: first day of the validation week plotted to TensorBoard (default: the first).
     """
 
@@ -48,12 +49,14 @@ class PowerForecastTask(BaseTask):
     ) -> None:
         super().__init__()
         if quantiles is not None and loss != "pinball":
-            raise ConfigError(f"model.quantiles is for model.loss: pinball (got loss: {loss})")
+            raise ConfigError(f"model.init_args.quantiles is for model.init_args.loss: pinball (got loss: {loss})")
         if loss == "pinball":
+            levels = DECILES if quantiles is None else quantiles
             try:
-                check_levels(quantiles or DECILES)
+                check_levels(levels)
+                median_index(levels)
             except ValueError as err:
-                raise ConfigError(f"model.{err}") from None
+                raise ConfigError(f"model.init_args.{err}") from None
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
@@ -62,12 +65,15 @@ class PowerForecastTask(BaseTask):
     @property
     def levels(self) -> tuple[float, ...]:
         """Quantile levels forecast (empty for point forecasts)."""
-        return tuple(self.hparams.quantiles or DECILES) if self.hparams.loss == "pinball" else ()
+        if self.hparams.loss != "pinball":
+            return ()
+        return tuple(DECILES if self.hparams.quantiles is None else self.hparams.quantiles)
 
     def build(self) -> None:
         self.spec: PowerSpec = replace(self.trainer.datamodule.spec, quantiles=self.levels)
         self.network = self.network_factory(self.spec)
         self.register_buffer("level_values", torch.tensor(self.levels, dtype=torch.float32), persistent=False)
+        self.median_position = median_index(self.levels) if self.levels else None
 
     def make_metrics(self) -> MetricCollection:
         capacities = None if self.spec.capacities is None else torch.tensor(self.spec.capacities, dtype=torch.float32)
@@ -83,8 +89,8 @@ class PowerForecastTask(BaseTask):
         return self.spec.to_power(forecast)
 
     def median(self, forecast: Tensor) -> Tensor:
-        """The point forecast: the forecast itself, or the median of a quantile forecast."""
-        return at_level(forecast, self.level_values, 0.5) if self.levels else forecast
+        """The point forecast: the forecast itself, or the 0.5 level of a quantile forecast."""
+        return forecast if self.median_position is None else forecast[..., self.median_position]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
         if not self.trainable:
@@ -135,6 +141,6 @@ class PowerForecastTask(BaseTask):
 
     def prediction_figure(self, table: pd.DataFrame):
         """Forecast against actual over one week per station (``plot_week_start``, default the first),
-        with the 10–90 % band shaded when the table has those quantiles."""
+        with the widest central interval of its quantiles shaded."""
         week = pd.Timestamp(self.hparams.plot_week_start) if self.hparams.plot_week_start else None
         return forecast_week_figure(table, week)

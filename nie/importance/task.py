@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
@@ -13,7 +16,8 @@ from nie.core.errors import ConfigError
 from nie.core.task import BaseTask, OptimizerName
 from nie.importance.losses import listnet_loss
 from nie.importance.metrics import importance_metrics
-from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance.plots import importance_figure
+from nie.importance.spec import GraphBatch, GraphSpec, scores_to_labels
 
 NetworkFactory = Callable[[GraphSpec], nn.Module]
 
@@ -35,6 +39,8 @@ class NodeImportanceTask(BaseTask):
         ltr_weight: α, weight of the ListNet learning-to-rank term (0 disables it).
         ltr_list_size: nodes per ListNet list.
         top_k: k of NDCG@k and OVERLAP@k.
+        figures: draw predicted against true labels and the top-k overlap curve at every validation
+            (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
     """
 
     headline_metrics = ("ndcg@100", "spearman", "overlap@100", "rmse")
@@ -49,11 +55,13 @@ class NodeImportanceTask(BaseTask):
         ltr_weight: float = 0.0,
         ltr_list_size: int = 100,
         top_k: int = 100,
+        figures: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
+        self._val_outputs: list[tuple[Tensor, Tensor]] = []  # this epoch's (prediction, label), for the figure
 
     def build(self) -> None:
         datamodule = self.trainer.datamodule
@@ -99,13 +107,34 @@ class NodeImportanceTask(BaseTask):
             self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
         return terms["loss"]
 
-    def _evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> None:
+    def _evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> Tensor:
         """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
         main, _ = split_outputs(self(batch))
-        metrics.update(main[batch.target_index], batch.labels)
+        prediction = main[batch.target_index]
+        metrics.update(prediction, batch.labels)
+        return prediction
+
+    def _tensorboard(self) -> TensorBoardLogger | None:
+        """The logger a validation figure goes to: rank zero's TensorBoard, outside the sanity check."""
+        if not self.hparams.figures or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return None
+        return next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
 
     def validation_step(self, batch: GraphBatch, batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metrics)
+        prediction = self._evaluate(batch, self.val_metrics)
+        if self._tensorboard() is not None:  # under DDP: rank zero's shard of the validation nodes
+            self._val_outputs.append((prediction.detach().cpu(), batch.labels.detach().cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
+        outputs, self._val_outputs = self._val_outputs, []
+        logger = self._tensorboard()
+        if logger is None or not outputs:
+            return
+        preds, labels = (torch.cat(parts) for parts in zip(*outputs))
+        figure = importance_figure(preds, labels, "validation nodes", max_k=self.hparams.top_k)
+        # step = epoch, as the power task: the scalars' step too when training full-batch (the default)
+        logger.experiment.add_figure("val/importance", figure, self.current_epoch)  # closes the figure
 
     def test_step(self, batch: GraphBatch, batch_idx: int) -> None:
         self._evaluate(batch, self.test_metrics)
@@ -118,3 +147,18 @@ class NodeImportanceTask(BaseTask):
             "score": self.spec.to_scores(prediction),
             "prediction": prediction,  # in the labels' space, where the metrics and an ensemble work
         }
+
+    def prediction_figure(self, table: pd.DataFrame) -> Figure | None:
+        """The validation figure for predict's CSV, drawn on the fold's test nodes: the table holds no
+        labels, the datamodule does, and test nodes are the ones neither training nor model selection saw.
+        None when figures are off or the datamodule has no labelled test nodes."""
+        stage_labels = getattr(self.trainer.datamodule, "stage_labels", None)
+        if not self.hparams.figures or stage_labels is None:
+            return None
+        nodes, labels = stage_labels("test")
+        scores = table.set_index("node_id")["score"].reindex(nodes.cpu().numpy())
+        known = torch.from_numpy(scores.notna().to_numpy())
+        if not known.any():
+            return None
+        preds = torch.from_numpy(scores_to_labels(scores.to_numpy()[known.numpy()], self.spec.label_transform))
+        return importance_figure(preds, labels.cpu()[known], "test nodes", max_k=self.hparams.top_k)
