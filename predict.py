@@ -13,6 +13,7 @@ import yaml
 
 from nie.core.cli import NIECLI, exit_on_user_error, read_checkpoint, write_predictions
 from nie.core.errors import ConfigError
+from nie.core.io import check_writable
 from nie.core.legacy import upgrade_class_paths
 
 
@@ -53,6 +54,7 @@ def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Pat
     read_checkpoint(ckpt_path, "--ckpt")
     config_path = Path(config) if config else find_config(ckpt_path)
     out_path = Path(out) if out else ckpt_path.parent / "predictions.csv"
+    check_writable(out_path)
     cli = NIECLI(args=load_run_config(config_path), run=False)
     outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
     write_predictions(cli.model, cli.datamodule, outputs, out_path)

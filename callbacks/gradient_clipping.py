@@ -8,6 +8,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from nie.core.errors import ConfigError
+
 
 class GradientNormClipping(Callback):
     """Clip the total gradient norm to ``max_norm`` (``None``: only log) and log it as ``train/grad_norm``.
@@ -17,7 +19,7 @@ class GradientNormClipping(Callback):
 
     def __init__(self, max_norm: Optional[float] = 1.0, norm_type: float = 2.0) -> None:
         if max_norm is not None and max_norm <= 0:
-            raise ValueError(f"GradientNormClipping.max_norm must be positive or null, got {max_norm}")
+            raise ConfigError(f"GradientNormClipping.max_norm must be positive or null, got {max_norm}")
         self.max_norm = max_norm
         self.norm_type = norm_type
 

@@ -167,9 +167,6 @@ def test_quantiles_without_the_median_are_refused(levels: list[float]) -> None:
     assert message == f"model.init_args.quantiles must include 0.5 (the median is the point forecast), got {levels}"
 
 
-# The CLI does not yet unwrap the constructor's ConfigError from jsonargparse's "Does not validate against any of
-# the Union subtypes" ValueError (issue #24, nie/core/cli.py); drop this marker once it does (strict: XPASS fails).
-@pytest.mark.xfail(raises=ValueError, strict=True, reason="nie/core/cli.py: constructor errors still wrapped")
 def test_quantiles_without_the_median_are_refused_by_the_cli(workdir: Path) -> None:
     config = str(write_power_config(workdir / "data"))
     args = ["--config", config, "--model.init_args.loss", "pinball", "--model.init_args.quantiles", "[0.25, 0.75]"]

@@ -364,6 +364,13 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         cache_dir: str = ".cache/nie",
         **kwargs,
     ) -> None:
+        for name, value, least in (
+            ("num_nodes", num_nodes, 10),
+            ("num_relations", num_relations, 1),
+            ("avg_degree", avg_degree, 1),
+        ):
+            if value < least:
+                raise ConfigError(f"data.init_args.{name} must be at least {least}, got {value}")
         folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}"
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)

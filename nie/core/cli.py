@@ -24,10 +24,11 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint import HParamCheckpoint
 from nie.core.errors import ConfigError, NIEError
-from nie.core.io import atomic_path, write_json
+from nie.core.io import atomic_path, check_writable, write_json
 from nie.core.legacy import upgrade_class_paths
 from nie.core.naming import network_name
 from nie.core.resume import continue_logger_version
+from nie.core.schedule import check_schedule_validates
 from nie.core.seed import seed_everything
 from nie.core.task import BaseTask, check_same_model
 
@@ -114,6 +115,18 @@ def condense_parse_error(message: str) -> str:
     return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
 
 
+def wrapped_user_error(err: BaseException) -> Optional[str]:
+    """The project's own error that jsonargparse wrapped while instantiating a class ("Does not validate
+    against any of the Union subtypes ... Errors: - <our message>"), as one line; None if there is none."""
+    cause: Optional[BaseException] = err
+    while cause is not None:
+        if isinstance(cause, NIEError):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    listed = re.search(r"^Errors:\n\s*- (.+)$", str(err), re.M)
+    return listed.group(1).strip() if listed and "Union subtypes" in str(err) else None
+
+
 def exit_on_user_error(main: Callable[[], Any]) -> Any:
     """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
     try:
@@ -124,6 +137,11 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
         sys.exit(f"error: {err}")
     except ArgumentError as err:
         sys.exit(f"error: {condense_parse_error(str(err))}")
+    except (ValueError, TypeError) as err:
+        message = wrapped_user_error(err)
+        if message is None:
+            raise
+        sys.exit(f"error: {message}")
 
 
 def walk_configs(args: Sequence[str]) -> Iterator[tuple[Optional[str], Optional[str]]]:
@@ -318,7 +336,11 @@ class NIECLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
+        subcommand = self.config.get("subcommand")
+        out = subcommand and self.config[subcommand].get("out")
+        if out:  # before the data is loaded or anything computed
+            check_writable(out)
+        if subcommand == "predict":  # predicting logs nothing: no TensorBoard version
             self.config["predict"]["trainer"]["logger"] = False
         seed = self._get(self.config, "seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
@@ -360,6 +382,7 @@ class NIECLI(LightningCLI):
     def before_fit(self) -> None:
         """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt``, logging into
         the TensorBoard version the checkpoint's run wrote."""
+        check_schedule_validates(self.trainer)
         config = self.config_init["fit"]
         callback = self.trainer.checkpoint_callback
         if config.get("ckpt_path") == "last" and isinstance(callback, HParamCheckpoint):

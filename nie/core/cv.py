@@ -25,7 +25,8 @@ from nie.core.ensemble import (
     save_fold_predictions,
 )
 from nie.core.errors import ConfigError
-from nie.core.io import write_json
+from nie.core.io import check_writable, write_json
+from nie.core.schedule import check_schedule_validates
 
 FOLD_RESULT = "cv_fold.json"
 
@@ -95,6 +96,7 @@ def run_fold(
             if not (directory / FOLD_PREDICTIONS).is_file() and best:
                 save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
             return saved["metrics"], directory
+    check_schedule_validates(cli.trainer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
     test_metrics = cli.stage_metrics("test")  # read before predicting, which clears the logged metrics
@@ -131,6 +133,8 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
         raise ConfigError(
             "cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
         )
+    if known.out:
+        check_writable(known.out)
     make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
     section = ensemble_section(rest)
     if section is None:

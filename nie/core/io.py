@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from nie.core.errors import DataError
+from nie.core.errors import ConfigError, DataError
 
 
 def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
@@ -61,3 +61,24 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def check_writable(path: str | os.PathLike, option: str = "--out") -> None:
+    """Refuse an output path that cannot be written, before any compute: a folder where a file is
+    expected, a file where a folder is needed, or a folder this process may not write in. Probes by
+    creating (and removing) a temporary file in the nearest existing folder, as permissions alone do not
+    tell (root, read-only mounts)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file path")
+    folder = target.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {path}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
+    except OSError as err:
+        raise ConfigError(f"{option} {path}: cannot write in {folder} ({err.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)

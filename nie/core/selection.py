@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nie.core.cv import cross_validate
 from nie.core.errors import ConfigError
-from nie.core.io import write_json
+from nie.core.io import check_writable, write_json
 
 
 def candidate_args(candidate: str) -> list[str]:
@@ -46,6 +46,7 @@ def select(argv: list[str]) -> dict:
     parser.add_argument("--mode", choices=("max", "min"), default="max", help="a higher (max) validation score wins")
     parser.add_argument("--out", required=True, help="the ranking JSON")
     known, rest = parser.parse_known_args(argv)
+    check_writable(known.out)
     folds = ["--folds", *map(str, known.folds)] if known.folds else []
     tables = {c: cross_validate([*candidate_args(c), *rest, *folds]) for c in known.candidates}
     keys = {validation_key(table, c) for c, table in tables.items()}

@@ -1,0 +1,115 @@
+"""Mistakes refused before any compute, each as one ``error:`` line: values a constructor refuses (not
+jsonargparse's wrapped traceback), unwritable ``--out`` paths, schedules that never validate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nie.core.errors import ConfigError
+from nie.core.io import check_writable
+from tests.conftest import DEMO, TINY, run_train
+from tests.power_data import write_power_config
+
+POWER_CASES = {
+    "quantiles without the median": (
+        ["--model.init_args.loss", "pinball", "--model.init_args.quantiles", "[0.25, 0.75]"],
+        "error: model.init_args.quantiles must include 0.5",
+    ),
+    "levels not increasing": (
+        ["--model.init_args.loss", "pinball", "--model.init_args.quantiles", "[0.5, 0.25, 0.75]"],
+        "error: model.init_args.quantiles must be strictly increasing",
+    ),
+    "quantiles with mse": (
+        ["--model.init_args.quantiles", "[0.25, 0.5, 0.75]"],
+        "error: model.init_args.quantiles is for model.init_args.loss: pinball",
+    ),
+}
+GRAPH_CASES = {
+    "batch size without fanouts": (["--data.init_args.batch_size", "64"], "error: data.batch_size needs data.fanouts"),
+    "sampled on the torch kernels": (
+        [
+            "--data.init_args.batch_size",
+            "64",
+            "--data.init_args.fanouts",
+            "[5, 5]",
+            "--data.init_args.backend",
+            "torch",
+        ],
+        "error: data.batch_size samples neighbours with DGL",
+    ),
+    "negative graph size": (["--data.init_args.num_nodes", "-5"], "error: data.init_args.num_nodes must be at least"),
+}
+
+
+def _one_line_error(args: list[str], expected: str) -> None:
+    with pytest.raises(SystemExit) as raised:
+        run_train("fit", *args)
+    message = str(raised.value)
+    assert message.startswith(expected) and "\n" not in message, message
+    assert not Path("runs").exists()  # refused before any run directory or TensorBoard version
+
+
+@pytest.mark.parametrize("case", sorted(POWER_CASES))
+def test_power_constructor_errors_are_one_line(workdir: Path, case: str) -> None:
+    extra, expected = POWER_CASES[case]
+    _one_line_error(["--config", str(write_power_config(workdir / "data")), *extra], expected)
+
+
+@pytest.mark.parametrize("case", sorted(GRAPH_CASES))
+def test_graph_constructor_errors_are_one_line(workdir: Path, case: str) -> None:
+    extra, expected = GRAPH_CASES[case]
+    args = ["--config", DEMO, *TINY, *extra] if case != "negative graph size" else ["--config", DEMO, *extra]
+    _one_line_error(args, expected)
+
+
+def test_callback_constructor_error_is_one_line(workdir: Path) -> None:
+    config = workdir / "demo.yaml"
+    config.write_text(Path(DEMO).read_text().replace("max_norm: 5.0", "max_norm: -1.0"))
+    _one_line_error(["--config", str(config), *TINY], "error: GradientNormClipping.max_norm must be positive")
+
+
+OUT_COMMANDS = {
+    "cv": ["cv", "--config", DEMO, *TINY, "--folds", "0"],
+    "select": ["select", "--candidates", DEMO, *TINY, "--folds", "0"],
+    "test": ["test", "--config", DEMO, *TINY, "--ckpt_path", "best"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
+def test_out_under_a_file_is_refused_before_compute(workdir: Path, command: str) -> None:
+    Path("a_file").write_text("")
+    with pytest.raises(SystemExit) as raised:
+        run_train(*OUT_COMMANDS[command], "--out", "a_file/metrics.json")
+    assert str(raised.value) == "error: --out a_file/metrics.json: a_file is a file, not a folder"
+    assert not Path("runs").exists() and not Path(".cache").exists()  # nothing loaded, nothing trained
+
+
+def test_out_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder; give a file path"):
+        check_writable(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_out_in_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    with pytest.raises(ConfigError, match="cannot write in"):
+        check_writable(folder / "sub" / "m.json")
+
+
+def test_writable_out_leaves_nothing_behind(tmp_path: Path) -> None:
+    check_writable(tmp_path / "new" / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_schedule_that_never_validates_is_refused_before_training(workdir: Path) -> None:
+    args = ["--config", DEMO, *TINY, "--trainer.max_epochs", "3", "--trainer.check_val_every_n_epoch", "5"]
+    for command in (["fit"], ["cv", "--folds", "0"]):
+        with pytest.raises(SystemExit) as raised:
+            run_train(*command, *args)
+        assert str(raised.value).startswith("error: trainer.max_epochs=3 ends before the first validation")
+        assert not list(Path("runs").glob("**/*.ckpt"))
