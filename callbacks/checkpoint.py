@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from nie.core.errors import ConfigError
 from nie.core.io import write_json
 from nie.core.naming import run_path, run_values
+from nie.core.run_settings import (
+    CHECKPOINT_KEY,
+    SETTINGS_FILE,
+    UNRECORDED,
+    differences,
+    folder_settings,
+    recorded_settings,
+)
 
 
 class HParamCheckpoint(ModelCheckpoint):
@@ -26,7 +36,15 @@ class HParamCheckpoint(ModelCheckpoint):
         dirs: hyper-parameters that become directory levels (string values bare, e.g. ``geni``;
             others prefixed by their name, e.g. ``fold0``).
         hparams: hyper-parameters joined into the leaf name (``lr0.005-hidden8``); None/empty dropped.
+        on_mismatch: what a run does when its folder holds checkpoints made with other settings (every
+            run value except ``unrecorded`` is recorded in the folder's ``settings.json`` and in each
+            checkpoint): ``error`` refuses with one line naming the settings, ``new_folder`` uses the
+            first of ``<leaf>-v2``, ``<leaf>-v3``, ... that is new or holds the same settings.
+        unrecorded: run values that change neither weights nor outputs (paths, workers, backend, ...).
         Other arguments are ``ModelCheckpoint``'s.
+
+    A checkpoint loaded to test, predict or resume is refused the same way when its recorded settings
+    differ from the config's (e.g. another label transform beside the ``config.yaml`` of ``predict.py``).
     """
 
     def __init__(
@@ -39,6 +57,8 @@ class HParamCheckpoint(ModelCheckpoint):
         save_top_k: int = 1,
         save_last: Optional[bool] = True,
         filename: Optional[str] = None,
+        on_mismatch: Literal["error", "new_folder"] = "error",
+        unrecorded: Sequence[str] = UNRECORDED,
     ) -> None:
         filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
         # no "-v1" copies: a run directory is keyed by its hyper-parameters, so a rerun replaces it;
@@ -53,16 +73,63 @@ class HParamCheckpoint(ModelCheckpoint):
             enable_version_counter=False,
             save_on_train_epoch_end=False,
         )
+        if on_mismatch not in ("error", "new_folder"):
+            raise ConfigError(f"HParamCheckpoint.on_mismatch must be 'error' or 'new_folder', got {on_mismatch!r}")
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
+        self.on_mismatch, self.unrecorded = on_mismatch, list(unrecorded)
         self._recorded_best: Optional[str] = None
+        self._checked_ckpt: Optional[str] = None
+
+    def settings(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
+        return recorded_settings(run_values(pl_module, datamodule), self.unrecorded)
 
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
-        """The run directory for this model and data; raises on an unknown hyper-parameter name."""
-        return run_path(self.root, run_values(pl_module, datamodule), self.dir_keys, self.hparam_keys)
+        """The run directory for this model and data; raises on an unknown hyper-parameter name, and on
+        a folder recorded with other settings (``on_mismatch: error``)."""
+        named = run_path(self.root, run_values(pl_module, datamodule), self.dir_keys, self.hparam_keys)
+        current = self.settings(pl_module, datamodule)
+        folder, version = named, 1
+        while (saved := folder_settings(folder)) is not None and (changed := differences(saved, current)):
+            if self.on_mismatch == "error":
+                raise ConfigError(
+                    f"{folder} holds a run made with other settings ({'; '.join(changed)}); name the setting "
+                    "in HParamCheckpoint dirs/hparams, use another root, or set on_mismatch: new_folder"
+                )
+            version += 1
+            folder = named.with_name(f"{named.name}-v{version}")
+        return folder
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))
+        if stage == "fit" and trainer.is_global_zero:
+            write_json(Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, trainer.datamodule))
         super().setup(trainer, pl_module, stage)
+
+    def _refuse_other_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Once the trainer has loaded a checkpoint (its path is known only then), compare its settings."""
+        path = trainer.ckpt_path
+        if not path or path == self._checked_ckpt or not Path(path).is_file():
+            return
+        self._checked_ckpt = path
+        saved = torch.load(path, map_location="cpu", weights_only=True).get(CHECKPOINT_KEY)
+        changed = differences(saved, self.settings(pl_module, trainer.datamodule)) if saved is not None else []
+        if changed:
+            raise ConfigError(f"{path} was made with other settings than the config's ({'; '.join(changed)})")
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._refuse_other_checkpoint(trainer, pl_module)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._refuse_other_checkpoint(trainer, pl_module)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._refuse_other_checkpoint(trainer, pl_module)
+
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._refuse_other_checkpoint(trainer, pl_module)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, trainer.datamodule)
 
     def recorded_best(
         self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]

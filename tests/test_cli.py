@@ -117,7 +117,7 @@ def test_cv_three_folds_writes_mean_std_and_resumes(workdir: Path, capsys: pytes
     table = read_json("cv.json")
     for metric in ("ndcg@100", "spearman", "overlap@100", "rmse"):
         assert set(table[metric]) == {"mean", "std", "folds"} and len(table[metric]["folds"]) == 3
-    assert read_json("runs/geni/synthetic/cv_metrics.json") == table
+    assert read_json("runs/geni/synthetic/cv_metrics-lr0.005-heads4.json") == table
     for fold, score in enumerate(table["best_val/spearman"]["folds"]):  # what selects configurations
         (best,) = Path(f"runs/geni/synthetic/fold{fold}/lr0.005-heads4").glob("epoch=*-val_spearman=*.ckpt")
         assert f"{score:.4f}" == best.stem.split("val_spearman=")[1]

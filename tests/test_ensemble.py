@@ -135,3 +135,83 @@ def test_run_directories_may_name_the_seed(workdir: Path) -> None:
         return run_path(Path("runs"), run_values(cli.model, cli.datamodule), ["fold"], ["lr", "seed_everything"])
 
     assert leaf("1") == Path("runs/fold0/lr0.005-seed_everything1") and leaf("1") != leaf("2")
+
+
+def _no_training_happened() -> None:
+    assert not list(Path(".").glob("runs/**/*.ckpt"))
+
+
+def _write_members(path: str, *members: list[str]) -> str:
+    Path(path).write_text(yaml.safe_dump({"ensemble": {"members": [list(m) for m in members]}}))
+    return path
+
+
+@pytest.mark.parametrize(
+    "second,message",
+    [
+        (
+            [*MEMBERS[1], "--data.init_args.label_transform", "none"],
+            "member demo2 predicts in label space 'none', demo1 in 'log1p'",
+        ),
+        (["--config", DEMO, "--config", "pagerank.yaml"], "member pagerank predicts scores on its own scale"),
+        (["--config", "missing.yaml"], "config file missing.yaml not found"),
+        ([*MEMBERS[1], "--model.init_args.lrr", "0.1"], "lrr"),
+    ],
+    ids=["label space", "own scale", "missing config", "unparseable"],
+)
+def test_members_that_cannot_be_combined_are_refused_before_training(
+    workdir: Path, second: list[str], message: str
+) -> None:
+    demo = yaml.safe_load(Path(DEMO).read_text())
+    demo["trainer"]["callbacks"][0]["init_args"]["hparams"] = []
+    pagerank = {"model": {"init_args": {"network": {"class_path": "nie.importance.PageRank", "init_args": {}}}}}
+    Path("pagerank.yaml").write_text(yaml.safe_dump({**pagerank, "trainer": demo["trainer"]}))
+    with pytest.raises(SystemExit) as exit_info:
+        run_ensemble(_write_members("mixed.yaml", MEMBERS[0], second))
+    assert message in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
+    _no_training_happened()
+
+
+def test_ensemble_and_members_keep_their_own_tables(workdir: Path) -> None:
+    table = run_ensemble(write_ensemble("pair.yaml", weights="equal"))
+    assert read_json("runs/ensembles/pair/cv_metrics.json") == table
+    heads4, heads2 = (read_json(f"runs/geni/synthetic/cv_metrics-lr0.005-heads{h}.json") for h in (4, 2))
+    assert heads4["spearman"] != heads2["spearman"] != table["spearman"]
+
+
+def _rmse_patch() -> str:
+    demo = yaml.safe_load(Path(DEMO).read_text())
+    checkpoint, early, clipping = demo["trainer"]["callbacks"]
+    checkpoint["init_args"].update(monitor="val/rmse", mode="min")
+    early["init_args"].update(monitor="val/rmse", mode="min")
+    Path("rmse.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": [checkpoint, early, clipping]}}))
+    return "rmse.yaml"
+
+
+def test_select_ranks_a_min_monitor_lowest_first(workdir: Path) -> None:
+    from nie.core.selection import select
+
+    patch = _rmse_patch()
+    Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
+    candidates = [f"{DEMO}+{patch}", f"{DEMO}+{patch}+heads2.yaml"]
+    result = select(["--candidates", *candidates, *TINY, *CV, "--folds", "0", "1", "--out", "ranking.json"])
+    means = [r["mean"] for r in result["ranking"]]
+    assert means == sorted(means) and means[0] < means[1]
+    assert result["selected_by"] == "mean best_val/rmse over folds (min)"
+
+
+@pytest.mark.parametrize("bad", ["missing.yaml", "unparseable"])
+def test_select_checks_every_candidate_before_the_first_trains(workdir: Path, bad: str) -> None:
+    if bad == "unparseable":
+        Path("bad.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"lrr": 0.1}}}))
+        bad = f"{DEMO}+bad.yaml"
+    with pytest.raises(SystemExit) as exit_info:
+        run_train("select", "--candidates", DEMO, bad, *TINY, *CV, "--out", "ranking.json")
+    assert str(exit_info.value.code).startswith("error:")
+    _no_training_happened()
+
+
+def test_select_refuses_candidates_on_other_monitors_before_training(workdir: Path) -> None:
+    with pytest.raises(SystemExit, match="validated on different scores"):
+        run_train("select", "--candidates", DEMO, f"{DEMO}+{_rmse_patch()}", *TINY, *CV, "--out", "ranking.json")
+    _no_training_happened()

@@ -19,9 +19,13 @@ import numpy as np
 from nie.core.cli import NIECLI, run_dir, split_configs
 from nie.core.ensemble import (
     FOLD_PREDICTIONS,
+    MemberFacts,
     MemberRun,
-    cross_validate_ensemble,
+    check_members,
+    combine_members,
     ensemble_section,
+    member_args,
+    member_names,
     save_fold_predictions,
 )
 from nie.core.errors import ConfigError
@@ -107,9 +111,21 @@ def run_fold(
     return metrics, directory
 
 
+def cv_table_path(directories: list[Path]) -> Path:
+    """Where a configuration's cv table goes: beside its folds, named by what their run directories share
+    below the common one (``runs/geni/fb15k/cv_metrics-lr0.05-heads4.json``), so configurations that
+    differ only in the leaf name keep their own tables."""
+    if len(directories) == 1:
+        return directories[0] / "cv_metrics.json"
+    common = Path(os.path.commonpath(directories))
+    levels = zip(*(d.relative_to(common).parts for d in directories))
+    shared = [parts[0] for parts in levels if len(set(parts)) == 1]
+    return common / ("-".join(["cv_metrics", *shared]) + ".json")
+
+
 def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: Optional[list[int]]) -> MemberRun:
     """Every requested fold of one configuration (all ``data.num_folds`` by default); the table of
-    its folds goes to ``cv_metrics.json`` in the folds' common run directory."""
+    its folds goes beside them (``cv_table_path``)."""
     probe = make_cli(args)
     num_folds = probe.datamodule.hparams.get("num_folds")
     if num_folds is None:
@@ -118,8 +134,43 @@ def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: O
     seen: set[Path] = set()
     runs = [run_fold(make_cli, args, fold, seen) for fold in folds]
     metrics, directories = [m for m, _ in runs], [d for _, d in runs]
-    write_json(Path(os.path.commonpath(directories)) / "cv_metrics.json", fold_table(metrics))
+    write_json(cv_table_path(directories), fold_table(metrics))
     return MemberRun(folds, metrics, directories, probe)
+
+
+def probe(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFacts:
+    """Parse and build one configuration without training: what selection and ensembles check first."""
+    cli = make_cli(args)
+    checkpoint = cli.trainer.checkpoint_callback
+    factory = getattr(cli.model, "network_factory", None)
+    network = next((a for a in getattr(factory, "args", ()) if isinstance(a, type)), factory)
+    return MemberFacts(
+        run_dir=run_dir(cli.trainer, cli.model, cli.datamodule),
+        root=Path(getattr(checkpoint, "root", "runs")),
+        monitor=getattr(checkpoint, "monitor", None) or "val/loss",
+        mode=getattr(checkpoint, "mode", "min"),
+        label_transform=cli.datamodule.hparams.get("label_transform"),
+        predicts_labels=getattr(network, "predicts_labels", True),
+    )
+
+
+def checked_members(
+    make_cli: Callable[[list[str]], NIECLI], section: dict, extra: list[str]
+) -> tuple[list[list[str]], list[MemberFacts]]:
+    """Every member's arguments and facts, checked together before any of them trains."""
+    members = [member_args(m, extra) for m in section["members"]]
+    facts = [probe(make_cli, args) for args in members]
+    check_members(section, member_names(section["members"]), facts)
+    return members, facts
+
+
+def plan(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFacts:
+    """Check a cv before anything trains: the config (or every ensemble member) parses and builds, and
+    ensemble members can be combined. Returns the facts of the (first) configuration."""
+    section = ensemble_section(args)
+    if section is None:
+        return probe(make_cli, args)
+    return checked_members(make_cli, section, split_configs(args)[1])[1][0]
 
 
 def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
@@ -138,12 +189,13 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
     make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
     section = ensemble_section(rest)
     if section is None:
-        per_fold = run_folds(make_cli, rest, known.folds).metrics
+        table = fold_table(run_folds(make_cli, rest, known.folds).metrics)
     else:
-        per_fold = cross_validate_ensemble(
-            section, split_configs(rest)[1], known.folds, lambda args, folds: run_folds(make_cli, args, folds)
-        )
-    table = fold_table(per_fold)
+        members, facts = checked_members(make_cli, section, split_configs(rest)[1])
+        runs = [run_folds(make_cli, args, known.folds) for args in members]
+        table = fold_table(combine_members(section, runs, facts[0].monitor, facts[0].mode))
+        # the ensemble's own table, apart from every member's
+        write_json(facts[0].root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json", table)
     print(format_table(table))
     if known.out:
         write_json(known.out, table)

@@ -129,7 +129,52 @@ def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
         own = ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
     else:
         own = [str(a) for a in member]
+    missing = [path for path in split_configs(own)[0] if not Path(path).is_file()]
+    if missing:
+        raise ConfigError(f"ensemble member {' '.join(own)!r}: config file {missing[0]} not found")
     return [*own, *extra]
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What a member's probe (its parsed config, built model and data) says about how it may be combined."""
+
+    run_dir: Path
+    root: Path  # the runs' top folder (HParamCheckpoint root)
+    monitor: str
+    mode: str
+    label_transform: Optional[str]  # the space its predictions are in (None: the data has no transform)
+    predicts_labels: bool  # False for scores on their own scale (PageRank-style baselines)
+
+
+def check_members(section: dict, names: list[str], facts: list[MemberFacts]) -> None:
+    """Refuse, before any member trains, members that cannot be averaged: predictions in another label
+    space, scores on their own scale, other validation scores, or one run directory for two members."""
+    path, first = section["path"], facts[0]
+    for name, member in zip(names, facts):
+        if not member.predicts_labels:
+            raise ConfigError(
+                f"ensemble {path}: member {name} predicts scores on its own scale, not labels (a non-learned "
+                "baseline); averaging it with label predictions is meaningless, so it cannot be a member"
+            )
+        if member.label_transform != first.label_transform:
+            raise ConfigError(
+                f"ensemble {path}: member {name} predicts in label space {member.label_transform!r}, {names[0]} in "
+                f"{first.label_transform!r}; members must share data.label_transform"
+            )
+        if (member.monitor, member.mode) != (first.monitor, first.mode):
+            raise ConfigError(
+                f"ensemble {path}: member {name} is selected on {member.monitor} ({member.mode}), {names[0]} on "
+                f"{first.monitor} ({first.mode}); members must share the checkpoint monitor and mode"
+            )
+    owners: dict[Path, str] = {}
+    for name, member in zip(names, facts):
+        if member.run_dir in owners:
+            raise ConfigError(
+                f"ensemble {path}: members {owners[member.run_dir]} and {name} share the run directory "
+                f"{member.run_dir}; name their checkpoints apart (HParamCheckpoint root, dirs or hparams)"
+            )
+        owners[member.run_dir] = name
 
 
 def member_names(members: Sequence[str | list]) -> list[str]:
@@ -203,32 +248,14 @@ def combine_fold(
     return result
 
 
-def cross_validate_ensemble(
-    section: dict,
-    extra: list[str],
-    folds: Optional[list[int]],
-    run_member: Callable[[list[str], Optional[list[int]]], MemberRun],
-) -> list[dict[str, float]]:
-    """Run (or read back) every member's folds, then combine them per fold."""
+def combine_members(section: dict, runs: list[MemberRun], monitor: str, mode: str) -> list[dict[str, float]]:
+    """Combine the members' finished folds, fold by fold (weights from validation, scores on test)."""
     names = member_names(section["members"])
-    runs = [run_member(member_args(m, extra), folds) for m in section["members"]]
-    owners: dict[Path, str] = {}
-    for name, run in zip(names, runs):
-        for directory in run.directories:
-            if directory in owners:  # a later member's run replaced the earlier one's predictions
-                raise ConfigError(
-                    f"ensemble {section['path']}: members {owners[directory]} and {name} share the run directory "
-                    f"{directory}; name their checkpoints apart (HParamCheckpoint root, dirs or hparams)"
-                )
-            owners[directory] = name
-    probe = runs[0].cli
-    checkpoint = probe.trainer.checkpoint_callback
-    monitor = getattr(checkpoint, "monitor", None) or "val/loss"
-    mode = getattr(checkpoint, "mode", "min")
+    make_metrics = runs[0].cli.model.make_metrics
     per_fold = []
     for index, fold in enumerate(runs[0].folds):
         predictions = [FoldPredictions.load(run.directories[index]) for run in runs]
-        result = combine_fold(fold, predictions, names, section, probe.model.make_metrics, monitor, mode)
+        result = combine_fold(fold, predictions, names, section, make_metrics, monitor, mode)
         result["fit_test_seconds"] = sum(run.metrics[index].get("fit_test_seconds", 0.0) for run in runs)
         per_fold.append(result)
     return per_fold

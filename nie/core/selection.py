@@ -4,8 +4,10 @@
         configs/fb15k/best.yaml --out results/selection/ranking.json
 
 A candidate is a config, or configs joined by ``+`` (a base and its patches); ensemble configs are
-candidates too. Each runs through ``train.py cv`` (finished folds are read back), and the ranking
-orders them by the mean over folds of the selected checkpoints' validation score. The ranking file
+candidates too. Every candidate is parsed and built (ensembles: every member, and checked) before the
+first one trains. Each runs through ``train.py cv`` (finished folds are read back), and the ranking
+orders them by the mean over folds of the selected checkpoints' validation score, in the direction of
+the checkpoint monitor's mode (``val/rmse``: lowest first). The ranking file
 records every candidate's validation mean and std; the test table is written for the chosen
 candidate only, so no test fold takes part in the choice.
 """
@@ -15,7 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nie.core.cv import cross_validate
+from nie.core.cli import NIECLI
+from nie.core.cv import cross_validate, plan
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 
@@ -30,43 +33,41 @@ def candidate_args(candidate: str) -> list[str]:
     return args
 
 
-def validation_key(table: dict[str, dict], candidate: str) -> str:
-    keys = [k for k in table if k.startswith("best_")]
-    if len(keys) != 1:
-        raise ConfigError(f"select: candidate {candidate!r} reports no single validation score (best_*): {keys}")
-    return keys[0]
-
-
 def select(argv: list[str]) -> dict:
     parser = argparse.ArgumentParser(
         prog="train.py select", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--candidates", nargs="+", required=True, help="configs (base+patch joined by '+')")
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all)")
-    parser.add_argument("--mode", choices=("max", "min"), default="max", help="a higher (max) validation score wins")
     parser.add_argument("--out", required=True, help="the ranking JSON")
     known, rest = parser.parse_known_args(argv)
     check_writable(known.out)
-    folds = ["--folds", *map(str, known.folds)] if known.folds else []
-    tables = {c: cross_validate([*candidate_args(c), *rest, *folds]) for c in known.candidates}
-    keys = {validation_key(table, c) for c, table in tables.items()}
-    if len(keys) != 1:
+    args = {c: [*candidate_args(c), *rest] for c in known.candidates}
+    facts = {c: plan(lambda a: NIECLI(args=a, run=False), a) for c, a in args.items()}
+    scores = {(f.monitor, f.mode) for f in facts.values()}
+    if len(scores) != 1:
         raise ConfigError(
-            f"select: candidates are validated on different scores {sorted(keys)}; compare like with like"
+            f"select: candidates are validated on different scores {sorted(scores)}; compare like with like"
         )
-    (key,) = keys
+    ((monitor, mode),) = scores
+    key = f"best_{monitor}"
+    folds = ["--folds", *map(str, known.folds)] if known.folds else []
+    tables = {c: cross_validate([*a, *folds]) for c, a in args.items()}
+    unscored = [c for c, t in tables.items() if key not in t]
+    if unscored:
+        raise ConfigError(f"select: candidate {unscored[0]!r} reports no {key} (its checkpoint never scored {monitor})")
     ranking = sorted(
         (
             {"candidate": c, "mean": t[key]["mean"], "std": t[key]["std"], "folds": t[key]["folds"]}
             for c, t in tables.items()
         ),
         key=lambda row: row["mean"],
-        reverse=known.mode == "max",
+        reverse=mode == "max",
     )
     chosen = ranking[0]["candidate"]
     test = {k: v for k, v in tables[chosen].items() if "/" not in k or k.startswith("weight/")}
     result = {
-        "selected_by": f"mean {key} over folds ({known.mode})",
+        "selected_by": f"mean {key} over folds ({mode})",
         "ranking": ranking,
         "chosen": chosen,
         "test": test,

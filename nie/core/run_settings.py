@@ -1,0 +1,68 @@
+"""The settings a run directory and its checkpoints were made with, and how two records differ.
+
+A run directory is named by a few hyper-parameters only; every other setting that shapes the
+checkpoints (label or target transform, quantile levels, features, network shape, seed, ...) is
+recorded in ``settings.json`` beside them and inside each checkpoint. A new run or a checkpoint load
+whose settings differ is refused (or given another folder), so a folder never mixes configurations.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+SETTINGS_FILE = "settings.json"
+CHECKPOINT_KEY = "run_settings"
+# what changes neither the weights nor the outputs of a run: where files are, how fast it runs, which
+# evaluation extras it draws, where the test span ends
+UNRECORDED = (
+    "root",
+    "path",
+    "node_info",
+    "triples",
+    "relation_names",
+    "semantic_pickle",
+    "cache_dir",
+    "num_workers",
+    "backend",
+    "eval_stride",
+    "test_end",
+    "top_k",
+    "figures",
+    "plot_week_start",
+)
+
+
+def plain(value: Any) -> Any:
+    """A JSON value for a setting: configured objects by their ``run_name`` or class."""
+    value = getattr(value, "run_name", value)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def recorded_settings(values: Mapping[str, Any], unrecorded: Sequence[str] = UNRECORDED) -> dict[str, Any]:
+    """The settings to record of a run's values (``naming.run_values``), as plain JSON data."""
+    kept = {k: plain(v) for k, v in sorted(values.items()) if k not in unrecorded and not k.startswith("_")}
+    return json.loads(json.dumps(kept))
+
+
+def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """``"name: X there, Y now"`` for every setting both records hold with other values (a setting only
+    one of them knows comes from another release of the code and is not compared)."""
+    return [
+        f"{k}: {saved[k]!r} there, {current[k]!r} now"
+        for k in sorted(set(saved) & set(current))
+        if saved[k] != current[k]
+    ]
+
+
+def folder_settings(folder: Path) -> Optional[dict[str, Any]]:
+    """The settings recorded in a run directory, or None (new folder, or one from before records)."""
+    path = folder / SETTINGS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None

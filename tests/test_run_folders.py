@@ -1,0 +1,85 @@
+"""A run folder never mixes configurations: settings are recorded beside the checkpoints and inside them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from predict import main as predict_main
+from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.power_data import write_power_config
+
+RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
+SHORT = [*TINY, "--trainer.max_epochs", "2"]
+
+
+def _refused(*args: str) -> str:
+    with pytest.raises(SystemExit) as raised:
+        run_train(*args)
+    return str(raised.value)
+
+
+def _demo_with(workdir: Path, **checkpoint_args: object) -> str:
+    config = yaml.safe_load(Path(DEMO).read_text())
+    config["trainer"]["callbacks"][0]["init_args"].update(checkpoint_args)
+    path = workdir / "demo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_refit_with_another_label_transform_is_refused(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    assert read_json(RUN / "settings.json")["label_transform"] == "log1p"
+    assert torch.load(RUN / "last.ckpt", weights_only=True)["run_settings"]["label_transform"] == "log1p"
+    before = {p.name: p.stat().st_mtime_ns for p in RUN.iterdir()}
+    message = _refused("fit", "--config", DEMO, *SHORT, "--data.init_args.label_transform", "none")
+    assert message.startswith(f"error: {RUN} holds a run made with other settings")
+    assert "label_transform: 'log1p' there, 'none' now" in message and "\n" not in message
+    assert {p.name: p.stat().st_mtime_ns for p in RUN.iterdir()} == before  # the earlier run is untouched
+    message = _refused(
+        "test", "--config", DEMO, *SHORT, "--data.init_args.label_transform", "none", "--ckpt_path", "best"
+    )
+    assert "label_transform: 'log1p' there, 'none' now" in message
+
+
+def test_new_folder_on_mismatch(workdir: Path) -> None:
+    config = _demo_with(workdir, on_mismatch="new_folder")
+    run_train("fit", "--config", config, *SHORT)
+    run_train("fit", "--config", config, *SHORT, "--data.init_args.label_transform", "none")
+    second = RUN.with_name(RUN.name + "-v2")
+    assert read_json(second / "settings.json")["label_transform"] == "none"
+    assert read_json(RUN / "settings.json")["label_transform"] == "log1p"
+    run_train("test", "--config", config, *SHORT, "--ckpt_path", "best")  # the first folder's best, by its settings
+    assert "log1p" in (RUN / "config.yaml").read_text()
+    # a checkpoint file of the other settings is refused, whichever folder the config maps to
+    message = _refused("test", "--config", config, *SHORT, "--ckpt_path", str(RUN / "last.ckpt"),
+                       "--data.init_args.label_transform", "none")  # fmt: skip
+    assert "was made with other settings than the config's (label_transform: 'log1p' there, 'none' now)" in message
+
+
+def test_unknown_on_mismatch_is_one_line(workdir: Path) -> None:
+    message = _refused("fit", "--config", _demo_with(workdir, on_mismatch="rename"), *SHORT)
+    assert message.startswith("error: trainer.callbacks.on_mismatch: Expected a typing.Literal['error', 'new_folder']")
+    assert "'rename'" in message and "\n" not in message
+
+
+def test_predict_refuses_a_checkpoint_whose_config_beside_it_differs(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    saved = RUN / "config.yaml"
+    saved.write_text(saved.read_text().replace("label_transform: log1p", "label_transform: none"))
+    with pytest.raises(SystemExit) as raised:
+        predict_main(["--ckpt", str(RUN / "last.ckpt"), "--out", "p.csv"])
+    assert "label_transform: 'log1p' there, 'none' now" in str(raised.value)
+    assert not Path("p.csv").exists()
+
+
+def test_test_best_of_another_quantile_set_is_refused(workdir: Path) -> None:
+    config = str(write_power_config(workdir / "data"))
+    pinball = ["--model.init_args.loss", "pinball"]
+    run_train("fit", "--config", config, *pinball, "--model.init_args.quantiles", "[0.1, 0.5, 0.9]")
+    message = _refused("test", "--config", config, *pinball, "--model.init_args.quantiles", "[0.25, 0.5, 0.75]",
+                       "--ckpt_path", "best")  # fmt: skip
+    assert "quantiles: [0.1, 0.5, 0.9] there, [0.25, 0.5, 0.75] now" in message and "\n" not in message
