@@ -103,12 +103,14 @@ def test_bad_graph_files(tmp_path: Path, nodes, triples, rel_names, header, mess
         load_graph(folder)
 
 
-def test_missing_files(tmp_path: Path) -> None:
+def test_missing_files(tmp_path: Path, tiny_graph_dir: Path) -> None:
     with pytest.raises(DataError, match="data folder not found"):
         load_graph(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no node info file"):
         load_graph(tmp_path / "empty")
+    with pytest.raises(DataError, match=r"^no triples file: set data.triples, or data.root to a folder holding it$"):
+        load_graph(node_info=tiny_graph_dir / "node_info.tsv")
     with pytest.raises(DataError, match="pickle file not found"):
         load_graph(tmp_path / "nope.pk")
 

@@ -62,21 +62,31 @@ def test_listnet_prefers_correct_order_and_does_not_saturate() -> None:
     assert torch.isfinite(pred.grad).all() and pred.grad.abs().max() > 1e-4
 
 
-@pytest.mark.parametrize("network", [GENI, GAT, RGCN, RGTN])
-def test_short_fit_decreases_loss(tiny, network) -> None:
+def training_error(net: torch.nn.Module, batch) -> float:
+    """MSE on the training nodes in evaluation mode (no dropout: the network's own error, not a noisy draw)."""
+    net.eval()
+    with torch.no_grad():
+        main, _ = split_outputs(net(batch))
+    net.train()
+    return F.mse_loss(main[batch.target_index], batch.labels).item()
+
+
+# The error left after 15 Adam steps, as a share of the initial error, stays below this (measured with
+# seeds 0-2: GENI ~0.71-0.76, it starts from centrality-scaled scores and learns slowest; the others 0.18-0.41)
+@pytest.mark.parametrize("network, at_most", [(GENI, 0.85), (GAT, 0.5), (RGCN, 0.4), (RGTN, 0.4)])
+def test_short_fit_decreases_loss(tiny, network, at_most: float) -> None:
     torch.manual_seed(0)
     batch = tiny._batches["train"]
     net = network(tiny.spec)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
-    losses = []
+    before = training_error(net, batch)
     for _ in range(15):
         main, _ = split_outputs(net(batch))
         loss = F.mse_loss(main[batch.target_index], batch.labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < losses[0]
+    assert training_error(net, batch) < at_most * before
 
 
 def test_rgtn_without_semantic_features_says_how_to_install() -> None:

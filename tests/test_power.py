@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +14,19 @@ import yaml
 
 from datamodules.power.datamodule import PowerDataModule
 from datamodules.power.features import deaccumulate
+from datamodules.power.settings import PowerDataSettings
 from datamodules.power.windows import window_census
 from nie.core.errors import ConfigError, DataError
-from nie.forecasting import LSTMForecaster, Persistence
+from nie.forecasting import LSTMForecaster, Persistence, PowerForecastTask
 from nie.forecasting.models import with_neighbours
-from nie.forecasting.spec import forward_target, inverse_target
+from nie.forecasting.spec import PowerBatch, forward_target, inverse_target
+from nie.forecasting.task import ForecastTaskSettings
 from tests.conftest import read_json, run_train
 from tests.power_data import make_power_table, write_power_config
 
 
 def _datamodule(tmp_path: Path, table: pd.DataFrame | None = None, **data) -> PowerDataModule:
     config = write_power_config(tmp_path, table, **data)
-    import yaml
-
     dm = PowerDataModule(**yaml.safe_load(config.read_text())["data"]["init_args"])
     dm.setup()
     return dm
@@ -88,9 +90,28 @@ def test_scalers_use_the_training_period_only(tmp_path: Path) -> None:
 
 def test_scalers_travel_with_the_checkpoint(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path)
-    other = _datamodule(tmp_path / "other", make_power_table(seed=3))
-    other.load_state_dict(dm.state_dict())
-    assert other.scalers == dm.scalers
+    torch.save(dm.state_dict(), tmp_path / "state.pt")
+    state = torch.load(tmp_path / "state.pt")
+    shifted = make_power_table(seed=3).assign(power=lambda t: t["power"] * 3 + 1)  # other statistics
+
+    def scaled_target(module: PowerDataModule) -> np.ndarray:
+        return module.datasets["train"].stations[0].history[:, 0]
+
+    set_up = _datamodule(tmp_path / "set_up", shifted)  # loaded after setup: its arrays are rebuilt
+    own = scaled_target(set_up).copy()
+    set_up.load_state_dict(state)
+    loaded = PowerDataModule(
+        **yaml.safe_load(write_power_config(tmp_path / "loaded", shifted).read_text())["data"]["init_args"]
+    )
+    loaded.load_state_dict(state)  # loaded before setup (predict): setup keeps the checkpoint's scalers
+    loaded.setup()
+    mean, std = dm.scalers["1"]["target"]
+    target = set_up.series[0].target
+    expected = np.where(np.isfinite(target), (target - mean[0]) / std[0], 0.0)
+    for module in (set_up, loaded):
+        assert module.scalers == dm.scalers
+        np.testing.assert_allclose(scaled_target(module), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(own, expected, atol=1e-3)  # its own scalers would have scaled otherwise
 
 
 def test_log1p_round_trip_is_exact() -> None:
@@ -120,12 +141,13 @@ def test_lstm_forecasts_are_never_negative(tmp_path: Path) -> None:
 
 def test_persistence_equals_the_previous_day(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path)
-    sample = dm.datasets["test"][3]
+    window = dm.datasets["test"][3]  # a batch of that one window
     station, start = _locate(dm.datasets["test"], 3)
     t0 = start + dm.hparams.seq_len
     by_hand = dm.series[station].target[t0 - 24 : t0 - 24 + dm.hparams.horizon]
-    np.testing.assert_allclose(sample["persistence"].numpy(), by_hand, rtol=1e-6)
-    forecast = Persistence(dm.spec)({k: v.unsqueeze(0) for k, v in sample.items()})
+    assert len(window) == 1 and not np.isnan(by_hand).any()
+    np.testing.assert_allclose(window.persistence[0].numpy(), by_hand, rtol=1e-6)
+    forecast = Persistence(dm.spec)(window)
     np.testing.assert_allclose(forecast[0].numpy(), by_hand, rtol=1e-6)
 
 
@@ -134,8 +156,11 @@ def test_missing_known_covariates_drop_windows(tmp_path: Path) -> None:
     hole = (table["station"] == 1) & (pd.to_datetime(table["time"]) == pd.Timestamp("2020-02-03 12:00"))
     table.loc[hole, "temperature"] = np.nan
     dm = _datamodule(tmp_path, table)
-    for station, t in _target_times(dm, "test"):
-        assert not (station == 0 and t.normalize() == pd.Timestamp("2020-02-03"))
+    days = {(station, t.normalize()) for station, t in _target_times(dm, "test")}
+    # the hole is in the forecast hours of 3 February's windows and the 48 h history of the next two days'
+    for day in ("2020-02-03", "2020-02-04", "2020-02-05"):
+        assert (0, pd.Timestamp(day)) not in days and (1, pd.Timestamp(day)) in days
+    assert (0, pd.Timestamp("2020-02-02")) in days and (0, pd.Timestamp("2020-02-06")) in days
 
 
 def test_fit_test_predict_through_the_cli(workdir: Path) -> None:
@@ -189,19 +214,61 @@ def test_window_starts_mask_mode_keeps_partly_missing_targets(tmp_path: Path) ->
     assert len(mask) > len(drop) and not any(s + 48 <= 100 < s + 72 for s in drop)
 
 
-def test_batched_gather_equals_single_windows(tmp_path: Path) -> None:
-    dm = _datamodule(tmp_path)
+def test_batched_gather_slices_each_window_from_its_station(tmp_path: Path) -> None:
+    table = make_power_table()
+    table.loc[(table["station"] == 2) & (table.index % 97 == 0), "power"] = np.nan  # some missing targets
+    dm = _datamodule(tmp_path, table, missing="mask")
     dataset = dm.datasets["train"]
-    indices = [0, 7, len(dataset) - 1, 3]  # mixes both stations
+    partly_missing = next(i for i in range(len(dataset)) if not dataset[i].mask.all())
+    indices = [0, 7, len(dataset) - 1, 3, partly_missing]  # mixes both stations
     batch = dataset.__getitems__(indices)
+    assert isinstance(batch, PowerBatch) and len(batch) == len(indices)
+    assert set(batch.station.tolist()) == {0, 1} and not batch.mask.all()
     for row, i in enumerate(indices):
         station, start = _locate(dataset, i)
-        a = dm.series[station]
-        t0 = start + dm.hparams.seq_len
-        np.testing.assert_allclose(batch["raw_target"][row].numpy(), np.nan_to_num(a.target[t0 : t0 + 24]), rtol=1e-6)
+        a, t0 = dataset.stations[station], start + 48
+        forecast_hours = slice(t0, t0 + 24)
+        expected = {
+            "history": a.history[start:t0],
+            "future": a.future[forecast_hours],
+            "target": np.nan_to_num(a.target[forecast_hours]),
+            "raw_target": np.nan_to_num(dm.series[station].target[forecast_hours]),
+            "persistence": np.nan_to_num(a.raw_target[t0 - 24 : t0]),  # horizon = one day
+            "month": a.month[forecast_hours],
+            "hour": a.hour[forecast_hours],
+            "mask": np.isfinite(a.target[forecast_hours]),
+            "station": station,
+            "index": i,
+        }
+        for name, value in expected.items():
+            np.testing.assert_allclose(getattr(batch, name)[row].numpy(), value, rtol=1e-6, err_msg=name)
         single = dataset[i]
-        for key, value in single.items():
-            torch.testing.assert_close(batch[key][row], value)
+        for field in fields(PowerBatch):
+            torch.testing.assert_close(getattr(single, field.name)[0], getattr(batch, field.name)[row])
+
+
+def test_power_batches_move_to_a_device_the_way_lightning_moves_them(tmp_path: Path) -> None:
+    from lightning.pytorch.utilities.data import extract_batch_size
+
+    dm = _datamodule(tmp_path)
+    batch = next(iter(dm.train_dataloader()))
+    assert isinstance(batch, PowerBatch) and extract_batch_size(batch) == len(batch) == 16
+    meta = torch.device("meta")  # a device other than the CPU that every machine has
+    for moved in (dm.transfer_batch_to_device(batch, meta, 0), batch.to(meta)):
+        assert isinstance(moved, PowerBatch)
+        for field in fields(PowerBatch):
+            before, after = getattr(batch, field.name), getattr(moved, field.name)
+            assert after.device == meta and (after.dtype, after.shape) == (before.dtype, before.shape), field.name
+    assert batch.history.device.type == "cpu"  # the original stays where it was
+
+
+@pytest.mark.parametrize(
+    ("settings", "owner", "extra"),
+    [(PowerDataSettings, PowerDataModule, set()), (ForecastTaskSettings, PowerForecastTask, {"network"})],
+)
+def test_typed_settings_name_every_argument(settings, owner, extra: set[str]) -> None:
+    arguments = set(inspect.signature(owner.__init__).parameters) - {"self"}
+    assert {f.name for f in fields(settings)} == arguments - extra
 
 
 def test_power_forecasting_runs_without_dgl(workdir: Path) -> None:
@@ -239,8 +306,8 @@ def test_decoder_sees_the_next_hour_only_with_context(tmp_path: Path, context: i
     torch.manual_seed(0)
     net = LSTMForecaster(dm.spec, future_context=context).eval()
     batch = next(iter(dm.val_dataloader()))
-    moved = {**batch, "future": batch["future"].clone()}
-    moved["future"][:, 6] += 5.0  # another forecast for hour 6 only
+    moved = replace(batch, future=batch.future.clone())
+    moved.future[:, 6] += 5.0  # another forecast for hour 6 only
     with torch.no_grad():
         before, after = net(batch), net(moved)
     assert not torch.equal(before[:, 6], after[:, 6])
@@ -248,3 +315,12 @@ def test_decoder_sees_the_next_hour_only_with_context(tmp_path: Path, context: i
     assert torch.equal(before[:, 5], after[:, 5]) != changes
     with pytest.raises(ConfigError, match="future_context must be >= 0"):
         LSTMForecaster(dm.spec, future_context=-1)
+
+
+def test_baselines_refuse_data_without_training_series() -> None:
+    import lightning.pytorch as pl
+
+    from nie.forecasting.spec import PowerSpec
+
+    with pytest.raises(ConfigError, match=r"^the Persistence baseline needs power data .*got LightningDataModule$"):
+        Persistence(PowerSpec(num_stations=1, history_dim=3, future_dim=2, horizon=24)).fit(pl.LightningDataModule())

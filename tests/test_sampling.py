@@ -1,13 +1,17 @@
-"""Neighbour-sampled mini-batches: with full fan-out they predict exactly what full-batch does."""
+"""The graph datamodule's batches: neighbour-sampled mini-batches (with full fan-out they predict exactly
+what full-batch does) and the typed settings it reads its arguments through."""
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 import torch
 
-from datamodules import SyntheticKnowledgeGraphDataModule
+from datamodules import KnowledgeGraphDataModule, SyntheticKnowledgeGraphDataModule
+from datamodules.kg.settings import GraphDataSettings
 from nie.core.errors import ConfigError
 from nie.importance import GAT, GENI, RGCN, RGTN
 from nie.importance.task import split_outputs
@@ -24,11 +28,14 @@ def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, network) -> None
     sampled = _datamodule(tmp_path, batch_size=37, fanouts=[-1, -1])
     torch.manual_seed(0)
     net = network(full.spec, num_layers=2).eval()
+    seen = []
     with torch.no_grad():
         reference = split_outputs(net(full._batches["predict"]))[0]
         for batch in sampled.test_dataloader():
             got = split_outputs(net(batch))[0]
             torch.testing.assert_close(got, reference[batch.output_nodes], rtol=1e-4, atol=1e-4)
+            seen.append(batch.output_nodes)
+    assert sorted(torch.cat(seen).tolist()) == sorted(full.split.test.tolist())  # every test node, once
 
 
 def test_training_batches_hold_only_training_seeds(tmp_path: Path) -> None:
@@ -101,3 +108,11 @@ def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(mon
         ConfigError, match=r"data.backend: dgl on cuda:0.*no support for that device.*data.backend: torch"
     ):
         resolve_backend("dgl", cuda)
+
+
+def test_typed_settings_name_every_argument(tmp_path: Path) -> None:
+    arguments = set(inspect.signature(KnowledgeGraphDataModule.__init__).parameters) - {"self"}
+    assert {f.name for f in fields(GraphDataSettings)} == arguments
+    dm = _datamodule(tmp_path, fold=2)
+    dm.hparams.fold = 3  # read afresh: the settings follow hparams
+    assert dm.settings.fold == 3 and dm.settings.dataset == "synthetic" and dm.settings.root == str(dm.folder)

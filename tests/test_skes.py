@@ -67,14 +67,16 @@ def test_every_ablation_trains(tiny, ablation) -> None:
     assert losses[-1] < 0.8 * losses[0]
 
 
-def test_skes_runs_through_the_cli_and_refuses_sampling(workdir) -> None:
+def test_skes_runs_through_the_cli_and_refuses_sampling(workdir, monkeypatch) -> None:
     (workdir / "skes.yaml").write_text(
         "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n      init_args: {paths: 2}\n"
         "trainer:\n  max_epochs: 2\n  callbacks:\n    - class_path: callbacks.HParamCheckpoint\n"
         "      init_args: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
     )
-    args = ["--config", DEMO, "--config", "skes.yaml", *TINY]
+    args = ["--config", DEMO, "--config", str(workdir / "skes.yaml"), *TINY]
     run_train("fit", *args)
     assert read_json(next(workdir.glob("runs/skes/**/val_metrics.json")))["val/spearman"] > 0
+    (workdir / "sampled").mkdir()
+    monkeypatch.chdir(workdir / "sampled")  # not the fitted run's folder, whose settings differ
     with pytest.raises(SystemExit, match="SKES needs the whole graph in every step: leave data.batch_size unset"):
         run_train("fit", *args, "--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]")

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
+from datamodules.kg.settings import GraphDataSettings
 from datamodules.kg.splits import Split, chunked_split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.core.distributed import process_share
@@ -89,6 +90,28 @@ class SampledBatches:
                 self.labels[outputs],
                 None if s.x_semantic is None else s.x_semantic[inputs],
             )
+
+
+class OneBatch(Dataset[GraphBatch]):
+    """A dataset of one item, the stage's full-graph batch (one step per epoch)."""
+
+    def __init__(self, batch: GraphBatch) -> None:
+        self.batch = batch
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> GraphBatch:
+        if index != 0:
+            raise IndexError(index)
+        return self.batch
+
+
+def _labels(batch: GraphBatch) -> torch.Tensor:
+    """The labels of a stage's batch (stage batches always carry them)."""
+    if batch.labels is None:
+        raise RuntimeError("a stage batch without labels")
+    return batch.labels
 
 
 class KnowledgeGraphDataModule(pl.LightningDataModule):
@@ -174,14 +197,21 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self._batches: dict[str, GraphBatch] = {}
         self._device_cache: dict[str, GraphBatch] = {}
 
+    @property
+    def settings(self) -> GraphDataSettings:
+        """The arguments, typed, as ``hparams`` holds them now."""
+        return GraphDataSettings.of(self.hparams)
+
     # ----------------------------------------------------------------- loading
     def load(self) -> KnowledgeGraph:
         """Read the graph files (``setup`` does this; exporters and baselines may too)."""
-        h = self.hparams
+        h = self.settings
         return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
 
     def setup(self, stage: Optional[str] = None) -> None:
-        h = self.hparams
+        """Load the graph, split its labeled nodes, build (and pre-train) the inputs, and make each stage's batch;
+        a later setup on another device only switches the message-passing kernels."""
+        h = self.settings
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
         if h.batch_size is not None:
             require_sampling_support(device)
@@ -190,10 +220,31 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             self._use_backend(backend)
             return
         graph = self.load()
+        self.split = split = self._split(graph)
+        labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
+        g, num_relations = graph.message_graph(h.self_loops)
+        g = g.with_backend(backend)
+        x, x_semantic = self._inputs(graph, g, num_relations, labels, split.train)
+        self.graph = graph
+        in_degree = g.in_degrees().float()
+        self.spec = self._graph_spec(graph, num_relations, x, x_semantic, labels[split.train], in_degree)
+        self.full_graph, self.labels = g, labels
+        x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
+        self._batches = self._stage_batches(split, graph.num_nodes, g, x, x_sem, in_degree)
+        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
+
+    def _split(self, graph: KnowledgeGraph) -> Split:
+        """This fold's train/val/test nodes: the literature's folds or EASING's chunks."""
+        h = self.settings
         if h.split == "chunks":
-            self.split = chunked_split(graph.labeled, h.fold, tuple(h.chunk_fractions), h.num_chunks)
-        else:
-            self.split = literature_fold(graph.labeled, h.fold, h.num_folds)
+            return chunked_split(graph.labeled, h.fold, tuple(h.chunk_fractions), h.num_chunks)
+        return literature_fold(graph.labeled, h.fold, h.num_folds)
+
+    def _inputs(
+        self, graph: KnowledgeGraph, g: Graph, num_relations: int, labels: torch.Tensor, train: np.ndarray
+    ) -> tuple[torch.Tensor, Optional[np.ndarray]]:
+        """The input features [N, D] and the semantic branch's (or None), after the pre-training stage if any."""
+        h = self.settings
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
         build = functools.partial(
             build_features,
@@ -204,66 +255,94 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             seed=h.seed,
             structural_method=h.structural_method,
         )
-        labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
-        g, num_relations = graph.message_graph(h.self_loops)
-        g = g.with_backend(backend)
         x = torch.from_numpy(build(feature_names))
         x_semantic = build(h.semantic_features) if h.semantic_features else None
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
-            x, x_semantic = self._pretrain(g, num_relations, x, x_semantic, labels)
-        self.graph = graph
-        in_degree = g.in_degrees().float()
-        self.spec = GraphSpec(
+            x, x_semantic = self._pretrain(h.pretraining, g, num_relations, x, x_semantic, labels, train)
+        return x, x_semantic
+
+    def _graph_spec(
+        self,
+        graph: KnowledgeGraph,
+        num_relations: int,
+        x: torch.Tensor,
+        x_semantic: Optional[np.ndarray],
+        train_labels: torch.Tensor,
+        in_degree: torch.Tensor,
+    ) -> GraphSpec:
+        return GraphSpec(
             graph.num_nodes,
             num_relations,
             x.shape[1],
             0 if x_semantic is None else x_semantic.shape[1],
-            label_mean=float(labels[self.split.train].mean()),
-            label_std=float(labels[self.split.train].std()) if len(self.split.train) > 1 else 1.0,
+            label_mean=float(train_labels.mean()),
+            label_std=float(train_labels.std()) if len(train_labels) > 1 else 1.0,
             centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
-            label_transform=h.label_transform,
+            label_transform=self.settings.label_transform,
         )
-        all_nodes = torch.arange(graph.num_nodes)
-        x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
-        self.full_graph, self.labels = g, labels
+
+    def _stage_batches(
+        self,
+        split: Split,
+        num_nodes: int,
+        g: Graph,
+        x: torch.Tensor,
+        x_semantic: Optional[torch.Tensor],
+        in_degree: torch.Tensor,
+    ) -> dict[str, GraphBatch]:
+        """The full-graph batch of each stage, supervising that stage's nodes (``predict``: every node); training
+        also names the nodes without labels."""
+        all_nodes = torch.arange(num_nodes)
+        batches = {}
         for name, ids in (
-            ("train", self.split.train),
-            ("val", self.split.val),
-            ("test", self.split.test),
-            ("predict", np.arange(graph.num_nodes)),
+            ("train", split.train),
+            ("val", split.val),
+            ("test", split.test),
+            ("predict", np.arange(num_nodes)),
         ):
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
-            self._batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, labels[index], x_sem)
-        self._batches["train"].unlabeled_index = torch.from_numpy(self.split.unlabeled.astype(np.int64))
-        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {h.backend}, device {device})")
+            batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, self.labels[index], x_semantic)
+        batches["train"].unlabeled_index = torch.from_numpy(split.unlabeled.astype(np.int64))
+        return batches
 
     def _pretrain(
-        self, g: Graph, num_relations: int, x: torch.Tensor, x_semantic: Optional[np.ndarray], labels: torch.Tensor
+        self,
+        pretraining: NodePretraining,
+        g: Graph,
+        num_relations: int,
+        x: torch.Tensor,
+        x_semantic: Optional[np.ndarray],
+        labels: torch.Tensor,
+        train_ids: np.ndarray,
     ) -> tuple[torch.Tensor, Optional[np.ndarray]]:
-        """Each input the pre-training stage names, replaced or extended by its own embeddings."""
-        h = self.hparams
-        train = torch.from_numpy(np.asarray(self.split.train, dtype=np.int64))
-        for name in h.pretraining.inputs:
-            if name == "semantic" and x_semantic is None:
+        """Each input the pre-training stage names, replaced or extended by its own embeddings (the stage may
+        train its own network, with a Trainer on this run's device)."""
+        h = self.settings
+        train = torch.from_numpy(np.asarray(train_ids, dtype=np.int64))
+        for name in pretraining.inputs:
+            if name == "structural":
+                source = x
+            elif x_semantic is None:
                 raise ConfigError("data.pretraining pre-trains the semantic input, but data.semantic_features is empty")
-            source = x if name == "structural" else torch.from_numpy(x_semantic)
-            embeddings = h.pretraining.embeddings(
+            else:
+                source = torch.from_numpy(x_semantic)
+            embeddings = pretraining.embeddings(
                 g, source, num_relations, train, labels[train], h.seed, h.cache_dir, self.trainer, name
             )
             if name == "structural":
-                x = h.pretraining.apply(source, embeddings)
+                x = pretraining.apply(source, embeddings)
             else:
-                x_semantic = h.pretraining.apply(source, embeddings).numpy()
+                x_semantic = pretraining.apply(source, embeddings).numpy()
         return x, x_semantic
 
-    def _use_backend(self, backend: str) -> None:
+    def _use_backend(self, backend: Literal["dgl", "torch"]) -> None:
         """Switch the kernels of an already set-up graph (a later stage on another device)."""
         if self.full_graph.backend == backend:
             return
         self.full_graph = self.full_graph.with_backend(backend)
         self._batches = {k: replace(b, graphs=[self.full_graph]) for k, b in self._batches.items()}
         self._device_cache.clear()
-        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {self.hparams.backend})")
+        rank_zero_info(f"message passing on the {backend} kernels (data.backend: {self.settings.backend})")
 
     def training_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of this fold's training nodes (all a baseline may see)."""
@@ -272,36 +351,37 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
     def stage_labels(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of one split of this fold (``train``, ``val`` or ``test``)."""
         batch = self._batches[stage]
-        return batch.output_nodes[batch.target_index], batch.labels
+        return batch.output_nodes[batch.target_index], _labels(batch)
 
     # ------------------------------------------------------------- dataloaders
     def _loader(self, stage: str) -> Iterable[GraphBatch]:
         """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
         if not self._batches:
             raise RuntimeError("call setup() before asking for dataloaders")
+        h = self.settings
         rank, world = process_share(self.trainer)
         training = stage == "train"
         batch = self._batches[stage]
-        if world > 1 and not (training and self.hparams.batch_size is not None):
+        if world > 1 and not (training and h.batch_size is not None):
             # each process owns a disjoint shard of the stage's nodes (DGL's use_ddp shards sampled training)
             unlabeled = None if batch.unlabeled_index is None else batch.unlabeled_index[rank::world]
             batch = replace(
                 batch,
                 target_index=batch.target_index[rank::world],
-                labels=batch.labels[rank::world],
+                labels=_labels(batch)[rank::world],
                 unlabeled_index=unlabeled,
             )
-        if self.hparams.batch_size is None:
-            return DataLoader([batch], batch_size=None, collate_fn=already_batched)
-        fanouts = self.hparams.fanouts if training else [-1] * len(self.hparams.fanouts)
+        if h.batch_size is None:
+            return DataLoader(OneBatch(batch), batch_size=None, collate_fn=already_batched)
+        fanouts = h.fanouts or []  # set whenever batch_size is (checked on construction)
         return SampledBatches(
             batch,
             self.full_graph,
             self.labels,
-            fanouts,
-            self.hparams.batch_size,
+            fanouts if training else [-1] * len(fanouts),
+            h.batch_size,
             shuffle=training,
-            drop_last=training and self.hparams.drop_last,
+            drop_last=training and h.drop_last,
             use_ddp=training and world > 1,
         )
 
@@ -328,7 +408,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return replace(
             self._device_cache[key],
             target_index=batch.target_index.to(device),
-            labels=batch.labels.to(device),
+            labels=_labels(batch).to(device),
             unlabeled_index=None if batch.unlabeled_index is None else batch.unlabeled_index.to(device),
         )
 
@@ -374,6 +454,7 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}"
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
+        self.folder = folder
         self.generator_args = dict(
             num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree, seed=graph_seed
         )
@@ -382,9 +463,8 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         )
 
     def prepare_data(self) -> None:
-        folder = Path(self.hparams.root)
-        if not (folder / "node_info.tsv").is_file():
-            write_synthetic_graph(folder, **self.generator_args)
+        if not (self.folder / "node_info.tsv").is_file():
+            write_synthetic_graph(self.folder, **self.generator_args)
 
     def load(self) -> KnowledgeGraph:
         self.prepare_data()  # a no-op once written; lets setup() run without a Trainer

@@ -25,17 +25,28 @@ from nie.core.io import atomic_path, read_csv
 PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
 
 
-def _one_match(folder: Path, patterns: tuple[str, ...], what: str, required: bool = True) -> Path | None:
+def _optional_match(folder: Path, patterns: tuple[str, ...], what: str) -> Path | None:
+    """The one file in ``folder`` matching ``patterns``, None if there is none; several stop."""
     matches = sorted({p for pattern in patterns for p in folder.glob(pattern)})
     if len(matches) > 1:
         raise DataError(
             f"{folder}: several {what} files match {patterns}: {[m.name for m in matches]}; name one explicitly"
         )
-    if not matches:
-        if required:
-            raise DataError(f"{folder}: no {what} file (expected one matching {' or '.join(patterns)})")
-        return None
-    return matches[0]
+    return matches[0] if matches else None
+
+
+def _required_file(
+    explicit: str | Path | None, folder: Path | None, patterns: tuple[str, ...], what: str, setting: str
+) -> Path:
+    """The configured file, else the one file in ``folder`` matching ``patterns``."""
+    if explicit:
+        return Path(explicit)
+    if folder is None:
+        raise DataError(f"no {what} file: set data.{setting}, or data.root to a folder holding it")
+    match = _optional_match(folder, patterns, what)
+    if match is None:
+        raise DataError(f"{folder}: no {what} file (expected one matching {' or '.join(patterns)})")
+    return match
 
 
 def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer: bool) -> np.ndarray:
@@ -140,12 +151,12 @@ def load_rgtn_folder(
     folder = Path(root) if root is not None else None
     if folder is not None and not folder.is_dir():
         raise DataError(f"{folder}: data folder not found")
-    node_path = Path(node_info) if node_info else _one_match(folder, ("node_info*.tsv",), "node info")
-    triple_path = Path(triples) if triples else _one_match(folder, ("*rel-all*.txt", "*rel-all*.txt.gz"), "triples")
+    node_path = _required_file(node_info, folder, ("node_info*.tsv",), "node info", "node_info")
+    triple_path = _required_file(triples, folder, ("*rel-all*.txt", "*rel-all*.txt.gz"), "triples", "triples")
     rel_path = (
         Path(relation_names)
         if relation_names
-        else (folder and _one_match(folder, ("rel_name.json",), "relation names", required=False))
+        else (None if folder is None else _optional_match(folder, ("rel_name.json",), "relation names"))
     )
     scores, labeled, names, descriptions = read_node_info(node_path)
     src, rel, dst = read_triples(triple_path, len(scores))

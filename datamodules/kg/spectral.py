@@ -17,6 +17,8 @@ treated as undirected and unweighted; nodes without edges get zero rows.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -63,7 +65,16 @@ def _fix_signs(vectors: np.ndarray) -> np.ndarray:
     return vectors * np.where(peaks < 0, -1.0, 1.0)
 
 
+@overload
+def _row_normalise(matrix: np.ndarray, norm: int) -> np.ndarray: ...
+
+
+@overload
+def _row_normalise(matrix: sp.spmatrix, norm: int) -> sp.spmatrix: ...
+
+
 def _row_normalise(matrix: sp.spmatrix | np.ndarray, norm: int) -> sp.spmatrix | np.ndarray:
+    """Rows scaled to unit L1 (``norm`` 1) or L2 norm (``norm`` 2, dense only); all-zero rows stay zero."""
     totals = np.asarray(abs(matrix).sum(axis=1)).ravel() if norm == 1 else np.linalg.norm(matrix, axis=1)
     scale = np.divide(1.0, totals, out=np.zeros_like(totals, dtype=float), where=totals > 0)
     return sp.diags(scale) @ matrix if sp.issparse(matrix) else matrix * scale[:, None]

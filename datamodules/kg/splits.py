@@ -15,6 +15,7 @@ unlabeled (their labels enter no loss).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def require_nonempty(split: Split, what: str, n_labeled: int) -> None:
 def chunked_split(
     labeled: np.ndarray,
     repeat: int,
-    fractions: tuple[float, float, float] = (0.1, 0.1, 0.1),
+    fractions: Sequence[float] = (0.1, 0.1, 0.1),
     num_chunks: int = 1000,
     seed: int = 0,
 ) -> Split:

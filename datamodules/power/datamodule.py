@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional
+from typing import Any, Iterable, Iterator, Literal, Optional, TypedDict
 
 import lightning.pytorch as pl
 import numpy as np
@@ -14,14 +14,23 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.common import already_batched, dataset_name
 from datamodules.power.features import cyclic_features, deaccumulate, fit_scaler
+from datamodules.power.settings import PowerDataSettings
 from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
-from datamodules.power.windows import StationArrays, WindowCensus, WindowDataset, window_census
+from datamodules.power.windows import WindowCensus, WindowDataset, window_census
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError, DataError
 from nie.core.io import atomic_path
-from nie.forecasting.spec import PowerSpec, TargetTransform, forward_target
+from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, TargetTransform, forward_target
 
 STAGES = ("train", "val", "test")
+
+
+class StationScaler(TypedDict):
+    """One station's training-period statistics, saved in checkpoints: (mean, std) lists and static values."""
+
+    target: tuple[list[float], list[float]]  # of the transformed target
+    covariates: tuple[list[float], list[float]]  # past, then known covariates
+    static: list[float]  # training-period means of the static columns (capacity_column last)
 
 
 class PowerDataModule(pl.LightningDataModule):
@@ -98,15 +107,20 @@ class PowerDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
         if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
             raise ConfigError("expected val_start < test_start < test_end")
-        self.scalers: Optional[dict[str, Any]] = None
+        self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
-        self.data_report: dict[str, dict] = {}
+        self.data_report: dict[str, dict[str, Any]] = {}
         self.negative_clipped: dict[str, int] = {}
+
+    @property
+    def settings(self) -> PowerDataSettings:
+        """The arguments, typed, as ``hparams`` holds them now."""
+        return PowerDataSettings.of(self.hparams)
 
     # ---------------------------------------------------------------- loading
     def _load_series(self) -> list[StationSeries]:
-        h = self.hparams
+        h = self.settings
         table = read_table(h.path)
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
         series = station_series(
@@ -138,31 +152,36 @@ class PowerDataModule(pl.LightningDataModule):
                     f"seq_len + horizon = {h.seq_len + h.horizon}"
                 )
             for column in h.accumulated or []:
-                j = list(h.known_covariates).index(column)
+                j = list(h.known_covariates or []).index(column)
                 s.known[:, j] = deaccumulate(s.known[:, j], s.times, h.accumulation_reset_hour)
         return series
 
     @property
     def persistence_lag(self) -> int:
-        return int(pd.Timedelta("1D") / pd.Timedelta(self.hparams.frequency))
+        return int(pd.Timedelta("1D") / pd.Timedelta(self.settings.frequency))
 
-    def _fit_scalers(self) -> dict[str, Any]:
+    def _fit_scalers(self) -> dict[str, StationScaler]:
         """Per-station scalers from the training period only (times before val_start)."""
-        h, scalers = self.hparams, {}
+        h, scalers = self.settings, {}
         for s in self.series:
             train = np.asarray(s.times < pd.Timestamp(h.val_start))
             if not train.any():
                 raise DataError(f"{h.path}: station {s.station!r} has no data before val_start={h.val_start}")
             covariates = np.concatenate([s.past, s.known], axis=1)[train]
-            scalers[s.station] = {
-                "target": fit_scaler(forward_target(s.target[train], h.target_transform)[:, None]),
-                "covariates": fit_scaler(covariates),
-                "static": s.static.tolist(),
-            }
+            scalers[s.station] = StationScaler(
+                target=fit_scaler(forward_target(s.target[train], h.target_transform)[:, None]),
+                covariates=fit_scaler(covariates),
+                static=s.static.tolist(),
+            )
         return scalers
 
+    def _station_scaler(self, station: str) -> StationScaler:
+        if self.scalers is None:
+            raise RuntimeError("call setup() or load_state_dict() before using the scalers")
+        return self.scalers[station]
+
     def _arrays(self, s: StationSeries) -> StationArrays:
-        h, scaler = self.hparams, self.scalers[s.station]
+        h, scaler = self.settings, self._station_scaler(s.station)
         target = forward_target(s.target, h.target_transform)
         t_mean, t_std = (np.asarray(v) for v in scaler["target"])
         c_mean, c_std = (np.asarray(v) for v in scaler["covariates"])
@@ -187,11 +206,17 @@ class PowerDataModule(pl.LightningDataModule):
         """Each split's windows; what the missing-value policy dropped is counted per station, logged
         and kept in ``data_report`` with the clipped negatives (saved as ``data_report.json`` in the
         run directory)."""
-        h = self.hparams
-        bounds = {"train": (None, h.val_start), "val": (h.val_start, h.test_start), "test": (h.test_start, h.test_end)}
-        datasets, self.data_report = {}, {"negative_clipped": dict(self.negative_clipped)}
+        h = self.settings
+        bounds: dict[str, tuple[Optional[str], Optional[str]]] = {
+            "train": (None, h.val_start),
+            "val": (h.val_start, h.test_start),
+            "test": (h.test_start, h.test_end),
+        }
+        datasets: dict[str, WindowDataset] = {}
+        self.data_report = {"negative_clipped": dict(self.negative_clipped)}
         for stage, (lo, hi) in bounds.items():
-            starts, report = [], {}
+            starts: list[np.ndarray] = []
+            report: dict[str, dict[str, int]] = {}
             for s, a in zip(self.series, arrays):
                 first = 0 if lo is None else int(np.searchsorted(s.times, pd.Timestamp(lo)))
                 end = len(s.times) if hi is None else int(np.searchsorted(s.times, pd.Timestamp(hi)))
@@ -231,9 +256,9 @@ class PowerDataModule(pl.LightningDataModule):
     def setup(self, stage: Optional[str] = None) -> None:
         if self.datasets:
             return
-        if self.hparams.seq_len < self.persistence_lag:
+        if self.settings.seq_len < self.persistence_lag:
             raise ConfigError(
-                f"data.seq_len={self.hparams.seq_len} must cover one day ({self.persistence_lag} steps) "
+                f"data.seq_len={self.settings.seq_len} must cover one day ({self.persistence_lag} steps) "
                 "for the persistence reference"
             )
         self.series = self._load_series()
@@ -260,8 +285,8 @@ class PowerDataModule(pl.LightningDataModule):
             num_stations=len(self.series),
             history_dim=first.history.shape[1],
             future_dim=first.future.shape[1],
-            horizon=self.hparams.horizon,
-            target_transform=self.hparams.target_transform,
+            horizon=self.settings.horizon,
+            target_transform=self.settings.target_transform,
             station_names=[s.station for s in self.series],
             static=self.static_inputs(),
             capacities=None if capacities is None else capacities.tolist(),
@@ -269,24 +294,25 @@ class PowerDataModule(pl.LightningDataModule):
 
     def static_inputs(self) -> list[list[float]]:
         """Per-station ``static_columns`` (training-period means), standardised across stations: [S, C]."""
-        count = len(self.hparams.static_columns or [])
-        values = np.asarray([self.scalers[s.station]["static"][:count] for s in self.series], dtype=np.float64)
+        count = len(self.settings.static_columns or [])
+        values = np.asarray([self._station_scaler(s.station)["static"][:count] for s in self.series], dtype=np.float64)
         if count == 0:
             return values.reshape(len(self.series), 0).tolist()
         spread = values.std(axis=0)
         return ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)).tolist()
 
     def capacities(self) -> Optional[torch.Tensor]:
-        h = self.hparams
+        h = self.settings
         if h.capacity_column:
-            return torch.tensor([self.scalers[s.station]["static"][-1] for s in self.series], dtype=torch.float32)
+            values = [self._station_scaler(s.station)["static"][-1] for s in self.series]
+            return torch.tensor(values, dtype=torch.float32)
         return None if h.capacity is None else torch.full((len(self.series),), float(h.capacity))
 
     def training_arrays(self) -> tuple[list[StationArrays], list[pd.DatetimeIndex], pd.Timestamp]:
         """Per-station arrays, their times and the end of the training period (for baselines' fit)."""
-        return self.datasets["train"].stations, [s.times for s in self.series], pd.Timestamp(self.hparams.val_start)
+        return self.datasets["train"].stations, [s.times for s in self.series], pd.Timestamp(self.settings.val_start)
 
-    def training_windows(self, batch_size: int = 2048) -> Iterator[dict[str, torch.Tensor]]:
+    def training_windows(self, batch_size: int = 2048) -> Iterator[PowerBatch]:
         """The training windows in order, a batch at a time (for baselines that score their own fit)."""
         dataset = self.datasets["train"]
         for start in range(0, len(dataset), batch_size):
@@ -296,20 +322,23 @@ class PowerDataModule(pl.LightningDataModule):
     def forecast_table(self, stage: str, outputs: list[dict[str, torch.Tensor]]) -> pd.DataFrame:
         """One row per forecast hour: station, issue time, target time, step, forecast, actual, and
         one ``q<level>`` column per quantile when the outputs hold quantile forecasts."""
-        dataset, horizon = self.datasets[stage], self.hparams.horizon
+        dataset, horizon = self.datasets[stage], self.settings.horizon
         index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
         forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
+        with_quantiles = "quantiles" in outputs[0]
+        levels = outputs[0]["levels"].tolist() if with_quantiles else []
         quantiles = (
-            torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy() if "quantiles" in outputs[0] else None
+            torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy()
+            if with_quantiles
+            else np.zeros((len(index), horizon, 0), dtype=np.float32)
         )
-        levels = outputs[0]["levels"].tolist() if quantiles is not None else []
         stations = np.searchsorted(dataset.offsets, index, side="right") - 1
-        first_target = dataset.flat_starts[index] + self.hparams.seq_len
+        first_target = dataset.flat_starts[index] + self.settings.seq_len
         tables = []
         for station in np.unique(stations):  # one gather per station, not one frame per window
             rows, series = stations == station, self.series[station]
             targets = first_target[rows, None] + np.arange(horizon)
-            columns = {
+            columns: dict[str, Any] = {
                 "station": series.station,
                 "issue_time": np.repeat(series.times[first_target[rows] - 1], horizon),
                 "target_time": series.times[targets.ravel()],
@@ -332,10 +361,10 @@ class PowerDataModule(pl.LightningDataModule):
     def _loader(self, stage: str) -> DataLoader:
         """Under DDP: training windows through a DistributedSampler (reshuffled per epoch by Lightning),
         evaluation windows split rank::world without padding, so no window is scored twice."""
-        h, training = self.hparams, stage == "train"
+        h, training = self.settings, stage == "train"
         dataset = self.datasets[stage]
         rank, world = process_share(self.trainer)
-        sampler: Optional[Sampler] = None
+        sampler: Sampler[int] | Iterable[int] | None = None
         if world > 1:
             sampler = (
                 DistributedSampler(dataset, world, rank, shuffle=h.shuffle, drop_last=h.drop_last)

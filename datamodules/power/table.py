@@ -50,47 +50,61 @@ def parse_times(
     offsets are converted to ``timezone`` when given; without it one offset throughout is kept as
     the data's own wall clock, and mixed offsets are refused.
     """
-
-    def refuse(row: int, why: str) -> DataError:
-        return DataError(f"{path}, row {row + 2}: column '{column.name}' = {column.iloc[row]!r} {why}")
-
     if pd.api.types.is_datetime64_any_dtype(column):  # Parquet: typed already
         times = column
     else:
-        text = column.astype(str).str.strip()
-        offsets = text.str.extract(_OFFSET, expand=False)
-        has_offset = offsets.notna().to_numpy()
-        if has_offset.any() and not has_offset.all():
-            raise refuse(
-                int(np.flatnonzero(has_offset != has_offset[0])[0]), "mixes timestamps with and without a UTC offset"
-            )
-        distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
-        if len(distinct) > 1 and timezone is None:
-            other = int(
-                np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0]
-            )
-            raise refuse(
-                other,
-                f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
-                "to convert all timestamps to one zone",
-            )
-        layout = {"format": time_format} if time_format else {"format": "ISO8601"}
-        times = pd.to_datetime(text, errors="coerce", utc=bool(has_offset.any()), **layout)
-        if times.isna().any():
-            row = int(np.flatnonzero(times.isna().to_numpy())[0])
-            expected = (
-                f"does not match data.time_format {time_format!r}"
-                if time_format
-                else "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
-                "data.time_format, e.g. '%d/%m/%Y %H:%M'"
-            )
-            raise refuse(row, expected)
-        if has_offset.any() and timezone is None:
-            times = times.dt.tz_convert(pd.Timestamp(text.iloc[0]).tz)
+        times = _parse_text_times(column, path, time_format, timezone)
     if times.dt.tz is not None:
         times = times.dt.tz_convert(timezone) if timezone else times
         times = times.dt.tz_localize(None)
     return times
+
+
+def _refusal(column: pd.Series, path: str | Path, row: int, why: str) -> DataError:
+    """The error for one timestamp, named by its line in the file (row 0 is line 2, after the header)."""
+    return DataError(f"{path}, row {row + 2}: column '{column.name}' = {column.iloc[row]!r} {why}")
+
+
+def _parse_text_times(column: pd.Series, path: str | Path, time_format: str | None, timezone: str | None) -> pd.Series:
+    """Text timestamps in ``time_format`` (default ISO 8601); with UTC offsets, zone-aware (in the data's one
+    offset when no ``timezone`` is set)."""
+    text = column.astype(str).str.strip()
+    has_offset = _utc_offsets(column, text, path, timezone)
+    layout = {"format": time_format} if time_format else {"format": "ISO8601"}
+    times = pd.to_datetime(text, errors="coerce", utc=bool(has_offset.any()), **layout)
+    if times.isna().any():
+        row = int(np.flatnonzero(times.isna().to_numpy())[0])
+        expected = (
+            f"does not match data.time_format {time_format!r}"
+            if time_format
+            else "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
+            "data.time_format, e.g. '%d/%m/%Y %H:%M'"
+        )
+        raise _refusal(column, path, row, expected)
+    if has_offset.any() and timezone is None:
+        times = times.dt.tz_convert(pd.Timestamp(text.iloc[0]).tz)
+    return times
+
+
+def _utc_offsets(column: pd.Series, text: pd.Series, path: str | Path, timezone: str | None) -> np.ndarray:
+    """Which rows carry a UTC offset; refuses rows with and without one, and different offsets unless a
+    ``timezone`` to convert them to is set."""
+    offsets = text.str.extract(_OFFSET, expand=False)
+    has_offset = offsets.notna().to_numpy()
+    if has_offset.any() and not has_offset.all():
+        row = int(np.flatnonzero(has_offset != has_offset[0])[0])
+        raise _refusal(column, path, row, "mixes timestamps with and without a UTC offset")
+    distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
+    if len(distinct) > 1 and timezone is None:
+        other = int(np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0])
+        raise _refusal(
+            column,
+            path,
+            other,
+            f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
+            "to convert all timestamps to one zone",
+        )
+    return has_offset
 
 
 def clip_negative_targets(
@@ -160,36 +174,56 @@ def station_series(
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; it has {list(table.columns)}")
     if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
-        names = table[station].astype(str)
-        absent = sorted({str(s) for s in stations} - set(names))
-        if absent:
-            raise DataError(f"data.stations: {absent} not in {path}")
-        table = table[names.isin({str(s) for s in stations}).to_numpy()].reset_index(drop=True)
+        table = _select_stations(table, path, station, stations)
     table = table.assign(**{time: parse_times(table[time], path, time_format, timezone)})
     check_numbers(table, [target, *known, *past, *static], path)
     duplicated = table.duplicated([station, time])
     if duplicated.any():
         row = table[duplicated].iloc[0]
         raise DataError(f"{path}: duplicated timestamp {row[time]} for station {row[station]}")
-    series = []
-    for name, group in table.groupby(station, sort=True):
-        group = group.set_index(time).sort_index()
-        grid = pd.date_range(group.index[0], group.index[-1], freq=frequency)
-        if not group.index.isin(grid).all():
-            bad = group.index[~group.index.isin(grid)][0]
-            raise DataError(f"{path}: station {name!r} has timestamp {bad} off the {frequency} grid starting {grid[0]}")
-        group = group.reindex(grid)
+    return [
+        _on_grid(name, group.set_index(time).sort_index(), path, frequency, target, known, past, static)
+        for name, group in table.groupby(station, sort=True)
+    ]
+
+
+def _select_stations(table: pd.DataFrame, path: str | Path, station: str, stations: list[str]) -> pd.DataFrame:
+    """The rows of ``stations`` (ids compared as text); an id the table lacks stops."""
+    names = table[station].astype(str)
+    absent = sorted({str(s) for s in stations} - set(names))
+    if absent:
+        raise DataError(f"data.stations: {absent} not in {path}")
+    return table[names.isin({str(s) for s in stations}).to_numpy()].reset_index(drop=True)
+
+
+def _on_grid(
+    name: object,
+    group: pd.DataFrame,
+    path: str | Path,
+    frequency: str,
+    target: str,
+    known: list[str],
+    past: list[str],
+    static: list[str],
+) -> StationSeries:
+    """One station's rows (indexed by time, sorted) on the regular grid from its first to its last time;
+    a timestamp off the grid stops, missing grid times become NaN rows."""
+    grid = pd.date_range(group.index[0], group.index[-1], freq=frequency)
+    if not group.index.isin(grid).all():
+        bad = group.index[~group.index.isin(grid)][0]
+        raise DataError(f"{path}: station {name!r} has timestamp {bad} off the {frequency} grid starting {grid[0]}")
+    group = group.reindex(grid)
+
+    def numeric(columns: list[str]) -> np.ndarray:
         # copies the windows may write to (pandas 3's copy-on-write hands out read-only views)
-        numeric = lambda cols: group[cols].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)  # noqa: E731
-        static_values = numeric(static)
-        series.append(
-            StationSeries(
-                str(name),
-                grid,
-                numeric([target])[:, 0],
-                numeric(known),
-                numeric(past),
-                np.nanmean(static_values, axis=0) if static else np.zeros(0),
-            )
-        )
-    return series
+        return group[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)
+
+    static_values = numeric(static)
+    return StationSeries(
+        str(name),
+        grid,
+        numeric([target])[:, 0],
+        numeric(known),
+        numeric(past),
+        np.nanmean(static_values, axis=0) if static else np.zeros(0),
+    )

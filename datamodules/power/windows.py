@@ -9,20 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 from torch.utils.data import Dataset
 
-
-@dataclass
-class StationArrays:
-    """Model-ready arrays of one station, all [T, ...] on the same time grid."""
-
-    history: np.ndarray  # [T, F_h] scaled target + observed flag + past and known covariates + calendar
-    future: np.ndarray  # [T, F_k] scaled known covariates + calendar
-    target: np.ndarray  # [T] transformed target (NaN where missing)
-    raw_target: np.ndarray  # [T] target in original units (NaN where missing)
-    month: np.ndarray  # [T] 0..11
-    hour: np.ndarray  # [T] 0..23
-    known_ok: np.ndarray  # [T] bool: every known covariate present
+from nie.forecasting.spec import PowerBatch, StationArrays
 
 
 def _window_sums(flags: np.ndarray, length: int) -> np.ndarray:
@@ -70,11 +60,12 @@ def window_census(
     )
 
 
-class WindowDataset(Dataset):
+class WindowDataset(Dataset[PowerBatch]):
     """(station, start) pairs over per-station arrays; ``persistence_lag`` steps = one day.
 
-    ``__getitems__`` gathers a whole batch with one fancy index per station (the DataLoader uses
+    ``__getitems__`` gathers a whole ``PowerBatch`` with one fancy index per station (the DataLoader uses
     it instead of one ``__getitem__`` per window, ~10x faster); pair it with ``collate_fn=already_batched``.
+    ``dataset[i]`` is the batch of window ``i`` alone.
     """
 
     def __init__(
@@ -88,35 +79,43 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {k: v[0] for k, v in self.__getitems__([index]).items()}
+    def __getitem__(self, index: int) -> PowerBatch:
+        return self.__getitems__([index])
 
-    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+    def __getitems__(self, indices: list[int]) -> PowerBatch:
         index = np.asarray(indices, dtype=np.int64)
         stations = np.searchsorted(self.offsets, index, side="right") - 1
         starts = self.flat_starts[index]
         steps, history_steps = np.arange(self.horizon), np.arange(self.seq_len)
         lag_steps = steps - self.lag * (steps // self.lag + 1)  # same hour, latest day before issue time
-        first = self.stations[0]
-        n = len(index)
-        out = {
-            "history": np.empty((n, self.seq_len, first.history.shape[1]), np.float32),
-            "future": np.empty((n, self.horizon, first.future.shape[1]), np.float32),
-            **{k: np.empty((n, self.horizon)) for k in ("target", "raw_target", "persistence")},
-            **{k: np.empty((n, self.horizon), np.int64) for k in ("month", "hour")},
-        }
+        first, n = self.stations[0], len(index)
+        history = np.empty((n, self.seq_len, first.history.shape[1]), np.float32)
+        future = np.empty((n, self.horizon, first.future.shape[1]), np.float32)
+        target, raw_target, persistence = (np.empty((n, self.horizon)) for _ in range(3))
+        month, hour = (np.empty((n, self.horizon), np.int64) for _ in range(2))
         for station in np.unique(stations):
             rows, a = stations == station, self.stations[station]
             t0 = starts[rows, None] + self.seq_len
             targets = t0 + steps
-            out["history"][rows] = a.history[starts[rows, None] + history_steps]
-            out["future"][rows] = a.future[targets]
-            out["target"][rows], out["raw_target"][rows] = a.target[targets], a.raw_target[targets]
-            out["persistence"][rows] = a.raw_target[t0 + lag_steps]
-            out["month"][rows], out["hour"][rows] = a.month[targets], a.hour[targets]
-        mask = np.isfinite(out["target"])
-        batch = {k: torch.from_numpy(v) for k, v in out.items()}
-        for key in ("target", "raw_target", "persistence"):
-            batch[key] = torch.nan_to_num(batch[key]).float()
-        batch.update(mask=torch.from_numpy(mask), station=torch.from_numpy(stations), index=torch.from_numpy(index))
-        return batch
+            history[rows] = a.history[starts[rows, None] + history_steps]
+            future[rows] = a.future[targets]
+            target[rows], raw_target[rows] = a.target[targets], a.raw_target[targets]
+            persistence[rows] = a.raw_target[t0 + lag_steps]
+            month[rows], hour[rows] = a.month[targets], a.hour[targets]
+        return PowerBatch(
+            history=torch.from_numpy(history),
+            future=torch.from_numpy(future),
+            target=_zero_where_missing(target),
+            raw_target=_zero_where_missing(raw_target),
+            persistence=_zero_where_missing(persistence),
+            month=torch.from_numpy(month),
+            hour=torch.from_numpy(hour),
+            mask=torch.from_numpy(np.isfinite(target)),
+            station=torch.from_numpy(stations),
+            index=torch.from_numpy(index),
+        )
+
+
+def _zero_where_missing(values: np.ndarray) -> Tensor:
+    """float32 tensor of ``values`` with NaN (missing) as 0."""
+    return torch.nan_to_num(torch.from_numpy(values)).float()

@@ -1,31 +1,51 @@
-"""One seed for every random number generator the project touches."""
+"""One seed for every random number generator the project touches.
+
+DGL is seeded without being imported here: power forecasting never loads it. ``seed_everything``
+seeds DGL when it is already loaded, and the graph code imports DGL through ``import_dgl``, which
+seeds it on its first import with the run's seed. DGL's generator cannot have moved before it was
+loaded, so a run draws the same numbers as if DGL had been seeded together with the others.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import random
+import sys
+from types import ModuleType
 from typing import Iterator
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
 
-try:  # graphs need DGL; power forecasting runs without it
-    import dgl
-except ImportError:
-    dgl = None
-
 
 def seed_everything(seed: int) -> int:
-    """Seed Python, NumPy, torch (CUDA too), dataloader workers and DGL; turn on deterministic kernels."""
+    """Seed Python, NumPy, torch (CUDA too), dataloader workers and DGL (if loaded); turn on deterministic kernels."""
     pl.seed_everything(seed, workers=True, verbose=False)
     _seed_dgl(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
 
+def import_dgl() -> ModuleType:
+    """``import dgl``, seeded with the run's seed (``seed_everything``'s) when this is its first import.
+
+    Raises whatever the import raises (``ImportError``, or anything from a broken install).
+    """
+    first = sys.modules.get("dgl") is None
+    dgl = importlib.import_module("dgl")
+    if first:
+        run_seed = os.environ.get("PL_GLOBAL_SEED")
+        if run_seed is not None:
+            _seed_dgl(int(run_seed))
+    return dgl
+
+
 def _seed_dgl(seed: int) -> None:
+    """Seed DGL's generators if DGL is loaded in this process; never import it."""
+    dgl = sys.modules.get("dgl")
     if dgl is not None:
         dgl.seed(seed)
         dgl.random.seed(seed)
@@ -36,8 +56,8 @@ def isolated_rng() -> Iterator[None]:
     """Run a self-seeded side computation (features that are cached) without moving the run's generators.
 
     Python, NumPy and torch (CPU) states are restored afterwards; DGL's cannot be read, so it is
-    re-seeded with the run's seed. A run then draws the same numbers (weights, dropout) whether the
-    computation ran or its result came from the cache.
+    re-seeded with the run's seed (if loaded). A run then draws the same numbers (weights, dropout)
+    whether the computation ran or its result came from the cache.
     """
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:

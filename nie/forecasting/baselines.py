@@ -14,7 +14,18 @@ import torch
 from torch import Tensor
 
 from nie.core.baseline import Baseline
-from nie.forecasting.spec import PowerSpec, forward_target
+from nie.core.errors import ConfigError
+from nie.forecasting.spec import PowerBatch, PowerSpec, PowerTrainingData, forward_target
+
+
+def training_data(datamodule: pl.LightningDataModule, baseline: object) -> PowerTrainingData:
+    """The datamodule as the training data of a power baseline, or a clear error for another kind of data."""
+    if not isinstance(datamodule, PowerTrainingData):
+        raise ConfigError(
+            f"the {type(baseline).__name__} baseline needs power data (training_arrays and training_windows), "
+            f"got {type(datamodule).__name__}"
+        )
+    return datamodule
 
 
 class _PowerBaseline(Baseline):
@@ -26,36 +37,37 @@ class _PowerBaseline(Baseline):
         self.levels = tuple(spec.quantiles)
         self.register_buffer("error_quantiles", torch.zeros(spec.num_stations, 24, len(self.levels)))
 
-    def point(self, batch: dict[str, Tensor]) -> Tensor:
+    def point(self, batch: PowerBatch) -> Tensor:
         """[B, H] forecast in original units."""
         raise NotImplementedError
 
-    def fit_point(self, datamodule: pl.LightningDataModule) -> None:
+    def fit_point(self, data: PowerTrainingData) -> None:
         """Estimate the point forecast from the training period (nothing by default)."""
 
     def fit(self, datamodule: pl.LightningDataModule) -> None:
-        self.fit_point(datamodule)
+        data = training_data(datamodule, self)
+        self.fit_point(data)
         if self.levels:
-            self.fit_error_quantiles(datamodule)
+            self.fit_error_quantiles(data)
 
-    def fit_error_quantiles(self, datamodule: pl.LightningDataModule) -> None:
+    def fit_error_quantiles(self, data: PowerTrainingData) -> None:
         """Quantiles of (actual − point forecast) over the training windows, per station and hour of day."""
         errors, stations, hours = [], [], []
-        for batch in datamodule.training_windows():
-            present = batch["mask"]
-            errors.append((batch["raw_target"] - self.point(batch))[present])
-            stations.append(batch["station"].unsqueeze(1).expand_as(present)[present])
-            hours.append(batch["hour"][present])
+        for batch in data.training_windows():
+            present = batch.mask
+            errors.append((batch.raw_target - self.point(batch))[present])
+            stations.append(batch.station.unsqueeze(1).expand_as(present)[present])
+            hours.append(batch.hour[present])
         error, station, hour = (torch.cat(parts).numpy() for parts in (errors, stations, hours))
         table = np.zeros(tuple(self.error_quantiles.shape))
         for s, h in set(zip(station.tolist(), hour.tolist())):
             table[s, h] = np.quantile(error[(station == s) & (hour == h)], self.levels)
         self.error_quantiles.copy_(torch.from_numpy(table))
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+    def forward(self, batch: PowerBatch) -> Tensor:
         raw = self.point(batch)
         if self.levels:
-            raw = raw.unsqueeze(-1) + self.error_quantiles[batch["station"].unsqueeze(1), batch["hour"]]
+            raw = raw.unsqueeze(-1) + self.error_quantiles[batch.station.unsqueeze(1), batch.hour]
         return forward_target(raw.clamp_min(0), self.transform)
 
 
@@ -64,8 +76,8 @@ class Persistence(_PowerBaseline):
 
     name = "persistence"
 
-    def point(self, batch: dict[str, Tensor]) -> Tensor:
-        return batch["persistence"]
+    def point(self, batch: PowerBatch) -> Tensor:
+        return batch.persistence
 
 
 class Climatology(_PowerBaseline):
@@ -79,7 +91,7 @@ class Climatology(_PowerBaseline):
         self.register_buffer("quantile_table", torch.zeros(spec.num_stations, 12, 24, len(self.levels)))
 
     def fit(self, datamodule: pl.LightningDataModule) -> None:
-        arrays, times, train_end = datamodule.training_arrays()
+        arrays, times, train_end = training_data(datamodule, self).training_arrays()
         for s, (a, t) in enumerate(zip(arrays, times)):
             train = np.asarray(t < train_end) & np.isfinite(a.raw_target)
             sums = np.zeros((12, 24))
@@ -93,8 +105,8 @@ class Climatology(_PowerBaseline):
                     _cell_quantiles(a.raw_target[train], a.month[train], a.hour[train], self.levels)
                 )
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        cell = (batch["station"].unsqueeze(1), batch["month"], batch["hour"])
+    def forward(self, batch: PowerBatch) -> Tensor:
+        cell = (batch.station.unsqueeze(1), batch.month, batch.hour)
         raw = self.quantile_table[cell] if self.levels else self.table[cell]
         return forward_target(raw.clamp_min(0), self.transform)
 
@@ -117,14 +129,14 @@ class NWPRegression(_PowerBaseline):
         super().__init__(spec)
         self.register_buffer("weights", torch.zeros(spec.num_stations, spec.future_dim + 1))
 
-    def fit_point(self, datamodule: pl.LightningDataModule) -> None:
-        arrays, times, train_end = datamodule.training_arrays()
+    def fit_point(self, data: PowerTrainingData) -> None:
+        arrays, times, train_end = data.training_arrays()
         for s, (a, t) in enumerate(zip(arrays, times)):
             rows = np.asarray(t < train_end) & np.isfinite(a.raw_target) & a.known_ok
             design = np.concatenate([a.future[rows], np.ones((rows.sum(), 1))], axis=1)
             solution, *_ = np.linalg.lstsq(design.astype(np.float64), a.raw_target[rows], rcond=None)
             self.weights[s] = torch.from_numpy(solution)
 
-    def point(self, batch: dict[str, Tensor]) -> Tensor:
-        w = self.weights[batch["station"]]
-        return (batch["future"] * w[:, None, :-1]).sum(-1) + w[:, None, -1]
+    def point(self, batch: PowerBatch) -> Tensor:
+        w = self.weights[batch.station]
+        return (batch.future * w[:, None, :-1]).sum(-1) + w[:, None, -1]

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from nie.core.errors import ConfigError
 from nie.forecasting.quantiles import non_crossing
-from nie.forecasting.spec import PowerSpec
+from nie.forecasting.spec import PowerBatch, PowerSpec
 
 
 class LSTMForecaster(nn.Module):
@@ -61,9 +61,9 @@ class LSTMForecaster(nn.Module):
         self.quantiles = spec.quantiles
         self.activation = F.softplus if output_activation == "softplus" else F.relu
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        history, future = batch["history"], batch["future"]
-        station = self.station_inputs(batch["station"])
+    def forward(self, batch: PowerBatch) -> Tensor:
+        history, future = batch.history, batch.future
+        station = self.station_inputs(batch.station)
         if station is not None:
             history = torch.cat([history, station.unsqueeze(1).expand(-1, history.shape[1], -1)], -1)
         _, (state, _) = self.encoder(history)

@@ -7,11 +7,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from nie.forecasting.quantiles import central_intervals  # noqa: E402
 
 
-def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = None):
+def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = None) -> Figure:
     """One panel per station: forecast and actual over the 7 days from ``week_start`` (default: first),
     with the widest central interval of the table's ``q<level>`` columns shaded (``q0.1`` to ``q0.9``
     for the deciles), labelled by its own levels."""

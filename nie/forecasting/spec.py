@@ -1,17 +1,30 @@
-"""What a forecasting network needs to know about the data before it sees a batch (the data→model contract)."""
+"""The data→model contract of power forecasting: what a network needs to know about the data before it
+sees a batch (``PowerSpec``), what a step receives (``PowerBatch``), the per-station arrays baselines
+are estimated from (``StationArrays``), and what the task and the baselines ask of a datamodule
+(``PowerData``, ``PowerTrainingData``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Optional
+from dataclasses import dataclass, field, fields
+from typing import Iterator, Literal, Optional, Protocol, overload, runtime_checkable
 
 import numpy as np
+import pandas as pd
 import torch
+from torch import Tensor
 
 TargetTransform = Literal["none", "log1p"]
 
 
-def forward_target(values: np.ndarray | torch.Tensor, transform: TargetTransform) -> np.ndarray | torch.Tensor:
+@overload
+def forward_target(values: Tensor, transform: TargetTransform) -> Tensor: ...
+
+
+@overload
+def forward_target(values: np.ndarray, transform: TargetTransform) -> np.ndarray: ...
+
+
+def forward_target(values: np.ndarray | Tensor, transform: TargetTransform) -> np.ndarray | Tensor:
     """Power to the space the network is trained in."""
     if transform == "log1p":
         return torch.log1p(values) if isinstance(values, torch.Tensor) else np.log1p(values)
@@ -46,3 +59,73 @@ class PowerSpec:
     def to_power(self, forecast: torch.Tensor) -> torch.Tensor:
         """A network's output back in power units, never negative."""
         return inverse_target(forecast, self.target_transform).clamp_min(0)
+
+
+@dataclass
+class PowerBatch:
+    """B forecast windows: L = ``seq_len`` history hours, then H = ``horizon`` forecast hours.
+
+    Inputs are scaled; ``target`` is in the network's (transformed) space, ``raw_target`` and
+    ``persistence`` in original units, all three 0 where the target is missing (``mask`` False).
+    ``station`` indexes ``PowerSpec.station_names``; ``index`` is each window's position in its
+    split's dataset (predictions are mapped back to times through it).
+
+    Every field is a tensor, so Lightning moves a batch to the device by itself (its
+    ``apply_to_collection`` rebuilds dataclasses field by field; it refuses frozen ones, hence
+    not frozen); ``to`` does the same by hand.
+    """
+
+    history: Tensor  # [B, L, F_h] float32: scaled target, observed flag, covariates, calendar terms
+    future: Tensor  # [B, H, F_k] float32: scaled known covariates (NWP) and calendar terms
+    target: Tensor  # [B, H] float32: transformed target
+    raw_target: Tensor  # [B, H] float32: target in original units
+    persistence: Tensor  # [B, H] float32: the same hour of the latest day before the issue time
+    month: Tensor  # [B, H] int64, 0..11
+    hour: Tensor  # [B, H] int64, 0..23
+    mask: Tensor  # [B, H] bool: target present
+    station: Tensor  # [B] int64
+    index: Tensor  # [B] int64
+
+    def __len__(self) -> int:
+        """The number of windows."""
+        return int(self.index.shape[0])
+
+    def to(self, device: torch.device | str) -> PowerBatch:
+        return PowerBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+@dataclass
+class StationArrays:
+    """Model-ready arrays of one station, all [T, ...] on the same time grid."""
+
+    history: np.ndarray  # [T, F_h] scaled target + observed flag + past and known covariates + calendar
+    future: np.ndarray  # [T, F_k] scaled known covariates + calendar
+    target: np.ndarray  # [T] transformed target (NaN where missing)
+    raw_target: np.ndarray  # [T] target in original units (NaN where missing)
+    month: np.ndarray  # [T] 0..11
+    hour: np.ndarray  # [T] 0..23
+    known_ok: np.ndarray  # [T] bool: every known covariate present
+
+
+@runtime_checkable
+class PowerTrainingData(Protocol):
+    """The training part of the data, all a baseline's ``fit`` may read."""
+
+    def training_arrays(self) -> tuple[list[StationArrays], list[pd.DatetimeIndex], pd.Timestamp]:
+        """Per-station arrays, their times and the end of the training period."""
+        ...
+
+    def training_windows(self, batch_size: int = 2048) -> Iterator[PowerBatch]:
+        """The training windows in order, a batch at a time."""
+        ...
+
+
+class PowerData(PowerTrainingData, Protocol):
+    """What the forecasting task asks of its datamodule."""
+
+    @property
+    def spec(self) -> PowerSpec: ...
+
+    def forecast_table(self, stage: str, outputs: list[dict[str, Tensor]]) -> pd.DataFrame:
+        """One row per forecast hour of the step outputs (``index``, ``forecast``, ``quantiles``, ``levels``)."""
+        ...

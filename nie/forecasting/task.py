@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Callable, Literal, Optional
+from dataclasses import dataclass, fields, replace
+from typing import Any, Callable, Literal, Mapping, Optional, cast
 
 import pandas as pd
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from matplotlib.figure import Figure
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 
 from nie.core.errors import ConfigError
 from nie.core.task import BaseTask, OptimizerName
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
 from nie.forecasting.quantiles import DECILES, QuantileScores, check_levels, median_index, pinball_loss
-from nie.forecasting.spec import PowerSpec
+from nie.forecasting.spec import PowerBatch, PowerData, PowerSpec
 
 ForecasterFactory = Callable[[PowerSpec], nn.Module]
+LossName = Literal["mse", "mae", "pinball"]
+
+
+@dataclass(frozen=True)
+class ForecastTaskSettings:
+    """``PowerForecastTask``'s arguments but the network (documented there), read from its ``hparams``."""
+
+    lr: float
+    weight_decay: float
+    optimizer: OptimizerName
+    loss: LossName
+    quantiles: Optional[list[float]]
+    plot_week_start: Optional[str]
+
+    @classmethod
+    def of(cls, hparams: Mapping[str, Any]) -> ForecastTaskSettings:
+        return cls(**{f.name: hparams[f.name] for f in fields(cls)})
 
 
 class PowerForecastTask(BaseTask):
@@ -43,7 +61,7 @@ class PowerForecastTask(BaseTask):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         optimizer: OptimizerName = "adam",
-        loss: Literal["mse", "mae", "pinball"] = "mse",
+        loss: LossName = "mse",
         quantiles: Optional[list[float]] = None,
         plot_week_start: str | None = None,
     ) -> None:
@@ -63,26 +81,40 @@ class PowerForecastTask(BaseTask):
         self._val_outputs: list[dict[str, Tensor]] = []
 
     @property
+    def settings(self) -> ForecastTaskSettings:
+        """The hyper-parameters, typed."""
+        return ForecastTaskSettings.of(self.hparams)
+
+    @property
+    def data(self) -> PowerData:
+        """The trainer's datamodule (Lightning attaches ``trainer.datamodule`` at run time; its class does not
+        declare it)."""
+        return cast(PowerData, getattr(self.trainer, "datamodule"))
+
+    @property
     def levels(self) -> tuple[float, ...]:
         """Quantile levels forecast (empty for point forecasts)."""
-        if self.hparams.loss != "pinball":
+        settings = self.settings
+        if settings.loss != "pinball":
             return ()
-        return tuple(DECILES if self.hparams.quantiles is None else self.hparams.quantiles)
+        return tuple(DECILES if settings.quantiles is None else settings.quantiles)
 
     def build(self) -> None:
-        self.spec: PowerSpec = replace(self.trainer.datamodule.spec, quantiles=self.levels)
+        self.spec: PowerSpec = replace(self.data.spec, quantiles=self.levels)
         self.network = self.network_factory(self.spec)
         self.register_buffer("level_values", torch.tensor(self.levels, dtype=torch.float32), persistent=False)
         self.median_position = median_index(self.levels) if self.levels else None
 
     def make_metrics(self) -> MetricCollection:
         capacities = None if self.spec.capacities is None else torch.tensor(self.spec.capacities, dtype=torch.float32)
-        metrics = {"errors": ForecastErrors(self.spec.station_names, capacities)}
+        metrics: dict[str, Metric | MetricCollection] = {"errors": ForecastErrors(self.spec.station_names, capacities)}
         if self.levels:
             metrics["quantiles"] = QuantileScores(self.spec.station_names, self.levels)
         return MetricCollection(metrics, compute_groups=False)
 
-    def forward(self, batch: dict[str, Tensor]) -> Tensor:
+    def forward(self, batch: PowerBatch) -> Tensor:
+        if self.network is None:
+            raise RuntimeError("the network is built by configure_model, once the datamodule's spec is known")
         return self.network(batch)
 
     def to_original(self, forecast: Tensor) -> Tensor:
@@ -92,39 +124,39 @@ class PowerForecastTask(BaseTask):
         """The point forecast: the forecast itself, or the 0.5 level of a quantile forecast."""
         return forecast if self.median_position is None else forecast[..., self.median_position]
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor | None:
+    def training_step(self, batch: PowerBatch, batch_idx: int) -> Tensor | None:
         if not self.trainable:
             return None
-        forecast, mask = self(batch), batch["mask"].float()
+        forecast, mask = self(batch), batch.mask.float()
         if self.levels:
-            loss = pinball_loss(forecast, batch["target"], mask, self.level_values)
+            loss = pinball_loss(forecast, batch.target, mask, self.level_values)
         else:
-            error = (forecast - batch["target"]) * mask
-            per_element = error**2 if self.hparams.loss == "mse" else error.abs()
+            error = (forecast - batch.target) * mask
+            per_element = error**2 if self.settings.loss == "mse" else error.abs()
             loss = per_element.sum() / mask.sum().clamp_min(1)
         self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=forecast.shape[0])
         return loss
 
-    def _evaluate(self, batch: dict[str, Tensor], metrics: MetricCollection) -> dict[str, Tensor]:
+    def _evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
         forecast = self.to_original(self(batch))
         point = self.median(forecast)
-        metrics["errors"].update(point, batch["raw_target"], batch["mask"], batch["persistence"], batch["station"])
-        outputs = {"index": batch["index"], "forecast": point}
+        metrics["errors"].update(point, batch.raw_target, batch.mask, batch.persistence, batch.station)
+        outputs = {"index": batch.index, "forecast": point}
         if self.levels:
-            metrics["quantiles"].update(forecast, batch["raw_target"], batch["mask"], batch["station"])
+            metrics["quantiles"].update(forecast, batch.raw_target, batch.mask, batch.station)
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: PowerBatch, batch_idx: int) -> None:
         outputs = self._evaluate(batch, self.val_metrics)
         self._val_outputs.append({k: v.detach().cpu() for k, v in outputs.items()})
 
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: PowerBatch, batch_idx: int) -> None:
         self._evaluate(batch, self.test_metrics)
 
-    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+    def predict_step(self, batch: PowerBatch, batch_idx: int) -> dict[str, Tensor]:
         forecast = self.to_original(self(batch))
-        outputs = {"index": batch["index"], "forecast": self.median(forecast)}
+        outputs = {"index": batch.index, "forecast": self.median(forecast)}
         if self.levels:
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
@@ -136,11 +168,11 @@ class PowerForecastTask(BaseTask):
             return
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
-                table = self.trainer.datamodule.forecast_table("val", outputs)
+                table = self.data.forecast_table("val", outputs)
                 logger.experiment.add_figure("val/forecast_week", self.prediction_figure(table), self.current_epoch)
 
-    def prediction_figure(self, table: pd.DataFrame):
+    def prediction_figure(self, table: pd.DataFrame) -> Figure:
         """Forecast against actual over one week per station (``plot_week_start``, default the first),
         with the widest central interval of its quantiles shaded."""
-        week = pd.Timestamp(self.hparams.plot_week_start) if self.hparams.plot_week_start else None
-        return forecast_week_figure(table, week)
+        week_start = self.settings.plot_week_start
+        return forecast_week_figure(table, pd.Timestamp(week_start) if week_start else None)

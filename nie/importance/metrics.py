@@ -65,7 +65,7 @@ class FlatSpearman(SpearmanCorrCoef):
 
 def importance_metrics(top_k: int = 100, with_rmse: bool = True) -> MetricCollection:
     """The literature's table: NDCG@k, Spearman, OVERLAP@k and (for regressors) RMSE on log labels."""
-    metrics: dict[str, Metric] = {
+    metrics: dict[str, Metric | MetricCollection] = {
         f"ndcg@{top_k}": NDCGAtK(top_k),
         "spearman": FlatSpearman(),
         f"overlap@{top_k}": OverlapAtK(top_k),

@@ -1,11 +1,13 @@
 """The data→model contract of node importance: sizes and label transform (``GraphSpec``), what a
-step receives (``GraphBatch``), and the interface of a pre-training stage (``NodePretraining``)."""
+step receives (``GraphBatch``), the interface of a pre-training stage (``NodePretraining``), and what
+the task and the baselines ask of a datamodule (``GraphData``, ``GraphTrainingData``, ``LabelledStages``).
+What a network offers the task is in ``nie.importance.contracts``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Mapping, Optional, Protocol, runtime_checkable
 
 import lightning.pytorch as pl
 import numpy as np
@@ -46,6 +48,10 @@ class GraphSpec:
         return labels_to_scores(labels, self.label_transform)
 
 
+def _move(tensor: Optional[Tensor], device: torch.device | str) -> Optional[Tensor]:
+    return None if tensor is None else tensor.to(device)
+
+
 @dataclass
 class GraphBatch:
     """Message-passing graphs, inputs, and the supervised nodes of one step.
@@ -66,19 +72,30 @@ class GraphBatch:
     x_semantic: Optional[Tensor] = None
     unlabeled_index: Optional[Tensor] = None
 
-    def to(self, device: torch.device | str) -> "GraphBatch":
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+    def to(self, device: torch.device | str) -> GraphBatch:
         return replace(
             self,
             graphs=[g.to(device) for g in self.graphs],
-            x=move(self.x),
-            output_nodes=move(self.output_nodes),
-            in_degree=move(self.in_degree),
-            target_index=move(self.target_index),
-            labels=move(self.labels),
-            x_semantic=move(self.x_semantic),
-            unlabeled_index=move(self.unlabeled_index),
+            x=self.x.to(device),
+            output_nodes=self.output_nodes.to(device),
+            in_degree=self.in_degree.to(device),
+            target_index=self.target_index.to(device),
+            labels=_move(self.labels, device),
+            x_semantic=_move(self.x_semantic, device),
+            unlabeled_index=_move(self.unlabeled_index, device),
         )
+
+    def target_labels(self) -> Tensor:
+        """``labels``, which every batch of a stage with labelled nodes carries (training, validation, test)."""
+        if self.labels is None:
+            raise ValueError("this batch carries no labels (a prediction batch): nothing to fit or score")
+        return self.labels
+
+    def semantic_inputs(self) -> Tensor:
+        """``x_semantic``, for networks with a semantic branch (``data.semantic_features`` set)."""
+        if self.x_semantic is None:
+            raise ConfigError("the network needs semantic features, but the batch has none: set data.semantic_features")
+        return self.x_semantic
 
     def with_graphs(self, num_layers: int) -> list[Graph]:
         """The graphs for a ``num_layers``-layer network (repeating a lone full graph)."""
@@ -96,8 +113,12 @@ class NodePretraining:
     """A stage that turns a fold's graph, inputs and *training* labels into node embeddings, which
     then replace or extend the input features (``data.pretraining``)."""
 
-    run_name: str = "pretraining"  # how run directories name the stage
     inputs: tuple[str, ...] = ("structural",)  # which inputs it pre-trains: structural and/or semantic
+
+    @property
+    def run_name(self) -> str:
+        """How run directories name the stage."""
+        return "pretraining"
 
     def embeddings(
         self,
@@ -118,3 +139,33 @@ class NodePretraining:
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         """The network's input features given the embeddings."""
         raise NotImplementedError
+
+
+@runtime_checkable
+class GraphTrainingData(Protocol):
+    """The training part of the data, all a baseline's ``fit`` may read."""
+
+    def training_labels(self) -> tuple[Tensor, Tensor]:
+        """Node ids and labels of this fold's training nodes."""
+        ...
+
+
+@runtime_checkable
+class LabelledStages(Protocol):
+    """Labels of every split of the fold (the task's prediction figure reads the test nodes')."""
+
+    def stage_labels(self, stage: str) -> tuple[Tensor, Tensor]:
+        """Node ids and labels of ``train``, ``val`` or ``test``."""
+        ...
+
+
+class GraphData(Protocol):
+    """What the node-importance task asks of its datamodule (besides Lightning's dataloaders)."""
+
+    @property
+    def spec(self) -> GraphSpec: ...
+
+    @property
+    def hparams(self) -> Mapping[str, Any]:
+        """The data's settings; the task reads ``batch_size`` (None: full-batch training)."""
+        ...

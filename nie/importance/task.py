@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, cast
 
 import pandas as pd
 import torch
@@ -14,17 +15,41 @@ from torchmetrics import MetricCollection
 
 from nie.core.errors import ConfigError
 from nie.core.task import BaseTask, OptimizerName
+from nie.importance.contracts import (
+    FitsOnTrainingData,
+    NetworkFactory,
+    NetworkOutput,
+    OwnsTrainingLoss,
+    full_batch_only,
+    predicts_labels,
+)
 from nie.importance.losses import listnet_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import importance_figure
-from nie.importance.spec import GraphBatch, GraphSpec, scores_to_labels
-
-NetworkFactory = Callable[[GraphSpec], nn.Module]
+from nie.importance.spec import GraphBatch, GraphData, GraphSpec, LabelledStages, scores_to_labels
 
 
-def split_outputs(outputs: Tensor | tuple[Tensor, list[Tensor]]) -> tuple[Tensor, list[Tensor]]:
+def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
     """A network returns its prediction, or (prediction, auxiliary branch predictions)."""
     return outputs if isinstance(outputs, tuple) else (outputs, [])
+
+
+@dataclass(frozen=True)
+class ImportanceTaskSettings:
+    """``NodeImportanceTask``'s arguments but the network (documented there), read from its ``hparams``."""
+
+    lr: float
+    weight_decay: float
+    optimizer: OptimizerName
+    aux_weight: float
+    ltr_weight: float
+    ltr_list_size: int
+    top_k: int
+    figures: bool
+
+    @classmethod
+    def of(cls, hparams: Mapping[str, Any]) -> ImportanceTaskSettings:
+        return cls(**{f.name: hparams[f.name] for f in fields(cls)})
 
 
 class NodeImportanceTask(BaseTask):
@@ -63,46 +88,73 @@ class NodeImportanceTask(BaseTask):
         self.network: nn.Module | None = None
         self._val_outputs: list[tuple[Tensor, Tensor]] = []  # this epoch's (prediction, label), for the figure
 
+    @property
+    def settings(self) -> ImportanceTaskSettings:
+        """The hyper-parameters, typed."""
+        return ImportanceTaskSettings.of(self.hparams)
+
+    @property
+    def data(self) -> GraphData:
+        """The trainer's datamodule (Lightning attaches ``trainer.datamodule`` at run time; its class does not
+        declare it)."""
+        return cast(GraphData, getattr(self.trainer, "datamodule"))
+
+    @property
+    def built_network(self) -> nn.Module:
+        """The network, once ``build`` has made it."""
+        if self.network is None:
+            raise RuntimeError("the network is built by configure_model, once the datamodule's spec is known")
+        return self.network
+
     def build(self) -> None:
-        datamodule = self.trainer.datamodule
-        batch_size = datamodule.hparams.get("batch_size")
-        if self.hparams.ltr_weight > 0 and batch_size is not None and batch_size < self.hparams.ltr_list_size:
+        settings, data = self.settings, self.data
+        batch_size = data.hparams.get("batch_size")
+        if settings.ltr_weight > 0 and batch_size is not None and batch_size < settings.ltr_list_size:
             raise ConfigError(
                 f"data.batch_size={batch_size} is smaller than model.ltr_list_size="
-                f"{self.hparams.ltr_list_size}: every batch must hold a full ranking list"
+                f"{settings.ltr_list_size}: every batch must hold a full ranking list"
             )
-        self.spec: GraphSpec = datamodule.spec
-        self.network = self.network_factory(self.spec)
-        if getattr(self.network, "full_batch_only", False) and batch_size is not None:
+        self.spec: GraphSpec = data.spec
+        self.network = network = self.network_factory(self.spec)
+        if full_batch_only(network) and batch_size is not None:
             raise ConfigError(
-                f"{type(self.network).__name__} needs the whole graph in every step: "
+                f"{type(network).__name__} needs the whole graph in every step: "
                 "leave data.batch_size unset (full-batch training)"
+            )
+        if not self.trainable and not isinstance(network, FitsOnTrainingData):
+            raise ConfigError(
+                f"{type(network).__name__} has no trainable parameters, so it must be a baseline that fits "
+                "on the training data (nie.core.baseline.Baseline)"
             )
 
     def make_metrics(self) -> MetricCollection:
-        return importance_metrics(self.hparams.top_k, with_rmse=getattr(self.network, "predicts_labels", True))
+        return importance_metrics(self.settings.top_k, with_rmse=predicts_labels(self.network))
 
-    def forward(self, batch: GraphBatch) -> Tensor | tuple[Tensor, list[Tensor]]:
-        return self.network(batch)
+    def forward(self, batch: GraphBatch) -> NetworkOutput:
+        return self.built_network(batch)
 
-    def loss(self, batch: GraphBatch, outputs: Tensor | tuple[Tensor, list[Tensor]]) -> Tensor:
+    def loss(self, batch: GraphBatch, outputs: NetworkOutput) -> Tensor:
+        settings = self.settings
         main, branches = split_outputs(outputs)
-        idx, y = batch.target_index, batch.labels
+        idx, y = batch.target_index, batch.target_labels()
         loss = F.mse_loss(main[idx], y)
         if branches:
             aux = torch.stack([F.mse_loss(b[idx], y) for b in branches]).mean()
-            loss = (1 - self.hparams.aux_weight) * loss + self.hparams.aux_weight * aux
-        if self.hparams.ltr_weight > 0:
-            loss = loss + self.hparams.ltr_weight * listnet_loss(main[idx], y, self.hparams.ltr_list_size)
+            loss = (1 - settings.aux_weight) * loss + settings.aux_weight * aux
+        if settings.ltr_weight > 0:
+            loss = loss + settings.ltr_weight * listnet_loss(main[idx], y, settings.ltr_list_size)
         return loss
 
     def training_step(self, batch: GraphBatch, batch_idx: int) -> Tensor | None:
-        """The task's loss, or the network's own (``training_loss``: semi-supervised networks, whose
+        """The task's loss, or the network's own (``OwnsTrainingLoss``: semi-supervised networks, whose
         loss needs several passes and the unlabeled nodes), logged term by term."""
         if not self.trainable:  # non-learned baselines were fit in on_fit_start
             return None
-        own_loss = getattr(self.network, "training_loss", None)
-        terms = own_loss(batch) if own_loss is not None else {"loss": self.loss(batch, self(batch))}
+        network = self.built_network
+        if isinstance(network, OwnsTrainingLoss):
+            terms = network.training_loss(batch)
+        else:
+            terms = {"loss": self.loss(batch, self(batch))}
         for name, value in terms.items():
             self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
         return terms["loss"]
@@ -111,19 +163,19 @@ class NodeImportanceTask(BaseTask):
         """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
         main, _ = split_outputs(self(batch))
         prediction = main[batch.target_index]
-        metrics.update(prediction, batch.labels)
+        metrics.update(prediction, batch.target_labels())
         return prediction
 
     def _tensorboard(self) -> TensorBoardLogger | None:
         """The logger a validation figure goes to: rank zero's TensorBoard, outside the sanity check."""
-        if not self.hparams.figures or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+        if not self.settings.figures or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return None
         return next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
 
     def validation_step(self, batch: GraphBatch, batch_idx: int) -> None:
         prediction = self._evaluate(batch, self.val_metrics)
         if self._tensorboard() is not None:  # under DDP: rank zero's shard of the validation nodes
-            self._val_outputs.append((prediction.detach().cpu(), batch.labels.detach().cpu()))
+            self._val_outputs.append((prediction.detach().cpu(), batch.target_labels().detach().cpu()))
 
     def on_validation_epoch_end(self) -> None:
         super().on_validation_epoch_end()
@@ -132,7 +184,7 @@ class NodeImportanceTask(BaseTask):
         if logger is None or not outputs:
             return
         preds, labels = (torch.cat(parts) for parts in zip(*outputs))
-        figure = importance_figure(preds, labels, "validation nodes", max_k=self.hparams.top_k)
+        figure = importance_figure(preds, labels, "validation nodes", max_k=self.settings.top_k)
         # step = epoch, as the power task: the scalars' step too when training full-batch (the default)
         logger.experiment.add_figure("val/importance", figure, self.current_epoch)  # closes the figure
 
@@ -152,13 +204,13 @@ class NodeImportanceTask(BaseTask):
         """The validation figure for predict's CSV, drawn on the fold's test nodes: the table holds no
         labels, the datamodule does, and test nodes are the ones neither training nor model selection saw.
         None when figures are off or the datamodule has no labelled test nodes."""
-        stage_labels = getattr(self.trainer.datamodule, "stage_labels", None)
-        if not self.hparams.figures or stage_labels is None:
+        data = self.data
+        if not self.settings.figures or not isinstance(data, LabelledStages):
             return None
-        nodes, labels = stage_labels("test")
+        nodes, labels = data.stage_labels("test")
         scores = table.set_index("node_id")["score"].reindex(nodes.cpu().numpy())
         known = torch.from_numpy(scores.notna().to_numpy())
         if not known.any():
             return None
         preds = torch.from_numpy(scores_to_labels(scores.to_numpy()[known.numpy()], self.spec.label_transform))
-        return importance_figure(preds, labels.cpu()[known], "test nodes", max_k=self.hparams.top_k)
+        return importance_figure(preds, labels.cpu()[known], "test nodes", max_k=self.settings.top_k)

@@ -3,12 +3,12 @@ keeping the embeddings of the epoch with the lowest loss (computed before that e
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from nie.importance.kernels import Graph
 from nie.importance.licap.bins import TopBins
@@ -36,7 +36,8 @@ class LICAPPretraining(pl.LightningModule):
         self.epochs = 0
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader([0], batch_size=None)  # one full-graph step per epoch
+        one_step = cast(Dataset[int], [0])  # a list serves as a map-style dataset (length and indexing)
+        return DataLoader(one_step, batch_size=None)  # one full-graph step per epoch
 
     def on_fit_start(self) -> None:
         self.graph, self.x, self.bins = self.graph.to(self.device), self.x.to(self.device), self.bins.to(self.device)

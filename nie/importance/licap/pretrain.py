@@ -10,9 +10,10 @@ Under DDP every process computes the same (seeded) embeddings or reads them from
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
-from typing import Literal, Optional, Sequence
+from typing import Iterator, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 import numpy as np
@@ -125,47 +126,57 @@ class LICAP(NodePretraining):
         run_trainer: Optional[pl.Trainer] = None,
         input_name: str = "structural",
     ) -> Tensor:
-        s = self.settings
+        """Sample the bins, train PreGAT on the run's device until the loss stops improving, and return the best
+        epoch's embeddings."""
         device = run_trainer.strategy.root_device if run_trainer is not None else torch.device("cpu")
-        rank = rank_zero_only.rank  # the inner single-device Trainer must not change the run's rank
         with isolated_rng():  # PreGAT has no dropout: only its initialisation draws, on the CPU generator
             torch.manual_seed(seed)
-            bins = top_bins(
-                train_ids.cpu(),
-                train_labels.cpu(),
-                s["important_ratio"],
-                s["negative_ratio"],
-                s["negative_pool"],
-                s["bin_width"],
-                generator=torch.Generator().manual_seed(seed),
-            )
-            module = LICAPPretraining(graph, x, bins, num_relations, s, self.loss)
-            trainer = pl.Trainer(
-                accelerator={"cuda": "gpu", "mps": "mps"}.get(device.type, "cpu"),
-                strategy=SingleDeviceStrategy(device),
-                max_epochs=s["max_epochs"],
-                callbacks=[
-                    EarlyStopping("pretrain/loss", patience=s["patience"], mode="min", check_on_train_epoch_end=True)
-                ],
-                gradient_clip_val=s["clip"],
-                gradient_clip_algorithm="norm",
-                logger=_pretrain_logger(run_trainer, "" if input_name == "structural" else input_name),
-                enable_checkpointing=False,
-                enable_progress_bar=False,
-                enable_model_summary=False,
-                log_every_n_steps=1,
-                num_sanity_val_steps=0,
-                limit_val_batches=0,
-            )
-            try:
-                trainer.fit(module)
-            finally:
-                rank_zero_only.rank = rank
+            bins = self.sample_bins(train_ids, train_labels, seed)
+            module = LICAPPretraining(graph, x, bins, num_relations, self.settings, self.loss)
+            logger = _pretrain_logger(run_trainer, "" if input_name == "structural" else input_name)
+            with _keeping_global_rank():
+                self.make_trainer(device, logger).fit(module)
         rank_zero_info(
             f"LICAP pre-training ({input_name}): best loss {module.best_loss:.4f} after {module.epochs} epochs "
             f"({len(bins.top)} top nodes in {bins.num_bins} finer bins, {len(bins.negatives)} negatives)"
         )
+        if module.best is None:
+            raise RuntimeError(f"LICAP pre-training ({input_name}) found no finite loss in {module.epochs} epochs")
         return module.best
+
+    def sample_bins(self, train_ids: Tensor, train_labels: Tensor, seed: int) -> TopBins:
+        """The top bin, its negatives and finer bins of this fold's training nodes (seeded)."""
+        s = self.settings
+        return top_bins(
+            train_ids.cpu(),
+            train_labels.cpu(),
+            s["important_ratio"],
+            s["negative_ratio"],
+            s["negative_pool"],
+            s["bin_width"],
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+    def make_trainer(self, device: torch.device, logger: TensorBoardLogger | bool) -> pl.Trainer:
+        """A single-device Trainer that stops when the loss has not improved for ``patience`` epochs."""
+        s = self.settings
+        return pl.Trainer(
+            accelerator={"cuda": "gpu", "mps": "mps"}.get(device.type, "cpu"),
+            strategy=SingleDeviceStrategy(device),
+            max_epochs=s["max_epochs"],
+            callbacks=[
+                EarlyStopping("pretrain/loss", patience=s["patience"], mode="min", check_on_train_epoch_end=True)
+            ],
+            gradient_clip_val=s["clip"],
+            gradient_clip_algorithm="norm",
+            logger=logger,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=1,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+        )
 
     def loss(self, embeddings: Tensor, bins: TopBins) -> Tensor:
         top = embeddings[bins.top]
@@ -182,9 +193,21 @@ def _digest(*tensors: Tensor) -> str:
     return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def _keeping_global_rank() -> Iterator[None]:
+    """The inner single-device Trainer sets Lightning's process rank to 0: the run's is restored afterwards."""
+    rank = rank_zero_only.rank  # type: ignore[attr-defined]  # Lightning sets this attribute at run time
+    try:
+        yield
+    finally:
+        rank_zero_only.rank = rank  # type: ignore[attr-defined]  # (as above)
+
+
 def _pretrain_logger(run_trainer: Optional[pl.Trainer], folder: str) -> TensorBoardLogger | bool:
     """The run's TensorBoard folder (one process writes), so ``pretrain/loss`` sits beside its curves."""
-    run_logger = run_trainer.logger if run_trainer is not None else None
-    if not isinstance(run_logger, TensorBoardLogger) or not run_trainer.is_global_zero:
+    if run_trainer is None or not run_trainer.is_global_zero:
+        return False
+    run_logger = run_trainer.logger
+    if not isinstance(run_logger, TensorBoardLogger):
         return False
     return TensorBoardLogger(save_dir=run_logger.log_dir, name="", version=folder, default_hp_metric=False)

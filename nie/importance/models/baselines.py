@@ -11,9 +11,11 @@ import torch
 from torch import Tensor
 
 from nie.core.baseline import Baseline
+from nie.core.errors import ConfigError
 from nie.importance import kernels
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
-from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance.spec import GraphBatch, GraphSpec, GraphTrainingData
 
 
 def _data_graph(batch: GraphBatch) -> Graph:
@@ -43,7 +45,7 @@ def pagerank(
     return rank
 
 
-class _GraphBaseline(Baseline):
+class _GraphBaseline(Baseline, ImportanceNetwork):
     """Ranks nodes by a graph statistic; predicts no labels (so RMSE is not reported)."""
 
     predicts_labels = False
@@ -73,6 +75,10 @@ class PersonalizedPageRank(_GraphBaseline):
         self.register_buffer("teleport", torch.zeros(spec.num_nodes))
 
     def fit(self, datamodule: pl.LightningDataModule) -> None:
+        if not isinstance(datamodule, GraphTrainingData):
+            raise ConfigError(
+                f"PersonalizedPageRank needs graph data with training labels, got {type(datamodule).__name__}"
+            )
         nodes, labels = datamodule.training_labels()
         teleport = torch.zeros_like(self.teleport)
         teleport[nodes] = labels.clamp_min(0).float()

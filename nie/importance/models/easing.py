@@ -25,11 +25,14 @@ Full-batch only: pseudo-labels need every node each step.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nie.core.errors import ConfigError
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.models.rgtn import RelationalGraphTransformer, require_semantic_features
 from nie.importance.spec import GraphBatch, GraphSpec
@@ -38,6 +41,14 @@ from nie.importance.spec import GraphBatch, GraphSpec
 def heteroscedastic_loss(mean: Tensor, target: Tensor, log_variance: Tensor) -> Tensor:
     """Mean of 0.5·(exp(-s)·(μ - y)² + s): squared error weighted by predicted precision, plus its price."""
     return (0.5 * (torch.exp(-log_variance) * (mean - target) ** 2 + log_variance)).mean()
+
+
+def sum_tensors(values: Iterable[Tensor]) -> Tensor:
+    """The sum of one or more tensors (``sum`` with no int start)."""
+    first, *rest = values
+    for value in rest:
+        first = first + value
+    return first
 
 
 def neighbourhood_entropy(graph: Graph, semantic: Tensor, chunk: int = 65536) -> Tensor:
@@ -137,7 +148,7 @@ class EasingMember(nn.Module):
         h = torch.cat(
             [
                 self.structural(graphs, batch.x, self.predicate_embedding),
-                self.semantic(graphs, batch.x_semantic, self.predicate_embedding),
+                self.semantic(graphs, batch.semantic_inputs(), self.predicate_embedding),
             ],
             dim=1,
         )
@@ -145,7 +156,7 @@ class EasingMember(nn.Module):
         return self.decoder(h, scale)
 
 
-class EASING(nn.Module):
+class EASING(ImportanceNetwork):
     """Two co-trained uncertainty-aware members; predicts their averaged mean importance.
 
     Args:
@@ -199,7 +210,7 @@ class EASING(nn.Module):
         if key not in self._structure:
             with torch.no_grad():
                 centrality = torch.log(batch.in_degree + 1e-4)
-                self._structure = {key: (centrality, neighbourhood_entropy(graph, batch.x_semantic))}
+                self._structure = {key: (centrality, neighbourhood_entropy(graph, batch.semantic_inputs()))}
         return self._structure[key]
 
     def member_outputs(self, batch: GraphBatch) -> list[tuple[Tensor, Tensor]]:
@@ -222,10 +233,10 @@ class EASING(nn.Module):
 
     def current_pseudo_labels(self, batch: GraphBatch, nodes: Tensor) -> tuple[Tensor, Tensor]:
         """The pseudo-labels of ``nodes``, refreshed every ``pseudo_every`` calls."""
-        age = None if self._pseudo is None or self._pseudo[1].shape != nodes.shape else self._pseudo[0]
-        if age is None or age >= self.pseudo_every:
-            self._pseudo = (0, *self.pseudo_labels(batch, nodes))
-        age, mean, log_variance = self._pseudo
+        pseudo = self._pseudo
+        if pseudo is None or pseudo[1].shape != nodes.shape or pseudo[0] >= self.pseudo_every:
+            pseudo = (0, *self.pseudo_labels(batch, nodes))
+        age, mean, log_variance = pseudo
         self._pseudo = (age + 1, mean, log_variance)
         return mean, log_variance
 
@@ -234,16 +245,16 @@ class EASING(nn.Module):
         labeled, unlabeled = batch.target_index, batch.unlabeled_index
         if unlabeled is None:
             raise ConfigError("EASING needs the fold's unlabeled nodes: full-batch training (data.batch_size unset)")
-        target = (batch.labels - self.label_mean) / self.label_std
+        target = (batch.target_labels() - self.label_mean) / self.label_std
         outputs = self.member_outputs(batch)
         variance = torch.stack([log_variance[labeled] for _, log_variance in outputs]).mean(0)
-        supervised = sum(heteroscedastic_loss(mean[labeled], target, variance) for mean, _ in outputs)
+        supervised = sum_tensors(heteroscedastic_loss(mean[labeled], target, variance) for mean, _ in outputs)
         agreement = F.mse_loss(outputs[1][1][labeled], outputs[0][1][labeled])
-        terms = {"supervised": supervised, "agreement": agreement}
+        terms: dict[str, Tensor] = {"supervised": supervised, "agreement": agreement}
         loss = supervised + agreement
         if self.pseudo_passes > 0 and unlabeled.numel() > 0:
             pseudo_mean, pseudo_variance = self.current_pseudo_labels(batch, unlabeled)
-            terms["unlabeled"] = sum(
+            terms["unlabeled"] = sum_tensors(
                 heteroscedastic_loss(mean[unlabeled], pseudo_mean, pseudo_variance)
                 + F.mse_loss(log_variance[unlabeled], pseudo_variance)
                 for mean, log_variance in outputs

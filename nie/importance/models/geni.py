@@ -6,11 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.models.attention import PredicateAttention
 from nie.importance.spec import GraphBatch, GraphSpec
 
 
-class GENI(nn.Module):
+class GENI(ImportanceNetwork):
     """Score networks per head → ``num_layers`` score aggregations → centrality-adjusted mean.
 
     Final score = LeakyReLU(mean_h (γ_h·c_i + β_h)·s_{h,i}) with c_i = log(in-degree_i + ε),

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nie.importance import kernels
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -68,7 +69,7 @@ class GATLayer(nn.Module):
         return out + self.bias.view(1, self.heads, self.out_dim)
 
 
-class GAT(nn.Module):
+class GAT(ImportanceNetwork):
     """Stacked graph attention layers (heads concatenated, ELU) and a linear score head; ignores
     relation types."""
 
@@ -122,7 +123,7 @@ class BasisRelationalConv(nn.Module):
         return neighbours + self.self_loop(x[: graph.num_dst])
 
 
-class RGCN(nn.Module):
+class RGCN(ImportanceNetwork):
     """Stacked basis-decomposed relational convolutions (ReLU, dropout) and a linear score head."""
 
     name = "rgcn"

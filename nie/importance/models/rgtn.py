@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from nie.core.errors import ConfigError
 from nie.importance import kernels
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -102,7 +103,7 @@ class CoAttention(nn.Module):
         return self.norm(self.ffn(mixed) + mixed)
 
 
-class RGTN(nn.Module):
+class RGTN(ImportanceNetwork):
     """Structural and semantic branches, each scored, mixed by learned per-node attention."""
 
     name = "rgtn"
@@ -142,7 +143,7 @@ class RGTN(nn.Module):
     def forward(self, batch: GraphBatch) -> tuple[Tensor, list[Tensor]]:
         graphs = batch.with_graphs(self.num_layers)
         h_s = self.structural(graphs, self.input_drop(batch.x), self.predicate_embedding)
-        h_t = self.semantic(graphs, self.input_drop(batch.x_semantic), self.predicate_embedding)
+        h_t = self.semantic(graphs, self.input_drop(batch.semantic_inputs()), self.predicate_embedding)
         mixed = self.co_attention(torch.stack([h_s, h_t], 1))
         views = torch.stack([self.norm_structural(h_s + mixed[:, 0]), self.norm_semantic(h_t + mixed[:, 1])], 1)
         weights = torch.softmax(self.fusion(views), dim=1).squeeze(-1)  # [N, 2]

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nie.importance import kernels
+from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.models.baselines import pagerank
 from nie.importance.spec import GraphBatch, GraphSpec
@@ -72,7 +73,7 @@ def standardise(x: Tensor) -> Tensor:
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
 
-class SKES(nn.Module):
+class SKES(ImportanceNetwork):
     """Structural-knowledge views → aligned → attention-fused → OT distance to an uninformative reference."""
 
     name = "skes"

@@ -1,0 +1,92 @@
+"""What a node-importance network offers the task: the one file to read before adding a network.
+
+Required of every network (``ImportanceNetwork``): built from the data's ``GraphSpec`` by the
+config's ``class_path``/``init_args``, it maps a ``GraphBatch`` to one prediction per output node of
+the batch's last graph (the labels' space: log-importance for ``label_transform: log1p``), or to
+``(prediction, [auxiliary branch predictions])`` (RGTN), which the task's loss also fits. A short
+``name`` (class attribute) names its run directories.
+
+Optional, each declared by the network and looked up by the task (or ``BaseTask``) here:
+
+``OutputScale``         ``predicts_labels = False``: the outputs only rank nodes, so RMSE is not
+                        reported. PageRank, PersonalizedPageRank, InDegree.
+``NeedsFullGraph``      ``full_batch_only = True``: the task refuses ``data.batch_size``. SKES, EASING.
+``OwnsTrainingLoss``    ``training_loss(batch)``: the task trains on it instead of its own loss. EASING.
+``FitsOnTrainingData``  ``fit(datamodule)``: a network without trainable parameters is fit once at the
+                        start of training and never stepped. The baselines (``nie.core.baseline.Baseline``).
+
+Subclassing ``ImportanceNetwork`` gives the defaults (labels predicted, mini-batches allowed);
+a plain ``nn.Module`` works too and gets the same defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, Union, runtime_checkable
+
+import lightning.pytorch as pl
+from torch import Tensor, nn
+
+from nie.importance.spec import GraphBatch, GraphSpec
+
+NetworkOutput = Union[Tensor, tuple[Tensor, list[Tensor]]]  # prediction, or (prediction, branch predictions)
+NetworkFactory = Callable[[GraphSpec], nn.Module]  # the config's network class with its init_args bound
+
+
+class ImportanceNetwork(nn.Module):
+    """Base of the project's networks: ``forward(batch)`` and the declared defaults of the options below."""
+
+    name: str  # short name for run directories (``nie.core.naming``; without it: the lower-cased class name)
+    predicts_labels: bool = True  # ``OutputScale``
+    full_batch_only: bool = False  # ``NeedsFullGraph``
+
+    def forward(self, batch: GraphBatch) -> NetworkOutput:
+        raise NotImplementedError
+
+
+@runtime_checkable
+class OutputScale(Protocol):
+    """Whether the outputs are labels (``True``, the default) or scores on the network's own scale that only
+    rank nodes (``False``: the graph baselines). RMSE is reported only for labels, and an ensemble does
+    not average own-scale scores with labels."""
+
+    predicts_labels: bool
+
+
+@runtime_checkable
+class NeedsFullGraph(Protocol):
+    """``full_batch_only = True``: every step needs the whole graph (structural statistics, pseudo-labels
+    on all unlabeled nodes), so neighbour-sampled mini-batches (``data.batch_size``) are refused at build."""
+
+    full_batch_only: bool
+
+
+@runtime_checkable
+class OwnsTrainingLoss(Protocol):
+    """A network whose training loss needs more than one prediction of the labelled nodes (several passes,
+    the unlabeled nodes: semi-supervised EASING). The task logs every term as ``train/<name>`` and
+    optimises ``"loss"``; validation, test and prediction still call the network."""
+
+    def training_loss(self, batch: GraphBatch) -> dict[str, Tensor]:
+        """``{"loss": total, <term>: value, ...}`` for one training batch."""
+        ...
+
+
+@runtime_checkable
+class FitsOnTrainingData(Protocol):
+    """A non-learned baseline: no trainable parameters; ``fit`` reads the training part of the data once,
+    at the start of training (``BaseTask.on_fit_start``), through the datamodule's own accessors
+    (``nie.importance.spec.GraphTrainingData.training_labels`` for graphs). ``nie.core.baseline.Baseline``
+    is the base class of the project's baselines. A network without trainable parameters that offers no
+    ``fit`` is refused when the task builds it."""
+
+    def fit(self, datamodule: pl.LightningDataModule) -> None: ...
+
+
+def predicts_labels(network: object) -> bool:
+    """``OutputScale``'s answer for ``network`` (labels unless it declares otherwise)."""
+    return network.predicts_labels if isinstance(network, OutputScale) else True
+
+
+def full_batch_only(network: object) -> bool:
+    """``NeedsFullGraph``'s answer for ``network`` (mini-batches allowed unless it declares otherwise)."""
+    return network.full_batch_only if isinstance(network, NeedsFullGraph) else False

@@ -1,0 +1,59 @@
+"""The message-passing primitives of the graph networks, on DGL's fused kernels or in plain torch.
+
+Every network passes messages only through the functions here, on a :class:`Graph`: per-edge
+terms from source/destination features, an edge softmax over each node's in-edges, and weighted
+sums (or means) of source features into destination nodes. Each function has two implementations:
+
+``dgl``    DGL's fused kernels (``dgl.ops``): no per-edge message tensors are materialised;
+           needs DGL, and a CUDA build of it for GPU tensors.
+``torch``  sparse CSR products (``torch.sparse.mm``, ``sampled_addmm``) for the weighted sums and
+           per-edge dot products, ``index_add_``/``scatter_reduce`` for the rest: any device, any
+           PyTorch ≥ 2.2, no DGL import.
+
+A graph carries the backend it runs on, so networks never choose; ``resolve_backend`` picks it
+once per run (``auto``: DGL where it works on the device, torch elsewhere).
+
+Layout:
+
+``graph``        ``Graph``: edges, relation ids, the backend, DGL's view and torch's CSR layouts
+``csr``          the torch backend's autograd functions (CSR products, segment softmax)
+``backend``      is DGL there and does it work on the device; ``resolve_backend``
+``torch_ops``    the primitives in torch
+``dgl_ops``      the primitives on ``dgl.ops`` (DGL imported, and seeded, on first use)
+``primitives``   the public primitives: one table, backend name → implementation
+"""
+
+from nie.importance.kernels.backend import DGL_INSTALL, Backend, dgl_importable, dgl_supports, resolve_backend
+from nie.importance.kernels.csr import HeadPattern
+from nie.importance.kernels.graph import Graph, KernelBackend
+from nie.importance.kernels.primitives import (
+    BACKENDS,
+    Primitives,
+    copy_u_sum,
+    edge_softmax,
+    per_relation,
+    u_add_v,
+    u_dot_v,
+    u_mul_e_mean,
+    u_mul_e_sum,
+)
+
+__all__ = [
+    "BACKENDS",
+    "DGL_INSTALL",
+    "Backend",
+    "Graph",
+    "HeadPattern",
+    "KernelBackend",
+    "Primitives",
+    "copy_u_sum",
+    "dgl_importable",
+    "dgl_supports",
+    "edge_softmax",
+    "per_relation",
+    "resolve_backend",
+    "u_add_v",
+    "u_dot_v",
+    "u_mul_e_mean",
+    "u_mul_e_sum",
+]
