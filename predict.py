@@ -11,7 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from nie.core.cli import NIECLI, exit_on_user_error, read_checkpoint, write_predictions
+from nie.cli.checkpoints import read_checkpoint
+from nie.cli.exits import exit_on_user_error
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.outputs import write_predictions
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
 from nie.core.legacy import upgrade_class_paths
@@ -57,7 +60,7 @@ def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Pat
     check_writable(out_path)
     cli = NIECLI(args=load_run_config(config_path), run=False)
     outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
-    write_predictions(cli.model, cli.datamodule, outputs, out_path)
+    write_predictions(cli.model, cli.datamodule, list(outputs or []), out_path)
     return out_path
 
 

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
+from nie.core.lightning_private import refresh_last_checkpoint
 from nie.core.naming import run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
@@ -100,19 +101,25 @@ class HParamCheckpoint(ModelCheckpoint):
         return folder
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))
+        self.dirpath = str(self.run_dir(pl_module, getattr(trainer, "datamodule", None)))
         if stage == "fit" and trainer.is_global_zero:
-            write_json(Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, trainer.datamodule))
+            write_json(
+                Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None))
+            )
         super().setup(trainer, pl_module, stage)
 
     def _refuse_other_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Once the trainer has loaded a checkpoint (its path is known only then), compare its settings."""
-        path = trainer.ckpt_path
+        path = None if trainer.ckpt_path is None else str(trainer.ckpt_path)
         if not path or path == self._checked_ckpt or not Path(path).is_file():
             return
         self._checked_ckpt = path
         saved = torch.load(path, map_location="cpu", weights_only=True).get(CHECKPOINT_KEY)
-        changed = differences(saved, self.settings(pl_module, trainer.datamodule)) if saved is not None else []
+        changed = (
+            differences(saved, self.settings(pl_module, getattr(trainer, "datamodule", None)))
+            if saved is not None
+            else []
+        )
         if changed:
             raise ConfigError(f"{path} was made with other settings than the config's ({'; '.join(changed)})")
 
@@ -129,7 +136,7 @@ class HParamCheckpoint(ModelCheckpoint):
         self._refuse_other_checkpoint(trainer, pl_module)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, trainer.datamodule)
+        checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))
 
     def recorded_best(
         self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
@@ -145,19 +152,12 @@ class HParamCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:
             score = None if self.best_model_score is None else float(self.best_model_score)
             write_json(
-                Path(self.dirpath) / "best.json",
+                Path(str(self.dirpath)) / "best.json",
                 {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score},
             )
             self._recorded_best = self.best_model_path
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
-        # Lightning refreshes last.ckpt only when a top-k checkpoint was saved in this step; resuming
-        # after a kill needs the latest epoch, so refresh it every validation
-        if (
-            self.save_last
-            and not self._should_skip_saving_checkpoint(trainer)
-            and self._last_global_step_saved != trainer.global_step
-        ):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)

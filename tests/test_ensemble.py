@@ -11,7 +11,7 @@ import pytest
 import yaml
 from scipy.stats import spearmanr
 
-from nie.core.ensemble import FOLD_PREDICTIONS, simplex_grid
+from nie.cli.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from tests.conftest import DEMO, TINY, read_json, run_train
 
 CV = ["--data.init_args.num_folds", "3", "--trainer.max_epochs", "3"]
@@ -100,7 +100,7 @@ def test_members_on_other_folds_are_refused(workdir: Path) -> None:
 
 
 def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir: Path) -> None:
-    from nie.core.selection import select
+    from nie.cli.select import select
 
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
     equal = write_ensemble("equal.yaml", weights="equal")
@@ -127,7 +127,7 @@ def test_members_sharing_a_run_directory_are_refused(workdir: Path) -> None:
 
 
 def test_run_directories_may_name_the_seed(workdir: Path) -> None:
-    from nie.core.cli import NIECLI
+    from nie.cli.lightning_cli import NIECLI
     from nie.core.naming import run_path, run_values
 
     def leaf(seed: str) -> Path:
@@ -189,7 +189,7 @@ def _rmse_patch() -> str:
 
 
 def test_select_ranks_a_min_monitor_lowest_first(workdir: Path) -> None:
-    from nie.core.selection import select
+    from nie.cli.select import select
 
     patch = _rmse_patch()
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))

@@ -16,6 +16,7 @@ from torchmetrics import MetricCollection
 
 from nie.core.checkpoint_io import rng_states, set_rng_states
 from nie.core.errors import ConfigError
+from nie.core.lightning_private import write_hparams_summary
 from nie.core.naming import factory_hparams
 from nie.core.resume import record_logger_version
 
@@ -41,14 +42,8 @@ def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_na
     ``log_hyperparams(params, metrics)`` would also plot each metric's placeholder value at step 0,
     so every validation curve would start at 0.0.
     """
-    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
-    from torch.utils.tensorboard.summary import hparams
-
     logger.log_hyperparams(params)  # hparams.yaml
-    flat = logger._sanitize_params(_flatten_dict(_convert_params(params)))
-    writer = logger.experiment._get_file_writer()
-    for summary in hparams(flat, dict.fromkeys(metric_names, 0.0)):
-        writer.add_summary(summary)
+    write_hparams_summary(logger, params, metric_names)
 
 
 class BaseTask(pl.LightningModule):
@@ -84,7 +79,11 @@ class BaseTask(pl.LightningModule):
         params = [p for p in self.parameters() if p.requires_grad]
         if not params:  # non-learned baselines: fit only records what they need
             return None
-        return OPTIMIZERS[self.hparams.optimizer](params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        hparams = self.hparams
+        optimizer: torch.optim.Optimizer = OPTIMIZERS[hparams["optimizer"]](
+            params, lr=hparams["lr"], weight_decay=hparams["weight_decay"]
+        )
+        return optimizer
 
     @property
     def trainable(self) -> bool:
@@ -93,7 +92,7 @@ class BaseTask(pl.LightningModule):
     def on_fit_start(self) -> None:
         """Fit non-learned baselines on the training data; log hyper-parameters for the HParams tab."""
         if not self.trainable:
-            self.network.fit(self.trainer.datamodule)
+            self.network.fit(getattr(self.trainer, "datamodule", None))
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 params = {**self.hparams, **self.run_name_values()}
@@ -102,7 +101,7 @@ class BaseTask(pl.LightningModule):
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the random generators' states and the TensorBoard version, so a run resumed from this checkpoint
         continues identically and in the same curves."""
         checkpoint["rng_states"] = rng_states()
@@ -114,7 +113,7 @@ class BaseTask(pl.LightningModule):
         """Values that may name a run directory: the network's short name and its arguments."""
         return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
 
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse a checkpoint of another task or network before its weights are loaded."""
         check_same_model(
             checkpoint.get("task"),

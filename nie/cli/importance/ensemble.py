@@ -29,7 +29,9 @@ import numpy as np
 import torch
 import yaml
 
-from nie.core.cli import NIECLI, split_configs
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.parsing import split_configs
+from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 
@@ -42,9 +44,11 @@ def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
     nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
     retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
     datamodule = cli.datamodule
-    if not hasattr(datamodule, "stage_labels") or cli.trainer.world_size > 1:
+    if not isinstance(datamodule, LabelledStages) or cli.trainer.world_size > 1:
         return
-    outputs = cli.trainer.predict(cli.model, datamodule=datamodule, ckpt_path=ckpt_path)
+    outputs: list[dict[str, torch.Tensor]] = cli.trainer.predict(
+        cli.model, datamodule=cli.datamodule, ckpt_path=ckpt_path
+    )  # type: ignore[assignment]  # one dict per batch, as predict_step returns
     arrays = {
         "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
         "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
@@ -209,7 +213,7 @@ def fit_weights(
     metric = make_metrics()[monitor.split("/", 1)[1]]  # only the monitor: the grid can hold thousands of points
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
-    best, best_score = None, None
+    best, best_score = simplex_grid(len(members), step)[0], None
     for weights in simplex_grid(len(members), step):
         metric.reset()
         metric.update((stacked @ torch.from_numpy(weights)).float(), label)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nie.core.cli import NIECLI
-from nie.core.cv import cross_validate, plan
+from nie.cli.importance.cv import cross_validate, plan
+from nie.cli.lightning_cli import NIECLI
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 

@@ -16,8 +16,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from nie.core.cli import NIECLI, run_dir, split_configs
-from nie.core.ensemble import (
+from nie.cli.checkpoints import run_dir
+from nie.cli.importance.ensemble import (
     FOLD_PREDICTIONS,
     MemberFacts,
     MemberRun,
@@ -28,6 +28,9 @@ from nie.core.ensemble import (
     member_names,
     save_fold_predictions,
 )
+from nie.cli.lightning_cli import NIECLI, validate_best
+from nie.cli.outputs import stage_metrics
+from nie.cli.parsing import split_configs
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.schedule import check_schedule_validates
@@ -69,15 +72,6 @@ def _config_hash(cli: NIECLI) -> str:
     return hashlib.sha256(config.encode()).hexdigest()
 
 
-def _best_validation(cli: NIECLI) -> dict[str, float]:
-    """The selected checkpoint's validation score, e.g. ``{"best_val/spearman": 0.78}``: the number
-    to compare configurations by, since test folds must not choose anything."""
-    checkpoint = cli.trainer.checkpoint_callback
-    if checkpoint is None or checkpoint.best_model_score is None:
-        return {}
-    return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
-
-
 def run_fold(
     make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]
 ) -> tuple[dict[str, float], Path]:
@@ -102,11 +96,11 @@ def run_fold(
             return saved["metrics"], directory
     check_schedule_validates(cli.trainer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-    test_metrics = cli.stage_metrics("test")  # read before predicting, which clears the logged metrics
-    metrics = {**test_metrics, **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
+    test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics
+    metrics = {**test_metrics, **best_validation, "fit_test_seconds": time.perf_counter() - start}
     save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
-    write_json(directory / "test_metrics.json", test_metrics)
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
     return metrics, directory
 
