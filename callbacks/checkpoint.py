@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from nie.core.errors import ConfigError
@@ -42,10 +41,12 @@ class HParamCheckpoint(ModelCheckpoint):
             checkpoint): ``error`` refuses with one line naming the settings, ``new_folder`` uses the
             first of ``<leaf>-v2``, ``<leaf>-v3``, ... that is new or holds the same settings.
         unrecorded: run values that change neither weights nor outputs (paths, workers, backend, ...).
+        monitor, mode: the validation score that picks the best checkpoint; the command line fills
+            them from the task (``default_monitor``: Spearman for node importance, RMSE or pinball for power).
         Other arguments are ``ModelCheckpoint``'s.
 
-    A checkpoint loaded to test, predict or resume is refused the same way when its recorded settings
-    differ from the config's (e.g. another label transform beside the ``config.yaml`` of ``predict.py``).
+    Each checkpoint also carries the settings; the task refuses one whose settings differ from the
+    config's before loading its weights (``BaseTask.on_load_checkpoint``).
     """
 
     def __init__(
@@ -53,14 +54,18 @@ class HParamCheckpoint(ModelCheckpoint):
         root: str = "runs",
         dirs: Sequence[str] = ("network", "dataset", "fold"),
         hparams: Sequence[str] = ("lr",),
-        monitor: str = "val/spearman",
-        mode: str = "max",
+        monitor: Optional[str] = None,
+        mode: Optional[Literal["min", "max"]] = None,
         save_top_k: int = 1,
         save_last: Optional[bool] = True,
         filename: Optional[str] = None,
         on_mismatch: Literal["error", "new_folder"] = "error",
         unrecorded: Sequence[str] = UNRECORDED,
     ) -> None:
+        if monitor is None or mode is None:
+            raise ConfigError(
+                "HParamCheckpoint needs monitor and mode (the command line fills them from the task's default)"
+            )
         filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
         # no "-v1" copies: a run directory is keyed by its hyper-parameters, so a rerun replaces it;
         # save at validation end, where the monitored metric is fresh and last.ckpt is refreshed below
@@ -79,7 +84,6 @@ class HParamCheckpoint(ModelCheckpoint):
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
         self.on_mismatch, self.unrecorded = on_mismatch, list(unrecorded)
         self._recorded_best: Optional[str] = None
-        self._checked_ckpt: Optional[str] = None
 
     def settings(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
         return recorded_settings(run_values(pl_module, datamodule), self.unrecorded)
@@ -107,33 +111,6 @@ class HParamCheckpoint(ModelCheckpoint):
                 Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None))
             )
         super().setup(trainer, pl_module, stage)
-
-    def _refuse_other_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Once the trainer has loaded a checkpoint (its path is known only then), compare its settings."""
-        path = None if trainer.ckpt_path is None else str(trainer.ckpt_path)
-        if not path or path == self._checked_ckpt or not Path(path).is_file():
-            return
-        self._checked_ckpt = path
-        saved = torch.load(path, map_location="cpu", weights_only=True).get(CHECKPOINT_KEY)
-        changed = (
-            differences(saved, self.settings(pl_module, getattr(trainer, "datamodule", None)))
-            if saved is not None
-            else []
-        )
-        if changed:
-            raise ConfigError(f"{path} was made with other settings than the config's ({'; '.join(changed)})")
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))

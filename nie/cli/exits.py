@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import sys
 from argparse import ArgumentError
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from nie.cli.parsing import condense_parse_error
-from nie.core.errors import NIEError
+from nie.core.errors import ConfigError, NIEError
 
 
 def wrapped_user_error(err: BaseException) -> Optional[str]:
@@ -25,12 +25,38 @@ def wrapped_user_error(err: BaseException) -> Optional[str]:
     return listed.group(1).strip() if listed and "Union subtypes" in str(err) else None
 
 
+def user_message(err: BaseException) -> Optional[str]:
+    """The one line a user's mistake is reported by, or None for an error that is not the user's."""
+    if isinstance(err, NIEError):
+        return str(err)
+    if isinstance(err, ArgumentError):
+        return condense_parse_error(str(err))
+    return wrapped_user_error(err) if isinstance(err, (ValueError, TypeError)) else None
+
+
+T = TypeVar("T")
+
+
+def attributed(source: str, build: Callable[[], T]) -> T:
+    """``build()``, a user's mistake in it reported as one line that names ``source`` (which candidate
+    or member of several the mistake is in)."""
+    try:
+        return build()
+    except (NIEError, ArgumentError, ValueError, TypeError) as err:
+        message = user_message(err)
+        if message is None:
+            raise
+        raise ConfigError(f"{source}: {message}") from None
+
+
 def exit_on_user_error(main: Callable[[], Any]) -> Any:
     """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
     try:
         return main()
     except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
-        sys.exit("interrupted by SIGTERM after saving last.ckpt; rerun with --ckpt_path last to resume")
+        sys.exit(
+            "interrupted by SIGTERM; last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
+        )
     except NIEError as err:
         sys.exit(f"error: {err}")
     except ArgumentError as err:

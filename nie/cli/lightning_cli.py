@@ -14,6 +14,8 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from callbacks.checkpoint import HParamCheckpoint
+from callbacks.early_stopping import MinEpochsEarlyStopping
+from callbacks.gradient_clipping import GradientNormClipping
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.outputs import MetricsFiles, RunConfigSaver, stage_metrics, write_predictions
 from nie.cli.parsing import expand_includes, import_object
@@ -61,6 +63,42 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 
 
+CALLBACK_SECTIONS: dict[type[pl.Callback], str] = {
+    HParamCheckpoint: "checkpoint",
+    MinEpochsEarlyStopping: "early_stopping",
+    GradientNormClipping: "gradient_clipping",
+}
+
+
+def refuse_listed_sections(config: Any) -> None:
+    """A section's callback also listed in ``trainer.callbacks`` would run twice (two checkpoint writers
+    in one folder): one line saying where it goes instead."""
+    for entry in config["trainer"].get("callbacks") or []:
+        class_path = entry.get("class_path", "") if hasattr(entry, "get") else type(entry).__module__
+        for callback, key in CALLBACK_SECTIONS.items():
+            if class_path.rsplit(".", 1)[-1] == callback.__name__:
+                raise ConfigError(
+                    f"trainer.callbacks lists {callback.__name__}: set it in the '{key}:' section instead "
+                    f"(e.g. {key}: {{...init_args...}}), which every run has"
+                )
+
+
+def fill_task_monitor(config: Any) -> None:
+    """Checkpoint choice watches the task's default score unless the config names one; early stopping
+    watches what checkpoint choice watches unless the config names another."""
+    task = import_object(config["model"]["class_path"])
+    default = task.default_monitor(config["model"].get("init_args") or {})
+    for key in ("checkpoint", "early_stopping"):
+        section = config[key]
+        if section.get("monitor") is None:
+            section["monitor"], section["mode"] = default[0], section.get("mode") or default[1]
+        elif section.get("mode") is None:
+            if section["monitor"] != default[0]:
+                raise ConfigError(f"{key}.monitor is {section['monitor']}: set {key}.mode (min or max) too")
+            section["mode"] = default[1]
+        default = (section["monitor"], section["mode"])
+
+
 class NIECLI(LightningCLI):
     """``fit``/``validate``/``test``/``predict`` with seeding, metrics JSON and ``--ckpt_path best``/``last``
     across processes (the run directory's recorded checkpoints)."""
@@ -92,6 +130,10 @@ class NIECLI(LightningCLI):
         super().parse_arguments(parser, expand_includes(args) if isinstance(args, list) else args)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # the three training callbacks are config sections, so a shared file sets them once and an
+        # experiment or patch overrides one value by key (``early_stopping.patience: 40``)
+        for callback, key in CALLBACK_SECTIONS.items():
+            parser.add_lightning_class_args(callback, key)
         parser.add_argument(
             "--include",
             type=Optional[list[str]],
@@ -113,6 +155,8 @@ class NIECLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.subcommand_config()
+        refuse_listed_sections(config)
+        fill_task_monitor(config)
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
         if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
@@ -241,6 +285,11 @@ class NIECLI(LightningCLI):
 
     def after_fit(self) -> None:
         validate_best(self.trainer, self.model, self.datamodule)
+
+
+def build_cli(args: list[str]) -> NIECLI:
+    """A parsed, instantiated command line that runs nothing (``cv`` and ``select`` drive its trainer)."""
+    return NIECLI(args=args, run=False)
 
 
 def validate_best(

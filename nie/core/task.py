@@ -6,20 +6,23 @@ Subclasses implement ``build(spec)`` (create networks once the data's sizes are 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
 from torchmetrics import MetricCollection
 
 from nie.core.checkpoint_io import rng_states, set_rng_states
 from nie.core.errors import ConfigError
 from nie.core.lightning_private import write_hparams_summary
-from nie.core.naming import factory_hparams
+from nie.core.naming import factory_hparams, run_values
 from nie.core.resume import record_logger_version
+from nie.core.run_settings import CHECKPOINT_KEY, differences, recorded_settings
 
+VALIDATION_SCHEDULE = "check_val_every_n_epoch"
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -58,6 +61,12 @@ class BaseTask(pl.LightningModule):
         self.built = False
 
     # hooks for subclasses --------------------------------------------------
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        """The validation score (and its better direction) that picks checkpoints and stops training when
+        the config names none, from the task's constructor arguments (``init_args``)."""
+        raise NotImplementedError
+
     def build(self) -> None:
         """Create the networks (the datamodule is set up by now)."""
         raise NotImplementedError
@@ -108,19 +117,34 @@ class BaseTask(pl.LightningModule):
         checkpoint["task"] = type(self).__name__
         checkpoint["network_name"] = self.run_name_values()["network"]
         record_logger_version(self.trainer, checkpoint)
+        checkpoint[VALIDATION_SCHEDULE] = self.trainer.check_val_every_n_epoch
 
     def run_name_values(self) -> dict[str, Any]:
         """Values that may name a run directory: the network's short name and its arguments."""
         return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another task or network before its weights are loaded."""
+        """Refuse, before its weights are loaded, a checkpoint of another task or network, one made with
+        other settings than the config's (those its run directory recorded: transform, quantile levels,
+        features, network shape, seed, ...), or a resume on another validation schedule (its epoch
+        bookkeeping would retrain an epoch)."""
         check_same_model(
             checkpoint.get("task"),
             checkpoint.get("network_name"),
             type(self).__name__,
             self.run_name_values()["network"],
         )
+        saved = checkpoint.get(CHECKPOINT_KEY)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        changed = differences(saved, recorded_settings(run_values(self, datamodule), ())) if saved else []
+        if changed:
+            raise ConfigError(f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})")
+        every = checkpoint.get(VALIDATION_SCHEDULE)
+        if self.trainer.state.fn == TrainerFn.FITTING and every not in (None, self.trainer.check_val_every_n_epoch):
+            raise ConfigError(
+                f"resuming a run that validated every {every} epochs with trainer.check_val_every_n_epoch="
+                f"{self.trainer.check_val_every_n_epoch}: resume with {every}, or start afresh"
+            )
         self._resumed_rng_states = checkpoint.get("rng_states")
 
     def on_train_start(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Literal, Optional
+from typing import Any, Callable, Literal, Mapping, Optional
 
 import pandas as pd
 import torch
@@ -61,6 +61,10 @@ class PowerForecastTask(BaseTask):
         self.network_factory = network
         self.network: nn.Module | None = None
         self._val_outputs: list[dict[str, Tensor]] = []
+
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        return ("val/pinball", "min") if init_args.get("loss") == "pinball" else ("val/rmse", "min")
 
     @property
     def levels(self) -> tuple[float, ...]:

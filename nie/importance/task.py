@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Literal, Mapping
 
 import pandas as pd
 import torch
@@ -62,6 +62,10 @@ class NodeImportanceTask(BaseTask):
         self.network_factory = network
         self.network: nn.Module | None = None
         self._val_outputs: list[tuple[Tensor, Tensor]] = []  # this epoch's (prediction, label), for the figure
+
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        return "val/spearman", "max"  # the ranking quality the literature selects on
 
     def build(self) -> None:
         datamodule = self.trainer.datamodule

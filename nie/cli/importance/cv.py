@@ -11,12 +11,14 @@ import hashlib
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from nie.cli.checkpoints import run_dir
+from nie.cli.exits import attributed
 from nie.cli.importance.ensemble import (
     FOLD_PREDICTIONS,
     MemberFacts,
@@ -28,7 +30,7 @@ from nie.cli.importance.ensemble import (
     member_names,
     save_fold_predictions,
 )
-from nie.cli.lightning_cli import NIECLI, validate_best
+from nie.cli.lightning_cli import NIECLI, build_cli, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.cli.parsing import split_configs
 from nie.core.errors import ConfigError
@@ -152,9 +154,14 @@ def checked_members(
     make_cli: Callable[[list[str]], NIECLI], section: dict, extra: list[str]
 ) -> tuple[list[list[str]], list[MemberFacts]]:
     """Every member's arguments and facts, checked together before any of them trains."""
-    members = [member_args(m, extra) for m in section["members"]]
-    facts = [probe(make_cli, args) for args in members]
-    check_members(section, member_names(section["members"]), facts)
+    names = member_names(section["members"])
+    members: list[list[str]] = []
+    facts: list[MemberFacts] = []
+    for name, member in zip(names, section["members"]):
+        source = f"ensemble {section['path']}: member {name}"
+        members.append(attributed(source, partial(member_args, member, extra)))
+        facts.append(attributed(source, partial(probe, make_cli, members[-1])))
+    check_members(section, names, facts)
     return members, facts
 
 
@@ -180,7 +187,7 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
         )
     if known.out:
         check_writable(known.out)
-    make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
+    make_cli = make_cli or build_cli
     section = ensemble_section(rest)
     if section is None:
         table = fold_table(run_folds(make_cli, rest, known.folds).metrics)

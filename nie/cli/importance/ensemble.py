@@ -23,7 +23,7 @@ import itertools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -126,13 +126,17 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
     return section
 
 
+def own_args(member: str | list[Any]) -> list[str]:
+    """A member's own ``train.py fit`` arguments: a config path, or its argument list."""
+    if isinstance(member, str):
+        return ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
+    return [str(a) for a in member]
+
+
 def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
     """A member's ``train.py fit`` arguments: a config path, or its own argument list; plus the
     arguments given on the command line after the ensemble config (they apply to every member)."""
-    if isinstance(member, str):
-        own = ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
-    else:
-        own = [str(a) for a in member]
+    own = own_args(member)
     missing = [path for path in split_configs(own)[0] if not Path(path).is_file()]
     if missing:
         raise ConfigError(f"ensemble member {' '.join(own)!r}: config file {missing[0]} not found")
@@ -186,7 +190,7 @@ def member_names(members: Sequence[str | list]) -> list[str]:
     the members that share it (``geni_seeds1``, ``geni_seeds2``)."""
     stems = []
     for member in members:
-        configs, _ = split_configs(member_args(member, []))
+        configs, _ = split_configs(own_args(member))
         stems.append(Path(configs[-1]).stem if configs else "member")
     return [f"{s}{stems[: i + 1].count(s)}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
 
