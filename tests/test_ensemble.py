@@ -162,10 +162,8 @@ def _write_members(path: str, *members: list[str]) -> str:
 def test_members_that_cannot_be_combined_are_refused_before_training(
     workdir: Path, second: list[str], message: str
 ) -> None:
-    demo = yaml.safe_load(Path(DEMO).read_text())
-    demo["trainer"]["callbacks"][0]["init_args"]["hparams"] = []
     pagerank = {"model": {"init_args": {"network": {"class_path": "nie.importance.PageRank", "init_args": {}}}}}
-    Path("pagerank.yaml").write_text(yaml.safe_dump({**pagerank, "trainer": demo["trainer"]}))
+    Path("pagerank.yaml").write_text(yaml.safe_dump({**pagerank, "checkpoint": {"hparams": []}}))
     with pytest.raises(SystemExit) as exit_info:
         run_ensemble(_write_members("mixed.yaml", MEMBERS[0], second))
     assert message in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
@@ -180,11 +178,7 @@ def test_ensemble_and_members_keep_their_own_tables(workdir: Path) -> None:
 
 
 def _rmse_patch() -> str:
-    demo = yaml.safe_load(Path(DEMO).read_text())
-    checkpoint, early, clipping = demo["trainer"]["callbacks"]
-    checkpoint["init_args"].update(monitor="val/rmse", mode="min")
-    early["init_args"].update(monitor="val/rmse", mode="min")
-    Path("rmse.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": [checkpoint, early, clipping]}}))
+    Path("rmse.yaml").write_text(yaml.safe_dump({"checkpoint": {"monitor": "val/rmse", "mode": "min"}}))
     return "rmse.yaml"
 
 
