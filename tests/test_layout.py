@@ -98,3 +98,17 @@ def test_the_rules_catch_a_model_importing_data() -> None:
     assert allowed("datamodules.power.datamodule", "nie.forecasting.spec")
     assert allowed("nie.cli.checkpoints", "callbacks.checkpoint")
     assert allowed("nie.cli.importance.cv", "datamodules.kg.datamodule")
+
+
+def long_functions(path: Path, limit: int = 50) -> list[str]:
+    """Functions of ``path`` longer than ``limit`` lines (def line to the end of the body)."""
+    tree = ast.parse(path.read_text())
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+def test_no_function_is_over_fifty_lines() -> None:
+    assert [f for path in SOURCES for f in long_functions(path)] == []
