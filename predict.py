@@ -11,10 +11,13 @@ from pathlib import Path
 
 import yaml
 
-from nie.core.cli import NIECLI, exit_on_user_error, read_checkpoint, write_predictions
+from nie.cli.checkpoints import read_checkpoint
+from nie.cli.exits import exit_on_user_error
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.outputs import write_predictions
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
-from nie.core.legacy import upgrade_class_paths
+from nie.core.legacy import SECTIONS, upgrade_callback_sections, upgrade_class_paths
 
 
 def find_config(ckpt: Path) -> Path:
@@ -33,7 +36,9 @@ def load_run_config(path: Path) -> dict:
         raise ConfigError(f"{path}: not a readable YAML config: {err}") from None
     if not isinstance(config, dict) or "model" not in config or "data" not in config:
         raise ConfigError(f"{path}: expected a run config with 'model' and 'data' sections")
-    config = {k: v for k, v in config.items() if k in ("seed_everything", "model", "data", "trainer")}
+    config = upgrade_callback_sections(config)
+    sections = ("seed_everything", "model", "data", "trainer", *SECTIONS.values())
+    config = {k: v for k, v in config.items() if k in sections}
     for section, value in config.items():  # an experiment may include a section from a file (data: data.yaml)
         if isinstance(value, str) and value.endswith((".yaml", ".yml")):
             included = path.parent / value
@@ -57,7 +62,7 @@ def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Pat
     check_writable(out_path)
     cli = NIECLI(args=load_run_config(config_path), run=False)
     outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
-    write_predictions(cli.model, cli.datamodule, outputs, out_path)
+    write_predictions(cli.model, cli.datamodule, list(outputs or []), out_path)
     return out_path
 
 

@@ -7,9 +7,10 @@ python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.y
 
 import sys
 
-from nie.core.cli import NIECLI, exit_on_user_error
-from nie.core.cv import cross_validate
-from nie.core.selection import select
+from nie.cli.exits import exit_on_user_error
+from nie.cli.importance.cv import cross_validate
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.select import select
 
 
 def main(argv: list[str]) -> None:

@@ -43,7 +43,7 @@ DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 def export(config: str, overrides: list[str], out: Path) -> None:
     """Series, covariates and the scored windows, from the project's datamodule (project venv)."""
     sys.path.insert(0, str(ROOT))
-    from nie.core.cli import NIECLI
+    from nie.cli.lightning_cli import NIECLI
 
     cli = NIECLI(args=["--config", config, *overrides], run=False)
     dm = cli.datamodule

@@ -46,7 +46,7 @@ def measure(days: int, stations: int) -> dict:
         dm.setup()
         windows = len(dm.datasets["train"])
         start = time.perf_counter()
-        seen = sum(batch["history"].shape[0] for batch in dm.train_dataloader())
+        seen = sum(len(batch) for batch in dm.train_dataloader())
         seconds = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {

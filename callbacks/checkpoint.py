@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
+from nie.core.lightning_private import refresh_last_checkpoint
 from nie.core.naming import run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
@@ -41,10 +41,12 @@ class HParamCheckpoint(ModelCheckpoint):
             checkpoint): ``error`` refuses with one line naming the settings, ``new_folder`` uses the
             first of ``<leaf>-v2``, ``<leaf>-v3``, ... that is new or holds the same settings.
         unrecorded: run values that change neither weights nor outputs (paths, workers, backend, ...).
+        monitor, mode: the validation score that picks the best checkpoint; the command line fills
+            them from the task (``default_monitor``: Spearman for node importance, RMSE or pinball for power).
         Other arguments are ``ModelCheckpoint``'s.
 
-    A checkpoint loaded to test, predict or resume is refused the same way when its recorded settings
-    differ from the config's (e.g. another label transform beside the ``config.yaml`` of ``predict.py``).
+    Each checkpoint also carries the settings; the task refuses one whose settings differ from the
+    config's before loading its weights (``BaseTask.on_load_checkpoint``).
     """
 
     def __init__(
@@ -52,14 +54,18 @@ class HParamCheckpoint(ModelCheckpoint):
         root: str = "runs",
         dirs: Sequence[str] = ("network", "dataset", "fold"),
         hparams: Sequence[str] = ("lr",),
-        monitor: str = "val/spearman",
-        mode: str = "max",
+        monitor: Optional[str] = None,
+        mode: Optional[Literal["min", "max"]] = None,
         save_top_k: int = 1,
         save_last: Optional[bool] = True,
         filename: Optional[str] = None,
         on_mismatch: Literal["error", "new_folder"] = "error",
         unrecorded: Sequence[str] = UNRECORDED,
     ) -> None:
+        if monitor is None or mode is None:
+            raise ConfigError(
+                "HParamCheckpoint needs monitor and mode (the command line fills them from the task's default)"
+            )
         filename = filename or "epoch={epoch}-" + monitor.replace("/", "_") + "={" + monitor + ":.4f}"
         # no "-v1" copies: a run directory is keyed by its hyper-parameters, so a rerun replaces it;
         # save at validation end, where the monitored metric is fresh and last.ckpt is refreshed below
@@ -78,7 +84,6 @@ class HParamCheckpoint(ModelCheckpoint):
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
         self.on_mismatch, self.unrecorded = on_mismatch, list(unrecorded)
         self._recorded_best: Optional[str] = None
-        self._checked_ckpt: Optional[str] = None
 
     def settings(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
         return recorded_settings(run_values(pl_module, datamodule), self.unrecorded)
@@ -100,36 +105,15 @@ class HParamCheckpoint(ModelCheckpoint):
         return folder
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self.dirpath = str(self.run_dir(pl_module, trainer.datamodule))
+        self.dirpath = str(self.run_dir(pl_module, getattr(trainer, "datamodule", None)))
         if stage == "fit" and trainer.is_global_zero:
-            write_json(Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, trainer.datamodule))
+            write_json(
+                Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None))
+            )
         super().setup(trainer, pl_module, stage)
 
-    def _refuse_other_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Once the trainer has loaded a checkpoint (its path is known only then), compare its settings."""
-        path = trainer.ckpt_path
-        if not path or path == self._checked_ckpt or not Path(path).is_file():
-            return
-        self._checked_ckpt = path
-        saved = torch.load(path, map_location="cpu", weights_only=True).get(CHECKPOINT_KEY)
-        changed = differences(saved, self.settings(pl_module, trainer.datamodule)) if saved is not None else []
-        if changed:
-            raise ConfigError(f"{path} was made with other settings than the config's ({'; '.join(changed)})")
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
-    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._refuse_other_checkpoint(trainer, pl_module)
-
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, trainer.datamodule)
+        checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))
 
     def recorded_best(
         self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
@@ -145,19 +129,12 @@ class HParamCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:
             score = None if self.best_model_score is None else float(self.best_model_score)
             write_json(
-                Path(self.dirpath) / "best.json",
+                Path(str(self.dirpath)) / "best.json",
                 {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score},
             )
             self._recorded_best = self.best_model_path
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
-        # Lightning refreshes last.ckpt only when a top-k checkpoint was saved in this step; resuming
-        # after a kill needs the latest epoch, so refresh it every validation
-        if (
-            self.save_last
-            and not self._should_skip_saving_checkpoint(trainer)
-            and self._last_global_step_saved != trainer.global_step
-        ):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)

@@ -12,12 +12,12 @@ from nie.core.errors import ConfigError
 
 
 class GradientNormClipping(Callback):
-    """Clip the total gradient norm to ``max_norm`` (``None``: only log) and log it as ``train/grad_norm``.
+    """Clip the total gradient norm to ``max_norm`` (``None``, the default: only log) and log it as ``train/grad_norm``.
 
     The logged value is the norm *before* clipping, so exploding gradients show in TensorBoard.
     """
 
-    def __init__(self, max_norm: Optional[float] = 1.0, norm_type: float = 2.0) -> None:
+    def __init__(self, max_norm: Optional[float] = None, norm_type: float = 2.0) -> None:
         if max_norm is not None and max_norm <= 0:
             raise ConfigError(f"GradientNormClipping.max_norm must be positive or null, got {max_norm}")
         self.max_norm = max_norm

@@ -65,18 +65,8 @@ def write_power_config(
             "max_epochs": 2,
             "enable_progress_bar": False,
             "enable_model_summary": False,
-            "callbacks": [
-                {
-                    "class_path": "callbacks.HParamCheckpoint",
-                    "init_args": {
-                        "dirs": ["network", "dataset"],
-                        "hparams": ["lr"],
-                        "monitor": "val/rmse",
-                        "mode": "min",
-                    },
-                }
-            ],
         },
+        "checkpoint": {"dirs": ["network", "dataset"], "hparams": ["lr"]},
     }
     path = folder / "power.yaml"
     path.write_text(yaml.safe_dump(config))

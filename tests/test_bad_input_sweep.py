@@ -308,7 +308,7 @@ def test_power_training_loss_is_logged_as_train_loss(workdir: Path) -> None:
         def on_train_epoch_end(self, trainer, pl_module) -> None:
             seen.update(trainer.callback_metrics)
 
-    from nie.core.cli import NIECLI
+    from nie.cli.lightning_cli import NIECLI
 
     cli = NIECLI(args=["--config", str(write_power_config(workdir / "data")), "--trainer.max_epochs", "1"], run=False)
     cli.trainer.callbacks.append(Spy())

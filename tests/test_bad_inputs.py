@@ -32,7 +32,7 @@ def test_unknown_hyperparameter_is_a_clear_error(workdir: Path) -> None:
 
 def test_unknown_checkpoint_hparam_is_a_clear_error(workdir: Path) -> None:
     config = yaml.safe_load(Path(DEMO).read_text())
-    config["trainer"]["callbacks"][0]["init_args"]["hparams"] = ["lr", "hiden"]
+    config["checkpoint"]["hparams"] = ["lr", "hiden"]
     Path("bad.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(SystemExit, match=r"error: HParamCheckpoint: unknown hyper-parameter\(s\) \['hiden'\]"):
         run_train("fit", "--config", "bad.yaml", *TINY, "--trainer.max_epochs", "1")

@@ -32,10 +32,24 @@ def _fit(model: pl.LightningModule, *callbacks: pl.Callback, epochs: int = 30) -
 
 
 def test_early_stopping_waits_for_min_epochs() -> None:
-    without = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=0))
-    with_warmup = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=10))
+    spearman = {"monitor": "val/spearman", "mode": "max"}
+    without = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=0, **spearman))
+    with_warmup = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=2, min_epochs=10, **spearman))
+    never = _fit(FlatMetricModel(), MinEpochsEarlyStopping(patience=None, **spearman), epochs=8)
     assert without.current_epoch == 3  # best at epoch 0, two epochs of patience
     assert with_warmup.current_epoch == 13  # the same, counted from epoch 10
+    assert never.current_epoch == 8  # patience null: trains to max_epochs
+
+
+def test_callbacks_need_a_monitor_and_a_positive_patience() -> None:
+    import pytest
+
+    from nie.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs monitor and mode"):
+        MinEpochsEarlyStopping(patience=2)
+    with pytest.raises(ConfigError, match="patience must be at least 1 or null"):
+        MinEpochsEarlyStopping(monitor="val/rmse", mode="min", patience=0)
 
 
 class NormProbe(pl.Callback):

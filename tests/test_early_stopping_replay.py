@@ -12,12 +12,9 @@ from tests.conftest import DEMO, ROOT, TINY, run_train
 sys.path.insert(0, str(ROOT / "bench"))
 from early_stopping_replay import replay, validation_curve  # noqa: E402
 
-PATCH = """trainer:
-  callbacks:
-    - class_path: callbacks.HParamCheckpoint
-      init_args: {{dirs: [network, dataset, fold], hparams: [lr, heads]}}
-    - class_path: callbacks.MinEpochsEarlyStopping
-      init_args: {{patience: {patience}, min_epochs: 5}}
+PATCH = """checkpoint: {{dirs: [network, dataset, fold], hparams: [lr, heads]}}
+early_stopping: {{patience: {patience}, min_epochs: 5}}
+gradient_clipping: {{max_norm: null}}
 """
 
 

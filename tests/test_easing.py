@@ -127,8 +127,8 @@ def test_easing_runs_through_the_cli_and_refuses_sampling(workdir, monkeypatch) 
         "model:\n  init_args:\n    network:\n      class_path: nie.importance.EASING\n"
         "      init_args: {hidden: 4, heads: 2, decoder_heads: 2, pseudo_passes: 1}\n"
         "data:\n  init_args:\n    semantic_features: [degree]\n"
-        "trainer:\n  max_epochs: 2\n  callbacks:\n    - class_path: callbacks.HParamCheckpoint\n"
-        "      init_args: {dirs: [network, dataset, fold], hparams: [lr, pseudo_passes]}\n"
+        "trainer:\n  max_epochs: 2\n"
+        "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, pseudo_passes]}\n"
     )
     args = ["--config", DEMO, "--config", str(workdir / "easing.yaml"), *TINY]
     run_train("fit", *args)

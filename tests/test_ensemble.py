@@ -11,7 +11,7 @@ import pytest
 import yaml
 from scipy.stats import spearmanr
 
-from nie.core.ensemble import FOLD_PREDICTIONS, simplex_grid
+from nie.cli.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from tests.conftest import DEMO, TINY, read_json, run_train
 
 CV = ["--data.init_args.num_folds", "3", "--trainer.max_epochs", "3"]
@@ -100,7 +100,7 @@ def test_members_on_other_folds_are_refused(workdir: Path) -> None:
 
 
 def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir: Path) -> None:
-    from nie.core.selection import select
+    from nie.cli.select import select
 
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
     equal = write_ensemble("equal.yaml", weights="equal")
@@ -127,7 +127,7 @@ def test_members_sharing_a_run_directory_are_refused(workdir: Path) -> None:
 
 
 def test_run_directories_may_name_the_seed(workdir: Path) -> None:
-    from nie.core.cli import NIECLI
+    from nie.cli.lightning_cli import NIECLI
     from nie.core.naming import run_path, run_values
 
     def leaf(seed: str) -> Path:
@@ -162,10 +162,8 @@ def _write_members(path: str, *members: list[str]) -> str:
 def test_members_that_cannot_be_combined_are_refused_before_training(
     workdir: Path, second: list[str], message: str
 ) -> None:
-    demo = yaml.safe_load(Path(DEMO).read_text())
-    demo["trainer"]["callbacks"][0]["init_args"]["hparams"] = []
     pagerank = {"model": {"init_args": {"network": {"class_path": "nie.importance.PageRank", "init_args": {}}}}}
-    Path("pagerank.yaml").write_text(yaml.safe_dump({**pagerank, "trainer": demo["trainer"]}))
+    Path("pagerank.yaml").write_text(yaml.safe_dump({**pagerank, "checkpoint": {"hparams": []}}))
     with pytest.raises(SystemExit) as exit_info:
         run_ensemble(_write_members("mixed.yaml", MEMBERS[0], second))
     assert message in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
@@ -180,16 +178,12 @@ def test_ensemble_and_members_keep_their_own_tables(workdir: Path) -> None:
 
 
 def _rmse_patch() -> str:
-    demo = yaml.safe_load(Path(DEMO).read_text())
-    checkpoint, early, clipping = demo["trainer"]["callbacks"]
-    checkpoint["init_args"].update(monitor="val/rmse", mode="min")
-    early["init_args"].update(monitor="val/rmse", mode="min")
-    Path("rmse.yaml").write_text(yaml.safe_dump({"trainer": {"callbacks": [checkpoint, early, clipping]}}))
+    Path("rmse.yaml").write_text(yaml.safe_dump({"checkpoint": {"monitor": "val/rmse", "mode": "min"}}))
     return "rmse.yaml"
 
 
 def test_select_ranks_a_min_monitor_lowest_first(workdir: Path) -> None:
-    from nie.core.selection import select
+    from nie.cli.select import select
 
     patch = _rmse_patch()
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))

@@ -23,11 +23,7 @@ def _after_warm_up(config: Path, **trainer: object) -> Path:
     the checkpoint's best after several validations) and the given trainer settings."""
     data = yaml.safe_load(config.read_text())
     data["trainer"].update(trainer)
-    callbacks = [c for c in data["trainer"]["callbacks"] if not c["class_path"].endswith("EarlyStopping")]
-    monitor = callbacks[0]["init_args"].get("monitor", "val/spearman")
-    mode = callbacks[0]["init_args"].get("mode", "max")
-    early = {"monitor": monitor, "mode": mode, "patience": 4, "min_epochs": 1}
-    data["trainer"]["callbacks"] = [*callbacks, {"class_path": "callbacks.MinEpochsEarlyStopping", "init_args": early}]
+    data["early_stopping"] = {"patience": 4, "min_epochs": 1}
     patched = config.with_name("after_warm_up.yaml")
     patched.write_text(yaml.safe_dump(data))
     return patched
@@ -35,7 +31,7 @@ def _after_warm_up(config: Path, **trainer: object) -> Path:
 
 def _with_killer(config: Path, epoch: int, signal_name: str) -> Path:
     data = yaml.safe_load(config.read_text())
-    data["trainer"]["callbacks"].append(
+    data["trainer"].setdefault("callbacks", []).append(
         {"class_path": "tests.killer.KillAtEpoch", "init_args": {"epoch": epoch, "signal_name": signal_name}}
     )
     killing = config.with_name("killing.yaml")

@@ -24,7 +24,7 @@ def _refused(*args: str) -> str:
 
 def _demo_with(workdir: Path, **checkpoint_args: object) -> str:
     config = yaml.safe_load(Path(DEMO).read_text())
-    config["trainer"]["callbacks"][0]["init_args"].update(checkpoint_args)
+    config["checkpoint"].update(checkpoint_args)
     path = workdir / "demo.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)
@@ -62,7 +62,7 @@ def test_new_folder_on_mismatch(workdir: Path) -> None:
 
 def test_unknown_on_mismatch_is_one_line(workdir: Path) -> None:
     message = _refused("fit", "--config", _demo_with(workdir, on_mismatch="rename"), *SHORT)
-    assert message.startswith("error: trainer.callbacks.on_mismatch: Expected a typing.Literal['error', 'new_folder']")
+    assert message.startswith("error: checkpoint.on_mismatch: Expected a typing.Literal['error', 'new_folder']")
     assert "'rename'" in message and "\n" not in message
 
 

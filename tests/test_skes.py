@@ -70,8 +70,8 @@ def test_every_ablation_trains(tiny, ablation) -> None:
 def test_skes_runs_through_the_cli_and_refuses_sampling(workdir, monkeypatch) -> None:
     (workdir / "skes.yaml").write_text(
         "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n      init_args: {paths: 2}\n"
-        "trainer:\n  max_epochs: 2\n  callbacks:\n    - class_path: callbacks.HParamCheckpoint\n"
-        "      init_args: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
+        "trainer:\n  max_epochs: 2\n"
+        "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
     )
     args = ["--config", DEMO, "--config", str(workdir / "skes.yaml"), *TINY]
     run_train("fit", *args)

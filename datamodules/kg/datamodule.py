@@ -24,6 +24,7 @@ from datamodules.kg.synthetic import write_synthetic_graph
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
+from nie.core.seed import import_dgl
 from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
 from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
 
@@ -60,7 +61,7 @@ class SampledBatches:
         drop_last: bool,
         use_ddp: bool,
     ) -> None:
-        import dgl
+        dgl = import_dgl()  # seeded with the run's seed on first import
 
         self.stage, self.labels = stage, labels
         seeds = stage.output_nodes[stage.target_index]

@@ -22,7 +22,7 @@ from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.spectral import spectral_embeddings
 from nie.core.cache import cached_array
 from nie.core.errors import ConfigError, DataError
-from nie.core.seed import isolated_rng
+from nie.core.seed import import_dgl, isolated_rng
 from nie.importance.kernels import DGL_INSTALL, dgl_importable
 
 FEATURE_SETS = ("given", "semantic", "structural", "degree")
@@ -63,7 +63,7 @@ def deepwalk_embeddings(
 def _train_deepwalk(
     graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int, batch_size: int
 ) -> np.ndarray:
-    import dgl
+    dgl = import_dgl()  # seeded with the run's seed on first import
     from dgl.nn.pytorch import DeepWalk
 
     random.seed(seed)  # DeepWalk draws negatives with Python's random

@@ -32,7 +32,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def rng_states() -> dict[str, Any]:
     """Python, NumPy and torch (CPU and CUDA) generator states, as tensors and plain types only
     (so checkpoints load with ``torch.load(weights_only=True)``)."""
-    kind, keys, position, has_gauss, cached = np.random.get_state()
+    kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)  # a tuple, not a dict
+    assert isinstance(keys, np.ndarray)
     numpy_state = {
         "kind": kind,
         "keys": torch.from_numpy(keys.astype(np.int64)),

@@ -16,7 +16,7 @@ import pandas as pd
 from nie.core.errors import ConfigError, DataError
 
 
-def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
+def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     """``pandas.read_csv`` whose failures on a bad file (empty, truncated or not-really gzip, not
     text, malformed rows) are one ``DataError`` naming the file."""
     try:
@@ -40,7 +40,7 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success. The file gets
     the permissions the umask gives any new file (a shared results folder stays readable)."""
     target = Path(path)
@@ -57,13 +57,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def write_json(path: str | os.PathLike, payload: Any) -> None:
+def write_json(path: str | os.PathLike[str], payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-def check_writable(path: str | os.PathLike, option: str = "--out") -> None:
+def check_writable(path: str | os.PathLike[str], option: str = "--out") -> None:
     """Refuse an output path that cannot be written, before any compute: a folder where a file is
     expected, a file where a folder is needed, or a folder this process may not write in. Probes by
     creating (and removing) a temporary file in the nearest existing folder, as permissions alone do not

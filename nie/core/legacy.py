@@ -45,3 +45,26 @@ def upgrade_class_paths(value: Any) -> Any:
     if isinstance(value, list):
         return [upgrade_class_paths(v) for v in value]
     return value
+
+
+SECTIONS = {
+    "HParamCheckpoint": "checkpoint",
+    "MinEpochsEarlyStopping": "early_stopping",
+    "GradientNormClipping": "gradient_clipping",
+}
+
+
+def upgrade_callback_sections(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config saved when the training callbacks were ``trainer.callbacks`` entries, with those
+    entries moved to their own sections (``checkpoint``, ``early_stopping``, ``gradient_clipping``)."""
+    trainer = config.get("trainer") or {}
+    kept = []
+    for entry in trainer.get("callbacks") or []:
+        name = str(entry.get("class_path", "")).rsplit(".", 1)[-1] if isinstance(entry, dict) else ""
+        if name in SECTIONS:
+            config[SECTIONS[name]] = {**(entry.get("init_args") or {}), **(config.get(SECTIONS[name]) or {})}
+        else:
+            kept.append(entry)
+    if "callbacks" in trainer:
+        trainer["callbacks"] = kept
+    return config

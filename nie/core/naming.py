@@ -22,7 +22,7 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
         return {"network": "none"}
     classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
     cls = classes[-1] if classes else factory
-    params = {"network": network_name(cls)}
+    params: dict[str, Any] = {"network": network_name(cls)}
     for key, value in getattr(factory, "keywords", {}).items():
         if isinstance(value, (int, float, str, bool, type(None), list, tuple)):
             params[f"network_{key}" if key in prefix_clash else key] = value
@@ -66,7 +66,10 @@ def run_path(root: Path, values: Mapping[str, Any], dirs: Sequence[str], leaf: S
             f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
             f"available: {sorted(values)}"
         )
-    present = lambda keys: [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]  # noqa: E731
+
+    def present(keys: Sequence[str]) -> list[tuple[str, Any]]:
+        return [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]
+
     parts = [format_value(k, v, bare_strings=True) for k, v in present(dirs)]
     name = "-".join(format_value(k, v, bare_strings=False) for k, v in present(leaf))
     return root.joinpath(*parts, name or "default")

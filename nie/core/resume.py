@@ -13,6 +13,8 @@ from typing import Any, Optional
 import lightning.pytorch as pl
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from nie.core.lightning_private import reuse_logger_version
+
 LOGGER_VERSION = "tensorboard_version"
 
 
@@ -30,8 +32,8 @@ def continue_logger_version(trainer: pl.Trainer, checkpoint: dict[str, Any]) -> 
     """Point the TensorBoard logger at the version folder the checkpoint's run logged to, when that
     folder is still there and the logger has neither a version of the user's nor a writer yet."""
     logger, version = tensorboard_logger(trainer), checkpoint.get(LOGGER_VERSION)
-    if logger is None or version is None or logger._version is not None or logger._experiment is not None:
+    if logger is None or version is None:
         return
     folder = version if isinstance(version, str) else f"version_{version}"
     if (Path(logger.root_dir) / folder).is_dir():
-        logger._version = version
+        reuse_logger_version(logger, version)

@@ -49,7 +49,8 @@ def plain(value: Any) -> Any:
 def recorded_settings(values: Mapping[str, Any], unrecorded: Sequence[str] = UNRECORDED) -> dict[str, Any]:
     """The settings to record of a run's values (``naming.run_values``), as plain JSON data."""
     kept = {k: plain(v) for k, v in sorted(values.items()) if k not in unrecorded and not k.startswith("_")}
-    return json.loads(json.dumps(kept))
+    normalised: dict[str, Any] = json.loads(json.dumps(kept))  # tuples as lists, as read back from disk
+    return normalised
 
 
 def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
@@ -65,4 +66,7 @@ def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[st
 def folder_settings(folder: Path) -> Optional[dict[str, Any]]:
     """The settings recorded in a run directory, or None (new folder, or one from before records)."""
     path = folder / SETTINGS_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    saved: dict[str, Any] = json.loads(path.read_text())
+    return saved

@@ -6,19 +6,24 @@ Subclasses implement ``build(spec)`` (create networks once the data's sizes are 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
 from torchmetrics import MetricCollection
 
+from nie.core.baseline import Baseline
 from nie.core.checkpoint_io import rng_states, set_rng_states
 from nie.core.errors import ConfigError
-from nie.core.naming import factory_hparams
+from nie.core.lightning_private import write_hparams_summary
+from nie.core.naming import factory_hparams, run_values
 from nie.core.resume import record_logger_version
+from nie.core.run_settings import CHECKPOINT_KEY, differences, recorded_settings
 
+VALIDATION_SCHEDULE = "check_val_every_n_epoch"
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -41,14 +46,8 @@ def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_na
     ``log_hyperparams(params, metrics)`` would also plot each metric's placeholder value at step 0,
     so every validation curve would start at 0.0.
     """
-    from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
-    from torch.utils.tensorboard.summary import hparams
-
     logger.log_hyperparams(params)  # hparams.yaml
-    flat = logger._sanitize_params(_flatten_dict(_convert_params(params)))
-    writer = logger.experiment._get_file_writer()
-    for summary in hparams(flat, dict.fromkeys(metric_names, 0.0)):
-        writer.add_summary(summary)
+    write_hparams_summary(logger, params, metric_names)
 
 
 class BaseTask(pl.LightningModule):
@@ -63,6 +62,12 @@ class BaseTask(pl.LightningModule):
         self.built = False
 
     # hooks for subclasses --------------------------------------------------
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        """The validation score (and its better direction) that picks checkpoints and stops training when
+        the config names none, from the task's constructor arguments (``init_args``)."""
+        raise NotImplementedError
+
     def build(self) -> None:
         """Create the networks (the datamodule is set up by now)."""
         raise NotImplementedError
@@ -84,7 +89,11 @@ class BaseTask(pl.LightningModule):
         params = [p for p in self.parameters() if p.requires_grad]
         if not params:  # non-learned baselines: fit only records what they need
             return None
-        return OPTIMIZERS[self.hparams.optimizer](params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        hparams = self.hparams
+        optimizer: torch.optim.Optimizer = OPTIMIZERS[hparams["optimizer"]](
+            params, lr=hparams["lr"], weight_decay=hparams["weight_decay"]
+        )
+        return optimizer
 
     @property
     def trainable(self) -> bool:
@@ -92,8 +101,9 @@ class BaseTask(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         """Fit non-learned baselines on the training data; log hyper-parameters for the HParams tab."""
-        if not self.trainable:
-            self.network.fit(self.trainer.datamodule)
+        network, datamodule = getattr(self, "network", None), getattr(self.trainer, "datamodule", None)
+        if not self.trainable and isinstance(network, Baseline) and datamodule is not None:
+            network.fit(datamodule)
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 params = {**self.hparams, **self.run_name_values()}
@@ -102,26 +112,41 @@ class BaseTask(pl.LightningModule):
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
 
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the random generators' states and the TensorBoard version, so a run resumed from this checkpoint
         continues identically and in the same curves."""
         checkpoint["rng_states"] = rng_states()
         checkpoint["task"] = type(self).__name__
         checkpoint["network_name"] = self.run_name_values()["network"]
         record_logger_version(self.trainer, checkpoint)
+        checkpoint[VALIDATION_SCHEDULE] = self.trainer.check_val_every_n_epoch
 
     def run_name_values(self) -> dict[str, Any]:
         """Values that may name a run directory: the network's short name and its arguments."""
         return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
 
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Refuse a checkpoint of another task or network before its weights are loaded."""
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse, before its weights are loaded, a checkpoint of another task or network, one made with
+        other settings than the config's (those its run directory recorded: transform, quantile levels,
+        features, network shape, seed, ...), or a resume on another validation schedule (its epoch
+        bookkeeping would retrain an epoch)."""
         check_same_model(
             checkpoint.get("task"),
             checkpoint.get("network_name"),
             type(self).__name__,
             self.run_name_values()["network"],
         )
+        saved = checkpoint.get(CHECKPOINT_KEY)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        changed = differences(saved, recorded_settings(run_values(self, datamodule), ())) if saved else []
+        if changed:
+            raise ConfigError(f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})")
+        every = checkpoint.get(VALIDATION_SCHEDULE)
+        if self.trainer.state.fn == TrainerFn.FITTING and every not in (None, self.trainer.check_val_every_n_epoch):
+            raise ConfigError(
+                f"resuming a run that validated every {every} epochs with trainer.check_val_every_n_epoch="
+                f"{self.trainer.check_val_every_n_epoch}: resume with {every}, or start afresh"
+            )
         self._resumed_rng_states = checkpoint.get("rng_states")
 
     def on_train_start(self) -> None:

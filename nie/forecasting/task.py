@@ -80,6 +80,10 @@ class PowerForecastTask(BaseTask):
         self.network: nn.Module | None = None
         self._val_outputs: list[dict[str, Tensor]] = []
 
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        return ("val/pinball", "min") if init_args.get("loss") == "pinball" else ("val/rmse", "min")
+
     @property
     def settings(self) -> ForecastTaskSettings:
         """The hyper-parameters, typed."""

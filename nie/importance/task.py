@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, cast
+from typing import Any, Literal, Mapping, cast
 
 import pandas as pd
 import torch
@@ -87,6 +87,10 @@ class NodeImportanceTask(BaseTask):
         self.network_factory = network
         self.network: nn.Module | None = None
         self._val_outputs: list[tuple[Tensor, Tensor]] = []  # this epoch's (prediction, label), for the figure
+
+    @classmethod
+    def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
+        return "val/spearman", "max"  # the ranking quality the literature selects on
 
     @property
     def settings(self) -> ImportanceTaskSettings:

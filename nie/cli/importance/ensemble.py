@@ -23,13 +23,15 @@ import itertools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 import yaml
 
-from nie.core.cli import NIECLI, split_configs
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.parsing import split_configs
+from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 
@@ -42,9 +44,11 @@ def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
     nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
     retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
     datamodule = cli.datamodule
-    if not hasattr(datamodule, "stage_labels") or cli.trainer.world_size > 1:
+    if not isinstance(datamodule, LabelledStages) or cli.trainer.world_size > 1:
         return
-    outputs = cli.trainer.predict(cli.model, datamodule=datamodule, ckpt_path=ckpt_path)
+    outputs: list[dict[str, torch.Tensor]] = cli.trainer.predict(
+        cli.model, datamodule=cli.datamodule, ckpt_path=ckpt_path
+    )  # type: ignore[assignment]  # one dict per batch, as predict_step returns
     arrays = {
         "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
         "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
@@ -122,13 +126,17 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
     return section
 
 
+def own_args(member: str | list[Any]) -> list[str]:
+    """A member's own ``train.py fit`` arguments: a config path, or its argument list."""
+    if isinstance(member, str):
+        return ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
+    return [str(a) for a in member]
+
+
 def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
     """A member's ``train.py fit`` arguments: a config path, or its own argument list; plus the
     arguments given on the command line after the ensemble config (they apply to every member)."""
-    if isinstance(member, str):
-        own = ["--config", member] if member.endswith((".yaml", ".yml")) else shlex.split(member)
-    else:
-        own = [str(a) for a in member]
+    own = own_args(member)
     missing = [path for path in split_configs(own)[0] if not Path(path).is_file()]
     if missing:
         raise ConfigError(f"ensemble member {' '.join(own)!r}: config file {missing[0]} not found")
@@ -182,7 +190,7 @@ def member_names(members: Sequence[str | list]) -> list[str]:
     the members that share it (``geni_seeds1``, ``geni_seeds2``)."""
     stems = []
     for member in members:
-        configs, _ = split_configs(member_args(member, []))
+        configs, _ = split_configs(own_args(member))
         stems.append(Path(configs[-1]).stem if configs else "member")
     return [f"{s}{stems[: i + 1].count(s)}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
 
@@ -209,7 +217,7 @@ def fit_weights(
     metric = make_metrics()[monitor.split("/", 1)[1]]  # only the monitor: the grid can hold thousands of points
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
-    best, best_score = None, None
+    best, best_score = simplex_grid(len(members), step)[0], None
     for weights in simplex_grid(len(members), step):
         metric.reset()
         metric.update((stacked @ torch.from_numpy(weights)).float(), label)

@@ -11,13 +11,15 @@ import hashlib
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from nie.core.cli import NIECLI, run_dir, split_configs
-from nie.core.ensemble import (
+from nie.cli.checkpoints import run_dir
+from nie.cli.exits import attributed
+from nie.cli.importance.ensemble import (
     FOLD_PREDICTIONS,
     MemberFacts,
     MemberRun,
@@ -28,6 +30,9 @@ from nie.core.ensemble import (
     member_names,
     save_fold_predictions,
 )
+from nie.cli.lightning_cli import NIECLI, build_cli, validate_best
+from nie.cli.outputs import stage_metrics
+from nie.cli.parsing import split_configs
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.schedule import check_schedule_validates
@@ -69,15 +74,6 @@ def _config_hash(cli: NIECLI) -> str:
     return hashlib.sha256(config.encode()).hexdigest()
 
 
-def _best_validation(cli: NIECLI) -> dict[str, float]:
-    """The selected checkpoint's validation score, e.g. ``{"best_val/spearman": 0.78}``: the number
-    to compare configurations by, since test folds must not choose anything."""
-    checkpoint = cli.trainer.checkpoint_callback
-    if checkpoint is None or checkpoint.best_model_score is None:
-        return {}
-    return {f"best_{checkpoint.monitor}": float(checkpoint.best_model_score)}
-
-
 def run_fold(
     make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]
 ) -> tuple[dict[str, float], Path]:
@@ -102,11 +98,11 @@ def run_fold(
             return saved["metrics"], directory
     check_schedule_validates(cli.trainer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-    test_metrics = cli.stage_metrics("test")  # read before predicting, which clears the logged metrics
-    metrics = {**test_metrics, **_best_validation(cli), "fit_test_seconds": time.perf_counter() - start}
+    test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics
+    metrics = {**test_metrics, **best_validation, "fit_test_seconds": time.perf_counter() - start}
     save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
-    write_json(directory / "test_metrics.json", test_metrics)
     write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
     return metrics, directory
 
@@ -158,9 +154,14 @@ def checked_members(
     make_cli: Callable[[list[str]], NIECLI], section: dict, extra: list[str]
 ) -> tuple[list[list[str]], list[MemberFacts]]:
     """Every member's arguments and facts, checked together before any of them trains."""
-    members = [member_args(m, extra) for m in section["members"]]
-    facts = [probe(make_cli, args) for args in members]
-    check_members(section, member_names(section["members"]), facts)
+    names = member_names(section["members"])
+    members: list[list[str]] = []
+    facts: list[MemberFacts] = []
+    for name, member in zip(names, section["members"]):
+        source = f"ensemble {section['path']}: member {name}"
+        members.append(attributed(source, partial(member_args, member, extra)))
+        facts.append(attributed(source, partial(probe, make_cli, members[-1])))
+    check_members(section, names, facts)
     return members, facts
 
 
@@ -186,7 +187,7 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
         )
     if known.out:
         check_writable(known.out)
-    make_cli = make_cli or (lambda args: NIECLI(args=args, run=False))
+    make_cli = make_cli or build_cli
     section = ensemble_section(rest)
     if section is None:
         table = fold_table(run_folds(make_cli, rest, known.folds).metrics)

@@ -15,10 +15,12 @@ candidate only, so no test fold takes part in the choice.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
-from nie.core.cli import NIECLI
-from nie.core.cv import cross_validate, plan
+from nie.cli.exits import attributed
+from nie.cli.importance.cv import cross_validate, plan
+from nie.cli.lightning_cli import build_cli
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 
@@ -43,7 +45,7 @@ def select(argv: list[str]) -> dict:
     known, rest = parser.parse_known_args(argv)
     check_writable(known.out)
     args = {c: [*candidate_args(c), *rest] for c in known.candidates}
-    facts = {c: plan(lambda a: NIECLI(args=a, run=False), a) for c, a in args.items()}
+    facts = {c: attributed(f"select: candidate {c!r}", partial(plan, build_cli, a)) for c, a in args.items()}
     scores = {(f.monitor, f.mode) for f in facts.values()}
     if len(scores) != 1:
         raise ConfigError(

@@ -1,0 +1,68 @@
+"""How the command line ends on a user's mistake: one ``error:`` line, never a traceback."""
+
+from __future__ import annotations
+
+import re
+import sys
+from argparse import ArgumentError
+from typing import Any, Callable, Optional, TypeVar
+
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from nie.cli.parsing import condense_parse_error
+from nie.core.errors import ConfigError, NIEError
+
+
+def wrapped_user_error(err: BaseException) -> Optional[str]:
+    """The project's own error that jsonargparse wrapped while instantiating a class ("Does not validate
+    against any of the Union subtypes ... Errors: - <our message>"), as one line; None if there is none."""
+    cause: Optional[BaseException] = err
+    while cause is not None:
+        if isinstance(cause, NIEError):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    listed = re.search(r"^Errors:\n\s*- (.+)$", str(err), re.M)
+    return listed.group(1).strip() if listed and "Union subtypes" in str(err) else None
+
+
+def user_message(err: BaseException) -> Optional[str]:
+    """The one line a user's mistake is reported by, or None for an error that is not the user's."""
+    if isinstance(err, NIEError):
+        return str(err)
+    if isinstance(err, ArgumentError):
+        return condense_parse_error(str(err))
+    return wrapped_user_error(err) if isinstance(err, (ValueError, TypeError)) else None
+
+
+T = TypeVar("T")
+
+
+def attributed(source: str, build: Callable[[], T]) -> T:
+    """``build()``, a user's mistake in it reported as one line that names ``source`` (which candidate
+    or member of several the mistake is in)."""
+    try:
+        return build()
+    except (NIEError, ArgumentError, ValueError, TypeError) as err:
+        message = user_message(err)
+        if message is None:
+            raise
+        raise ConfigError(f"{source}: {message}") from None
+
+
+def exit_on_user_error(main: Callable[[], Any]) -> Any:
+    """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
+    try:
+        return main()
+    except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
+        sys.exit(
+            "interrupted by SIGTERM; last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
+        )
+    except NIEError as err:
+        sys.exit(f"error: {err}")
+    except ArgumentError as err:
+        sys.exit(f"error: {condense_parse_error(str(err))}")
+    except (ValueError, TypeError) as err:
+        message = wrapped_user_error(err)
+        if message is None:
+            raise
+        sys.exit(f"error: {message}")

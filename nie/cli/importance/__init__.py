@@ -1,0 +1,1 @@
+"""The node-importance job's protocols: k-fold cross-validation (``cv``) and ensembles of its configs."""

@@ -1,0 +1,314 @@
+"""``fit``/``validate``/``test``/``predict``: LightningCLI with the project's defaults and run directories."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import lightning.pytorch as pl
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from callbacks.checkpoint import HParamCheckpoint
+from callbacks.early_stopping import MinEpochsEarlyStopping
+from callbacks.gradient_clipping import GradientNormClipping
+from nie.cli.checkpoints import read_checkpoint, run_dir
+from nie.cli.outputs import MetricsFiles, RunConfigSaver, stage_metrics, write_predictions
+from nie.cli.parsing import expand_includes, import_object
+from nie.core.errors import ConfigError, NIEError
+from nie.core.io import check_writable
+from nie.core.legacy import upgrade_class_paths
+from nie.core.naming import network_name
+from nie.core.resume import continue_logger_version
+from nie.core.schedule import check_schedule_validates
+from nie.core.seed import seed_everything
+from nie.core.task import BaseTask, check_same_model
+
+# train.py and cv hand LightningCLI their argv on purpose; the "args and sys.argv" warning is noise.
+warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+# run directories are reused on purpose (resume, cv skipping finished folds)
+warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+
+
+class _NoAdvertisement(logging.Filter):
+    """Lightning prints an advertisement for a hosted logger on every run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
+
+SUBCOMMANDS = (
+    "fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
+    "or --out), cv (k-fold cross-validation, of one config or an ensemble config: python train.py cv --config "
+    "X.yaml [--out cv.json]) and select (rank configs on validation: python train.py select --candidates A.yaml "
+    "B.yaml --out ranking.json)"
+)
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "deterministic": "warn",
+    # the datamodules shard for DDP themselves: Lightning's DistributedSampler pads evaluation sets
+    # with repeated samples, which would count nodes/windows twice in the metrics
+    "use_distributed_sampler": False,
+    "plugins": [{"class_path": "nie.core.checkpoint_io.AtomicCheckpointIO"}],
+    "logger": {
+        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
+    },
+}
+
+
+CALLBACK_SECTIONS: dict[type[pl.Callback], str] = {
+    HParamCheckpoint: "checkpoint",
+    MinEpochsEarlyStopping: "early_stopping",
+    GradientNormClipping: "gradient_clipping",
+}
+
+
+def refuse_listed_sections(config: Any) -> None:
+    """A section's callback also listed in ``trainer.callbacks`` would run twice (two checkpoint writers
+    in one folder): one line saying where it goes instead."""
+    for entry in config["trainer"].get("callbacks") or []:
+        class_path = entry.get("class_path", "") if hasattr(entry, "get") else type(entry).__module__
+        for callback, key in CALLBACK_SECTIONS.items():
+            if class_path.rsplit(".", 1)[-1] == callback.__name__:
+                raise ConfigError(
+                    f"trainer.callbacks lists {callback.__name__}: set it in the '{key}:' section instead "
+                    f"(e.g. {key}: {{...init_args...}}), which every run has"
+                )
+
+
+def fill_task_monitor(config: Any) -> None:
+    """Checkpoint choice watches the task's default score unless the config names one; early stopping
+    watches what checkpoint choice watches unless the config names another."""
+    task = import_object(config["model"]["class_path"])
+    default = task.default_monitor(config["model"].get("init_args") or {})
+    for key in ("checkpoint", "early_stopping"):
+        section = config[key]
+        if section.get("monitor") is None:
+            section["monitor"], section["mode"] = default[0], section.get("mode") or default[1]
+        elif section.get("mode") is None:
+            if section["monitor"] != default[0]:
+                raise ConfigError(f"{key}.monitor is {section['monitor']}: set {key}.mode (min or max) too")
+            section["mode"] = default[1]
+        default = (section["monitor"], section["mode"])
+
+
+class NIECLI(LightningCLI):
+    """``fit``/``validate``/``test``/``predict`` with seeding, metrics JSON and ``--ckpt_path best``/``last``
+    across processes (the run directory's recorded checkpoints)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("model_class", BaseTask)
+        kwargs.setdefault("datamodule_class", pl.LightningDataModule)
+        kwargs.setdefault("subclass_mode_model", True)
+        kwargs.setdefault("subclass_mode_data", True)
+        kwargs.setdefault("save_config_callback", RunConfigSaver)
+        # the run directory gets the config (RunConfigSaver); with the logger off, log_dir would be the
+        # current directory and Lightning would write ./config.yaml there
+        kwargs.setdefault("save_config_kwargs", {"overwrite": True, "save_to_log_dir": False})
+        kwargs.setdefault("seed_everything_default", 0)
+        kwargs.setdefault("trainer_defaults", TRAINER_DEFAULTS)
+        kwargs.setdefault("auto_configure_optimizers", False)
+        kwargs.setdefault(
+            "parser_kwargs",
+            {"exit_on_error": False, "description": f"Subcommands: {SUBCOMMANDS}."},  # exits.py prints one line
+        )
+        try:
+            super().__init__(*args, **kwargs)
+        except NIEError:
+            self._discard_unused_log_dir()
+            raise
+
+    # ----------------------------------------------------------- the config
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, expand_includes(args) if isinstance(args, list) else args)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # the three training callbacks are config sections, so a shared file sets them once and an
+        # experiment or patch overrides one value by key (``early_stopping.patience: 40``)
+        for callback, key in CALLBACK_SECTIONS.items():
+            parser.add_lightning_class_args(callback, key)
+        parser.add_argument(
+            "--include",
+            type=Optional[list[str]],
+            default=None,
+            help="In a config file: shared config files (relative to it) read before it.",
+        )
+        parser.add_argument(
+            "--out",
+            type=Optional[str],
+            default=None,
+            help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.",
+        )
+
+    def subcommand_config(self, config: Any = None) -> Any:
+        """The part of ``config`` (default: the parsed one) for the running subcommand."""
+        config = self.config if config is None else config
+        subcommand = config.get("subcommand")
+        return config[subcommand] if subcommand else config
+
+    def before_instantiate_classes(self) -> None:
+        config = self.subcommand_config()
+        refuse_listed_sections(config)
+        fill_task_monitor(config)
+        if config.get("out"):  # before the data is loaded or anything computed
+            check_writable(config["out"])
+        if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
+            config["trainer"]["logger"] = False
+        seed = config.get("seed_everything")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            seed_everything(seed)
+
+    def instantiate_classes(self) -> None:
+        """As LightningCLI, plus the metrics writer; the run's seed becomes a value run directories may
+        name (``HParamCheckpoint(hparams=[..., seed_everything])``): members of a seed ensemble need apart."""
+        super().instantiate_classes()
+        callbacks: list[pl.Callback] = self.trainer.callbacks  # type: ignore[attr-defined]  # set in Trainer.__init__
+        callbacks.append(MetricsFiles(self.subcommand_config().get("out")))
+        seed = self.subcommand_config().get("seed_everything")
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            self.model.run_seed = seed
+
+    def _parse_ckpt_path(self) -> None:
+        """Load a checkpoint's hyper-parameters over the config's model, as LightningCLI does, after
+        upgrading class paths of earlier releases and refusing a checkpoint of another task or network
+        (instead of silently building that other model). Overrides a private LightningCLI hook
+        (registered in ``nie.core.lightning_private.PRIVATE_APIS``)."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if not (ckpt_path and Path(ckpt_path).is_file()):
+            return
+        checkpoint = read_checkpoint(ckpt_path, "--ckpt_path")
+        hparams = upgrade_class_paths(checkpoint.get("hyper_parameters", {}))
+        hparams.pop("_instantiator", None)
+        model = self.config[subcommand].model
+        network = model.init_args.get("network") or {}
+        network_class = import_object(network["class_path"]) if "class_path" in network else None
+        saved_task = hparams.get("_class_path")
+        check_same_model(
+            saved_task and import_object(saved_task).__name__,
+            checkpoint.get("network_name"),
+            import_object(model.class_path).__name__,
+            network_name(network_class),
+            source=f"--ckpt_path {ckpt_path}",
+        )
+        if not hparams:
+            return
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+
+    def _discard_unused_log_dir(self) -> None:
+        """Lightning opens the TensorBoard version folder before the data is set up: a run that stops on
+        bad input before logging anything must not leave an empty ``version_N`` behind."""
+        trainer: Optional[pl.Trainer] = getattr(self, "trainer", None)
+        for logger in trainer.loggers if trainer is not None else []:
+            if not isinstance(logger, TensorBoardLogger):
+                continue
+            folder = Path(logger.log_dir)
+            if not folder.is_dir() or (folder / "hparams.yaml").exists():
+                continue
+            logger.experiment.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            for parent in (Path(logger.root_dir), Path(logger.save_dir)):  # the folders it made, if now empty
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+
+    # ----------------------------------------------------------- checkpoints
+    def _run_callback(self) -> HParamCheckpoint:
+        callback = self.trainer.checkpoint_callback
+        if not isinstance(callback, HParamCheckpoint):
+            raise ConfigError(
+                "--ckpt_path best/last needs the HParamCheckpoint callback (it records the run's checkpoints); "
+                "pass a checkpoint file instead"
+            )
+        return callback
+
+    def _resolve_best(self, subcommand: str) -> None:
+        """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""
+        config = self.config_init[subcommand]
+        if config.get("ckpt_path") == "last":
+            last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
+            if not last.is_file():
+                raise ConfigError(f"--ckpt_path last: no {last}; run fit with the same config first")
+            config["ckpt_path"] = str(last)
+        if config.get("ckpt_path") != "best":
+            return
+        callback = self._run_callback()
+        best = callback.recorded_best(self.model, self.datamodule)
+        if best is None:
+            raise ConfigError(
+                f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; "
+                "run fit with the same config first"
+            )
+        config["ckpt_path"] = best
+
+    # ----------------------------------------------------------- subcommands
+    def before_fit(self) -> None:
+        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt`` (nothing
+        to resume: start afresh), logging into the TensorBoard version the checkpoint's run wrote."""
+        check_schedule_validates(self.trainer)
+        config = self.config_init["fit"]
+        if config.get("ckpt_path") == "last":
+            last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
+            config["ckpt_path"] = str(last) if last.is_file() else None
+        if config.get("ckpt_path") and Path(config["ckpt_path"]).is_file():
+            continue_logger_version(self.trainer, read_checkpoint(config["ckpt_path"], "--ckpt_path", trusted=True))
+
+    def before_validate(self) -> None:
+        self._resolve_best("validate")
+
+    def before_test(self) -> None:
+        self._resolve_best("test")
+
+    def before_predict(self) -> None:
+        self._resolve_best("predict")
+        if self.config_init["predict"].get("ckpt_path") is None:
+            raise ConfigError("predict needs --ckpt_path (a checkpoint file, best or last)")
+
+    def after_predict(self) -> None:
+        """Write the predictions (one row per node or forecast hour) to --out or the run directory."""
+        outputs = self.trainer.predict_loop.predictions
+        if not self.trainer.is_global_zero or not outputs:
+            return
+        out = (
+            self.config_init["predict"].get("out")
+            or run_dir(self.trainer, self.model, self.datamodule) / "predictions.csv"
+        )
+        write_predictions(self.model, self.datamodule, outputs, out)
+
+    def after_fit(self) -> None:
+        validate_best(self.trainer, self.model, self.datamodule)
+
+
+def build_cli(args: list[str]) -> NIECLI:
+    """A parsed, instantiated command line that runs nothing (``cv`` and ``select`` drive its trainer)."""
+    return NIECLI(args=args, run=False)
+
+
+def validate_best(
+    trainer: pl.Trainer, model: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
+) -> dict[str, float]:
+    """Score the best checkpoint of a finished ``fit`` on validation (``val_metrics.json``, printed) and
+    log it once to TensorBoard as ``best_val/*`` (the HParams tab's metrics); returns those scores.
+
+    The loggers are detached meanwhile: a last val/* point for an earlier epoch would make every
+    curve jump back."""
+    if trainer.checkpoint_callback is None or not getattr(trainer.checkpoint_callback, "best_model_path", None):
+        return {}
+    loggers, trainer.loggers = trainer.loggers, []
+    try:
+        trainer.validate(model, datamodule=datamodule, ckpt_path="best")
+    finally:
+        trainer.loggers = loggers
+    best = {f"best_{k}": v for k, v in stage_metrics(trainer, "val").items()}
+    for logger in loggers:
+        logger.log_metrics(best, step=trainer.global_step)
+        logger.finalize("success")  # fit already closed the writer: flush what reopened it
+    return best

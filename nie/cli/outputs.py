@@ -1,0 +1,77 @@
+"""What a run writes besides checkpoints: metrics JSON, predictions (+ figure) and the resolved config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import lightning.pytorch as pl
+from lightning.pytorch.cli import SaveConfigCallback
+from lightning.pytorch.trainer.states import TrainerFn
+
+from nie.cli.checkpoints import run_dir
+from nie.core.contracts import DrawsPredictions, ReportsData, WritesPredictions
+from nie.core.errors import ConfigError
+from nie.core.io import atomic_path, write_json
+
+
+def stage_metrics(trainer: pl.Trainer, stage: str) -> dict[str, float]:
+    """The ``val/*`` or ``test/*`` values the last evaluation logged."""
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(f"{stage}/")}
+
+
+class MetricsFiles(pl.Callback):
+    """Write ``val_metrics.json`` after every ``validate`` and ``test_metrics.json`` after every ``test``
+    into the run directory (and to ``out`` when given): one writer for ``fit`` (its best checkpoint is
+    validated at the end), ``validate``, ``test`` and every fold of ``cv``. Validation inside ``fit`` is
+    not written; its curve is TensorBoard's."""
+
+    def __init__(self, out: Optional[str] = None) -> None:
+        self.out = out
+
+    def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        metrics = stage_metrics(trainer, stage)
+        write_json(run_dir(trainer, pl_module, getattr(trainer, "datamodule", None)) / f"{stage}_metrics.json", metrics)
+        if self.out:
+            write_json(self.out, metrics)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == TrainerFn.VALIDATING:
+            self._write(trainer, pl_module, "val")
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer, pl_module, "test")
+
+
+def write_predictions(
+    model: pl.LightningModule, datamodule: pl.LightningDataModule, outputs: list, out: str | Path
+) -> None:
+    """The predictions as CSV (the datamodule's table) and, where the task draws one, a PNG beside it."""
+    if not isinstance(datamodule, WritesPredictions):
+        raise ConfigError(f"{type(datamodule).__name__} cannot write predictions (no write_predictions)")
+    table = datamodule.write_predictions(outputs, out)
+    figure = model.prediction_figure(table) if isinstance(model, DrawsPredictions) else None
+    if figure is not None:
+        with atomic_path(Path(out).with_suffix(".png")) as tmp:
+            figure.savefig(tmp, format="png", dpi=100)
+    print(f"wrote {out}")
+
+
+class RunConfigSaver(SaveConfigCallback):
+    """Save the resolved ``config.yaml`` of a ``fit`` into the run directory, beside the checkpoints (and
+    the datamodule's ``data_report``, if it keeps one), never into the current directory."""
+
+    def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit":  # a later test/validate must not replace the config that made the checkpoints
+            return
+        folder = run_dir(trainer, pl_module, getattr(trainer, "datamodule", None))
+        config = self.config.clone()
+        config.pop("include", None)  # resolved already: the saved config stands alone
+        with atomic_path(folder / "config.yaml") as tmp:
+            self.parser.save(config, tmp, skip_none=False, overwrite=True, multifile=False)
+        datamodule = getattr(trainer, "datamodule", None)
+        report = datamodule.data_report if isinstance(datamodule, ReportsData) else None
+        if report:  # what the data's missing-value policy dropped, per split
+            write_json(folder / "data_report.json", report)

@@ -1,0 +1,116 @@
+"""Reading the command line: config arguments, ``include:`` expansion and one-line parse errors."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import re
+from pathlib import Path
+from typing import Any, Iterator, Optional, Sequence
+
+import yaml
+
+from nie.core.errors import ConfigError
+
+
+def import_object(path: str) -> Any:
+    """The object a dotted ``class_path`` names."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+OPTION_OWNERS = {  # where a misspelled option of each config section may have meant to go
+    "model": ("nie.importance.NodeImportanceTask", "nie.forecasting.PowerForecastTask"),
+    "data": (
+        "datamodules.SyntheticKnowledgeGraphDataModule",
+        "datamodules.KnowledgeGraphDataModule",
+        "datamodules.PowerDataModule",
+    ),
+    "trainer": ("lightning.pytorch.Trainer",),
+}
+
+
+def closest_options(section: str, name: str) -> list[str]:
+    """Valid option names of a config section that look like ``name`` (for "did you mean")."""
+    names: set[str] = set()
+    for path in OPTION_OWNERS.get(section.split(".")[0], ()):
+        names.update(
+            p for p in inspect.signature(import_object(path).__init__).parameters if p not in ("self", "kwargs")
+        )
+    return difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+
+
+def condense_parse_error(message: str) -> str:
+    """jsonargparse's nested union report as one line: the key path and the innermost cause."""
+    keys = ".".join(re.findall(r'Parser key "([^"]+)"', message))
+    causes = [
+        line
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith(("Given value", "- Expected a <class 'NoneType'>"))
+    ]
+    deepest = max(causes, key=lambda line: len(line) - len(line.lstrip())).strip() if causes else message
+    deepest = deepest.lstrip("- ")
+    got = re.search(r"\. Got value: (.*)$", deepest) or re.search(r"^\s*Given value: (?!NestedArg)(.*)$", message, re.M)
+    deepest = re.sub(r"\. Got value: .*$", "", deepest)
+    if got and deepest.startswith("Expected"):
+        deepest = f"{deepest}, got {got.group(1).strip()!r}"
+    unknown = re.match(r"Option '([^']+)' is not accepted", deepest)
+    if unknown and keys:
+        close = closest_options(keys, unknown.group(1))
+        deepest += f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
+
+
+def walk_configs(args: Sequence[str]) -> Iterator[tuple[Optional[str], Optional[str]]]:
+    """Each argument in order as ``(config path, None)`` for ``--config X`` / ``--config=X`` or
+    ``(None, argument)`` for anything else."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--config" and i + 1 < len(args):
+            yield args[i + 1], None
+            i += 2
+            continue
+        yield (arg[9:], None) if arg.startswith("--config=") else (None, arg)
+        i += 1
+
+
+def split_configs(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The ``--config`` paths of ``args``, and the other arguments in their order."""
+    walked = list(walk_configs(args))
+    return [p for p, _ in walked if p is not None], [a for p, a in walked if a is not None]
+
+
+def expand_includes(args: list[str]) -> list[str]:
+    """Put the files a config ``include``s (paths relative to it, parsed first, recursively) before it,
+    so an experiment is one YAML that names its shared trainer/data settings and overrides them."""
+    expanded: list[str] = []
+    for path, arg in walk_configs(args):
+        if path is None:
+            expanded += [arg] if arg is not None else []
+            continue
+        for included in config_includes(Path(path), ()):
+            expanded += ["--config", str(included)]
+        expanded += ["--config", path]
+    return expanded
+
+
+def config_includes(path: Path, chain: tuple[Path, ...]) -> list[Path]:
+    """Every file ``path`` includes, deepest first; a missing file or a cycle is one clear error."""
+    try:
+        config = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except yaml.YAMLError:
+        return []  # jsonargparse reports the syntax error with the file name
+    names = (config or {}).get("include") if isinstance(config, dict) else None
+    if not names:
+        return []
+    found: list[Path] = []
+    for name in [names] if isinstance(names, str) else names:
+        included = path.parent / name
+        if not included.is_file():
+            raise ConfigError(f"{path}: include {name!r}: no such file {included}")
+        if included.resolve() in chain:
+            raise ConfigError(f"{path}: include {name!r} includes itself")
+        found += [*config_includes(included, (*chain, path.resolve())), included]
+    return found
