@@ -1,18 +1,20 @@
 """The base task: optimiser, per-stage metric collections and HParams logging.
 
-Subclasses implement ``build(spec)`` (create networks once the data's sizes are known),
-``make_metrics()`` and the step methods; everything else is shared.
+Subclasses implement ``build()`` (create networks once the data's sizes are known), ``make_metrics()``,
+``default_monitor``, and what the shared steps need of a batch: ``training_terms``, ``batch_size``,
+``evaluate`` (and optionally ``validation_figure``) and ``predict_step``; everything else is shared.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Optional
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
+from matplotlib.figure import Figure
 from torchmetrics import MetricCollection
 
 from nie.core.baseline import Baseline
@@ -60,6 +62,7 @@ class BaseTask(pl.LightningModule):
     def __init__(self) -> None:
         super().__init__()
         self.built = False
+        self._val_outputs: list[dict[str, torch.Tensor]] = []  # this epoch's, for the validation figure
 
     # hooks for subclasses --------------------------------------------------
     @classmethod
@@ -161,8 +164,56 @@ class BaseTask(pl.LightningModule):
         self.log_dict(values, sync_dist=False)  # torchmetrics already gathered across processes
         return values
 
+    # the steps, shared: subclasses say what a batch's loss terms, size and evaluation are ----------
+    def training_terms(self, batch: Any) -> dict[str, torch.Tensor]:
+        """The batch's loss (key ``loss``, the one optimised) and any terms worth a curve of their own."""
+        raise NotImplementedError
+
+    def batch_size(self, batch: Any) -> int:
+        """How many items the batch's loss averages over (the weight of its logged value)."""
+        raise NotImplementedError
+
+    def evaluate(self, batch: Any, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        """Update ``metrics`` with the batch's predictions; returns what a validation figure needs of it."""
+        raise NotImplementedError
+
+    def validation_figure(self, outputs: list[dict[str, torch.Tensor]]) -> Optional[tuple[str, Figure]]:
+        """A figure of the epoch's validation outputs and its TensorBoard tag, or None (the default)."""
+        return None
+
+    def draws_figures(self) -> bool:
+        return True
+
+    def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
+        if not self.trainable:  # non-learned baselines were fit in on_fit_start
+            return None
+        terms = self.training_terms(batch)
+        for name, value in terms.items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=self.batch_size(batch))
+        return terms["loss"]
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        outputs = self.evaluate(batch, self.val_metrics)
+        if self.figure_logger() is not None:  # under DDP: rank zero's shard of the validation data
+            self._val_outputs.append({k: v.detach().cpu() for k, v in outputs.items()})
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.evaluate(batch, self.test_metrics)
+
+    def figure_logger(self) -> Optional[TensorBoardLogger]:
+        """Where a validation figure goes: rank zero's TensorBoard, outside the sanity check."""
+        if not self.draws_figures() or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return None
+        return next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
+
     def on_validation_epoch_end(self) -> None:
         self._log_epoch_metrics(self.val_metrics)
+        outputs, self._val_outputs = self._val_outputs, []
+        logger = self.figure_logger()
+        drawn = self.validation_figure(outputs) if logger is not None and outputs else None
+        if logger is not None and drawn is not None:
+            # step = epoch: the scalars' step too when an epoch is one optimiser step (full-batch graphs)
+            logger.experiment.add_figure(drawn[0], drawn[1], self.current_epoch)  # closes the figure
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics(self.test_metrics)

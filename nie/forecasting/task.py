@@ -7,7 +7,6 @@ from typing import Any, Callable, Literal, Mapping, Optional, cast
 
 import pandas as pd
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
@@ -78,7 +77,6 @@ class PowerForecastTask(BaseTask):
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
-        self._val_outputs: list[dict[str, Tensor]] = []
 
     @classmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
@@ -128,20 +126,18 @@ class PowerForecastTask(BaseTask):
         """The point forecast: the forecast itself, or the 0.5 level of a quantile forecast."""
         return forecast if self.median_position is None else forecast[..., self.median_position]
 
-    def training_step(self, batch: PowerBatch, batch_idx: int) -> Tensor | None:
-        if not self.trainable:
-            return None
+    def training_terms(self, batch: PowerBatch) -> dict[str, Tensor]:
         forecast, mask = self(batch), batch.mask.float()
         if self.levels:
-            loss = pinball_loss(forecast, batch.target, mask, self.level_values)
-        else:
-            error = (forecast - batch.target) * mask
-            per_element = error**2 if self.settings.loss == "mse" else error.abs()
-            loss = per_element.sum() / mask.sum().clamp_min(1)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=forecast.shape[0])
-        return loss
+            return {"loss": pinball_loss(forecast, batch.target, mask, self.level_values)}
+        error = (forecast - batch.target) * mask
+        per_element = error**2 if self.settings.loss == "mse" else error.abs()
+        return {"loss": per_element.sum() / mask.sum().clamp_min(1)}
 
-    def _evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
+    def batch_size(self, batch: PowerBatch) -> int:
+        return len(batch)
+
+    def evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
         forecast = self.to_original(self(batch))
         point = self.median(forecast)
         metrics["errors"].update(point, batch.raw_target, batch.mask, batch.persistence, batch.station)
@@ -151,13 +147,6 @@ class PowerForecastTask(BaseTask):
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
-    def validation_step(self, batch: PowerBatch, batch_idx: int) -> None:
-        outputs = self._evaluate(batch, self.val_metrics)
-        self._val_outputs.append({k: v.detach().cpu() for k, v in outputs.items()})
-
-    def test_step(self, batch: PowerBatch, batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics)
-
     def predict_step(self, batch: PowerBatch, batch_idx: int) -> dict[str, Tensor]:
         forecast = self.to_original(self(batch))
         outputs = {"index": batch.index, "forecast": self.median(forecast)}
@@ -165,15 +154,8 @@ class PowerForecastTask(BaseTask):
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
-    def on_validation_epoch_end(self) -> None:
-        super().on_validation_epoch_end()
-        outputs, self._val_outputs = self._val_outputs, []
-        if self.trainer.sanity_checking or not outputs:
-            return
-        for logger in self.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                table = self.data.forecast_table("val", outputs)
-                logger.experiment.add_figure("val/forecast_week", self.prediction_figure(table), self.current_epoch)
+    def validation_figure(self, outputs: list[dict[str, Tensor]]) -> Optional[tuple[str, Figure]]:
+        return "val/forecast_week", self.prediction_figure(self.data.forecast_table("val", outputs))
 
     def prediction_figure(self, table: pd.DataFrame) -> Figure:
         """Forecast against actual over one week per station (``plot_week_start``, default the first),

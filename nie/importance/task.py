@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Mapping, cast
+from typing import Any, Literal, Mapping, Optional, cast
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.loggers import TensorBoardLogger
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
@@ -86,7 +85,6 @@ class NodeImportanceTask(BaseTask):
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
-        self._val_outputs: list[tuple[Tensor, Tensor]] = []  # this epoch's (prediction, label), for the figure
 
     @classmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
@@ -149,51 +147,30 @@ class NodeImportanceTask(BaseTask):
             loss = loss + settings.ltr_weight * listnet_loss(main[idx], y, settings.ltr_list_size)
         return loss
 
-    def training_step(self, batch: GraphBatch, batch_idx: int) -> Tensor | None:
+    def training_terms(self, batch: GraphBatch) -> dict[str, Tensor]:
         """The task's loss, or the network's own (``OwnsTrainingLoss``: semi-supervised networks, whose
-        loss needs several passes and the unlabeled nodes), logged term by term."""
-        if not self.trainable:  # non-learned baselines were fit in on_fit_start
-            return None
+        loss needs several passes and the unlabeled nodes), term by term."""
         network = self.built_network
         if isinstance(network, OwnsTrainingLoss):
-            terms = network.training_loss(batch)
-        else:
-            terms = {"loss": self.loss(batch, self(batch))}
-        for name, value in terms.items():
-            self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=batch.target_index.numel())
-        return terms["loss"]
+            return network.training_loss(batch)
+        return {"loss": self.loss(batch, self(batch))}
 
-    def _evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> Tensor:
+    def batch_size(self, batch: GraphBatch) -> int:
+        return batch.target_index.numel()
+
+    def evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> dict[str, Tensor]:
         """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
         main, _ = split_outputs(self(batch))
-        prediction = main[batch.target_index]
-        metrics.update(prediction, batch.target_labels())
-        return prediction
+        prediction, labels = main[batch.target_index], batch.target_labels()
+        metrics.update(prediction, labels)
+        return {"prediction": prediction, "label": labels}
 
-    def _tensorboard(self) -> TensorBoardLogger | None:
-        """The logger a validation figure goes to: rank zero's TensorBoard, outside the sanity check."""
-        if not self.settings.figures or self.trainer.sanity_checking or not self.trainer.is_global_zero:
-            return None
-        return next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
+    def draws_figures(self) -> bool:
+        return self.settings.figures
 
-    def validation_step(self, batch: GraphBatch, batch_idx: int) -> None:
-        prediction = self._evaluate(batch, self.val_metrics)
-        if self._tensorboard() is not None:  # under DDP: rank zero's shard of the validation nodes
-            self._val_outputs.append((prediction.detach().cpu(), batch.target_labels().detach().cpu()))
-
-    def on_validation_epoch_end(self) -> None:
-        super().on_validation_epoch_end()
-        outputs, self._val_outputs = self._val_outputs, []
-        logger = self._tensorboard()
-        if logger is None or not outputs:
-            return
-        preds, labels = (torch.cat(parts) for parts in zip(*outputs))
-        figure = importance_figure(preds, labels, "validation nodes", max_k=self.settings.top_k)
-        # step = epoch, as the power task: the scalars' step too when training full-batch (the default)
-        logger.experiment.add_figure("val/importance", figure, self.current_epoch)  # closes the figure
-
-    def test_step(self, batch: GraphBatch, batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metrics)
+    def validation_figure(self, outputs: list[dict[str, Tensor]]) -> Optional[tuple[str, Figure]]:
+        preds, labels = (torch.cat([o[key] for o in outputs]) for key in ("prediction", "label"))
+        return "val/importance", importance_figure(preds, labels, "validation nodes", max_k=self.settings.top_k)
 
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
