@@ -154,8 +154,8 @@ def _write_members(path: str, *members: list[str]) -> str:
             "member demo2 predicts in label space 'none', demo1 in 'log1p'",
         ),
         (["--config", DEMO, "--config", "pagerank.yaml"], "member pagerank predicts scores on its own scale"),
-        (["--config", "missing.yaml"], "config file missing.yaml not found"),
-        ([*MEMBERS[1], "--model.init_args.lrr", "0.1"], "lrr"),
+        (["--config", "missing.yaml"], "ensemble mixed.yaml: member missing: ensemble member '--config missing.yaml'"),
+        ([*MEMBERS[1], "--model.init_args.lrr", "0.1"], "ensemble mixed.yaml: member demo2: model: Option 'lrr'"),
     ],
     ids=["label space", "own scale", "missing config", "unparseable"],
 )
@@ -201,7 +201,7 @@ def test_select_checks_every_candidate_before_the_first_trains(workdir: Path, ba
         bad = f"{DEMO}+bad.yaml"
     with pytest.raises(SystemExit) as exit_info:
         run_train("select", "--candidates", DEMO, bad, *TINY, *CV, "--out", "ranking.json")
-    assert str(exit_info.value.code).startswith("error:")
+    assert str(exit_info.value.code).startswith(f"error: select: candidate {bad!r}")
     _no_training_happened()
 
 

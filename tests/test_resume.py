@@ -18,6 +18,12 @@ RUN_NIE = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 RUN_LSTM = Path("runs/lstm/series/lr0.005")
 
 
+def _demo_copy(workdir: Path) -> Path:
+    demo = workdir / "demo.yaml"
+    demo.write_text(Path(DEMO).read_text())
+    return demo
+
+
 def _after_warm_up(config: Path, **trainer: object) -> Path:
     """The config with early stopping counting from epoch 1 (so a kill at epoch 3 meets its counters and
     the checkpoint's best after several validations) and the given trainer settings."""
@@ -84,9 +90,9 @@ def _resume_matches(
 def test_gnn_resumes_exactly_inside_the_warm_up(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
 ) -> None:
-    config = workdir / "demo.yaml"
-    config.write_text(Path(DEMO).read_text())
-    _resume_matches(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "6"], RUN_NIE, signal_name)
+    _resume_matches(
+        workdir, monkeypatch, _demo_copy(workdir), [*TINY, "--trainer.max_epochs", "6"], RUN_NIE, signal_name
+    )
 
 
 @pytest.mark.slow
@@ -95,9 +101,7 @@ def test_gnn_resumes_exactly_after_the_warm_up(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str
 ) -> None:
     """Early stopping has counted several validations and the checkpoint callback has a best."""
-    demo = workdir / "demo.yaml"
-    demo.write_text(Path(DEMO).read_text())
-    config = _after_warm_up(demo)
+    config = _after_warm_up(_demo_copy(workdir))
     _resume_matches(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "8"], RUN_NIE, signal_name, 4)
 
 
@@ -107,8 +111,7 @@ def test_gnn_resumes_exactly_with_fb15k_validation_interval(
     workdir: Path, monkeypatch: pytest.MonkeyPatch, kill_epoch: int
 ) -> None:
     """FB15k validates every 5 epochs: a kill right after a validation (epoch 4 ends one) or between two."""
-    demo = workdir / "demo.yaml"
-    demo.write_text(Path(DEMO).read_text())
+    demo = _demo_copy(workdir)
     interval = yaml.safe_load((ROOT / "configs/fb15k/trainer.yaml").read_text())["trainer"]["check_val_every_n_epoch"]
     config = _after_warm_up(demo, check_val_every_n_epoch=interval)
     extra = [*TINY, "--trainer.max_epochs", str(2 * interval)]
@@ -117,9 +120,7 @@ def test_gnn_resumes_exactly_with_fb15k_validation_interval(
 
 @pytest.mark.slow
 def test_gnn_finished_run_continues_with_more_epochs(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    demo = workdir / "demo.yaml"
-    demo.write_text(Path(DEMO).read_text())
-    config = _after_warm_up(demo)
+    config = _after_warm_up(_demo_copy(workdir))
     whole = _whole_run(workdir, monkeypatch, config, [*TINY, "--trainer.max_epochs", "8"], RUN_NIE)
     (workdir / "continued").mkdir()
     monkeypatch.chdir(workdir / "continued")

@@ -83,3 +83,19 @@ def test_test_best_of_another_quantile_set_is_refused(workdir: Path) -> None:
     message = _refused("test", "--config", config, *pinball, "--model.init_args.quantiles", "[0.25, 0.5, 0.75]",
                        "--ckpt_path", "best")  # fmt: skip
     assert "quantiles: [0.1, 0.5, 0.9] there, [0.25, 0.5, 0.75] now" in message and "\n" not in message
+
+
+def test_a_checkpoint_of_another_network_shape_is_refused_before_its_weights_load(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    heads2 = ["--model.init_args.network.init_args.heads", "2", "--ckpt_path", str(RUN / "last.ckpt")]
+    message = _refused("test", "--config", DEMO, *SHORT, *heads2)
+    assert "made with other settings than the config's (heads: 4 there, 2 now)" in message and "\n" not in message
+
+
+def test_resuming_on_another_validation_schedule_is_refused(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    message = _refused("fit", "--config", DEMO, *SHORT, "--trainer.check_val_every_n_epoch", "2", "--ckpt_path", "last")
+    assert message == (
+        "error: resuming a run that validated every 1 epochs with trainer.check_val_every_n_epoch=2: "
+        "resume with 1, or start afresh"
+    )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Literal, Mapping, Optional
+from dataclasses import dataclass
+from typing import Literal, Optional
 
 from datamodules.kg.features import StructuralMethod
+from nie.core.settings import Settings
 from nie.importance.kernels import Backend
 from nie.importance.spec import LabelTransform, NodePretraining
 
 
 @dataclass(frozen=True)
-class GraphDataSettings:
+class GraphDataSettings(Settings):
     """``KnowledgeGraphDataModule``'s arguments (documented there), read from its ``hparams``; ``dataset`` is
     resolved."""
 
@@ -40,8 +41,3 @@ class GraphDataSettings:
     drop_last: bool
     pretraining: Optional[NodePretraining]
     backend: Backend
-
-    @classmethod
-    def of(cls, hparams: Mapping[str, Any]) -> GraphDataSettings:
-        """The settings held in ``hparams`` (which may hold more, and may have changed since construction)."""
-        return cls(**{f.name: hparams[f.name] for f in fields(cls)})

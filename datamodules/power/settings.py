@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Literal, Mapping, Optional
+from dataclasses import dataclass
+from typing import Literal, Optional
 
+from nie.core.settings import Settings
 from nie.forecasting.spec import TargetTransform
 
 
 @dataclass(frozen=True)
-class PowerDataSettings:
+class PowerDataSettings(Settings):
     """``PowerDataModule``'s arguments (documented there), read from its ``hparams``; ``dataset`` is resolved."""
 
     path: str
@@ -44,8 +45,3 @@ class PowerDataSettings:
     drop_last: bool
     num_workers: int
     dataset: str
-
-    @classmethod
-    def of(cls, hparams: Mapping[str, Any]) -> PowerDataSettings:
-        """The settings held in ``hparams`` (which may hold more, and may have changed since construction)."""
-        return cls(**{f.name: hparams[f.name] for f in fields(cls)})

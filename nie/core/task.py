@@ -64,6 +64,12 @@ class BaseTask(pl.LightningModule):
         self.built = False
         self._val_outputs: list[dict[str, torch.Tensor]] = []  # this epoch's, for the validation figure
 
+    @property
+    def datamodule(self) -> Any:
+        """The trainer's datamodule (Lightning attaches ``trainer.datamodule`` at run time; its class does
+        not declare it); each task narrows it to the protocol of its job's data."""
+        return getattr(self.trainer, "datamodule", None)
+
     # hooks for subclasses --------------------------------------------------
     @classmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
@@ -104,13 +110,13 @@ class BaseTask(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         """Fit non-learned baselines on the training data; log hyper-parameters for the HParams tab."""
-        network, datamodule = getattr(self, "network", None), getattr(self.trainer, "datamodule", None)
+        network, datamodule = getattr(self, "network", None), self.datamodule
         if not self.trainable and isinstance(network, Baseline) and datamodule is not None:
             network.fit(datamodule)
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 params = {**self.hparams, **self.run_name_values()}
-                datamodule = getattr(self.trainer, "datamodule", None)
+                datamodule = self.datamodule
                 if datamodule is not None:
                     params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
                 declare_hparams(logger, params, [f"best_val/{k}" for k in self.headline_metrics])
@@ -140,7 +146,7 @@ class BaseTask(pl.LightningModule):
             self.run_name_values()["network"],
         )
         saved = checkpoint.get(CHECKPOINT_KEY)
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule = self.datamodule
         changed = differences(saved, recorded_settings(run_values(self, datamodule), ())) if saved else []
         if changed:
             raise ConfigError(f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Literal, Mapping, Optional, cast
 
 import pandas as pd
@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
 
 from nie.core.errors import ConfigError
+from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
@@ -23,7 +24,7 @@ LossName = Literal["mse", "mae", "pinball"]
 
 
 @dataclass(frozen=True)
-class ForecastTaskSettings:
+class ForecastTaskSettings(Settings):
     """``PowerForecastTask``'s arguments but the network (documented there), read from its ``hparams``."""
 
     lr: float
@@ -32,10 +33,6 @@ class ForecastTaskSettings:
     loss: LossName
     quantiles: Optional[list[float]]
     plot_week_start: Optional[str]
-
-    @classmethod
-    def of(cls, hparams: Mapping[str, Any]) -> ForecastTaskSettings:
-        return cls(**{f.name: hparams[f.name] for f in fields(cls)})
 
 
 class PowerForecastTask(BaseTask):
@@ -89,9 +86,7 @@ class PowerForecastTask(BaseTask):
 
     @property
     def data(self) -> PowerData:
-        """The trainer's datamodule (Lightning attaches ``trainer.datamodule`` at run time; its class does not
-        declare it)."""
-        return cast(PowerData, getattr(self.trainer, "datamodule"))
+        return cast(PowerData, self.datamodule)
 
     @property
     def levels(self) -> tuple[float, ...]:

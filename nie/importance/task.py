@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Optional, cast
 
 import pandas as pd
@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from nie.core.errors import ConfigError
+from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
 from nie.importance.contracts import (
     FitsOnTrainingData,
@@ -34,7 +35,7 @@ def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
 
 
 @dataclass(frozen=True)
-class ImportanceTaskSettings:
+class ImportanceTaskSettings(Settings):
     """``NodeImportanceTask``'s arguments but the network (documented there), read from its ``hparams``."""
 
     lr: float
@@ -45,10 +46,6 @@ class ImportanceTaskSettings:
     ltr_list_size: int
     top_k: int
     figures: bool
-
-    @classmethod
-    def of(cls, hparams: Mapping[str, Any]) -> ImportanceTaskSettings:
-        return cls(**{f.name: hparams[f.name] for f in fields(cls)})
 
 
 class NodeImportanceTask(BaseTask):
@@ -97,9 +94,7 @@ class NodeImportanceTask(BaseTask):
 
     @property
     def data(self) -> GraphData:
-        """The trainer's datamodule (Lightning attaches ``trainer.datamodule`` at run time; its class does not
-        declare it)."""
-        return cast(GraphData, getattr(self.trainer, "datamodule"))
+        return cast(GraphData, self.datamodule)
 
     @property
     def built_network(self) -> nn.Module:

@@ -5,7 +5,8 @@ Adding a backend: a module with the seven functions below (same arguments) and a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from types import ModuleType
 from typing import Callable
 
 from torch import Tensor
@@ -30,26 +31,12 @@ class Primitives:
     copy_u_sum: OneInput
 
 
-BACKENDS: dict[KernelBackend, Primitives] = {
-    "dgl": Primitives(
-        per_relation=dgl_ops.per_relation,
-        u_add_v=dgl_ops.u_add_v,
-        u_dot_v=dgl_ops.u_dot_v,
-        edge_softmax=dgl_ops.edge_softmax,
-        u_mul_e_sum=dgl_ops.u_mul_e_sum,
-        u_mul_e_mean=dgl_ops.u_mul_e_mean,
-        copy_u_sum=dgl_ops.copy_u_sum,
-    ),
-    "torch": Primitives(
-        per_relation=torch_ops.per_relation,
-        u_add_v=torch_ops.u_add_v,
-        u_dot_v=torch_ops.u_dot_v,
-        edge_softmax=torch_ops.edge_softmax,
-        u_mul_e_sum=torch_ops.u_mul_e_sum,
-        u_mul_e_mean=torch_ops.u_mul_e_mean,
-        copy_u_sum=torch_ops.copy_u_sum,
-    ),
-}
+def implemented_by(module: ModuleType) -> Primitives:
+    """The primitives of one backend: the module's functions of the same names."""
+    return Primitives(**{f.name: getattr(module, f.name) for f in fields(Primitives)})
+
+
+BACKENDS: dict[KernelBackend, Primitives] = {"dgl": implemented_by(dgl_ops), "torch": implemented_by(torch_ops)}
 
 
 def per_relation(graph: Graph, table: Tensor) -> Tensor:
