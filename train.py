@@ -3,11 +3,13 @@
 python train.py fit --config configs/demo.yaml
 python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
 python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.yaml --out ranking.json
+python train.py backtest --config configs/gefcom2014/backtest.yaml --out backtest.json
 """
 
 import sys
 
 from nie.cli.exits import exit_on_user_error
+from nie.cli.forecasting.backtest import backtest
 from nie.cli.importance.cv import cross_validate
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.select import select
@@ -16,6 +18,8 @@ from nie.cli.select import select
 def main(argv: list[str]) -> None:
     if argv[:1] == ["cv"]:
         exit_on_user_error(lambda: cross_validate(argv[1:]))
+    elif argv[:1] == ["backtest"]:
+        exit_on_user_error(lambda: backtest(argv[1:]))
     elif argv[:1] == ["select"]:
         exit_on_user_error(lambda: select(argv[1:]))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Optional, TypedDict
 
@@ -61,6 +62,9 @@ class PowerDataModule(pl.LightningDataModule):
         timezone: zone to convert timestamps with UTC offsets to (e.g. ``UTC``); split dates are read
             in it. Default: one offset throughout is kept as the data's wall clock, mixed offsets stop.
         stride: steps between training window starts; eval_stride defaults to the horizon.
+        train_start: the first hour training may forecast (default: the data's first); a sliding
+            training window (``train.py backtest``'s ``window``). Scalers and baselines see only
+            [train_start, val_start).
         shuffle, drop_last, batch_size, num_workers: the training loader.
     """
 
@@ -98,6 +102,7 @@ class PowerDataModule(pl.LightningDataModule):
         drop_last: bool = True,
         num_workers: int = 0,
         dataset: Optional[str] = None,
+        train_start: Optional[str] = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -107,6 +112,8 @@ class PowerDataModule(pl.LightningDataModule):
             raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
         if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
             raise ConfigError("expected val_start < test_start < test_end")
+        if train_start is not None and not pd.Timestamp(train_start) < pd.Timestamp(val_start):
+            raise ConfigError(f"data.train_start={train_start} must come before data.val_start={val_start}")
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
@@ -164,7 +171,7 @@ class PowerDataModule(pl.LightningDataModule):
         """Per-station scalers from the training period only (times before val_start)."""
         h, scalers = self.settings, {}
         for s in self.series:
-            train = np.asarray(s.times < pd.Timestamp(h.val_start))
+            train = np.asarray(self._in_training(s.times))
             if not train.any():
                 raise DataError(f"{h.path}: station {s.station!r} has no data before val_start={h.val_start}")
             covariates = np.concatenate([s.past, s.known], axis=1)[train]
@@ -208,7 +215,7 @@ class PowerDataModule(pl.LightningDataModule):
         run directory)."""
         h = self.settings
         bounds: dict[str, tuple[Optional[str], Optional[str]]] = {
-            "train": (None, h.val_start),
+            "train": (h.train_start, h.val_start),
             "val": (h.val_start, h.test_start),
             "test": (h.test_start, h.test_end),
         }
@@ -261,9 +268,17 @@ class PowerDataModule(pl.LightningDataModule):
                 f"data.seq_len={self.settings.seq_len} must cover one day ({self.persistence_lag} steps) "
                 "for the persistence reference"
             )
-        self.series = self._load_series()
+        self.series = self.series or self._load_series()
         self.scalers = self.scalers or self._fit_scalers()
         self.datasets = self._window_index([self._arrays(s) for s in self.series])
+
+    def time_span(self) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timedelta]:
+        """The first and last time any station has, and the step between times (what a backtest's
+        origins are checked against); reads the table once."""
+        self.series = self.series or self._load_series()
+        first = min(s.times[0] for s in self.series)
+        last = max(s.times[-1] for s in self.series)
+        return first, last, pd.Timedelta(self.settings.frequency)
 
     # ------------------------------------------------- checkpointed state
     def state_dict(self) -> dict[str, Any]:
@@ -309,8 +324,21 @@ class PowerDataModule(pl.LightningDataModule):
         return None if h.capacity is None else torch.full((len(self.series),), float(h.capacity))
 
     def training_arrays(self) -> tuple[list[StationArrays], list[pd.DatetimeIndex], pd.Timestamp]:
-        """Per-station arrays, their times and the end of the training period (for baselines' fit)."""
-        return self.datasets["train"].stations, [s.times for s in self.series], pd.Timestamp(self.settings.val_start)
+        """Per-station arrays, their times and the end of the training period (for baselines' fit); with
+        a ``train_start``, targets before it are hidden (NaN), as baselines fit on present targets only."""
+        arrays, times = self.datasets["train"].stations, [s.times for s in self.series]
+        if self.settings.train_start is not None:
+            arrays = [
+                replace(a, raw_target=np.where(self._in_training(t), a.raw_target, np.nan))
+                for a, t in zip(arrays, times)
+            ]
+        return arrays, times, pd.Timestamp(self.settings.val_start)
+
+    def _in_training(self, times: pd.DatetimeIndex) -> np.ndarray:
+        """Which of ``times`` lie in the training period [train_start, val_start)."""
+        h = self.settings
+        start = pd.Timestamp(h.train_start) if h.train_start is not None else times.min()
+        return np.asarray((times >= start) & (times < pd.Timestamp(h.val_start)))
 
     def training_windows(self, batch_size: int = 2048) -> Iterator[PowerBatch]:
         """The training windows in order, a batch at a time (for baselines that score their own fit)."""

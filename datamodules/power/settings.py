@@ -17,6 +17,7 @@ class PowerDataSettings(Settings):
     val_start: str
     test_start: str
     test_end: Optional[str]
+    train_start: Optional[str]
     time_column: str
     station_column: str
     target_column: str

@@ -17,6 +17,7 @@ from callbacks.checkpoint import HParamCheckpoint
 from callbacks.early_stopping import MinEpochsEarlyStopping
 from callbacks.gradient_clipping import GradientNormClipping
 from nie.cli.checkpoints import read_checkpoint, run_dir
+from nie.cli.forecasting.plan import BacktestPlan
 from nie.cli.outputs import MetricsFiles, RunConfigSaver, stage_metrics, write_predictions
 from nie.cli.parsing import expand_includes, import_object
 from nie.core.errors import ConfigError, NIEError
@@ -47,7 +48,8 @@ SUBCOMMANDS = (
     "fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
     "or --out), cv (k-fold cross-validation, of one config or an ensemble config: python train.py cv --config "
     "X.yaml [--out cv.json]) and select (rank configs on validation: python train.py select --candidates A.yaml "
-    "B.yaml --out ranking.json)"
+    "B.yaml --out ranking.json) and backtest (rolling origins of a power config with a backtest: section: "
+    "python train.py backtest --config X.yaml [--out bt.json])"
 )
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -139,6 +141,12 @@ class NIECLI(LightningCLI):
             type=Optional[list[str]],
             default=None,
             help="In a config file: shared config files (relative to it) read before it.",
+        )
+        parser.add_argument(
+            "--backtest",
+            type=Optional[BacktestPlan],
+            default=None,
+            help="In a power config: the origins of train.py backtest (ignored by the other subcommands).",
         )
         parser.add_argument(
             "--out",

@@ -63,6 +63,8 @@ class BaseTask(pl.LightningModule):
         super().__init__()
         self.built = False
         self._val_outputs: list[dict[str, torch.Tensor]] = []  # this epoch's, for the validation figure
+        # a checkpoint whose weights start the training (a backtest's fine-tune); set before fit
+        self.warm_start: Optional[str] = None
 
     @property
     def datamodule(self) -> Any:
@@ -89,10 +91,21 @@ class BaseTask(pl.LightningModule):
         if self.built:
             return
         self.build()
+        if self.warm_start is not None:
+            self._load_weights(self.warm_start)
         metrics = self.make_metrics()
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         self.built = True
+
+    def _load_weights(self, path: str) -> None:
+        """Start from another run's weights (not its optimiser, epochs or callbacks): the same network."""
+        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ConfigError(
+                f"{path}: its weights do not fit this network (missing {missing}, unexpected {unexpected})"
+            )
 
     def configure_optimizers(self) -> torch.optim.Optimizer | None:
         params = [p for p in self.parameters() if p.requires_grad]

@@ -23,11 +23,22 @@ def check_levels(levels: Sequence[float]) -> None:
 
 
 def non_crossing(raw: Tensor) -> Tensor:
-    """[..., Q] unconstrained outputs to quantiles that are ≥ 0 and never cross: a ReLU base for the
-    lowest level plus Softplus increments for each next one. The base can reach exactly 0: night-time
-    power is a point mass at zero, which a strictly positive lowest quantile would never cover."""
-    base = torch.relu(raw[..., :1])
-    return torch.cat([base, base + torch.cumsum(torch.nn.functional.softplus(raw[..., 1:]), dim=-1)], dim=-1)
+    """[..., Q] unconstrained outputs to quantiles that are ≥ 0 and never cross: cumulative levels
+    c_1 = raw_1, c_k = c_(k−1) + softplus(raw_k), clamped at 0 (q_k = max(c_k, 0)).
+
+    Night-time power is a point mass at 0, which a strictly positive quantile never covers: with the
+    base raw_1 far below 0, any number of the lowest levels are exactly 0 and the levels above them
+    strictly increasing. Where the base is ≥ 0 no level is clamped and the quantiles are exactly those
+    of a ReLU base plus Softplus increments (the earlier head, which could put only the lowest level at 0).
+
+    Gradients: a level clamped at 0 passes none of its own, but the base and the increments below it
+    still learn from every level above 0 (each c_k holds the base and all increments up to k), so a window
+    keeps learning while its highest level is above 0; one with every level at 0 learns only through the
+    weights it shares with other windows, as the earlier base did at 0.
+    """
+    base = raw[..., :1]
+    cumulative = torch.cat([base, base + torch.cumsum(torch.nn.functional.softplus(raw[..., 1:]), dim=-1)], dim=-1)
+    return torch.relu(cumulative)
 
 
 def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:

@@ -7,10 +7,7 @@ rerun when their saved result was made by the same configuration, so a killed ru
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import time
 from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
@@ -30,14 +27,11 @@ from nie.cli.importance.ensemble import (
     member_names,
     save_fold_predictions,
 )
-from nie.cli.lightning_cli import NIECLI, build_cli, validate_best
-from nie.cli.outputs import stage_metrics
+from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.parsing import split_configs
+from nie.cli.splits import run_split
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
-from nie.core.schedule import check_schedule_validates
-
-FOLD_RESULT = "cv_fold.json"
 
 
 def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
@@ -69,42 +63,19 @@ def format_table(table: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _config_hash(cli: NIECLI) -> str:
-    config = cli.parser.dump(cli.config, skip_none=False)
-    return hashlib.sha256(config.encode()).hexdigest()
+def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
+    """The fold's predictions for ensembles (written once; a read-back fold gets them from its best)."""
+    if best is None:
+        save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
+    elif not (directory / FOLD_PREDICTIONS).is_file():
+        save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
 
 
 def run_fold(
     make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]
 ) -> tuple[dict[str, float], Path]:
-    start = time.perf_counter()  # building the CLI sets up the data: features, per-fold pre-training
-    cli = make_cli([*args, "--data.init_args.fold", str(fold)])
-    directory = run_dir(cli.trainer, cli.model, cli.datamodule)
-    if directory in seen:
-        raise ConfigError(
-            f"cv: folds share the run directory {directory}; add 'fold' to HParamCheckpoint dirs or hparams"
-        )
-    seen.add(directory)
-    record = directory / FOLD_RESULT
-    config_hash = _config_hash(cli)
-    if record.is_file():
-        saved = json.loads(record.read_text())
-        if saved.get("config_hash") == config_hash:
-            print(f"fold {fold}: done earlier, read back from {record}")
-            recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
-            best = recorded_best(cli.model, cli.datamodule) if recorded_best else None
-            if not (directory / FOLD_PREDICTIONS).is_file() and best:
-                save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
-            return saved["metrics"], directory
-    check_schedule_validates(cli.trainer)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
-    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
-    test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics
-    metrics = {**test_metrics, **best_validation, "fit_test_seconds": time.perf_counter() - start}
-    save_fold_predictions(cli, directory / FOLD_PREDICTIONS, "best")
-    write_json(record, {"config_hash": config_hash, "metrics": metrics, "dir": str(directory)})
-    return metrics, directory
+    fold_args = [*args, "--data.init_args.fold", str(fold)]
+    return run_split(make_cli, fold_args, f"fold {fold}", seen, after_test=keep_fold_predictions)
 
 
 def cv_table_path(directories: list[Path]) -> Path:

@@ -1,0 +1,1 @@
+"""The power-forecasting job's protocol: rolling-origin backtests (``train.py backtest``)."""

@@ -1,0 +1,109 @@
+"""``train.py backtest``: rolling-origin evaluation of a power configuration (the field's protocol).
+
+    python train.py backtest --config configs/gefcom2014/backtest.yaml [--out bt.json]
+
+The config's ``backtest:`` section (``BacktestPlan``) gives the origins. At each origin the model is
+fitted on the data before its validation span, chosen on that span, and tested on the span from the
+origin to the next; each origin has its own run directory under
+``<checkpoint root>/backtest/<config stems joined by +>/<refit>/<origin date>``, and finished origins are read back,
+so a killed backtest resumes. The table (per-origin metrics, their mean and std) is printed, written
+beside the origins' folders (``backtest_metrics.json``) and to ``--out``. Baselines go through the same
+command (one epoch each: ``refit`` makes no difference to them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
+from nie.cli.importance.cv import fold_table, format_table
+from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.parsing import split_configs
+from nie.cli.splits import run_split
+from nie.core.errors import ConfigError
+from nie.core.io import check_writable, write_json
+
+
+def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
+    """The config's backtest plan and its origins, checked against the data before anything trains."""
+    plan = cli.config_init.get("backtest")
+    if not isinstance(plan, BacktestPlan):
+        raise ConfigError("backtest needs a 'backtest:' section in the config (first_origin, step, val_span, ...)")
+    time_span = getattr(cli.datamodule, "time_span", None)
+    if time_span is None:
+        raise ConfigError(f"backtest needs a time-series datamodule, not {type(cli.datamodule).__name__}")
+    data = cli.datamodule.hparams
+    return plan, origins(plan, time_span(), data["seq_len"], data["horizon"])
+
+
+def best_checkpoint(directory: Path) -> Optional[str]:
+    """The best checkpoint an origin's run recorded (``best.json``, written by ``HParamCheckpoint``)."""
+    record = directory / "best.json"
+    path = json.loads(record.read_text()).get("best_model_path") if record.is_file() else None
+    return path if path and Path(path).is_file() else None
+
+
+def warm_start(path: str) -> Callable[[NIECLI], None]:
+    def start_from(cli: NIECLI) -> None:
+        cli.model.warm_start = path
+
+    return start_from
+
+
+def run_origins(
+    make_cli: Callable[[list[str]], NIECLI],
+    args: list[str],
+    plan: BacktestPlan,
+    schedule: list[Origin],
+    root: Path,
+    max_epochs: int,
+) -> list[dict[str, float]]:
+    """Fit, choose and test at every origin in turn (a fine-tune starts from the previous origin's best)."""
+    per_origin: list[dict[str, float]] = []
+    seen: set[Path] = set()
+    previous: Optional[str] = None
+    for origin in schedule:
+        own = [*args, *origin.data_args(), "--checkpoint.root", str(root / f"{origin.origin:%Y-%m-%d}")]
+        before_fit = None
+        if plan.refit == "finetune" and previous is not None:
+            own += ["--trainer.max_epochs", str(plan.finetune_epochs or max(1, max_epochs // 3))]
+            before_fit = warm_start(previous)
+        metrics, directory = run_split(make_cli, own, f"origin {origin.origin}", seen, before_fit=before_fit)
+        previous = best_checkpoint(directory)
+        per_origin.append(metrics)
+    return per_origin
+
+
+def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        prog="train.py backtest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
+    )
+    parser.add_argument("--out", help="also write the table JSON here")
+    known, rest = parser.parse_known_args(argv)
+    if not rest:
+        raise ConfigError(
+            "backtest needs an experiment: python train.py backtest --config <power config> [--out bt.json]"
+        )
+    if known.out:
+        check_writable(known.out)
+    make_cli = make_cli or build_cli
+    probe = make_cli(rest)
+    plan, schedule = plan_of(probe)
+    configs = split_configs(rest)[0]
+    checkpoint_root = Path(getattr(probe.trainer.checkpoint_callback, "root", "runs"))
+    name = "+".join(Path(c).stem for c in configs) or "config"  # a base and its patches: apart from each other
+    root = checkpoint_root / "backtest" / name / plan.refit
+    max_epochs = probe.trainer.max_epochs or 1
+    table: dict[str, Any] = fold_table(run_origins(make_cli, rest, plan, schedule, root, max_epochs))
+    print(format_table(table))
+    result = {"origins": [str(o.origin) for o in schedule], "refit": plan.refit, "metrics": table}
+    write_json(root / "backtest_metrics.json", result)
+    if known.out:
+        write_json(known.out, result)
+    return result

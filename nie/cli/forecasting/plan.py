@@ -1,0 +1,108 @@
+"""A backtest's schedule: the ``backtest:`` section of a power config, and the origins it gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from nie.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BacktestPlan:
+    """Rolling-origin evaluation (``train.py backtest``).
+
+    Args:
+        first_origin: the first forecast origin (the test span starts there).
+        last_origin: the last origin (default: the last whose whole test span the data holds).
+        step: pandas offset between origins, also each origin's test span (``MS``: calendar months,
+            ``7D``: weeks); at least the forecast horizon.
+        val_span: validation period just before each origin (a pandas timedelta, ``90D``); early
+            stopping and the checkpoint choice see it, never the test span.
+        window: training period before the validation span (default: everything, an expanding window).
+        refit: ``full`` trains every origin from scratch; ``finetune`` starts every origin after the
+            first from the previous origin's best checkpoint for ``finetune_epochs``.
+        finetune_epochs: epochs of a fine-tune (default: a third of ``trainer.max_epochs``, at least 1).
+    """
+
+    first_origin: str
+    last_origin: Optional[str] = None
+    step: str = "MS"
+    val_span: str = "90D"
+    window: Optional[str] = None
+    refit: Literal["full", "finetune"] = "full"
+    finetune_epochs: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One origin's periods: training from ``train_start`` (None: the data's start) to ``val_start``."""
+
+    train_start: Optional[pd.Timestamp]
+    val_start: pd.Timestamp
+    origin: pd.Timestamp
+    test_end: pd.Timestamp
+
+    def data_args(self) -> list[str]:
+        args = [
+            *("--data.init_args.val_start", str(self.val_start)),
+            *("--data.init_args.test_start", str(self.origin)),
+            *("--data.init_args.test_end", str(self.test_end)),
+        ]
+        return args + (["--data.init_args.train_start", str(self.train_start)] if self.train_start else [])
+
+
+def _timedelta(value: str, name: str) -> pd.Timedelta:
+    try:
+        span = pd.Timedelta(value)
+    except ValueError:
+        raise ConfigError(f"backtest.{name}: expected a time span such as 90D or 12h, got {value!r}") from None
+    if span <= pd.Timedelta(0):
+        raise ConfigError(f"backtest.{name} must be positive, got {value!r}")
+    return span
+
+
+def _timestamp(value: str, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except ValueError:
+        raise ConfigError(f"backtest.{name}: expected a date and time, got {value!r}") from None
+
+
+def origins(
+    plan: BacktestPlan, span: tuple[pd.Timestamp, pd.Timestamp, pd.Timedelta], history: int, horizon: int
+) -> list[Origin]:
+    """Every origin of ``plan`` on data from ``span[0]`` to ``span[1]`` (time step ``span[2]``), each with
+    its periods; everything that cannot work is one ``ConfigError`` before anything trains."""
+    data_start, data_end, frequency = span
+    try:
+        step = to_offset(plan.step)
+    except ValueError:
+        raise ConfigError(f"backtest.step: expected a pandas offset such as MS or 7D, got {plan.step!r}") from None
+    first = _timestamp(plan.first_origin, "first_origin")
+    last = _timestamp(plan.last_origin, "last_origin") if plan.last_origin else data_end
+    val_span = _timedelta(plan.val_span, "val_span")
+    window = _timedelta(plan.window, "window") if plan.window else None
+    if not data_start < first <= data_end:
+        raise ConfigError(f"backtest.first_origin {first} is outside the data ({data_start} to {data_end})")
+    if (first + step) - first < horizon * frequency:
+        raise ConfigError(f"backtest.step {plan.step!r} is shorter than the forecast horizon ({horizon * frequency})")
+    if first - val_span - (history + horizon) * frequency < data_start:
+        raise ConfigError(
+            f"backtest.val_span {plan.val_span} leaves no training data before the first origin {first} "
+            f"(the data start at {data_start}; a training window needs {(history + horizon) * frequency})"
+        )
+    if plan.finetune_epochs is not None and plan.finetune_epochs < 1:
+        raise ConfigError(f"backtest.finetune_epochs must be at least 1, got {plan.finetune_epochs}")
+    points = [o for o in pd.date_range(first, last, freq=step) if o + step <= data_end + frequency]
+    if not points:
+        raise ConfigError(
+            f"backtest: no origin from {first} to {last} has a whole test span in the data (to {data_end})"
+        )
+    return [
+        Origin(None if window is None else max(o - val_span - window, data_start), o - val_span, o, o + step)
+        for o in points
+    ]

@@ -1,0 +1,69 @@
+"""One evaluation split of a configuration (a cv fold, a backtest origin): fit, choose on validation, test.
+
+What both jobs' protocols share: a run directory per split, the result recorded beside its checkpoints
+with the hash of the configuration that made it (a rerun of the same configuration reads it back, so a
+killed protocol resumes), the selected checkpoint's validation scores and its test scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from nie.cli.checkpoints import run_dir
+from nie.cli.lightning_cli import NIECLI, validate_best
+from nie.cli.outputs import stage_metrics
+from nie.core.errors import ConfigError
+from nie.core.io import write_json
+from nie.core.schedule import check_schedule_validates
+
+SPLIT_RESULT = "cv_fold.json"
+
+
+def config_hash(cli: NIECLI) -> str:
+    config = cli.parser.dump(cli.config, skip_none=False)
+    return hashlib.sha256(config.encode()).hexdigest()
+
+
+def run_split(
+    make_cli: Callable[[list[str]], NIECLI],
+    args: list[str],
+    label: str,
+    seen: set[Path],
+    before_fit: Optional[Callable[[NIECLI], None]] = None,
+    after_test: Optional[Callable[[NIECLI, Path, Optional[str]], None]] = None,
+) -> tuple[dict[str, float], Path]:
+    """Run (or read back) one split; ``before_fit`` may prepare the model (e.g. warm-start it) and
+    ``after_test(cli, directory, best)`` may save what else the split leaves (e.g. predictions; ``best``
+    is None after a fresh run, where the trainer still holds the best checkpoint)."""
+    start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
+    cli = make_cli(args)
+    directory = run_dir(cli.trainer, cli.model, cli.datamodule)
+    if directory in seen:
+        raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")
+    seen.add(directory)
+    record, made_by = directory / SPLIT_RESULT, config_hash(cli)
+    if record.is_file():
+        saved = json.loads(record.read_text())
+        if saved.get("config_hash") == made_by:
+            print(f"{label}: done earlier, read back from {record}")
+            recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
+            if after_test is not None and recorded_best is not None:
+                after_test(cli, directory, recorded_best(cli.model, cli.datamodule))
+            metrics: dict[str, float] = saved["metrics"]
+            return metrics, directory
+    check_schedule_validates(cli.trainer)
+    if before_fit is not None:
+        before_fit(cli)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
+    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
+    test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics
+    metrics = {**test_metrics, **best_validation, "fit_test_seconds": time.perf_counter() - start}
+    if after_test is not None:
+        after_test(cli, directory, None)
+    write_json(record, {"config_hash": made_by, "metrics": metrics, "dir": str(directory)})
+    return metrics, directory

@@ -1,0 +1,109 @@
+"""``train.py backtest`` through the real CLI on generated series: origins, periods, resume, fine-tune, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from nie.cli.forecasting.plan import BacktestPlan, origins
+from nie.core.errors import ConfigError
+from tests.conftest import read_json, run_train
+from tests.power_data import write_power_config
+
+PLAN = {"first_origin": "2020-01-30 00:00", "step": "3D", "val_span": "4D"}
+SPAN = (pd.Timestamp("2020-01-01 01:00"), pd.Timestamp("2020-02-09 23:00"), pd.Timedelta("1h"))
+
+
+def _config(workdir: Path, **plan: object) -> str:
+    path = write_power_config(workdir / "data")
+    config = yaml.safe_load(path.read_text())
+    config["backtest"] = {**PLAN, **plan}
+    config["trainer"]["max_epochs"] = 1
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_origins_and_their_periods() -> None:
+    schedule = origins(BacktestPlan(**PLAN), SPAN, history=48, horizon=24)
+    assert [str(o.origin) for o in schedule] == ["2020-01-30 00:00:00", "2020-02-02 00:00:00", "2020-02-05 00:00:00"]
+    for o in schedule:  # expanding: training from the data's start, validation just before the origin
+        assert o.train_start is None and o.val_start == o.origin - pd.Timedelta("4D")
+        assert o.test_end == o.origin + pd.Timedelta("3D") <= SPAN[1] + SPAN[2]
+    sliding = origins(BacktestPlan(**PLAN, window="10D"), SPAN, history=48, horizon=24)
+    assert [o.train_start for o in sliding] == [o.val_start - pd.Timedelta("10D") for o in sliding]
+
+
+@pytest.mark.parametrize(
+    "plan,message",
+    [
+        ({"first_origin": "2021-01-01"}, "backtest.first_origin 2021-01-01 00:00:00 is outside the data"),
+        ({"step": "12h"}, "backtest.step '12h' is shorter than the forecast horizon"),
+        ({"val_span": "29D"}, "backtest.val_span 29D leaves no training data before the first origin"),
+        ({"step": "fortnightly"}, "backtest.step: expected a pandas offset"),
+        ({"val_span": "-2D"}, "backtest.val_span must be positive"),
+        ({"first_origin": "2020-02-08 00:00"}, "has a whole test span in the data"),
+        ({"finetune_epochs": 0}, "backtest.finetune_epochs must be at least 1"),
+    ],
+)
+def test_bad_plans_are_one_line_before_training(plan: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=None) as raised:
+        origins(BacktestPlan(**{**PLAN, **plan}), SPAN, history=48, horizon=24)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def _forecast_hours(dm, stage: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last hour any window of ``stage`` forecasts."""
+    dataset, first, last = dm.datasets[stage], [], []
+    for station, starts in enumerate(dataset.starts):
+        times = dm.series[station].times
+        first.append(times[starts.min() + dataset.seq_len])
+        last.append(times[starts.max() + dataset.seq_len + dataset.horizon - 1])
+    return min(first), max(last)
+
+
+def test_no_test_hour_reaches_fitting_or_early_stopping(workdir: Path) -> None:
+    from datamodules import PowerDataModule
+
+    config = yaml.safe_load(Path(_config(workdir)).read_text())["data"]["init_args"]
+    for origin in origins(BacktestPlan(**PLAN, window="12D"), SPAN, history=48, horizon=24):
+        periods = {"val_start": str(origin.val_start), "test_start": str(origin.origin)}
+        dm = PowerDataModule(
+            **{**config, **periods, "test_end": str(origin.test_end), "train_start": str(origin.train_start)}
+        )
+        dm.setup()
+        train, val, test = (_forecast_hours(dm, stage) for stage in ("train", "val", "test"))
+        assert origin.train_start <= train[0] and train[1] < origin.val_start <= val[0]
+        assert val[1] < origin.origin <= test[0] and test[1] < origin.test_end
+
+
+def test_backtest_runs_resumes_and_fine_tunes(workdir: Path, capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    from nie.core.task import BaseTask
+
+    warm: list[str] = []
+    load = BaseTask._load_weights
+    monkeypatch.setattr(BaseTask, "_load_weights", lambda self, path: (warm.append(path), load(self, path))[1])
+    config = _config(workdir, refit="finetune", finetune_epochs=1)
+    run_train("backtest", "--config", config, "--out", "bt.json")
+    result = read_json("bt.json")
+    assert result["origins"] == ["2020-01-30 00:00:00", "2020-02-02 00:00:00", "2020-02-05 00:00:00"]
+    assert len(result["metrics"]["rmse"]["folds"]) == 3 and "best_val/rmse" in result["metrics"]
+    assert read_json("runs/backtest/power/finetune/backtest_metrics.json") == result
+    first, second, third = (f"runs/backtest/power/finetune/{d}" for d in ("2020-01-30", "2020-02-02", "2020-02-05"))
+    started_from = [Path(p).relative_to("runs/backtest/power/finetune").parts[0] for p in warm]
+    assert started_from == ["2020-01-30", "2020-02-02"]  # each fine-tune from the previous origin's best
+    assert all(Path(p).is_file() for p in warm) and Path(first).is_dir() and Path(third).is_dir()
+    capsys.readouterr()
+    run_train("backtest", "--config", config, "--out", "again.json")
+    assert capsys.readouterr().out.count("done earlier") == 3 and read_json("again.json") == result
+
+
+def test_backtest_without_a_plan_or_on_graph_data_is_one_line(workdir: Path) -> None:
+    path = write_power_config(workdir / "data")
+    with pytest.raises(SystemExit, match="backtest needs a 'backtest:' section"):
+        run_train("backtest", "--config", str(path))
+    with pytest.raises(SystemExit, match="backtest.step '12h' is shorter"):
+        run_train("backtest", "--config", _config(workdir), "--backtest.step", "12h")
+    assert not Path("runs").exists() or not list(Path("runs").glob("**/*.ckpt"))
