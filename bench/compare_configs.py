@@ -34,7 +34,13 @@ def experiments(root: Path) -> list[list[str]]:
     runs = []
     for path in sorted(root.glob("configs/**/*.yaml")):
         text = path.read_text()
-        if "ensemble:" in text or "model:" not in text and "include:" not in text or "/selection/" in str(path) or "/backtest/" in str(path):
+        if (
+            "ensemble:" in text
+            or "model:" not in text
+            and "include:" not in text
+            or "/selection/" in str(path)
+            or "/backtest/" in str(path)
+        ):
             continue
         runs.append([str(path.relative_to(root))])
     for patch in sorted(root.glob("configs/*/selection/*.yaml")):
