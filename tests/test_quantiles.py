@@ -39,8 +39,9 @@ def test_quantile_head_never_crosses_and_stays_non_negative(tmp_path: Path) -> N
     assert forecast.shape[-1] == len(DECILES) and (forecast >= 0).all()
     assert (forecast.diff(dim=-1) >= 0).all()
     with torch.no_grad():
-        net.decoder[-1].bias[0] = -1e4  # the lowest level reaches exactly 0 (night-time power)
-        assert (net(next(iter(dm.val_dataloader())))[..., 0] == 0).all()
+        net.decoder[-1].bias[0] = -1e4  # the lowest levels reach exactly 0 (night-time power), still in order
+        forecast = net(next(iter(dm.val_dataloader())))
+        assert (forecast[..., 0] == 0).all() and (forecast >= 0).all() and (forecast.diff(dim=-1) >= 0).all()
 
 
 def test_pinball_loss_equals_a_hand_computation() -> None:
@@ -186,6 +187,9 @@ def test_quantile_fit_test_predict_through_the_cli(workdir: Path) -> None:
     metrics = read_json("m.json")
     for name in ("rmse", "mae", "pinball", "crps", "coverage_80", "width_80", "coverage_20", "width_20"):
         assert name in {k.split("/")[-1] for k in metrics} and f"test/station_1/{name}" in metrics
+    assert "test/reliability_gap" in metrics and not any(
+        k.endswith("/reliability_gap") for k in metrics if "station" in k
+    )
     run_train("predict", *args, "--ckpt_path", "best", "--out", "forecast.csv")
     table = pd.read_csv("forecast.csv")
     assert [f"q{q:g}" for q in DECILES] == [c for c in table.columns if c.startswith("q")]

@@ -34,6 +34,13 @@ class StationScaler(TypedDict):
     static: list[float]  # training-period means of the static columns (capacity_column last)
 
 
+def check_periods(train_start: Optional[str], val_start: str, test_start: str, test_end: Optional[str]) -> None:
+    if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
+        raise ConfigError("expected val_start < test_start < test_end")
+    if train_start is not None and not pd.Timestamp(train_start) < pd.Timestamp(val_start):
+        raise ConfigError(f"data.train_start={train_start} must come before data.val_start={val_start}")
+
+
 class PowerDataModule(pl.LightningDataModule):
     """Stations' power and weather forecasts, cut into (history, forecast) windows by time.
 
@@ -110,10 +117,7 @@ class PowerDataModule(pl.LightningDataModule):
         unknown = sorted(set(accumulated or []) - set(known_covariates or []))
         if unknown:
             raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
-        if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
-            raise ConfigError("expected val_start < test_start < test_end")
-        if train_start is not None and not pd.Timestamp(train_start) < pd.Timestamp(val_start):
-            raise ConfigError(f"data.train_start={train_start} must come before data.val_start={val_start}")
+        check_periods(train_start, val_start, test_start, test_end)
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}

@@ -5,7 +5,7 @@ A quantile forecast is [B, H, Q] over increasing ``levels`` (e.g. the deciles 0.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence, cast
 
 import torch
 from torch import Tensor
@@ -22,29 +22,49 @@ def check_levels(levels: Sequence[float]) -> None:
         raise ValueError(f"quantiles must be strictly increasing values in (0, 1), got {values}")
 
 
+class _FloorAtZero(torch.autograd.Function):
+    """max(c, 0) whose backward, at a level clamped at 0, still lets through a gradient that would raise
+    it (a target above it, under the pinball loss) and blocks one that would push it further below."""
+
+    @staticmethod
+    def forward(ctx: Any, cumulative: Tensor) -> Tensor:
+        ctx.save_for_backward(cumulative)
+        return cumulative.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (cumulative,) = ctx.saved_tensors
+        return torch.where((cumulative > 0) | (grad < 0), grad, torch.zeros_like(grad))
+
+
 def non_crossing(raw: Tensor) -> Tensor:
     """[..., Q] unconstrained outputs to quantiles that are ≥ 0 and never cross: cumulative levels
-    c_1 = raw_1, c_k = c_(k−1) + softplus(raw_k), clamped at 0 (q_k = max(c_k, 0)).
+    c_1 = raw_1, c_k = c_(k−1) + softplus(raw_k), floored at 0 (q_k = max(c_k, 0)).
 
     Night-time power is a point mass at 0, which a strictly positive quantile never covers: with the
-    base raw_1 far below 0, any number of the lowest levels are exactly 0 and the levels above them
-    strictly increasing. Where the base is ≥ 0 no level is clamped and the quantiles are exactly those
-    of a ReLU base plus Softplus increments (the earlier head, which could put only the lowest level at 0).
+    base raw_1 below 0, any number of the lowest levels are exactly 0 and the levels above them strictly
+    increasing. Where the base is ≥ 0 no level is clamped, and the quantiles and their gradients are
+    exactly those of the earlier head (a ReLU base plus Softplus increments, which could put only the
+    lowest level at 0).
 
-    Gradients: a level clamped at 0 passes none of its own, but the base and the increments below it
-    still learn from every level above 0 (each c_k holds the base and all increments up to k), so a window
-    keeps learning while its highest level is above 0; one with every level at 0 learns only through the
-    weights it shares with other windows, as the earlier base did at 0.
+    Gradients: a level above 0 passes its gradient to the base and every increment below it. A level
+    clamped at 0 passes only a gradient that would raise it: a target above it pulls it back up (so a
+    window whose levels all went below 0 early in training is not dead), while a target of 0, which it
+    already forecasts exactly (``pinball`` counts a tie as an over-forecast), leaves it where it is.
     """
     base = raw[..., :1]
     cumulative = torch.cat([base, base + torch.cumsum(torch.nn.functional.softplus(raw[..., 1:]), dim=-1)], dim=-1)
-    return torch.relu(cumulative)
+    return cast(Tensor, _FloorAtZero.apply(cumulative))
 
 
 def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:
-    """Elementwise pinball (quantile) loss [..., Q] of quantiles ``pred`` [..., Q] for ``target`` [...]."""
+    """Elementwise pinball (quantile) loss [..., Q] of quantiles ``pred`` [..., Q] for ``target`` [...].
+    A forecast equal to its target counts as an over-forecast: its gradient (1 − q) would lower it, which
+    ``non_crossing`` blocks for a level at 0 with a target of 0 (torch.maximum would split a tie's
+    gradient, raising levels above 0.5 off an exact night-time 0). The values are those of
+    max(q·(y − ŷ), (q − 1)·(y − ŷ))."""
     diff = target.unsqueeze(-1) - pred
-    return torch.maximum(levels * diff, (levels - 1) * diff)
+    return torch.where(diff > 0, levels * diff, (levels - 1) * diff)
 
 
 def pinball_loss(pred: Tensor, target: Tensor, mask: Tensor, levels: Tensor) -> Tensor:
@@ -141,3 +161,48 @@ class QuantileScores(Metric):
             if self.count[i] > 0:
                 results.update({f"station_{name}/{k}": v[i].float() for k, v in per_station.items()})
         return results
+
+
+class QuantileReliability(Metric):
+    """Reliability per level: the share of present targets at or below each level's forecast, which is
+    q for a calibrated level q, over all hours and over producing hours (target > 0).
+
+    ``fractions()`` gives both curves per level (the reliability figure); ``compute()`` gives one scalar,
+    ``reliability_gap`` = max over levels of |observed share − q| on producing hours (on all hours when
+    none produce). Producing hours are the ones to read against the diagonal: a night-time 0 lies at or
+    below every level's forecast (all ≥ 0), so the all-hours curve sits above the diagonal by the share
+    of zero hours even for a forecast that is right about them.
+    """
+
+    full_state_update = False
+    higher_is_better = False
+
+    def __init__(self, levels: Sequence[float]) -> None:
+        super().__init__()
+        check_levels(levels)
+        self.register_buffer("levels", torch.tensor(list(levels), dtype=torch.float64), persistent=False)
+        # row 0: all present hours, row 1: producing hours
+        self.add_state("below", default=torch.zeros(2, len(self.levels), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, pred: Tensor, target: Tensor, mask: Tensor) -> None:
+        """``pred`` [..., Q] and ``target`` [...] in original units; ``mask`` [...] targets present."""
+        present = mask.bool()
+        y = torch.nan_to_num(target.double())
+        below = (y.unsqueeze(-1) <= pred.double()) & present.unsqueeze(-1)
+        producing = present & (y > 0)
+        levels = len(self.levels)
+        self.below[0] += below.reshape(-1, levels).sum(0)
+        self.below[1] += (below & producing.unsqueeze(-1)).reshape(-1, levels).sum(0)
+        self.count += torch.stack([present.sum(), producing.sum()]).double()
+
+    def fractions(self) -> dict[str, Tensor]:
+        """``{"all": [Q], "producing": [Q]}``: the observed share at or below each level's forecast
+        (0 where no hour was seen)."""
+        shares = self.below / self.count.clamp_min(1).unsqueeze(-1)
+        return {"all": shares[0], "producing": shares[1]}
+
+    def compute(self) -> dict[str, Tensor]:
+        shares = self.fractions()
+        observed = torch.where(self.count[1] > 0, shares["producing"], shares["all"])
+        return {"reliability_gap": (observed - self.levels).abs().max().float()}

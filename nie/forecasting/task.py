@@ -16,7 +16,14 @@ from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
-from nie.forecasting.quantiles import DECILES, QuantileScores, check_levels, median_index, pinball_loss
+from nie.forecasting.quantiles import (
+    DECILES,
+    QuantileReliability,
+    QuantileScores,
+    check_levels,
+    median_index,
+    pinball_loss,
+)
 from nie.forecasting.spec import PowerBatch, PowerData, PowerSpec
 
 ForecasterFactory = Callable[[PowerSpec], nn.Module]
@@ -45,7 +52,10 @@ class PowerForecastTask(BaseTask):
         quantiles: the levels of ``loss: pinball``, strictly increasing in (0, 1) and including 0.5
             (default the deciles 0.1 ... 0.9; GEFCom2014 scored 0.01 ... 0.99). Metrics add the mean
             pinball loss, CRPS and the coverage and width of the central intervals the levels give
-            (``coverage_80`` for the deciles; see ``quantiles.central_intervals``).
+            (``coverage_80`` for the deciles; see ``quantiles.central_intervals``), and
+            ``reliability_gap``: the largest |observed − nominal| share of producing-hour targets at or
+            below a level's forecast, over the levels (``quantiles.QuantileReliability``; the per-level
+            curves are the figure's reliability panel).
         plot_week_start: first day of the validation week plotted to TensorBoard (default: the first).
     """
 
@@ -107,6 +117,7 @@ class PowerForecastTask(BaseTask):
         metrics: dict[str, Metric | MetricCollection] = {"errors": ForecastErrors(self.spec.station_names, capacities)}
         if self.levels:
             metrics["quantiles"] = QuantileScores(self.spec.station_names, self.levels)
+            metrics["reliability"] = QuantileReliability(self.levels)
         return MetricCollection(metrics, compute_groups=False)
 
     def forward(self, batch: PowerBatch) -> Tensor:
@@ -139,6 +150,7 @@ class PowerForecastTask(BaseTask):
         outputs = {"index": batch.index, "forecast": point}
         if self.levels:
             metrics["quantiles"].update(forecast, batch.raw_target, batch.mask, batch.station)
+            metrics["reliability"].update(forecast, batch.raw_target, batch.mask)
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
@@ -154,6 +166,7 @@ class PowerForecastTask(BaseTask):
 
     def prediction_figure(self, table: pd.DataFrame) -> Figure:
         """Forecast against actual over one week per station (``plot_week_start``, default the first),
-        with the widest central interval of its quantiles shaded."""
+        with the widest central interval of its quantiles shaded and, for quantile forecasts, a
+        reliability panel over the whole table (``plots.reliability_panel``)."""
         week_start = self.settings.plot_week_start
         return forecast_week_figure(table, pd.Timestamp(week_start) if week_start else None)
