@@ -107,3 +107,27 @@ def test_backtest_without_a_plan_or_on_graph_data_is_one_line(workdir: Path) -> 
     with pytest.raises(SystemExit, match="backtest.step '12h' is shorter"):
         run_train("backtest", "--config", _config(workdir), "--backtest.step", "12h")
     assert not Path("runs").exists() or not list(Path("runs").glob("**/*.ckpt"))
+
+
+def test_the_gefcom_score_is_the_pinball_loss_averaged_over_99_levels_hours_and_zones() -> None:
+    """GEFCom2014's score of a task: for every zone and hour, the pinball loss of each of the 99 quantiles
+    0.01 ... 0.99 (L = (1 − q)(ŷ − y) if y < ŷ, else q(y − ŷ)), averaged over levels, hours and zones."""
+    import numpy as np
+    import torch
+
+    from nie.forecasting.quantiles import QuantileScores
+
+    rng = np.random.default_rng(0)
+    levels = [i / 100 for i in range(1, 100)]
+    forecast = np.sort(rng.random((3, 2, 24, 99)), axis=-1)  # [zone, window, hour, level]
+    actual = np.where(rng.random((3, 2, 24)) < 0.4, 0.0, rng.random((3, 2, 24)))  # night hours exactly 0
+    by_hand = []
+    for zone, window, hour in np.ndindex(3, 2, 24):
+        y = actual[zone, window, hour]
+        losses = [(1 - q) * (f - y) if y < f else q * (y - f) for q, f in zip(levels, forecast[zone, window, hour])]
+        by_hand.append(np.mean(losses))
+    scores = QuantileScores(["1", "2", "3"], levels)
+    for zone in range(3):
+        pred, target = torch.from_numpy(forecast[zone]), torch.from_numpy(actual[zone])
+        scores.update(pred, target, torch.ones_like(target, dtype=torch.bool), torch.full((2,), zone))
+    assert float(scores.compute()["pinball"]) == pytest.approx(np.mean(by_hand), rel=1e-6)
