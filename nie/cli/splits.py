@@ -7,6 +7,7 @@ killed protocol resumes), the selected checkpoint's validation scores and its te
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import time
@@ -17,10 +18,24 @@ from nie.cli.checkpoints import run_dir
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError
-from nie.core.io import write_json
+from nie.core.io import check_writable, write_json
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
+
+
+def protocol_arguments(
+    parser: argparse.ArgumentParser, argv: list[str], usage: str
+) -> tuple[argparse.Namespace, list[str]]:
+    """A protocol command's own options (its ``--out`` checked writable before any compute) and the
+    ``train.py fit`` arguments it runs; none of the latter is one line showing ``usage``."""
+    parser.add_argument("--out", help="also write the table JSON here")
+    known, rest = parser.parse_known_args(argv)
+    if not rest:
+        raise ConfigError(f"{parser.prog.split()[-1]} needs an experiment: {usage}")
+    if known.out:
+        check_writable(known.out)
+    return known, rest
 
 
 def config_hash(cli: NIECLI) -> str:

@@ -22,9 +22,9 @@ from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
 from nie.cli.importance.cv import fold_table, format_table
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.parsing import split_configs
-from nie.cli.splits import run_split
+from nie.cli.splits import protocol_arguments, run_split
 from nie.core.errors import ConfigError
-from nie.core.io import check_writable, write_json
+from nie.core.io import write_json
 
 
 def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
@@ -84,14 +84,8 @@ def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] 
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
     )
-    parser.add_argument("--out", help="also write the table JSON here")
-    known, rest = parser.parse_known_args(argv)
-    if not rest:
-        raise ConfigError(
-            "backtest needs an experiment: python train.py backtest --config <power config> [--out bt.json]"
-        )
-    if known.out:
-        check_writable(known.out)
+    usage = "python train.py backtest --config <power config> [--out bt.json]"
+    known, rest = protocol_arguments(parser, argv, usage)
     make_cli = make_cli or build_cli
     probe = make_cli(rest)
     plan, schedule = plan_of(probe)

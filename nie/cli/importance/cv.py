@@ -29,9 +29,9 @@ from nie.cli.importance.ensemble import (
 )
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.parsing import split_configs
-from nie.cli.splits import run_split
+from nie.cli.splits import protocol_arguments, run_split
 from nie.core.errors import ConfigError
-from nie.core.io import check_writable, write_json
+from nie.core.io import write_json
 
 
 def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
@@ -150,14 +150,9 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
         prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
     )
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
-    parser.add_argument("--out", help="also write the {metric: {mean, std, folds}} JSON here")
-    known, rest = parser.parse_known_args(argv)
-    if not rest:
-        raise ConfigError(
-            "cv needs an experiment: python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
-        )
-    if known.out:
-        check_writable(known.out)
+    known, rest = protocol_arguments(
+        parser, argv, "python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
+    )
     make_cli = make_cli or build_cli
     section = ensemble_section(rest)
     if section is None:
