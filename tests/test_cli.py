@@ -29,7 +29,10 @@ def test_print_config(workdir: Path, capsys: pytest.CaptureFixture) -> None:
 
 
 def config_args(path: Path) -> list[str]:
-    """``--config`` arguments for a shipped config; ``selection/<base>_<variant>.yaml`` patches ``<base>.yaml``."""
+    """``--config`` arguments for a shipped config; ``selection/<base>_<variant>.yaml`` patches ``<base>.yaml``,
+    a ``backtest/`` patch (for any power config) is read on the quantile LSTM."""
+    if path.parent.name == "backtest":
+        return ["--config", str(path.parent.parent / "lstm_quantile.yaml"), "--config", str(path)]
     if path.parent.name != "selection":
         return ["--config", str(path)]
     return ["--config", str(path.parent.parent / f"{path.stem.split('_')[0]}.yaml"), "--config", str(path)]
@@ -38,7 +41,7 @@ def config_args(path: Path) -> list[str]:
 def is_shared_part(path: Path) -> bool:
     """A shared section or patch (no ``model``, not itself including a base): read through ``include``."""
     config = yaml.safe_load(path.read_text())
-    return path.parent.name != "selection" and not {"model", "include", "ensemble"} & set(config)
+    return path.parent.name not in ("selection", "backtest") and not {"model", "include", "ensemble"} & set(config)
 
 
 def is_ensemble(path: Path) -> bool:
