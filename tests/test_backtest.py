@@ -100,12 +100,15 @@ def test_backtest_runs_resumes_and_fine_tunes(workdir: Path, capsys: pytest.Capt
     assert capsys.readouterr().out.count("done earlier") == 3 and read_json("again.json") == result
 
 
-def test_backtest_without_a_plan_or_on_graph_data_is_one_line(workdir: Path) -> None:
+def test_backtest_without_a_plan_with_a_bad_override_or_an_unwritable_out_is_one_line(workdir: Path) -> None:
     path = write_power_config(workdir / "data")
     with pytest.raises(SystemExit, match="backtest needs a 'backtest:' section"):
         run_train("backtest", "--config", str(path))
     with pytest.raises(SystemExit, match="backtest.step '12h' is shorter"):
         run_train("backtest", "--config", _config(workdir), "--backtest.step", "12h")
+    Path("a_file").write_text("")
+    with pytest.raises(SystemExit, match="^error: --out a_file/bt.json: a_file is a file, not a folder$"):
+        run_train("backtest", "--config", _config(workdir), "--out", "a_file/bt.json")
     assert not Path("runs").exists() or not list(Path("runs").glob("**/*.ckpt"))
 
 

@@ -113,3 +113,14 @@ def test_a_schedule_that_never_validates_is_refused_before_training(workdir: Pat
             run_train(*command, *args)
         assert str(raised.value).startswith("error: trainer.max_epochs=3 ends before the first validation")
         assert not list(Path("runs").glob("**/*.ckpt"))
+
+
+def test_a_section_callback_listed_in_trainer_callbacks_is_refused(workdir: Path) -> None:
+    import yaml
+
+    config = yaml.safe_load(Path(DEMO).read_text())
+    config["trainer"]["callbacks"] = [{"class_path": "callbacks.GradientNormClipping", "init_args": {"max_norm": 1.0}}]
+    Path("listed.yaml").write_text(yaml.safe_dump(config))
+    _one_line_error(
+        ["--config", "listed.yaml", *TINY], "error: trainer.callbacks lists GradientNormClipping: set it in"
+    )

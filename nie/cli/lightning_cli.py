@@ -76,9 +76,9 @@ def refuse_listed_sections(config: Any) -> None:
     """A section's callback also listed in ``trainer.callbacks`` would run twice (two checkpoint writers
     in one folder): one line saying where it goes instead."""
     for entry in config["trainer"].get("callbacks") or []:
-        class_path = entry.get("class_path", "") if hasattr(entry, "get") else type(entry).__module__
+        name = str(entry.get("class_path", "")).rsplit(".", 1)[-1] if hasattr(entry, "get") else type(entry).__name__
         for callback, key in CALLBACK_SECTIONS.items():
-            if class_path.rsplit(".", 1)[-1] == callback.__name__:
+            if name == callback.__name__:
                 raise ConfigError(
                     f"trainer.callbacks lists {callback.__name__}: set it in the '{key}:' section instead "
                     f"(e.g. {key}: {{...init_args...}}), which every run has"
