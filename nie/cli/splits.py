@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+import numpy as np
+
 from nie.cli.checkpoints import run_dir
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
@@ -22,6 +24,35 @@ from nie.core.io import check_writable, write_json
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
+
+
+def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
+    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
+    entries starting with ``prefix`` (removed from the names when ``strip``)."""
+    names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
+    table = {}
+    for name in names:
+        values = [fold[name] for fold in per_fold if name in fold]
+        key = name[len(prefix) :] if strip else name
+        table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
+    return table
+
+
+def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
+    """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
+    table = summarise(per_fold)
+    for extra in ("best_", "weight/", "fit_test_seconds"):
+        table.update(summarise(per_fold, prefix=extra, strip=False))
+    return table
+
+
+def format_table(table: dict[str, dict]) -> str:
+    width = max((len(k) for k in table), default=6)
+    lines = [f"{'metric':<{width}}  mean ± std      folds"]
+    for name, row in table.items():
+        folds = " ".join(f"{v:.4f}" for v in row["folds"])
+        lines.append(f"{name:<{width}}  {row['mean']:.4f} ± {row['std']:.4f}  {folds}")
+    return "\n".join(lines)
 
 
 def protocol_arguments(

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
-from nie.cli.importance.cv import fold_table, format_table
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.parsing import split_configs
-from nie.cli.splits import protocol_arguments, run_split
+from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
 

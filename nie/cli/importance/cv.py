@@ -12,8 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
-
 from nie.cli.checkpoints import run_dir
 from nie.cli.exits import attributed
 from nie.cli.importance.ensemble import (
@@ -29,38 +27,9 @@ from nie.cli.importance.ensemble import (
 )
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.parsing import split_configs
-from nie.cli.splits import protocol_arguments, run_split
+from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
-
-
-def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
-    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
-    entries starting with ``prefix`` (removed from the names when ``strip``)."""
-    names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
-    table = {}
-    for name in names:
-        values = [fold[name] for fold in per_fold if name in fold]
-        key = name[len(prefix) :] if strip else name
-        table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
-    return table
-
-
-def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
-    """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
-    table = summarise(per_fold)
-    for extra in ("best_", "weight/", "fit_test_seconds"):
-        table.update(summarise(per_fold, prefix=extra, strip=False))
-    return table
-
-
-def format_table(table: dict[str, dict]) -> str:
-    width = max((len(k) for k in table), default=6)
-    lines = [f"{'metric':<{width}}  mean ± std      folds"]
-    for name, row in table.items():
-        folds = " ".join(f"{v:.4f}" for v in row["folds"])
-        lines.append(f"{name:<{width}}  {row['mean']:.4f} ± {row['std']:.4f}  {folds}")
-    return "\n".join(lines)
 
 
 def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
