@@ -124,7 +124,8 @@ def measure(
 
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
-    batches = [dm.transfer_batch_to_device(b, device, 0) for b in dm.train_dataloader()] if not sampled else None
+    # each step moves the loader's batch as Lightning does (the shared full graph only once per device)
+    batches = list(dm.train_dataloader()) if not sampled else None
     times = []
     if profile:
         from torch.profiler import ProfilerActivity

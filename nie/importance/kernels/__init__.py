@@ -6,9 +6,9 @@ sums (or means) of source features into destination nodes. Each function has two
 
 ``dgl``    DGL's fused kernels (``dgl.ops``): no per-edge message tensors are materialised;
            needs DGL, and a CUDA build of it for GPU tensors.
-``torch``  sparse CSR products (``torch.sparse.mm``, ``sampled_addmm``) for the weighted sums and
-           per-edge dot products, ``index_add_``/``scatter_reduce`` for the rest: any device, any
-           PyTorch ≥ 2.2, no DGL import.
+``torch``  sparse CSR products (``torch.sparse.mm``, ``sampled_addmm``) for every sum over edges
+           and per-edge dot product, ``index_select`` for gathers: any device, any PyTorch ≥ 2.2,
+           no DGL import.
 
 A graph carries the backend it runs on, so networks never choose; ``resolve_backend`` picks it
 once per run (``auto``: DGL where it works on the device, torch elsewhere).
@@ -16,7 +16,7 @@ once per run (``auto``: DGL where it works on the device, torch elsewhere).
 Layout:
 
 ``graph``        ``Graph``: edges, relation ids, the backend, DGL's view and torch's CSR layouts
-``csr``          the torch backend's autograd functions (CSR products, segment softmax)
+``csr``          the torch backend's CSR layout and autograd functions (products, segment softmax)
 ``backend``      is DGL there and does it work on the device; ``resolve_backend``
 ``torch_ops``    the primitives in torch
 ``dgl_ops``      the primitives on ``dgl.ops`` (DGL imported, and seeded, on first use)
@@ -24,7 +24,7 @@ Layout:
 """
 
 from nie.importance.kernels.backend import DGL_INSTALL, Backend, dgl_importable, dgl_supports, resolve_backend
-from nie.importance.kernels.csr import HeadPattern
+from nie.importance.kernels.csr import EdgeLayout
 from nie.importance.kernels.graph import Graph, KernelBackend
 from nie.importance.kernels.primitives import (
     BACKENDS,
@@ -42,8 +42,8 @@ __all__ = [
     "BACKENDS",
     "DGL_INSTALL",
     "Backend",
+    "EdgeLayout",
     "Graph",
-    "HeadPattern",
     "KernelBackend",
     "Primitives",
     "copy_u_sum",

@@ -1,6 +1,10 @@
-"""The torch backend's autograd functions: CSR products and a segment softmax with closed-form backwards.
+"""The torch backend's autograd functions: CSR products with closed-form backwards.
 
-Each saves only what its backward needs and never materialises per-edge, per-head message tensors.
+Every sum of per-edge values into nodes is a CSR × dense product (threaded by the sparse BLAS),
+not an ``index_add_`` (serial on CPU, 3-5x slower on FB15k's 607k edges). Multi-head sums and
+per-edge dot products run one head at a time on the graph's own CSR, whose entries are the edges
+in destination order, so per-edge values enter the product without being permuted. Nothing saves
+per-edge, per-head message tensors ([E, heads, dim]).
 """
 
 from __future__ import annotations
@@ -15,74 +19,147 @@ from torch import Tensor
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 
-class HeadPattern:
-    """The edges as a sparse [num_dst·heads, num_src·heads] CSR pattern, one block per head: entry
-    (dst·H + h, src·H + h) holds edge (src → dst)'s value for head h. With it a multi-head weighted
-    sum is one CSR × dense product and a multi-head per-edge dot product one sampled product,
-    without materialising [E, heads, dim] message tensors. Values are given edge-major ([E, H]
-    flattened) and permuted into CSR order here."""
+def _row_pointers(rows: Tensor, num_rows: int) -> Tensor:
+    pointers = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
+    pointers[1:] = torch.cumsum(torch.bincount(rows, minlength=num_rows), 0)
+    return pointers
 
-    def __init__(self, src: Tensor, dst: Tensor, num_src: int, num_dst: int, heads: int) -> None:
-        h = torch.arange(heads, device=src.device)
-        rows = (dst.unsqueeze(1) * heads + h).reshape(-1)
-        cols = (src.unsqueeze(1) * heads + h).reshape(-1)
-        self.shape = (num_dst * heads, num_src * heads)
-        self.order, self.crow, self.col = self._csr(rows, cols, self.shape[0])
-        self.t_order, self.t_crow, self.t_col = self._csr(cols, rows, self.shape[1])
 
-    @staticmethod
-    def _csr(rows: Tensor, cols: Tensor, num_rows: int) -> tuple[Tensor, Tensor, Tensor]:
-        order = torch.argsort(rows, stable=True)
-        crow = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
-        crow[1:] = torch.cumsum(torch.bincount(rows, minlength=num_rows), 0)
-        return order, crow, cols[order]
+class Incidence:
+    """Which edges belong to each of ``num_rows`` nodes (or relations): a [rows, E] CSR of ones.
 
-    def matrix(self, values: Tensor) -> Tensor:
-        return torch.sparse_csr_tensor(self.crow, self.col, values[self.order], self.shape)
+    ``incidence @ values`` sums per-edge rows into their node's row; built once per graph.
+    """
 
-    def transposed(self, values: Tensor) -> Tensor:
-        return torch.sparse_csr_tensor(self.t_crow, self.t_col, values[self.t_order], self.shape[::-1])
+    def __init__(self, index: Tensor, num_rows: int) -> None:
+        order = torch.argsort(index, stable=True)
+        self.index, self.shape = index, (num_rows, int(index.shape[0]))
+        self.crow, self.col = _row_pointers(index, num_rows), order
+        self._ones: dict[torch.dtype, Tensor] = {}
+
+    def matrix(self, dtype: torch.dtype) -> Tensor:
+        if dtype not in self._ones:
+            ones = torch.ones(self.shape[1], dtype=dtype, device=self.col.device)
+            self._ones[dtype] = torch.sparse_csr_tensor(self.crow, self.col, ones, self.shape)
+        return self._ones[dtype]
+
+    def sum(self, values: Tensor) -> Tensor:
+        """Per-edge rows ``values`` [E, ...] summed into [rows, ...]."""
+        flat = values.reshape(values.shape[0], -1)
+        return (self.matrix(values.dtype) @ flat).view(self.shape[0], *values.shape[1:])
+
+
+class EdgeLayout:
+    """A graph's edges as CSR index arrays for the torch kernels, built once per graph.
+
+    ``adjacency(w)`` is the [num_dst, num_src] matrix with edge j→i's value w at (i, j); its
+    entries are the edges in destination order, which is the graph's own order on this backend
+    (``Graph.with_backend`` sorts), so ``order`` is None and values go in unpermuted.
+    """
+
+    def __init__(self, src: Tensor, dst: Tensor, rel: Tensor, num_src: int, num_dst: int) -> None:
+        sorted_ = bool((dst[1:] >= dst[:-1]).all())
+        self.order: Optional[Tensor] = None if sorted_ else torch.argsort(dst, stable=True)
+        self.shape = (num_dst, num_src)
+        self.crow = _row_pointers(dst, num_dst)
+        self.col = src if self.order is None else src[self.order]
+        self.by_src, self.by_dst = Incidence(src, num_src), Incidence(dst, num_dst)
+        # the transposed matrix: entries in source order
+        self.t_order = self.by_src.col
+        self.t_crow, self.t_col = self.by_src.crow, dst[self.t_order]
+        self.in_degrees = self.crow.diff()
+        self.rel = rel
+        self._patterns: dict[torch.dtype, Tensor] = {}
+        self._relations: dict[int, Incidence] = {}
+
+    def in_csr_order(self, values: Tensor) -> Tensor:
+        return values if self.order is None else values.index_select(0, self.order)
+
+    def from_csr_order(self, values: Tensor) -> Tensor:
+        if self.order is None:
+            return values
+        return torch.empty_like(values).index_copy_(0, self.order, values)
+
+    def adjacency(self, values: Tensor) -> Tensor:
+        """Per-edge values [E] (graph order) as the [num_dst, num_src] matrix."""
+        return torch.sparse_csr_tensor(self.crow, self.col, self.in_csr_order(values), self.shape)
+
+    def by_source(self, values: Tensor) -> Tensor:
+        """Per-edge rows [E, ...] permuted once into source order (one row gather for all heads)."""
+        return values.index_select(0, self.t_order)
+
+    def transposed(self, values_by_source: Tensor) -> Tensor:
+        """Per-edge values [E] in source order (``by_source``) as the [num_src, num_dst] matrix."""
+        return torch.sparse_csr_tensor(self.t_crow, self.t_col, values_by_source, self.shape[::-1])
+
+    def relations(self, num_relations: int) -> Incidence:
+        """Which edges carry each relation (for per-relation tables' gradients)."""
+        if num_relations not in self._relations:
+            self._relations[num_relations] = Incidence(self.rel, num_relations)
+        return self._relations[num_relations]
 
     def sample(self, dst_rows: Tensor, src_rows: Tensor) -> Tensor:
-        """Per entry, edge-major: dst_rows[dst·H + h] · src_rows[src·H + h]."""
-        pattern = torch.sparse_csr_tensor(
-            self.crow, self.col, torch.zeros_like(self.col, dtype=dst_rows.dtype), self.shape
-        )
-        sampled = torch.sparse.sampled_addmm(pattern, dst_rows, src_rows.T, beta=0.0).values()
-        return torch.empty_like(sampled).index_copy_(0, self.order, sampled)
+        """Per edge (graph order): dst_rows[dst] · src_rows[src] for [N, D] rows."""
+        dtype = dst_rows.dtype
+        if dtype not in self._patterns:
+            zeros = torch.zeros(self.col.shape[0], dtype=dtype, device=self.col.device)
+            self._patterns[dtype] = torch.sparse_csr_tensor(self.crow, self.col, zeros, self.shape)
+        sampled = torch.sparse.sampled_addmm(self._patterns[dtype], dst_rows, src_rows.T, beta=0.0).values()
+        return self.from_csr_order(sampled)
 
 
-def expand_index(index: Tensor, like: Tensor) -> Tensor:
-    """``index`` [E] broadcast to the shape of ``like`` [E, ...] (for ``scatter_reduce``)."""
-    return index.view(-1, *([1] * (like.dim() - 1))).expand_as(like)
+def _head(x: Tensor, h: int) -> Tensor:
+    """Head ``h`` of [N, heads, D] features, or the one shared head."""
+    return x[:, h if x.shape[1] > 1 else 0].contiguous()
 
 
-def segment_sum(values: Tensor, index: Tensor, size: int) -> Tensor:
-    """Rows of ``values`` summed into ``size`` rows by ``index``."""
-    out = torch.zeros((size, *values.shape[1:]), dtype=values.dtype, device=values.device)
-    return out.index_add_(0, index, values)
+class Gather(torch.autograd.Function):
+    """``x[index]`` whose backward is an incidence product instead of a serial ``index_add_``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, incidence: Incidence) -> Tensor:
+        ctx.incidence = incidence
+        return x.index_select(0, incidence.index)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return ctx.incidence.sum(grad.contiguous()), None
+
+
+class ScatterSum(torch.autograd.Function):
+    """Per-edge rows summed into their nodes (the adjoint of ``Gather``)."""
+
+    @staticmethod
+    def forward(ctx: Any, values: Tensor, incidence: Incidence) -> Tensor:
+        ctx.incidence = incidence
+        return incidence.sum(values.contiguous())
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.index_select(0, ctx.incidence.index), None
 
 
 class WeightedSum(torch.autograd.Function):
-    """out[i, h] = Σ_{j→i} w[j→i, h] · x[j, h] for x [N_src, H, D], w [E, H]."""
+    """out[i, h] = Σ_{j→i} w[j→i, h] · x[j, h] for x [N_src, H or 1, D] (1: shared by heads), w [E, H]."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, weights: Tensor, pattern: HeadPattern) -> Tensor:
+    def forward(ctx: Any, x: Tensor, weights: Tensor, layout: EdgeLayout) -> Tensor:
         ctx.save_for_backward(x, weights)
-        ctx.pattern = pattern
-        heads, dim = x.shape[1:]
-        return (pattern.matrix(weights.reshape(-1)) @ x.reshape(-1, dim)).view(-1, heads, dim)
+        ctx.layout = layout
+        heads = weights.shape[1]
+        return torch.stack([layout.adjacency(weights[:, h].contiguous()) @ _head(x, h) for h in range(heads)], 1)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None]:
         x, weights = ctx.saved_tensors
-        pattern, dim = ctx.pattern, x.shape[-1]
-        grad_rows = grad.reshape(-1, dim).contiguous()
+        layout, heads = ctx.layout, weights.shape[1]
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = (pattern.transposed(weights.reshape(-1)) @ grad_rows).view_as(x)
+            by_src = layout.by_source(weights)
+            per_head = [layout.transposed(by_src[:, h].contiguous()) @ _head(grad, h) for h in range(heads)]
+            grad_x = torch.stack(per_head, 1) if x.shape[1] > 1 else sum(per_head).unsqueeze(1)
         if ctx.needs_input_grad[1]:
-            grad_w = pattern.sample(grad_rows, x.reshape(-1, dim)).view_as(weights)
+            grad_w = torch.stack([layout.sample(_head(grad, h), _head(x, h)) for h in range(heads)], 1)
         return grad_x, grad_w, None
 
 
@@ -90,22 +167,26 @@ class EdgeDot(torch.autograd.Function):
     """s[j→i, h] = x_src[j, h] · x_dst[i, h] for [N, H, D] inputs: [E, H]."""
 
     @staticmethod
-    def forward(ctx: Any, src_feat: Tensor, dst_feat: Tensor, pattern: HeadPattern) -> Tensor:
+    def forward(ctx: Any, src_feat: Tensor, dst_feat: Tensor, layout: EdgeLayout) -> Tensor:
         ctx.save_for_backward(src_feat, dst_feat)
-        ctx.pattern = pattern
-        dim = src_feat.shape[-1]
-        return pattern.sample(dst_feat.reshape(-1, dim), src_feat.reshape(-1, dim)).view(-1, src_feat.shape[1])
+        ctx.layout = layout
+        heads = src_feat.shape[1]
+        return torch.stack([layout.sample(_head(dst_feat, h), _head(src_feat, h)) for h in range(heads)], 1)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None]:
         src_feat, dst_feat = ctx.saved_tensors
-        pattern, dim = ctx.pattern, src_feat.shape[-1]
-        values = grad.reshape(-1)
+        layout, heads = ctx.layout, src_feat.shape[1]
         grad_src = grad_dst = None
         if ctx.needs_input_grad[0]:
-            grad_src = (pattern.transposed(values) @ dst_feat.reshape(-1, dim)).view_as(src_feat)
+            by_src = layout.by_source(grad)
+            grad_src = torch.stack(
+                [layout.transposed(by_src[:, h].contiguous()) @ _head(dst_feat, h) for h in range(heads)], 1
+            )
         if ctx.needs_input_grad[1]:
-            grad_dst = (pattern.matrix(values) @ src_feat.reshape(-1, dim)).view_as(dst_feat)
+            grad_dst = torch.stack(
+                [layout.adjacency(grad[:, h].contiguous()) @ _head(src_feat, h) for h in range(heads)], 1
+            )
         return grad_src, grad_dst, None
 
 
@@ -114,20 +195,21 @@ class SegmentSoftmax(torch.autograd.Function):
     ∂L/∂logit_e = a_e·(g_e − Σ_{e' into the same node} a_e'·g_e'), which saves only the weights."""
 
     @staticmethod
-    def forward(ctx: Any, logits: Tensor, dst: Tensor, num_dst: int) -> Tensor:
-        index = expand_index(dst, logits)
-        shape = (num_dst, *logits.shape[1:])
+    def forward(ctx: Any, logits: Tensor, layout: EdgeLayout) -> Tensor:
+        dst, num_dst = layout.by_dst.index, layout.shape[0]
+        index = dst.view(-1, *([1] * (logits.dim() - 1))).expand_as(logits)
         # subtracting each segment's maximum changes nothing but keeps exp() finite
-        peak = torch.full(shape, float("-inf"), dtype=logits.dtype, device=logits.device)
+        peak = torch.full((num_dst, *logits.shape[1:]), float("-inf"), dtype=logits.dtype, device=logits.device)
         peak = peak.scatter_reduce(0, index, logits, "amax")
         weights = torch.exp(logits - peak.index_select(0, dst))
-        weights /= segment_sum(weights, dst, num_dst).index_select(0, dst)
-        ctx.save_for_backward(weights, dst)
-        ctx.num_dst = num_dst
+        weights /= layout.by_dst.sum(weights).index_select(0, dst)
+        ctx.save_for_backward(weights)
+        ctx.layout = layout
         return weights
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
-        weights, dst = ctx.saved_tensors
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (weights,) = ctx.saved_tensors
+        by_dst = ctx.layout.by_dst
         weighted = weights * grad
-        return weighted - weights * segment_sum(weighted, dst, ctx.num_dst).index_select(0, dst), None, None
+        return weighted - weights * by_dst.sum(weighted).index_select(0, by_dst.index), None

@@ -19,7 +19,7 @@ def _ops() -> Any:
 
 
 def per_relation(graph: Graph, table: Tensor) -> Tensor:
-    return table[graph.rel]
+    return table.index_select(0, graph.rel)  # plain indexing's backward sorts the indices
 
 
 def u_add_v(graph: Graph, src_term: Tensor, dst_term: Tensor) -> Tensor:

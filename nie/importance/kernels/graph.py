@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from nie.core.seed import import_dgl
-from nie.importance.kernels.csr import HeadPattern
+from nie.importance.kernels.csr import EdgeLayout
 
 KernelBackend = Literal["dgl", "torch"]  # the backend a graph's kernels run on (``Backend`` adds ``auto``)
 
@@ -34,7 +34,7 @@ class Graph:
     added_loop: Optional[Tensor] = None
     backend: KernelBackend = "torch"
     dgl_graph: Any = field(default=None, repr=False)  # DGL's view of the same edges, built on demand
-    head_patterns: dict[int, HeadPattern] = field(default_factory=dict, repr=False)  # torch's CSR layouts
+    edge_layout: Optional[EdgeLayout] = field(default=None, repr=False)  # torch's CSR layout, built on demand
 
     @property
     def num_edges(self) -> int:
@@ -53,14 +53,14 @@ class Graph:
             rel=self.rel.to(device),
             added_loop=_move(self.added_loop, device),
             dgl_graph=dgl_graph,
-            head_patterns={},
+            edge_layout=None,
         )
 
     def with_backend(self, backend: KernelBackend) -> Graph:
         """The same graph on ``backend``; for torch, edges sorted by destination (the scatters into
         destinations then write memory in order: ~3x faster on CPU)."""
         if backend == "dgl" or bool((self.dst[1:] >= self.dst[:-1]).all()):
-            return replace(self, backend=backend, head_patterns={})
+            return replace(self, backend=backend, edge_layout=None)
         order = torch.argsort(self.dst, stable=True)
         loops = None if self.added_loop is None else self.added_loop[order]
         return Graph(self.src[order], self.dst[order], self.rel[order], self.num_src, self.num_dst, loops, backend)
@@ -94,8 +94,8 @@ class Graph:
         src, dst = block.edges()
         return cls(src, dst, block.edata["rel"], block.num_src_nodes(), block.num_dst_nodes(), None, "dgl", block)
 
-    def head_pattern(self, heads: int) -> HeadPattern:
-        """The edges' CSR layout for ``heads`` heads (torch kernels), built once per graph and head count."""
-        if heads not in self.head_patterns:
-            self.head_patterns[heads] = HeadPattern(self.src, self.dst, self.num_src, self.num_dst, heads)
-        return self.head_patterns[heads]
+    def layout(self) -> EdgeLayout:
+        """The edges' CSR layout (torch kernels), built once per graph."""
+        if self.edge_layout is None:
+            self.edge_layout = EdgeLayout(self.src, self.dst, self.rel, self.num_src, self.num_dst)
+        return self.edge_layout
