@@ -28,6 +28,7 @@ from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
 from nie.core.seed import seed_everything
 from nie.core.task import BaseTask, check_same_model
+from nie.core.threads import set_threads
 
 # train.py and cv hand LightningCLI their argv on purpose; the "args and sys.argv" warning is noise.
 warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
@@ -149,6 +150,12 @@ class NIECLI(LightningCLI):
             help="In a power config: the origins of train.py backtest (ignored by the other subcommands).",
         )
         parser.add_argument(
+            "--threads",
+            type=Optional[int],
+            default=None,
+            help="Threads of torch's CPU kernels (default: OMP_NUM_THREADS where set, else every core available).",
+        )
+        parser.add_argument(
             "--out",
             type=Optional[str],
             default=None,
@@ -167,6 +174,7 @@ class NIECLI(LightningCLI):
         fill_task_monitor(config)
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
+        set_threads(config.get("threads"))
         if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
             config["trainer"]["logger"] = False
         seed = config.get("seed_everything")
