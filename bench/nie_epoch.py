@@ -4,6 +4,7 @@
     python bench/nie_epoch.py --modes full-batch --backends dgl torch   # the kernel table (ratio torch / dgl)
     python bench/nie_epoch.py --device cuda --backends torch            # on a GPU without a CUDA build of DGL
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
+    python bench/nie_epoch.py --baseline ../before  # each row also on another checkout: after / before
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
 step; full-batch only). ``easing`` is one EASING epoch with the reference's schedule: both members' training passes and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -154,6 +156,7 @@ def measure(
         "seconds_per_epoch": sum(times[1:]) / epochs,
         "peak_rss_mib": round(peak_mib),
         "peak_gpu_mib": round(gpu_mib),
+        "package": os.path.dirname(os.path.dirname(os.path.dirname(nie.importance.__file__))),  # which checkout
     }
 
 
@@ -169,6 +172,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "BACKEND"), help=argparse.SUPPRESS)
     parser.add_argument("--profile", metavar="MODEL", choices=list(NETWORKS), help="profile one full-batch step")
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        help="another checkout of the project (e.g. a git worktree of an older commit): every row also runs "
+        "on its packages, and the table gives this checkout's time over its",
+    )
     args = parser.parse_args()
     if args.profile:
         measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, True, args.backends[0], args.device)
@@ -195,40 +204,58 @@ def main() -> None:
         f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
         f"torch {torch.__version__}, device {args.device}"
     )
-    print(
-        "| model | mode | backend | s / epoch | × first backend | peak RSS (MiB) | peak GPU (MiB) |\n"
-        "|---|---|---|---|---|---|---|"
-    )
+    header = "| model | mode | backend | s / epoch | × first backend | peak RSS (MiB) | peak GPU (MiB) |"
+    if args.baseline:
+        header += " baseline s / epoch | this / baseline | baseline peak RSS (MiB) |"
+    print(header + "\n" + "|---" * header.count(" | ") + "|---|")
     for model in args.models:
         for mode in args.modes if model not in FULL_BATCH_ONLY else ["full-batch"]:
             first = None
             for backend in args.backends if mode == "full-batch" and model != "rgcn-dglnn" else ["dgl"]:
-                cmd = [
-                    sys.executable,
-                    __file__,
-                    "--root",
-                    args.root,
-                    "--epochs",
-                    str(args.epochs),
-                    "--batch-size",
-                    str(args.batch_size),
-                    "--fanouts",
-                    *map(str, args.fanouts),
-                    "--device",
-                    args.device,
-                    "--one",
-                    model,
-                    mode,
-                    backend,
-                ]
-                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-                row = json.loads(out)
+                row = one_row(args, model, mode, backend)
                 first = first or row["seconds_per_epoch"]
-                print(
-                    f"| {model} | {mode} | {backend} | {row['seconds_per_epoch']:.2f} | "
-                    f"{row['seconds_per_epoch'] / first:.2f} | {row['peak_rss_mib']} | {row['peak_gpu_mib']} |",
-                    flush=True,
+                line = (
+                    f"| {model} | {mode} | {backend} | {row['seconds_per_epoch']:.3f} | "
+                    f"{row['seconds_per_epoch'] / first:.2f} | {row['peak_rss_mib']} | {row['peak_gpu_mib']} |"
                 )
+                if args.baseline:
+                    before = one_row(args, model, mode, backend, args.baseline)
+                    assert os.path.samefile(before["package"], args.baseline), before["package"]
+                    line += (
+                        f" {before['seconds_per_epoch']:.3f} | "
+                        f"{row['seconds_per_epoch'] / before['seconds_per_epoch']:.2f} | {before['peak_rss_mib']} |"
+                    )
+                print(line, flush=True)
+
+
+def one_row(args: argparse.Namespace, model: str, mode: str, backend: str, checkout: str | None = None) -> dict:
+    """One (model, mode, backend) measured in a fresh process, on ``checkout``'s packages if given."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--root",
+        os.path.abspath(args.root),
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(args.batch_size),
+        "--fanouts",
+        *map(str, args.fanouts),
+        "--device",
+        args.device,
+        "--one",
+        model,
+        mode,
+        backend,
+    ]
+    env = dict(os.environ)
+    if checkout:
+        env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(checkout), env.get("PYTHONPATH", "")])
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode:
+        where = checkout or "this checkout"
+        sys.exit(f"error: {model} {mode} {backend} on {where} failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

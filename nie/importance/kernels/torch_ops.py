@@ -30,7 +30,10 @@ def edge_softmax(graph: Graph, logits: Tensor) -> Tensor:
 
 
 def u_mul_e_sum(graph: Graph, src_feat: Tensor, edge_weight: Tensor) -> Tensor:
-    return WeightedSum.apply(src_feat, edge_weight.squeeze(-1), graph.layout())
+    layout = graph.layout()
+    if src_feat.shape[-1] == 1:  # one value per head (GENI's scores): [E, H] messages are cheaper than products
+        return ScatterSum.apply(Gather.apply(src_feat, layout.by_src) * edge_weight, layout.by_dst)
+    return WeightedSum.apply(src_feat, edge_weight.squeeze(-1), layout)
 
 
 def u_mul_e_mean(graph: Graph, src_feat: Tensor, edge_weight: Tensor) -> Tensor:
