@@ -9,59 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from nie.importance import GAT, GENI, RGCN, RGTN, kernels
-from nie.importance.kernels import Graph
-from nie.importance.models.pregat import PreGAT
-from nie.importance.spec import GraphBatch, GraphSpec
-from nie.importance.task import split_outputs
-
-NUM_NODES, NUM_RELATIONS = 40, 5
-
-
-def random_graph(seed: int = 0) -> Graph:
-    """A random multigraph with self-loops on all but the last node, which has no in-edges at all."""
-    generator = torch.Generator().manual_seed(seed)
-    src = torch.randint(0, NUM_NODES, (160,), generator=generator)
-    dst = torch.randint(0, NUM_NODES - 1, (160,), generator=generator)
-    loops = torch.arange(NUM_NODES - 1)
-    rel = torch.randint(0, NUM_RELATIONS, (160 + len(loops),), generator=generator)
-    return Graph(torch.cat([src, loops]), torch.cat([dst, loops]), rel, NUM_NODES, NUM_NODES)
-
-
-def batch_on(graph: Graph) -> GraphBatch:
-    generator = torch.Generator().manual_seed(1)
-    x = torch.randn(NUM_NODES, 6, generator=generator)
-    degree = graph.in_degrees().float()
-    index = torch.arange(0, NUM_NODES, 2)
-    return GraphBatch(
-        [graph],
-        x,
-        torch.arange(NUM_NODES),
-        degree,
-        index,
-        torch.rand(len(index), generator=generator),
-        torch.randn(NUM_NODES, 3, generator=generator),
-    )
-
-
-SPEC = GraphSpec(NUM_NODES, NUM_RELATIONS, in_dim=6, semantic_dim=3, label_mean=1.0, centrality_mean=1.0)
-NETWORKS = {
-    "geni": lambda: GENI(SPEC, feat_drop=0.0),
-    "gat": lambda: GAT(SPEC, feat_drop=0.0),
-    "rgcn": lambda: RGCN(SPEC, dropout=0.0),
-    "rgtn": lambda: RGTN(SPEC, feat_drop=0.0),
-    "pregat": lambda: PreGAT(6, NUM_RELATIONS, hidden=4, heads=2, out_dim=5),
-}
-
-
-def outputs_and_gradients(name: str, backend: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    torch.manual_seed(0)
-    net = NETWORKS[name]()
-    graph = random_graph().with_backend(backend)
-    batch = batch_on(graph)
-    out = net(graph, batch.x) if name == "pregat" else split_outputs(net(batch))[0]
-    (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-    return out.detach(), {k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None}
+from bench.kernel_agreement import NETWORKS, NUM_NODES, SPEC, agreement, batch_on, outputs_and_gradients, random_graph
+from nie.importance import kernels
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))
@@ -72,6 +21,12 @@ def test_backends_agree_on_outputs_and_gradients(name: str) -> None:
     assert grads_torch.keys() == grads_dgl.keys() and grads_dgl
     for key in grads_dgl:
         torch.testing.assert_close(grads_torch[key], grads_dgl[key], atol=1e-5, rtol=1e-5, msg=key)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_torch_kernels_on_cuda_agree_with_the_cpu_reference() -> None:
+    result = agreement("cuda")
+    assert result["agree"], result
 
 
 @pytest.mark.parametrize("name", ["pagerank", "degree"])

@@ -103,7 +103,8 @@ def test_gpu_without_cuda_dgl_sampling_refuses_full_batch_uses_torch_kernels(mon
         require_sampling_support(cuda)
     require_sampling_support(torch.device("cpu"))  # DGL's CPU build samples on CPU
     assert resolve_backend("auto", cuda) == "torch"
-    assert resolve_backend("auto", torch.device("cpu")) == "dgl"
+    assert resolve_backend("auto", torch.device("cpu")) == "torch"  # full graphs: the faster kernels
+    assert resolve_backend("auto", torch.device("cpu"), sampled=True) == "dgl"  # DGL's blocks
     with pytest.raises(
         ConfigError, match=r"data.backend: dgl on cuda:0.*no support for that device.*data.backend: torch"
     ):

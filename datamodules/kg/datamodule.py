@@ -147,8 +147,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         pretraining: a pre-training stage run per fold on this fold's training labels only, whose
             embeddings replace or extend ``features`` (e.g. ``nie.importance.LICAP``).
         backend: the message-passing kernels (``nie.importance.kernels``): ``dgl`` (fused, needs DGL with
-            support for the device), ``torch`` (any device, no DGL) or ``auto`` (DGL where it works).
-            Sampled mini-batches always use DGL.
+            support for the device), ``torch`` (any device, no DGL) or ``auto`` (torch for full-batch
+            runs, as fast or faster on CPU for every network; DGL for sampled ones, whose blocks are DGL's).
     """
 
     def __init__(
@@ -216,7 +216,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
         if h.batch_size is not None:
             require_sampling_support(device)
-        backend = resolve_backend(h.backend, device)
+        backend = resolve_backend(h.backend, device, sampled=h.batch_size is not None)
         if self.graph is not None:
             self._use_backend(backend)
             return

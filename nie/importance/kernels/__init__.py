@@ -11,7 +11,7 @@ sums (or means) of source features into destination nodes. Each function has two
            no DGL import.
 
 A graph carries the backend it runs on, so networks never choose; ``resolve_backend`` picks it
-once per run (``auto``: DGL where it works on the device, torch elsewhere).
+once per run (``auto``: torch for full-batch runs, DGL for sampled ones).
 
 Layout:
 

@@ -37,12 +37,15 @@ def dgl_supports(device: torch.device) -> bool:
         return False
 
 
-def resolve_backend(requested: Backend, device: torch.device) -> KernelBackend:
-    """The backend a run uses on ``device``; ``dgl`` where it cannot work stops with one line."""
-    if requested == "torch":
+def resolve_backend(requested: Backend, device: torch.device, sampled: bool = False) -> KernelBackend:
+    """The backend a run's full graph uses on ``device``; ``dgl`` where it cannot work stops with one line.
+
+    ``auto`` is torch for full-batch runs: on CPU its kernels are as fast as DGL's or faster for
+    every network (``bench/nie_epoch.py``, BENCHMARKS.md) and need no DGL build for the device.
+    Sampled runs take their blocks from DGL's sampler, so ``auto`` keeps them on DGL.
+    """
+    if requested == "torch" or (requested == "auto" and not sampled):
         return "torch"
-    if requested == "auto":
-        return "dgl" if dgl_supports(device) else "torch"
     if not dgl_importable():
         raise ConfigError(
             f"data.backend: dgl on {device}, but DGL cannot be imported here: {DGL_INSTALL}; "

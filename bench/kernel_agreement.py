@@ -1,0 +1,91 @@
+"""Every network's outputs and gradients with the torch kernels on a device against a CPU reference.
+
+The reference is DGL's kernels on CPU where DGL imports, else the torch kernels on CPU (a GPU
+machine without DGL). The graph is small, random, with repeated edges and a node without
+in-edges; float32, no TF32.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.kernels import Graph, dgl_importable
+from nie.importance.models.pregat import PreGAT
+from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance.task import split_outputs
+
+NUM_NODES, NUM_RELATIONS = 40, 5
+TOLERANCE = 1e-5
+SPEC = GraphSpec(NUM_NODES, NUM_RELATIONS, in_dim=6, semantic_dim=3, label_mean=1.0, centrality_mean=1.0)
+NETWORKS: dict[str, Callable[[], nn.Module]] = {
+    "geni": lambda: GENI(SPEC, feat_drop=0.0),
+    "gat": lambda: GAT(SPEC, feat_drop=0.0),
+    "rgcn": lambda: RGCN(SPEC, dropout=0.0),
+    "rgtn": lambda: RGTN(SPEC, feat_drop=0.0),
+    "pregat": lambda: PreGAT(6, NUM_RELATIONS, hidden=4, heads=2, out_dim=5),
+}
+
+
+def random_graph(seed: int = 0) -> Graph:
+    """A random multigraph with self-loops on all but the last node, which has no in-edges at all."""
+    generator = torch.Generator().manual_seed(seed)
+    src = torch.randint(0, NUM_NODES, (160,), generator=generator)
+    dst = torch.randint(0, NUM_NODES - 1, (160,), generator=generator)
+    loops = torch.arange(NUM_NODES - 1)
+    rel = torch.randint(0, NUM_RELATIONS, (160 + len(loops),), generator=generator)
+    return Graph(torch.cat([src, loops]), torch.cat([dst, loops]), rel, NUM_NODES, NUM_NODES)
+
+
+def batch_on(graph: Graph) -> GraphBatch:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(NUM_NODES, 6, generator=generator)
+    degree = graph.in_degrees().float()
+    index = torch.arange(0, NUM_NODES, 2)
+    return GraphBatch(
+        [graph],
+        x,
+        torch.arange(NUM_NODES),
+        degree,
+        index,
+        torch.rand(len(index), generator=generator),
+        torch.randn(NUM_NODES, 3, generator=generator),
+    )
+
+
+def outputs_and_gradients(name: str, backend: str, device: str = "cpu") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One forward and backward of network ``name`` on ``backend``'s kernels, results on CPU."""
+    torch.manual_seed(0)
+    net = NETWORKS[name]().to(device)
+    graph = random_graph().with_backend(backend).to(device)  # type: ignore[arg-type]
+    batch = batch_on(graph).to(device)
+    out = net(graph, batch.x) if name == "pregat" else split_outputs(net(batch))[0]
+    (out * torch.linspace(-1, 1, out.numel(), device=device).view_as(out)).sum().backward()
+    grads = {k: p.grad.detach().cpu() for k, p in net.named_parameters() if p.grad is not None}
+    return out.detach().cpu(), grads
+
+
+def agreement(device: str) -> dict:
+    """Per network, the largest absolute difference of outputs and gradients from the reference."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    reference = "dgl" if dgl_importable() else "torch"
+    networks = {}
+    for name in NETWORKS:
+        out_ref, grads_ref = outputs_and_gradients(name, reference)
+        out, grads = outputs_and_gradients(name, "torch", device)
+        diffs = [float((out - out_ref).abs().max())]
+        diffs += [float((grads[k] - grads_ref[k]).abs().max()) for k in grads_ref]
+        same_keys = grads.keys() == grads_ref.keys()
+        networks[name] = {"max_abs_difference": max(diffs), "same_parameters": same_keys}
+    agree = all(r["max_abs_difference"] <= TOLERANCE and r["same_parameters"] for r in networks.values())
+    return {
+        "device": device,
+        "reference": f"{reference} kernels on cpu",
+        "tolerance": TOLERANCE,
+        "agree": agree,
+        "networks": networks,
+    }
