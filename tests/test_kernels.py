@@ -11,6 +11,7 @@ import torch
 
 from bench.kernel_agreement import NETWORKS, NUM_NODES, SPEC, agreement, batch_on, outputs_and_gradients, random_graph
 from nie.importance import kernels
+from nie.importance.kernels import Graph
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))
@@ -114,3 +115,28 @@ def test_spectral_features_are_deterministic_for_a_seed_and_handle_isolated_node
     norms = np.linalg.norm(first, axis=1)
     assert not has_edges[-1] and (norms[~has_edges] == 0).all()  # nodes without edges: zero rows
     np.testing.assert_allclose(norms[has_edges], 1.0, rtol=1e-5)  # the others: unit rows
+
+
+def test_torch_kernels_agree_on_unsorted_and_destination_sorted_edges() -> None:
+    """Graphs built directly (not through ``with_backend``) may have edges in any order; the CSR
+    layout then permutes values in and out, with the same results per edge and per node."""
+    unsorted = random_graph()
+    assert unsorted.backend == "torch" and not bool((unsorted.dst[1:] >= unsorted.dst[:-1]).all())
+    order = torch.argsort(unsorted.dst, stable=True)
+    ordered = Graph(unsorted.src[order], unsorted.dst[order], unsorted.rel[order], NUM_NODES, NUM_NODES)
+    generator = torch.Generator().manual_seed(2)
+    feat = torch.randn(NUM_NODES, 3, 4, generator=generator)
+    weight = torch.rand(unsorted.num_edges, 3, 1, generator=generator)
+    coefficient = torch.linspace(-1, 1, unsorted.num_edges * 3).view(-1, 3, 1)
+    results = []
+    for graph, w, c in ((unsorted, weight, coefficient), (ordered, weight[order], coefficient[order])):
+        x, w = feat.clone().requires_grad_(), w.clone().requires_grad_()
+        dots = kernels.u_dot_v(graph, x, x)
+        summed = kernels.u_mul_e_sum(graph, x, w)
+        (summed.square().sum() + (dots * c).sum()).backward()
+        results.append((dots, summed, x.grad, w.grad))
+    (dots_a, sum_a, gx_a, gw_a), (dots_b, sum_b, gx_b, gw_b) = results
+    torch.testing.assert_close(dots_a[order], dots_b)
+    torch.testing.assert_close(sum_a, sum_b)
+    torch.testing.assert_close(gx_a, gx_b)
+    torch.testing.assert_close(gw_a[order], gw_b)
