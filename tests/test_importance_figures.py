@@ -37,6 +37,26 @@ def test_figures_can_be_switched_off(workdir: Path) -> None:
     assert image_tags(workdir) == set()
 
 
+def test_figures_every_kth_validation_check(workdir: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import IMAGES, EventAccumulator
+
+    fit("--model.init_args.figure_every", "2", "--trainer.max_epochs", "5")
+    (version,) = workdir.glob("runs/tensorboard/version_*")
+    steps = set()
+    for events in version.glob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events), size_guidance={IMAGES: 0}).Reload()
+        if "val/importance" in accumulator.Tags()["images"]:
+            steps |= {image.step for image in accumulator.Images("val/importance")}
+    assert steps == {0, 2, 4}  # checks after epochs 0..4: the first, then every second
+
+
+def test_figure_every_below_one_is_one_line(workdir: Path) -> None:
+    with pytest.raises(SystemExit) as raised:
+        fit("--model.init_args.figure_every", "0")
+    assert str(raised.value).startswith("error: model.init_args.figure_every must be at least 1")
+    assert "\n" not in str(raised.value)
+
+
 def test_predict_writes_png_beside_csv(workdir: Path) -> None:
     from predict import main as predict_main
 

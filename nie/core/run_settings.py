@@ -30,6 +30,7 @@ UNRECORDED = (
     "test_end",
     "top_k",
     "figures",
+    "figure_every",
     "plot_week_start",
 )
 

@@ -63,6 +63,7 @@ class BaseTask(pl.LightningModule):
         super().__init__()
         self.built = False
         self._val_outputs: list[dict[str, torch.Tensor]] = []  # this epoch's, for the validation figure
+        self._validations = 0  # checks finished in this process (the figure schedule)
         # a checkpoint whose weights start the training (a backtest's fine-tune); set before fit
         self.warm_start: Optional[str] = None
 
@@ -203,6 +204,11 @@ class BaseTask(pl.LightningModule):
     def draws_figures(self) -> bool:
         return True
 
+    def figure_every(self) -> int:
+        """Validation checks per figure (the first check draws one): a figure can cost more than
+        a full-batch training step."""
+        return 1
+
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
         if not self.trainable:  # non-learned baselines were fit in on_fit_start
             return None
@@ -223,6 +229,8 @@ class BaseTask(pl.LightningModule):
         """Where a validation figure goes: rank zero's TensorBoard, outside the sanity check."""
         if not self.draws_figures() or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return None
+        if self._validations % self.figure_every():
+            return None
         return next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
 
     def on_validation_epoch_end(self) -> None:
@@ -233,6 +241,8 @@ class BaseTask(pl.LightningModule):
         if logger is not None and drawn is not None:
             # step = epoch: the scalars' step too when an epoch is one optimiser step (full-batch graphs)
             logger.experiment.add_figure(drawn[0], drawn[1], self.current_epoch)  # closes the figure
+        if not self.trainer.sanity_checking:
+            self._validations += 1
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics(self.test_metrics)

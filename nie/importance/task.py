@@ -46,6 +46,7 @@ class ImportanceTaskSettings(Settings):
     ltr_list_size: int
     top_k: int
     figures: bool
+    figure_every: int = 10  # added later: older checkpoints read the default
 
 
 class NodeImportanceTask(BaseTask):
@@ -60,8 +61,10 @@ class NodeImportanceTask(BaseTask):
         ltr_weight: α, weight of the ListNet learning-to-rank term (0 disables it).
         ltr_list_size: nodes per ListNet list.
         top_k: k of NDCG@k and OVERLAP@k.
-        figures: draw predicted against true labels and the top-k overlap curve at every validation
+        figures: draw predicted against true labels and the top-k overlap curve during validation
             (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
+        figure_every: validation checks per figure (the first check draws one); a figure costs
+            more than a validation check of a full-batch graph network.
     """
 
     headline_metrics = ("ndcg@100", "spearman", "overlap@100", "rmse")
@@ -77,8 +80,13 @@ class NodeImportanceTask(BaseTask):
         ltr_list_size: int = 100,
         top_k: int = 100,
         figures: bool = True,
+        figure_every: int = 10,
     ) -> None:
         super().__init__()
+        if figure_every < 1:
+            raise ConfigError(
+                f"model.init_args.figure_every must be at least 1 (validation checks per figure), got {figure_every}"
+            )
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
@@ -162,6 +170,9 @@ class NodeImportanceTask(BaseTask):
 
     def draws_figures(self) -> bool:
         return self.settings.figures
+
+    def figure_every(self) -> int:
+        return self.settings.figure_every
 
     def validation_figure(self, outputs: list[dict[str, Tensor]]) -> Optional[tuple[str, Figure]]:
         preds, labels = (torch.cat([o[key] for o in outputs]) for key in ("prediction", "label"))
