@@ -5,6 +5,7 @@
     python bench/nie_epoch.py --device cuda --backends torch            # on a GPU without a CUDA build of DGL
     python bench/nie_epoch.py --profile rgtn     # torch.profiler table of one full-batch step
     python bench/nie_epoch.py --baseline ../before  # each row also on another checkout: after / before
+    python bench/nie_epoch.py --models geni --models-together 5   # does training 5 folds as one batch pay?
 
 ``pregat`` is one epoch of LICAP pre-training (PreGAT forward, both contrastive losses, Adam
 step; full-batch only). ``easing`` is one EASING epoch with the reference's schedule: both members' training passes and
@@ -39,6 +40,7 @@ NETWORKS = {
     "pregat": None,
 }
 LAYERS = {"geni": 3}  # as in configs/fb15k/<model>.yaml; the others have 2
+HEADS = {"geni": 4, "gat": 8, "rgtn": 8}  # as in configs/fb15k/<model>.yaml
 OPTIONS = {"easing": {"pseudo_passes": 5}, "easing-p2": {"pseudo_passes": 2}}  # reference schedule; CPU budget
 FULL_BATCH_ONLY = ("pregat", "easing", "easing-p2")
 SEMANTIC = ("rgtn", "easing", "easing-p2")
@@ -95,6 +97,7 @@ def measure(
     profile: bool = False,
     backend: str = "dgl",
     device: str = "cpu",
+    models_together: int = 1,
 ) -> dict:
     import torch
     import torch.nn.functional as F
@@ -116,7 +119,10 @@ def measure(
         net, step_loss = licap_step(dm)
     else:
         build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
-        net = build(dm.spec, num_layers=len(fanouts), **OPTIONS.get(model, {}))
+        options = dict(OPTIONS.get(model, {}))
+        if models_together > 1:  # k models' message passing as one network with k times the heads
+            options["heads"] = HEADS[model] * models_together
+        net = build(dm.spec, num_layers=len(fanouts), **options)
 
         def step_loss(batch):
             if hasattr(net, "training_loss"):
@@ -173,6 +179,12 @@ def main() -> None:
     parser.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "BACKEND"), help=argparse.SUPPRESS)
     parser.add_argument("--profile", metavar="MODEL", choices=list(NETWORKS), help="profile one full-batch step")
     parser.add_argument(
+        "--models-together",
+        type=int,
+        default=1,
+        help="k: build geni/gat/rgtn with k times the heads, the kernel calls of k folds trained as one batch",
+    )
+    parser.add_argument(
         "--baseline",
         metavar="CHECKOUT",
         help="another checkout of the project (e.g. a git worktree of an older commit): every row also runs "
@@ -193,6 +205,7 @@ def main() -> None:
                     args.batch_size,
                     args.fanouts,
                     backend=args.one[2],
+                    models_together=args.models_together,
                     device=args.device,
                 )
             )
@@ -243,6 +256,8 @@ def one_row(args: argparse.Namespace, model: str, mode: str, backend: str, check
         *map(str, args.fanouts),
         "--device",
         args.device,
+        "--models-together",
+        str(args.models_together),
         "--one",
         model,
         mode,
