@@ -7,10 +7,6 @@ training budgets.
 
     python bench/early_stopping_replay.py runs/selection/patience40/tensorboard/version_* \\
         --patience 20 40 --min-epochs 50
-    python bench/early_stopping_replay.py runs/.../version_* --patience 10 20 --every 1 2   # validate half as often
-
-Validating less often changes nothing in training either (evaluation draws no random numbers), so
-``--every k`` replays a run that validated only at every k-th of the logged checks.
 """
 
 from __future__ import annotations
@@ -61,20 +57,16 @@ def main() -> None:
     parser.add_argument("--patience", type=int, nargs="+", required=True, help="patience in validation checks")
     parser.add_argument("--min-epochs", type=int, default=0)
     parser.add_argument("--tag", default="val/spearman")
-    parser.add_argument("--every", type=int, nargs="+", default=[1], help="keep every k-th logged check")
     args = parser.parse_args()
     curves = [validation_curve(d, args.tag) for d in sorted(args.logdirs) if any(d.glob("events.*"))]
-    for every in args.every:
-        for patience in args.patience:
-            results = [
-                replay(e[every - 1 :: every], s[every - 1 :: every], patience, args.min_epochs) for e, s in curves
-            ]
-            bests, stops = [r[2] for r in results], [r[0] for r in results]
-            print(
-                f"every {every}, patience {patience}: best {args.tag} {np.mean(bests):.4f} ± {np.std(bests):.4f}, "
-                f"mean stop epoch {np.mean(stops):.0f}  "
-                + "  ".join(f"(stop {r[0]}, best epoch {r[1]}: {r[2]:.4f})" for r in results)
-            )
+    for patience in args.patience:
+        results = [replay(e, s, patience, args.min_epochs) for e, s in curves]
+        bests = [r[2] for r in results]
+        print(
+            f"patience {patience}: best {args.tag} {np.mean(bests):.4f} ± {np.std(bests):.4f}, "
+            f"mean stop epoch {np.mean([r[0] for r in results]):.0f}  "
+            + "  ".join(f"(stop {r[0]}, best epoch {r[1]}: {r[2]:.4f})" for r in results)
+        )
 
 
 if __name__ == "__main__":
