@@ -6,9 +6,14 @@ import pytest
 import torch
 
 from datamodules import SyntheticKnowledgeGraphDataModule
+from nie.core.errors import ConfigError
 from nie.importance import SKES
-from nie.importance.models.skes import frequent_relation_pairs, sliced_wasserstein
+from nie.importance.models.skes import frequent_relation_pairs
+from nie.importance.models.transport import sinkhorn, sliced_wasserstein
+from nie.importance.spec import GraphSpec
 from tests.conftest import DEMO, TINY, read_json, run_train
+
+GRAPH_SPEC = GraphSpec(20, 3, in_dim=4, semantic_dim=0, label_mean=1.0, centrality_mean=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +33,49 @@ def test_sliced_wasserstein_is_zero_for_the_same_distribution_and_positive_other
     assert sliced_wasserstein(shuffled, reference, directions).item() == pytest.approx(0.0, abs=1e-6)
     moved = (reference + 0.5).unsqueeze(0)
     assert sliced_wasserstein(moved, reference, directions).item() > 0.1
+
+
+def test_sliced_wasserstein_of_a_translation_has_its_closed_form() -> None:
+    """Moving every point by t moves each 1-d projection by θ·t: SW2² = mean over θ of (θ·t)²."""
+    torch.manual_seed(1)
+    reference = torch.randn(6, 3)
+    directions = torch.nn.functional.normalize(torch.randn(3, 10), dim=0)
+    shift = torch.tensor([0.3, -0.2, 0.5])
+    expected = torch.sqrt(((shift @ directions) ** 2).mean())
+    distance = sliced_wasserstein((reference + shift).unsqueeze(0), reference, directions)
+    assert distance.item() == pytest.approx(expected.item(), abs=1e-5)
+
+
+def test_sinkhorn_matches_exact_transport_on_small_cases() -> None:
+    # one point each: the only plan moves all mass, for any regulariser
+    x, y = torch.tensor([[[1.0, 2.0]]]), torch.tensor([[4.0, 6.0]])
+    for epsilon in (0.01, 1.0, 10.0):
+        assert sinkhorn(x, y, epsilon, 20).item() == pytest.approx(5.0, abs=1e-5)
+    # two points each: the exact plan pairs 0 with 0.1 and 1 with 1.1 (W2 = 0.1); a small regulariser gets there
+    points, reference = torch.tensor([[[0.0], [1.0]]]), torch.tensor([[1.1], [0.1]])
+    assert sinkhorn(points, reference, 0.005, 200).item() == pytest.approx(0.1, abs=1e-3)
+    # a large one spreads the plan towards independence: the distance grows towards √(mean cost)
+    independent = torch.sqrt(torch.cdist(points[0], reference).pow(2).mean())
+    assert 0.1 + 1e-3 < sinkhorn(points, reference, 100.0, 50).item() <= independent.item() + 1e-5
+
+
+def test_sinkhorn_settings_are_checked() -> None:
+    for bad in ({"sinkhorn_epsilon": 0.0}, {"sinkhorn_epsilon": -1.0}, {"sinkhorn_iterations": 0}):
+        with pytest.raises(ConfigError, match="sinkhorn_"):
+            SKES(GRAPH_SPEC, distance="sinkhorn", **bad)
+
+
+def test_a_non_positive_sinkhorn_regulariser_is_one_line_through_the_cli(workdir) -> None:
+    (workdir / "skes.yaml").write_text(
+        "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n"
+        "      init_args: {paths: 2, distance: sinkhorn, sinkhorn_epsilon: 0}\n"
+        "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
+    )
+    with pytest.raises(SystemExit) as raised:
+        run_train("fit", "--config", DEMO, "--config", str(workdir / "skes.yaml"), *TINY)
+    message = str(raised.value)
+    assert message.startswith("error: model.init_args.network.init_args.sinkhorn_epsilon must be a positive")
+    assert "\n" not in message
 
 
 def test_attention_weights_over_views_sum_to_one(tiny) -> None:
@@ -51,7 +99,9 @@ def test_relation_pairs_are_the_most_frequent_two_hop_paths(tiny) -> None:
             assert (i * o).sum() <= best
 
 
-@pytest.mark.parametrize("ablation", [{}, {"distance": "none"}, {"fusion": "mean"}, {"views": ["similarity"]}])
+@pytest.mark.parametrize(
+    "ablation", [{}, {"distance": "none"}, {"distance": "sinkhorn"}, {"fusion": "mean"}, {"views": ["similarity"]}]
+)
 def test_every_ablation_trains(tiny, ablation) -> None:
     torch.manual_seed(0)
     net = SKES(tiny.spec, paths=2, **ablation)

@@ -16,7 +16,9 @@ validation (the ablations: ``distance: none``, ``fusion: mean``, a single view):
 * **Distance** (``distance: sliced_wasserstein``): the fused embedding is read as ``points`` points of
   ``hidden / points`` dimensions, an empirical distribution; its distance to a learned
   "uninformative" reference distribution is the sliced Wasserstein-2 distance over ``projections``
-  fixed random directions (sorting gives each 1-d transport exactly). Importance = softplus(a) ·
+  fixed random directions (sorting gives each 1-d transport exactly); ``distance: sinkhorn`` is the
+  entropic (Sinkhorn) distance of the full point sets instead (``sinkhorn_epsilon`` relative to the
+  mean cost, ``sinkhorn_iterations`` log-domain iterations). Importance = softplus(a) ·
   distance + b, monotone in the distance, so the task's ListNet term (``ltr_weight``) is the ranking
   constraint on the distances. ``distance: none`` is the ablation with a linear head instead.
 
@@ -35,18 +37,10 @@ from nie.importance import kernels
 from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.models.baselines import pagerank
+from nie.importance.models.transport import check_sinkhorn, sinkhorn, sliced_wasserstein
 from nie.importance.spec import GraphBatch, GraphSpec
 
 View = Literal["centrality", "similarity", "paths"]
-
-
-def sliced_wasserstein(points: Tensor, reference: Tensor, directions: Tensor) -> Tensor:
-    """Sliced Wasserstein-2 distance between each row's point set ``points`` [N, M, P] and one
-    ``reference`` set [M, P] (uniform weights), over unit ``directions`` [P, L]: [N]."""
-    projected = torch.sort(points @ directions, dim=1).values
-    reference_projected = torch.sort(reference @ directions, dim=0).values
-    squared = ((projected - reference_projected.unsqueeze(0)) ** 2).mean(dim=(1, 2))
-    return torch.sqrt(squared + 1e-12) - 1e-6
 
 
 def frequent_relation_pairs(graph: Graph, count: int) -> list[tuple[int, int]]:
@@ -88,12 +82,17 @@ class SKES(ImportanceNetwork):
         points: int = 8,
         projections: int = 32,
         fusion: Literal["attention", "mean"] = "attention",
-        distance: Literal["sliced_wasserstein", "none"] = "sliced_wasserstein",
+        distance: Literal["sliced_wasserstein", "sinkhorn", "none"] = "sliced_wasserstein",
+        sinkhorn_epsilon: float = 0.1,
+        sinkhorn_iterations: int = 30,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
         if hidden % points:
             raise ValueError(f"hidden={hidden} must be a multiple of points={points}")
+        if distance == "sinkhorn":
+            check_sinkhorn(sinkhorn_epsilon, sinkhorn_iterations)
+        self.sinkhorn_epsilon, self.sinkhorn_iterations = sinkhorn_epsilon, sinkhorn_iterations
         self.view_names = list(views or ("centrality", "similarity", "paths"))
         self.num_paths, self.points = paths, points
         self.fusion, self.distance = fusion, distance
@@ -164,5 +163,9 @@ class SKES(ImportanceNetwork):
         z = self.embed(batch)
         if self.distance == "none":
             return self.linear_head(z).squeeze(-1)
-        distance = sliced_wasserstein(z.view(z.shape[0], self.points, -1), self.reference, self.directions)
+        points = z.view(z.shape[0], self.points, -1)
+        if self.distance == "sinkhorn":
+            distance = sinkhorn(points, self.reference, self.sinkhorn_epsilon, self.sinkhorn_iterations)
+        else:
+            distance = sliced_wasserstein(points, self.reference, self.directions)
         return F.softplus(self.scale) * distance + self.offset
