@@ -22,6 +22,7 @@ from nie.cli.outputs import MetricsFiles, RunConfigSaver, stage_metrics, write_p
 from nie.cli.parsing import expand_includes, import_object
 from nie.core.errors import ConfigError, NIEError
 from nie.core.io import check_writable
+from nie.core.launch import fill_nodes_from_launcher
 from nie.core.legacy import upgrade_class_paths
 from nie.core.naming import network_name
 from nie.core.resume import continue_logger_version
@@ -175,6 +176,7 @@ class NIECLI(LightningCLI):
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
         set_threads(config.get("threads"))
+        fill_nodes_from_launcher(config["trainer"])
         if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
             config["trainer"]["logger"] = False
         seed = config.get("seed_everything")
