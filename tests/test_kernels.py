@@ -140,3 +140,15 @@ def test_torch_kernels_agree_on_unsorted_and_destination_sorted_edges() -> None:
     torch.testing.assert_close(sum_a, sum_b)
     torch.testing.assert_close(gx_a, gx_b)
     torch.testing.assert_close(gw_a[order], gw_b)
+
+
+def test_torch_kernels_on_a_graph_without_edges() -> None:
+    empty = torch.zeros(0, dtype=torch.int64)
+    graph = Graph(empty, empty, empty, 3, 3).with_backend("torch")
+    feat = torch.randn(3, 2, 4, requires_grad=True)
+    logits = kernels.u_dot_v(graph, feat, feat).squeeze(-1)
+    weights = kernels.edge_softmax(graph, logits)
+    summed = kernels.u_mul_e_sum(graph, feat, weights.unsqueeze(-1))
+    assert weights.shape == (0, 2) and summed.shape == (3, 2, 4) and (summed == 0).all()
+    summed.sum().backward()
+    assert feat.grad is not None and (feat.grad == 0).all()

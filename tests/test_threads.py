@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from tests.conftest import DEMO, TINY, run_train
 
 
 @pytest.fixture(autouse=True)
-def _restore_threads():
+def _restore_threads(monkeypatch: pytest.MonkeyPatch):
     before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))  # restored afterwards
     yield
     torch.set_num_threads(before)
 
@@ -41,4 +43,4 @@ def test_impossible_thread_counts_stop_in_one_line(workdir: Path, requested: int
 
 def test_a_run_uses_the_threads_it_asks_for(workdir: Path) -> None:
     run_train("fit", "--config", DEMO, *TINY, "--threads", "1", "--trainer.max_epochs", "1")
-    assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"  # Lightning's launcher reads it

@@ -16,4 +16,5 @@ class Settings:
     @classmethod
     def of(cls: type[S], hparams: Mapping[str, Any]) -> S:
         every = fields(cls)  # type: ignore[arg-type]  # subclasses are dataclasses
-        return cls(**{f.name: hparams[f.name] for f in every if f.name in hparams or f.default is MISSING})
+        required = [f.name for f in every if f.default is MISSING and f.default_factory is MISSING]
+        return cls(**{f.name: hparams[f.name] for f in every if f.name in hparams or f.name in required})

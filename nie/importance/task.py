@@ -34,6 +34,9 @@ def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
     return outputs if isinstance(outputs, tuple) else (outputs, [])
 
 
+FIGURE_EVERY = 10  # validation checks per figure: a figure costs more than a full-batch check
+
+
 @dataclass(frozen=True)
 class ImportanceTaskSettings(Settings):
     """``NodeImportanceTask``'s arguments but the network (documented there), read from its ``hparams``."""
@@ -46,7 +49,7 @@ class ImportanceTaskSettings(Settings):
     ltr_list_size: int
     top_k: int
     figures: bool
-    figure_every: int = 10  # added later: older checkpoints read the default
+    figure_every: int = FIGURE_EVERY  # added later: older checkpoints read the default
 
 
 class NodeImportanceTask(BaseTask):
@@ -80,7 +83,7 @@ class NodeImportanceTask(BaseTask):
         ltr_list_size: int = 100,
         top_k: int = 100,
         figures: bool = True,
-        figure_every: int = 10,
+        figure_every: int = FIGURE_EVERY,
     ) -> None:
         super().__init__()
         if figure_every < 1:

@@ -9,6 +9,7 @@ per-edge, per-head message tensors ([E, heads, dim]).
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Optional
 
@@ -19,16 +20,16 @@ from torch import Tensor
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 
-def _compact(indices: Tensor, largest: int) -> Tensor:
-    """CSR indices as int32 where they fit: the sparse BLAS then runs without converting them
-    (the products take half the time on FB15k)."""
-    return indices.to(torch.int32) if largest < 2**31 - 1 else indices
+def _index_dtype(*sizes: int) -> torch.dtype:
+    """int32 CSR indices where every index fits (one dtype per matrix): the sparse BLAS then runs
+    without converting them (the products take half the time on FB15k)."""
+    return torch.int32 if max(sizes) <= torch.iinfo(torch.int32).max else torch.int64
 
 
-def _row_pointers(rows: Tensor, num_rows: int) -> Tensor:
+def _row_pointers(rows: Tensor, num_rows: int, dtype: torch.dtype) -> Tensor:
     pointers = torch.zeros(num_rows + 1, dtype=torch.int64, device=rows.device)
     pointers[1:] = torch.cumsum(torch.bincount(rows, minlength=num_rows), 0)
-    return _compact(pointers, int(rows.shape[0]))
+    return pointers.to(dtype)
 
 
 class Incidence:
@@ -41,7 +42,8 @@ class Incidence:
         order = torch.argsort(index, stable=True)
         self.index, self.shape = index, (num_rows, int(index.shape[0]))
         self.order = order
-        self.crow, self.col = _row_pointers(index, num_rows), _compact(order, int(index.shape[0]))
+        dtype = _index_dtype(*self.shape)
+        self.crow, self.col = _row_pointers(index, num_rows, dtype), order.to(dtype)
         self._ones: dict[torch.dtype, Tensor] = {}
 
     def matrix(self, dtype: torch.dtype) -> Tensor:
@@ -52,7 +54,7 @@ class Incidence:
 
     def sum(self, values: Tensor) -> Tensor:
         """Per-edge rows ``values`` [E, ...] summed into [rows, ...]."""
-        flat = values.reshape(values.shape[0], -1)
+        flat = values.reshape(values.shape[0], math.prod(values.shape[1:]))
         return (self.matrix(values.dtype) @ flat).view(self.shape[0], *values.shape[1:])
 
 
@@ -68,12 +70,13 @@ class EdgeLayout:
         sorted_ = bool((dst[1:] >= dst[:-1]).all())
         self.order: Optional[Tensor] = None if sorted_ else torch.argsort(dst, stable=True)
         self.shape = (num_dst, num_src)
-        self.crow = _row_pointers(dst, num_dst)
-        self.col = _compact(src if self.order is None else src[self.order], num_src)
+        dtype = _index_dtype(int(src.shape[0]), num_src, num_dst)
+        self.crow = _row_pointers(dst, num_dst, dtype)
+        self.col = (src if self.order is None else src[self.order]).to(dtype)
         self.by_src, self.by_dst = Incidence(src, num_src), Incidence(dst, num_dst)
         # the transposed matrix: entries in source order
         self.t_order = self.by_src.order
-        self.t_crow, self.t_col = self.by_src.crow, _compact(dst[self.t_order], num_dst)
+        self.t_crow, self.t_col = _row_pointers(src, num_src, dtype), dst[self.t_order].to(dtype)
         self.in_degrees = self.crow.diff().long()
         self.rel = rel
         self._patterns: dict[torch.dtype, Tensor] = {}
@@ -165,6 +168,8 @@ class WeightedSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weights: Tensor, layout: EdgeLayout) -> Tensor:
+        if x.shape[1] not in (1, weights.shape[1]):
+            raise ValueError(f"features have {x.shape[1]} heads, edge weights {weights.shape[1]}: need equal or 1")
         ctx.save_for_backward(x, weights)
         ctx.layout = layout
         columns = _columns(weights)
@@ -189,6 +194,8 @@ class EdgeDot(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, src_feat: Tensor, dst_feat: Tensor, layout: EdgeLayout) -> Tensor:
+        if src_feat.shape[1:] != dst_feat.shape[1:]:
+            raise ValueError(f"source features {tuple(src_feat.shape)} and destination {tuple(dst_feat.shape)} differ")
         ctx.save_for_backward(src_feat, dst_feat)
         ctx.layout = layout
         return layout.sample(dst_feat, src_feat)
@@ -206,9 +213,6 @@ class EdgeDot(torch.autograd.Function):
         return grad_src, grad_dst, None
 
 
-_SMALLEST_TERM = 1e-30  # exp() terms above this are normal floats with full precision
-
-
 class SegmentSoftmax(torch.autograd.Function):
     """Softmax over edges grouped by destination, with the closed-form backward
     ∂L/∂logit_e = a_e·(g_e − Σ_{e' into the same node} a_e'·g_e'), which saves only the weights."""
@@ -216,6 +220,10 @@ class SegmentSoftmax(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, logits: Tensor, layout: EdgeLayout) -> Tensor:
         by_dst = layout.by_dst
+        if logits.numel() == 0:
+            ctx.save_for_backward(logits)
+            ctx.layout = layout
+            return logits.clone()
         # Softmax is unchanged by any per-node shift; the shift only has to keep exp() finite and,
         # for each node, its largest term a normal float. The global maximum does that unless a
         # node's logits all lie ~70 below it; only then is each node's own maximum (a serial
@@ -223,7 +231,8 @@ class SegmentSoftmax(torch.autograd.Function):
         weights = torch.exp(logits - logits.amax())
         totals = by_dst.sum(weights)
         degree = layout.in_degrees.view(-1, *([1] * (logits.dim() - 1)))
-        if bool((totals < _SMALLEST_TERM * degree).any()):
+        # a node's largest term is at least its total / in-degree; at or above finfo.tiny it is a normal float
+        if bool((totals < torch.finfo(logits.dtype).tiny * degree).any()):
             index = by_dst.index.view(-1, *([1] * (logits.dim() - 1))).expand_as(logits)
             peak = torch.full_like(totals, float("-inf")).scatter_reduce(0, index, logits, "amax")
             weights = torch.exp(logits - peak.index_select(0, by_dst.index))

@@ -1,7 +1,8 @@
 """The primitives in plain torch: CSR products (``csr``) for every sum over edges and for per-edge
 dot products, ``index_select`` for per-edge gathers. Any device, any PyTorch ≥ 2.2, no DGL.
 
-Graphs on this backend have their edges sorted by destination (``Graph.with_backend``).
+Graphs on this backend have their edges sorted by destination (``Graph.with_backend``), which saves
+permuting values; a graph built in another order works too (``EdgeLayout.order``).
 """
 
 from __future__ import annotations
