@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -130,3 +132,76 @@ def test_skes_runs_through_the_cli_and_refuses_sampling(workdir, monkeypatch) ->
     monkeypatch.chdir(workdir / "sampled")  # not the fitted run's folder, whose settings differ
     with pytest.raises(SystemExit, match="SKES needs the whole graph in every step: leave data.batch_size unset"):
         run_train("fit", *args, "--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]")
+
+
+@pytest.mark.parametrize("backend", ["torch", "dgl"])
+def test_one_hop_of_propagation_by_hand(backend: str) -> None:
+    """Edges 0→1 (relation 0), 2→1 (relation 1), 1→2 (relation 0); gates σ(0) = ½ and σ(ln 3) = ¾."""
+    from nie.importance.kernels import Graph
+    from nie.importance.models.skes import gated_mean
+
+    graph = Graph(torch.tensor([0, 2, 1]), torch.tensor([1, 1, 2]), torch.tensor([0, 1, 0]), 3, 3)
+    graph = graph.with_backend(backend)
+    gate = torch.sigmoid(torch.tensor([0.0, float(torch.log(torch.tensor(3.0)))]))[graph.rel]
+    feat = torch.tensor([[1.0], [2.0], [4.0]])
+    first = gated_mean(graph, feat, gate)
+    second = gated_mean(graph, first, gate)
+    # hop 1: node 1 = (½·1 + ¾·4) / (½ + ¾) = 2.8, node 2 = 2, node 0 has no in-edge: 0
+    torch.testing.assert_close(first.squeeze(1), torch.tensor([0.0, 2.8, 2.0]))
+    # hop 2: node 1 = (½·0 + ¾·2) / 1.25 = 1.2, node 2 = 2.8
+    torch.testing.assert_close(second.squeeze(1), torch.tensor([0.0, 1.2, 2.8]))
+
+
+def test_layerwise_tokens_share_one_projection_and_attention_sums_to_one(tiny) -> None:
+    shared = SKES(tiny.spec, paths=2, propagation=True, layers=2).eval()
+    separate = SKES(tiny.spec, paths=2, propagation=True, layers=2, shared_projection=False)
+    names = ["centrality@0", "centrality@1", "centrality@2", "similarity@0", "similarity@1", "similarity@2"]
+    assert shared.token_names == [*names, "path1", "path2"]
+    assert shared.separate is None and len(separate.separate) == len(shared.token_names)
+    projection = sum(p.numel() for p in shared.shared.parameters())
+    total = sum(p.numel() for p in shared.parameters())
+    assert sum(p.numel() for p in separate.parameters()) - total == projection * (len(shared.token_names) - 1)
+    shared(tiny._batches["predict"])
+    weights = shared.last_attention
+    assert weights.shape == (tiny.spec.num_nodes, 8)
+    torch.testing.assert_close(weights.sum(1), torch.ones(tiny.spec.num_nodes))
+    # the relation gates learn: the loss reaches them through every propagated hop
+    shared.train()
+    batch = tiny._batches["train"]
+    torch.nn.functional.mse_loss(shared(batch)[batch.target_index], batch.labels).backward()
+    assert all(gate.grad is not None and gate.grad.abs().sum() > 0 for gate in shared.relation_gates.values())
+
+
+def test_layers_below_one_and_unknown_views_are_refused() -> None:
+    with pytest.raises(ConfigError, match="layers must be at least 1"):
+        SKES(GRAPH_SPEC, propagation=True, layers=0)
+    with pytest.raises(ConfigError, match=r"views: unknown \['degree'\]"):
+        SKES(GRAPH_SPEC, views=["centrality", "degree"])
+    with pytest.raises(ConfigError, match="needs semantic features"):
+        SKES(GRAPH_SPEC, views=["semantic"])
+
+
+def test_predict_writes_attention_columns_for_a_layerwise_skes_on_both_views(workdir) -> None:
+    """Structure plus the semantic view, propagated, through fit and predict.py: one attention
+    column per token, summing to 1 per node; a graph with one relation type and no self-loops."""
+    import pandas as pd
+
+    from predict import main as predict_main
+
+    (workdir / "skes.yaml").write_text(
+        "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n"
+        "      init_args: {paths: 1, propagation: true, layers: 2, views: [centrality, semantic, paths]}\n"
+        "data:\n  init_args: {semantic_features: [degree], num_relations: 1, self_loops: false}\n"
+        "trainer:\n  max_epochs: 2\n"
+        "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
+    )
+    tiny = [a for a in TINY if a not in ("--data.init_args.num_relations", "4")]
+    run_train("fit", "--config", DEMO, "--config", str(workdir / "skes.yaml"), *tiny)
+    metrics = read_json(next(workdir.glob("runs/skes/**/val_metrics.json")))
+    assert all(math.isfinite(v) for v in metrics.values()), metrics  # no NaN from isolated nodes or one relation
+    predict_main(["--ckpt", str(next(workdir.glob("runs/skes/**/last.ckpt"))), "--out", "p.csv"])
+    table = pd.read_csv("p.csv")
+    columns = [c for c in table.columns if c.startswith("attention ")]
+    assert columns == [f"attention {v}@{h}" for v in ("centrality", "semantic") for h in range(3)] + ["attention path1"]
+    assert table[columns].notna().all().all()
+    assert (table[columns].sum(axis=1) - 1).abs().max() < 1e-5

@@ -415,7 +415,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------------------- outputs
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
-        """One row per node (id, name, predicted score, rank), sorted by rank, written atomically."""
+        """One row per node (id, name, predicted score, rank, and what the network explains of it:
+        ``explain/<part>`` outputs become columns ``<part>``), sorted by rank, written atomically."""
         assert self.graph is not None
         nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
         scores = torch.cat([o["score"] for o in outputs]).float().cpu()
@@ -427,6 +428,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             }
         )
         table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
+        for key in (k for k in outputs[0] if k.startswith("explain/")) if outputs else ():
+            table[key.removeprefix("explain/")] = torch.cat([o[key] for o in outputs]).float().cpu().numpy()
         table = table.sort_values("rank")
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)

@@ -14,6 +14,8 @@ Optional, each declared by the network and looked up by the task (or ``BaseTask`
 ``OwnsTrainingLoss``    ``training_loss(batch)``: the task trains on it instead of its own loss. EASING.
 ``FitsOnTrainingData``  ``fit(datamodule)``: a network without trainable parameters is fit once at the
                         start of training and never stepped. The baselines (``nie.core.baseline.Baseline``).
+``Explains``            ``explain(batch)``: named per-node values (attention weights) that ``predict``
+                        writes beside each node's score. SKES.
 
 Subclassing ``ImportanceNetwork`` gives the defaults (labels predicted, mini-batches allowed);
 a plain ``nn.Module`` works too and gets the same defaults.
@@ -80,6 +82,16 @@ class FitsOnTrainingData(Protocol):
     ``fit`` is refused when the task builds it."""
 
     def fit(self, datamodule: pl.LightningDataModule) -> None: ...
+
+
+@runtime_checkable
+class Explains(Protocol):
+    """A network that can say why a node scores as it does: per node, one value per named part
+    (SKES: its attention weight on each view and layer), written by ``predict`` as extra columns."""
+
+    def explain(self, batch: GraphBatch) -> dict[str, Tensor]:
+        """``{column name: [output nodes] values}`` for the batch's output nodes (after a forward pass)."""
+        ...
 
 
 def predicts_labels(network: object) -> bool:

@@ -16,6 +16,7 @@ from nie.core.errors import ConfigError
 from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
 from nie.importance.contracts import (
+    Explains,
     FitsOnTrainingData,
     NetworkFactory,
     NetworkOutput,
@@ -184,11 +185,15 @@ class NodeImportanceTask(BaseTask):
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
         prediction = main[batch.target_index]
-        return {
+        outputs = {
             "node": batch.output_nodes[batch.target_index],
             "score": self.spec.to_scores(prediction),
             "prediction": prediction,  # in the labels' space, where the metrics and an ensemble work
         }
+        network = self.built_network
+        if isinstance(network, Explains):  # extra columns of predict's CSV
+            outputs |= {f"explain/{k}": v[batch.target_index] for k, v in network.explain(batch).items()}
+        return outputs
 
     def prediction_figure(self, table: pd.DataFrame) -> Figure | None:
         """The validation figure for predict's CSV, drawn on the fold's test nodes: the table holds no

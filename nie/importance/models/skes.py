@@ -4,15 +4,23 @@ The method (Chen et al., AAAI 2024) has no public code; this is built from its i
 below that fills a gap is this project's own, and each has a switch so that it can be tested on
 validation (the ablations: ``distance: none``, ``fusion: mean``, a single view):
 
-* **Views** (``views``, default all three): ``centrality`` — standardised log in-degree, log
-  out-degree and log PageRank; ``similarity`` — the node's input features (the structural
-  embedding); ``paths`` — for each of the ``paths`` most frequent relation pairs r1→r2 of the
-  graph (the knowledge-graph analogue of metapaths), the mean centrality view of the nodes two
-  hops back along r1 then r2. Structural statistics carry no gradient and are computed once per graph.
-* **Alignment**: a per-view linear map to ``hidden`` (the views differ in size), then one feed-forward
-  projection *shared* by all views, so their embeddings live in one space.
-* **Fusion**: per-node attention over the views (softmax weights, ``fusion: attention``) plus the
-  views' mean as a residual; ``fusion: mean`` is the ablation without attention.
+* **Views** (``views``, default centrality, similarity and paths): ``centrality`` — standardised
+  log in-degree, log out-degree and log PageRank; ``similarity`` — the node's input features (the
+  structural embedding); ``semantic`` — the text features, where the data has them; ``paths`` —
+  for each of the ``paths`` most frequent relation pairs r1→r2 of the graph (the knowledge-graph
+  analogue of metapaths), the mean centrality view of the nodes two hops back along r1 then r2.
+  Structural statistics carry no gradient and are computed once per graph.
+* **Layers** (``propagation: true``): the centrality, similarity and semantic views are also
+  propagated ``layers`` = L hops over the graph, each hop a mean over in-neighbours weighted by a
+  learned gate per relation (σ(θ_view[r]), starting at ½), so a node inherits from its neighbours
+  what each relation carries; every (view, hop) vector is one token. ``propagation: false`` keeps
+  hop 0 only (the fixed statistics: the ablation without propagation).
+* **Alignment**: a per-token linear map to ``hidden`` (the tokens differ in size and meaning), then
+  one feed-forward projection *shared* by all tokens, so their embeddings live in one space
+  (``shared_projection: false``: a projection per token, the ablation).
+* **Fusion**: per-node attention over the tokens (softmax weights, ``fusion: attention``) plus the
+  tokens' mean as a residual; ``fusion: mean`` is the ablation without attention. ``explain``
+  gives each node's attention weight per token (``predict`` writes them as columns).
 * **Distance** (``distance: sliced_wasserstein``): the fused embedding is read as ``points`` points of
   ``hidden / points`` dimensions, an empirical distribution; its distance to a learned
   "uninformative" reference distribution is the sliced Wasserstein-2 distance over ``projections``
@@ -27,20 +35,23 @@ Full-batch only: the views need the whole graph.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nie.core.errors import ConfigError
 from nie.importance import kernels
 from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
 from nie.importance.models.baselines import pagerank
+from nie.importance.models.rgtn import require_semantic_features
 from nie.importance.models.transport import check_sinkhorn, sinkhorn, sliced_wasserstein
 from nie.importance.spec import GraphBatch, GraphSpec
 
-View = Literal["centrality", "similarity", "paths"]
+View = Literal["centrality", "similarity", "semantic", "paths"]
+PROPAGATED = ("centrality", "similarity", "semantic")  # the views that propagation carries over hops
 
 
 def frequent_relation_pairs(graph: Graph, count: int) -> list[tuple[int, int]]:
@@ -63,6 +74,15 @@ def relation_mean(graph: Graph, feat: Tensor, relation: int) -> Tensor:
     return total / count.clamp_min(1)
 
 
+def gated_mean(graph: Graph, feat: Tensor, gate: Tensor) -> Tensor:
+    """Mean of ``feat`` [N, D] over each node's in-edges weighted by the edges' ``gate`` [E] (0 where a
+    node has no in-edge): one hop of propagation."""
+    weight = gate.view(-1, 1, 1)
+    total = kernels.u_mul_e_sum(graph, feat.unsqueeze(1), weight).squeeze(1)
+    count = kernels.u_mul_e_sum(graph, torch.ones_like(feat[:, :1]).unsqueeze(1), weight).squeeze(1)
+    return total / count.clamp_min(1e-6)
+
+
 def standardise(x: Tensor) -> Tensor:
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
@@ -78,6 +98,9 @@ class SKES(ImportanceNetwork):
         spec: GraphSpec,
         views: Optional[list[View]] = None,
         paths: int = 4,
+        propagation: bool = False,
+        layers: int = 2,
+        shared_projection: bool = True,
         hidden: int = 64,
         points: int = 8,
         projections: int = 32,
@@ -94,16 +117,37 @@ class SKES(ImportanceNetwork):
             check_sinkhorn(sinkhorn_epsilon, sinkhorn_iterations)
         self.sinkhorn_epsilon, self.sinkhorn_iterations = sinkhorn_epsilon, sinkhorn_iterations
         self.view_names = list(views or ("centrality", "similarity", "paths"))
+        unknown = sorted(set(self.view_names) - set(get_args(View)))
+        if unknown:
+            raise ConfigError(
+                f"model.init_args.network.init_args.views: unknown {unknown}; choose from {', '.join(get_args(View))}"
+            )
+        if layers < 1:
+            raise ConfigError(f"model.init_args.network.init_args.layers must be at least 1 (hops), got {layers}")
+        if "semantic" in self.view_names:
+            require_semantic_features(spec, "SKES with the semantic view")
         self.num_paths, self.points = paths, points
         self.fusion, self.distance = fusion, distance
-        sizes = {"centrality": 3, "similarity": spec.in_dim}
-        inputs = [sizes[v] for v in self.view_names if v != "paths"] + [3] * (
-            paths if "paths" in self.view_names else 0
-        )
+        self.hops = layers if propagation else 0
+        sizes = {"centrality": 3, "similarity": spec.in_dim, "semantic": spec.semantic_dim}
+        self.token_names = [
+            f"{v}@{hop}" if self.hops else v for v in self.view_names if v != "paths" for hop in range(self.hops + 1)
+        ]
+        inputs = [sizes[v] for v in self.view_names if v != "paths" for _ in range(self.hops + 1)]
+        if "paths" in self.view_names:
+            self.token_names += [f"path{i + 1}" for i in range(paths)]
+            inputs += [3] * paths
         self.align = nn.ModuleList(nn.Linear(size, hidden) for size in inputs)
-        self.shared = nn.Sequential(
-            nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, hidden)
+        # one relation gate per propagated view: hop h of view v is gated_mean of hop h-1 by σ(θ_v[r])
+        self.relation_gates = nn.ParameterDict(
+            {v: nn.Parameter(torch.zeros(spec.num_relations)) for v in self.view_names if v in PROPAGATED and self.hops}
         )
+
+        def projection() -> nn.Module:
+            return nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, hidden))
+
+        self.shared = projection() if shared_projection else None
+        self.separate = None if shared_projection else nn.ModuleList(projection() for _ in inputs)
         self.norm = nn.LayerNorm(hidden)
         self.attention = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1, bias=False))
         self.reference = nn.Parameter(0.1 * torch.randn(points, hidden // points))
@@ -148,9 +192,21 @@ class SKES(ImportanceNetwork):
         if len(batch.graphs) != 1 or graph.num_src != graph.num_dst:
             raise ValueError("SKES needs the full graph: leave data sampling off")
         centrality, *path_views = self.structural_views(graph)
-        inputs = [{"centrality": centrality, "similarity": batch.x}[v] for v in self.view_names if v != "paths"]
+        inputs: list[Tensor] = []
+        for view in (v for v in self.view_names if v != "paths"):
+            x = {"centrality": centrality, "similarity": batch.x}.get(view)
+            x = batch.semantic_inputs() if x is None else x
+            inputs.append(x)
+            if self.hops:
+                gate = torch.sigmoid(kernels.per_relation(graph, self.relation_gates[view]))
+                for _ in range(self.hops):
+                    x = gated_mean(graph, x, gate)
+                    inputs.append(x)
         inputs += path_views if "paths" in self.view_names else []
-        views = torch.stack([self.norm(self.shared(align(x))) for align, x in zip(self.align, inputs)], dim=1)
+        projections = [self.shared] * len(inputs) if self.shared is not None else list(self.separate or [])
+        views = torch.stack(
+            [self.norm(project(align(x))) for align, project, x in zip(self.align, projections, inputs)], dim=1
+        )
         mean = views.mean(dim=1)
         if self.fusion == "mean" or views.shape[1] == 1:
             self.last_attention = torch.full(views.shape[:2], 1.0 / views.shape[1], device=views.device)
@@ -158,6 +214,13 @@ class SKES(ImportanceNetwork):
         weights = torch.softmax(self.attention(views).squeeze(-1), dim=1)
         self.last_attention = weights
         return (weights.unsqueeze(-1) * views).sum(dim=1) + mean
+
+    def explain(self, batch: GraphBatch) -> dict[str, Tensor]:
+        """Each output node's attention weight per token (view@hop), from the last forward pass."""
+        if self.last_attention is None:
+            self.embed(batch)
+        assert self.last_attention is not None
+        return {f"attention {name}": self.last_attention[:, i] for i, name in enumerate(self.token_names)}
 
     def forward(self, batch: GraphBatch) -> Tensor:
         z = self.embed(batch)
