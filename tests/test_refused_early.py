@@ -41,6 +41,10 @@ GRAPH_CASES = {
         "error: data.batch_size samples neighbours with DGL",
     ),
     "negative graph size": (["--data.init_args.num_nodes", "-5"], "error: data.init_args.num_nodes must be at least"),
+    "negative ranking margin": (
+        ["--model.init_args.ltr_loss", "pairwise", "--model.init_args.ltr_margin", "-1"],
+        "error: model.init_args.ltr_margin must be at least 0",
+    ),
 }
 
 

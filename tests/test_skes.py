@@ -205,3 +205,16 @@ def test_predict_writes_attention_columns_for_a_layerwise_skes_on_both_views(wor
     assert columns == [f"attention {v}@{h}" for v in ("centrality", "semantic") for h in range(3)] + ["attention path1"]
     assert table[columns].notna().all().all()
     assert (table[columns].sum(axis=1) - 1).abs().max() < 1e-5
+
+
+def test_the_pairwise_ranking_loss_pushes_a_swapped_pair_apart() -> None:
+    from nie.importance.losses import pairwise_margin_loss
+
+    target = torch.tensor([2.0, 1.0])  # node 0 is the more important one
+    pred = torch.tensor([0.3, 0.5], requires_grad=True)  # predicted the other way round
+    loss = pairwise_margin_loss(pred, target, margin=0.1)
+    loss.backward()
+    assert loss.item() == pytest.approx(0.1 + 0.2)  # margin − (0.3 − 0.5)
+    assert pred.grad[0] < 0 < pred.grad[1]  # descent raises node 0 and lowers node 1
+    assert pairwise_margin_loss(torch.tensor([0.9, 0.5]), target, margin=0.1).item() == 0.0  # ordered: no loss
+    assert pairwise_margin_loss(pred, torch.tensor([1.0, 1.0])).item() == 0.0  # no ordered pair

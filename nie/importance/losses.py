@@ -26,3 +26,22 @@ def listnet_loss(
     mean, std = t.mean(dim=1, keepdim=True), t.std(dim=1, keepdim=True).clamp_min(1e-6)
     p, t = (p - mean) / std, (t - mean) / std
     return -(F.softmax(t, dim=1) * F.log_softmax(p, dim=1)).sum(dim=1).mean()
+
+
+def pairwise_margin_loss(
+    pred: Tensor, target: Tensor, list_size: int = 100, margin: float = 0.1, generator: torch.Generator | None = None
+) -> Tensor:
+    """Order constraint on pairs: over the pairs of a random list of nodes whose true scores differ,
+    mean hinge max(0, margin − (pred_hi − pred_lo)), so the more important node's prediction must
+    exceed the other's by ``margin`` (in the labels' units)."""
+    n = pred.shape[0]
+    size = min(list_size, n)
+    if size < 2:
+        return pred.sum() * 0.0
+    index = torch.randperm(n, generator=generator, device="cpu")[:size].to(pred.device)
+    p, t = pred[index], target[index]
+    higher = t.unsqueeze(1) > t.unsqueeze(0)  # [i, j]: node i is more important than node j
+    if not bool(higher.any()):
+        return pred.sum() * 0.0
+    gaps = p.unsqueeze(1) - p.unsqueeze(0)
+    return F.relu(margin - gaps[higher]).mean()

@@ -24,7 +24,7 @@ from nie.importance.contracts import (
     full_batch_only,
     predicts_labels,
 )
-from nie.importance.losses import listnet_loss
+from nie.importance.losses import listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import importance_figure
 from nie.importance.spec import GraphBatch, GraphData, GraphSpec, LabelledStages, scores_to_labels
@@ -50,7 +50,10 @@ class ImportanceTaskSettings(Settings):
     ltr_list_size: int
     top_k: int
     figures: bool
-    figure_every: int = FIGURE_EVERY  # added later: older checkpoints read the default
+    # added later, so older checkpoints read the defaults:
+    figure_every: int = FIGURE_EVERY
+    ltr_loss: Literal["listnet", "pairwise"] = "listnet"
+    ltr_margin: float = 0.1
 
 
 class NodeImportanceTask(BaseTask):
@@ -62,8 +65,11 @@ class NodeImportanceTask(BaseTask):
         lr, weight_decay, optimizer: the optimiser (literature defaults: Adam, 5e-3, 5e-4).
         aux_weight: λ for networks with auxiliary branches (RGTN):
             (1 - λ)·MSE(main) + λ·mean(MSE(branches)).
-        ltr_weight: α, weight of the ListNet learning-to-rank term (0 disables it).
-        ltr_list_size: nodes per ListNet list.
+        ltr_weight: α, weight of the learning-to-rank term (0 disables it).
+        ltr_list_size: nodes per ranking list.
+        ltr_loss: ``listnet`` (cross-entropy of the lists' softmax orders) or ``pairwise`` (a hinge
+            on every ordered pair of a list: the more important node ahead by ``ltr_margin``).
+        ltr_margin: the pairwise hinge's margin, in the labels' units.
         top_k: k of NDCG@k and OVERLAP@k.
         figures: draw predicted against true labels and the top-k overlap curve during validation
             (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
@@ -82,11 +88,15 @@ class NodeImportanceTask(BaseTask):
         aux_weight: float = 0.8,
         ltr_weight: float = 0.0,
         ltr_list_size: int = 100,
+        ltr_loss: Literal["listnet", "pairwise"] = "listnet",
+        ltr_margin: float = 0.1,
         top_k: int = 100,
         figures: bool = True,
         figure_every: int = FIGURE_EVERY,
     ) -> None:
         super().__init__()
+        if ltr_margin < 0:
+            raise ConfigError(f"model.init_args.ltr_margin must be at least 0, got {ltr_margin}")
         if figure_every < 1:
             raise ConfigError(
                 f"model.init_args.figure_every must be at least 1 (validation checks per figure), got {figure_every}"
@@ -151,7 +161,11 @@ class NodeImportanceTask(BaseTask):
             aux = torch.stack([F.mse_loss(b[idx], y) for b in branches]).mean()
             loss = (1 - settings.aux_weight) * loss + settings.aux_weight * aux
         if settings.ltr_weight > 0:
-            loss = loss + settings.ltr_weight * listnet_loss(main[idx], y, settings.ltr_list_size)
+            if settings.ltr_loss == "pairwise":
+                ranking = pairwise_margin_loss(main[idx], y, settings.ltr_list_size, settings.ltr_margin)
+            else:
+                ranking = listnet_loss(main[idx], y, settings.ltr_list_size)
+            loss = loss + settings.ltr_weight * ranking
         return loss
 
     def training_terms(self, batch: GraphBatch) -> dict[str, Tensor]:
