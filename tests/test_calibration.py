@@ -155,5 +155,5 @@ def test_a_short_fit_forecasts_exact_zeros_at_night_and_covers_them(tmp_path: Pa
         assert ((zero["actual"] >= zero[low]) & (zero["actual"] <= zero[high])).mean() > 0.5, low
     assert (table[list(table.filter(like="q").columns)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
 
-    tag, figure = task.validation_figure(trainer.predict(task, dm.val_dataloader()))
+    ((tag, figure),) = task.validation_figures(trainer.predict(task, dm.val_dataloader()))
     assert tag == "val/forecast_week" and figure.axes[-1].get_title().startswith("reliability")

@@ -2,7 +2,7 @@
 
 Subclasses implement ``build()`` (create networks once the data's sizes are known), ``make_metrics()``,
 ``default_monitor``, and what the shared steps need of a batch: ``training_terms``, ``batch_size``,
-``evaluate`` (and optionally ``validation_figure``) and ``predict_step``; everything else is shared.
+``evaluate`` (and optionally ``validation_figures``) and ``predict_step``; everything else is shared.
 """
 
 from __future__ import annotations
@@ -197,9 +197,9 @@ class BaseTask(pl.LightningModule):
         """Update ``metrics`` with the batch's predictions; returns what a validation figure needs of it."""
         raise NotImplementedError
 
-    def validation_figure(self, outputs: list[dict[str, torch.Tensor]]) -> Optional[tuple[str, Figure]]:
-        """A figure of the epoch's validation outputs and its TensorBoard tag, or None (the default)."""
-        return None
+    def validation_figures(self, outputs: list[dict[str, torch.Tensor]]) -> list[tuple[str, Figure]]:
+        """Figures of the epoch's validation outputs with their TensorBoard tags (default: none)."""
+        return []
 
     def draws_figures(self) -> bool:
         return True
@@ -237,10 +237,10 @@ class BaseTask(pl.LightningModule):
         self._log_epoch_metrics(self.val_metrics)
         outputs, self._val_outputs = self._val_outputs, []
         logger = self.figure_logger()
-        drawn = self.validation_figure(outputs) if logger is not None and outputs else None
-        if logger is not None and drawn is not None:
-            # step = epoch: the scalars' step too when an epoch is one optimiser step (full-batch graphs)
-            logger.experiment.add_figure(drawn[0], drawn[1], self.current_epoch)  # closes the figure
+        if logger is not None and outputs:
+            for tag, figure in self.validation_figures(outputs):
+                # step = epoch: the scalars' step too when an epoch is one optimiser step (full-batch graphs)
+                logger.experiment.add_figure(tag, figure, self.current_epoch)  # closes the figure
         if not self.trainer.sanity_checking:
             self._validations += 1
 

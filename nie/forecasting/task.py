@@ -161,8 +161,8 @@ class PowerForecastTask(BaseTask):
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
-    def validation_figure(self, outputs: list[dict[str, Tensor]]) -> Optional[tuple[str, Figure]]:
-        return "val/forecast_week", self.prediction_figure(self.data.forecast_table("val", outputs))
+    def validation_figures(self, outputs: list[dict[str, Tensor]]) -> list[tuple[str, Figure]]:
+        return [("val/forecast_week", self.prediction_figure(self.data.forecast_table("val", outputs)))]
 
     def prediction_figure(self, table: pd.DataFrame) -> Figure:
         """Forecast against actual over one week per station (``plot_week_start``, default the first),

@@ -61,3 +61,16 @@ def importance_figure(
     overlap.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def explanation_figure(names: list[str], means: list[float], nodes: str) -> Figure:
+    """One bar per explained part (SKES: a view at a hop) with its mean over ``nodes``: which sources
+    the network leans on."""
+    figure = Figure(figsize=(6, 0.3 * len(names) + 1.2))
+    axes = figure.subplots()
+    axes.barh(np.arange(len(names)), means)
+    axes.set_yticks(np.arange(len(names)), names)
+    axes.invert_yaxis()
+    axes.set_xlabel(f"mean over {nodes}")
+    figure.tight_layout()
+    return figure

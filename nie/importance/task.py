@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional, cast
+from typing import Any, Literal, Mapping, cast
 
 import pandas as pd
 import torch
@@ -26,7 +26,7 @@ from nie.importance.contracts import (
 )
 from nie.importance.losses import listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
-from nie.importance.plots import importance_figure
+from nie.importance.plots import explanation_figure, importance_figure
 from nie.importance.spec import GraphBatch, GraphData, GraphSpec, LabelledStages, scores_to_labels
 
 
@@ -184,7 +184,15 @@ class NodeImportanceTask(BaseTask):
         main, _ = split_outputs(self(batch))
         prediction, labels = main[batch.target_index], batch.target_labels()
         metrics.update(prediction, labels)
-        return {"prediction": prediction, "label": labels}
+        return {"prediction": prediction, "label": labels, **self.explanation(batch)}
+
+    def explanation(self, batch: GraphBatch) -> dict[str, Tensor]:
+        """What an ``Explains`` network says of the batch's target nodes (after its forward pass), as
+        ``explain/<part>`` entries; nothing for other networks."""
+        network = self.built_network
+        if not isinstance(network, Explains):
+            return {}
+        return {f"explain/{k}": v[batch.target_index] for k, v in network.explain(batch).items()}
 
     def draws_figures(self) -> bool:
         return self.settings.figures
@@ -192,9 +200,15 @@ class NodeImportanceTask(BaseTask):
     def figure_every(self) -> int:
         return self.settings.figure_every
 
-    def validation_figure(self, outputs: list[dict[str, Tensor]]) -> Optional[tuple[str, Figure]]:
+    def validation_figures(self, outputs: list[dict[str, Tensor]]) -> list[tuple[str, Figure]]:
         preds, labels = (torch.cat([o[key] for o in outputs]) for key in ("prediction", "label"))
-        return "val/importance", importance_figure(preds, labels, "validation nodes", max_k=self.settings.top_k)
+        figures = [("val/importance", importance_figure(preds, labels, "validation nodes", max_k=self.settings.top_k))]
+        parts = [k for k in outputs[0] if k.startswith("explain/")]
+        if parts:  # the mean of each explained part over the validation nodes (SKES: attention per view and hop)
+            means = [float(torch.cat([o[k] for o in outputs]).float().mean()) for k in parts]
+            names = [k.removeprefix("explain/") for k in parts]
+            figures.append(("val/explanation", explanation_figure(names, means, "validation nodes")))
+        return figures
 
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
@@ -204,10 +218,7 @@ class NodeImportanceTask(BaseTask):
             "score": self.spec.to_scores(prediction),
             "prediction": prediction,  # in the labels' space, where the metrics and an ensemble work
         }
-        network = self.built_network
-        if isinstance(network, Explains):  # extra columns of predict's CSV
-            outputs |= {f"explain/{k}": v[batch.target_index] for k, v in network.explain(batch).items()}
-        return outputs
+        return outputs | self.explanation(batch)  # explained parts become extra columns of predict's CSV
 
     def prediction_figure(self, table: pd.DataFrame) -> Figure | None:
         """The validation figure for predict's CSV, drawn on the fold's test nodes: the table holds no
