@@ -77,6 +77,8 @@ def _two_nodes(*args: str) -> None:
     outputs = [node.communicate(timeout=300)[0] for node in nodes]
     for rank, (node, output) in enumerate(zip(nodes, outputs)):
         assert node.returncode == 0, f"node {rank}: {output[-3000:]}"
+    # one world of two processes (num_nodes filled from the launcher), not two separate runs
+    assert any("GLOBAL_RANK: 1, MEMBER: 2/2" in output for output in outputs), outputs[0][-2000:]
 
 
 def _assert_same(single: dict, multi: dict) -> None:
