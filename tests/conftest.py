@@ -52,6 +52,13 @@ def synthetic_module(cache_dir: str | Path, num_nodes: int = 300, **data):
     return dm
 
 
+def assert_same_metrics(single: dict, distributed: dict) -> None:
+    """The same metric names, each equal to 1e-6 (a distributed run against one process)."""
+    assert set(single) == set(distributed)
+    for key, value in single.items():
+        assert distributed[key] == pytest.approx(value, abs=1e-6), key
+
+
 def run_train(*args: str) -> None:
     from train import main
 

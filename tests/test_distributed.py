@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
+from tests.conftest import DEMO, ROOT, TINY, assert_same_metrics, read_json, run_train
 from tests.power_data import write_power_config
 
 DDP = ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"]
@@ -34,17 +34,11 @@ def _ddp_test(config: str, *extra: str) -> dict:
     return read_json("ddp.json")
 
 
-def _assert_same(single: dict, ddp: dict) -> None:
-    assert set(single) == set(ddp)
-    for key, value in single.items():
-        assert ddp[key] == pytest.approx(value, abs=1e-6), key
-
-
 @pytest.mark.slow
 def test_ddp_node_importance_metrics_equal_single_process(workdir: Path) -> None:
     run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "3")
     run_train("test", "--config", DEMO, *TINY, "--ckpt_path", "best", "--out", "single.json")
-    _assert_same(read_json("single.json"), _ddp_test(DEMO, *TINY))
+    assert_same_metrics(read_json("single.json"), _ddp_test(DEMO, *TINY))
 
 
 @pytest.mark.slow
@@ -52,7 +46,7 @@ def test_ddp_forecast_metrics_equal_single_process(workdir: Path) -> None:
     config = str(write_power_config(workdir / "data"))
     run_train("fit", "--config", config)
     run_train("test", "--config", config, "--ckpt_path", "best", "--out", "single.json")
-    _assert_same(read_json("single.json"), _ddp_test(config))
+    assert_same_metrics(read_json("single.json"), _ddp_test(config))
 
 
 @pytest.mark.slow
@@ -68,4 +62,4 @@ def test_ddp_sampled_training_and_evaluation(workdir: Path) -> None:
     )
     assert fit.returncode == 0, fit.stderr[-3000:]
     run_train("test", "--config", DEMO, *sampled, "--ckpt_path", "best", "--out", "single.json")
-    _assert_same(read_json("single.json"), _ddp_test(DEMO, *sampled))
+    assert_same_metrics(read_json("single.json"), _ddp_test(DEMO, *sampled))

@@ -13,7 +13,7 @@ import pytest
 
 from nie.core.errors import ConfigError
 from nie.core.launch import fill_nodes_from_launcher, launcher_world
-from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
+from tests.conftest import DEMO, ROOT, TINY, assert_same_metrics, read_json, run_train
 from tests.power_data import write_power_config
 
 TORCHRUN_ENV = {
@@ -81,19 +81,13 @@ def _two_nodes(*args: str) -> None:
     assert any("GLOBAL_RANK: 1, MEMBER: 2/2" in output for output in outputs), outputs[0][-2000:]
 
 
-def _assert_same(single: dict, multi: dict) -> None:
-    assert set(single) == set(multi)
-    for key, value in single.items():
-        assert multi[key] == pytest.approx(value, abs=1e-6), key
-
-
 @pytest.mark.slow
 def test_two_nodes_test_the_power_lstm_as_one_process(workdir: Path) -> None:
     config = str(write_power_config(workdir / "data"))
     run_train("fit", "--config", config)
     run_train("test", "--config", config, "--ckpt_path", "best", "--out", "single.json")
     _two_nodes("test", "--config", config, "--ckpt_path", "best", "--out", "nodes.json")
-    _assert_same(read_json("single.json"), read_json("nodes.json"))
+    assert_same_metrics(read_json("single.json"), read_json("nodes.json"))
 
 
 @pytest.mark.slow
@@ -102,4 +96,4 @@ def test_two_nodes_train_and_test_sampled_geni(workdir: Path) -> None:
     _two_nodes("fit", *sampled, "--trainer.max_epochs", "2")  # training across the two nodes completes
     run_train("test", *sampled, "--ckpt_path", "best", "--out", "single.json")
     _two_nodes("test", *sampled, "--ckpt_path", "best", "--out", "nodes.json")
-    _assert_same(read_json("single.json"), read_json("nodes.json"))
+    assert_same_metrics(read_json("single.json"), read_json("nodes.json"))
