@@ -129,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=ITEMS, default=list(ITEMS))
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").touch()
+    except OSError as err:
+        print(f"error: --out {out}: cannot write there ({err.strerror})", file=sys.stderr)
+        return 2
     if not args.smoke and (missing := missing_inputs(args.data.resolve(), args.only)):
         print(f"error: the device check needs: {'; '.join(missing)}", file=sys.stderr)
         return 2

@@ -49,3 +49,10 @@ def test_missing_data_is_one_line_before_anything_runs(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: the device check needs: ") and done.stderr.count("\n") == 1
     assert "nowhere/fb15k/node_info.tsv" in done.stderr and not done.stdout
+
+
+def test_an_unwritable_out_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    done = _run(tmp_path, "--smoke", "--out", str(tmp_path / "file" / "below"))
+    assert done.returncode == 2 and done.stderr.startswith("error: --out ") and done.stderr.count("\n") == 1
+    assert not done.stdout
