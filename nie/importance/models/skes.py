@@ -35,7 +35,7 @@ Full-batch only: the views need the whole graph.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, get_args
+from typing import Literal, Optional, Sequence, get_args
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +87,32 @@ def standardise(x: Tensor) -> Tensor:
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
 
+def check_settings(spec: GraphSpec, views: Sequence[str], layers: int, hidden: int, points: int) -> None:
+    """Refuse, in one line each, settings SKES cannot be built with."""
+    owner = "model.init_args.network.init_args"
+    if hidden % points:
+        raise ConfigError(f"{owner}.hidden={hidden} must be a multiple of points={points}")
+    unknown = sorted(set(views) - set(get_args(View)))
+    if unknown:
+        raise ConfigError(f"{owner}.views: unknown {unknown}; choose from {', '.join(get_args(View))}")
+    if layers < 1:
+        raise ConfigError(f"{owner}.layers must be at least 1 (hops), got {layers}")
+    if "semantic" in views:
+        require_semantic_features(spec, "SKES with the semantic view")
+
+
+def token_layout(spec: GraphSpec, views: Sequence[str], hops: int, paths: int) -> tuple[list[str], list[int]]:
+    """The tokens' names (``view@hop``, ``pathK``) and input sizes, in the order ``embed`` builds them."""
+    sizes = {"centrality": 3, "similarity": spec.in_dim, "semantic": spec.semantic_dim}
+    propagated = [v for v in views if v != "paths"]
+    names = [f"{v}@{hop}" if hops else v for v in propagated for hop in range(hops + 1)]
+    inputs = [sizes[v] for v in propagated for _ in range(hops + 1)]
+    if "paths" in views:
+        names += [f"path{i + 1}" for i in range(paths)]
+        inputs += [3] * paths
+    return names, inputs
+
+
 class SKES(ImportanceNetwork):
     """Structural-knowledge views → aligned → attention-fused → OT distance to an uninformative reference."""
 
@@ -111,32 +137,15 @@ class SKES(ImportanceNetwork):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        if hidden % points:
-            raise ValueError(f"hidden={hidden} must be a multiple of points={points}")
+        self.view_names = list(views or ("centrality", "similarity", "paths"))
+        check_settings(spec, self.view_names, layers, hidden, points)
         if distance == "sinkhorn":
             check_sinkhorn(sinkhorn_epsilon, sinkhorn_iterations)
         self.sinkhorn_epsilon, self.sinkhorn_iterations = sinkhorn_epsilon, sinkhorn_iterations
-        self.view_names = list(views or ("centrality", "similarity", "paths"))
-        unknown = sorted(set(self.view_names) - set(get_args(View)))
-        if unknown:
-            raise ConfigError(
-                f"model.init_args.network.init_args.views: unknown {unknown}; choose from {', '.join(get_args(View))}"
-            )
-        if layers < 1:
-            raise ConfigError(f"model.init_args.network.init_args.layers must be at least 1 (hops), got {layers}")
-        if "semantic" in self.view_names:
-            require_semantic_features(spec, "SKES with the semantic view")
         self.num_paths, self.points = paths, points
         self.fusion, self.distance = fusion, distance
         self.hops = layers if propagation else 0
-        sizes = {"centrality": 3, "similarity": spec.in_dim, "semantic": spec.semantic_dim}
-        self.token_names = [
-            f"{v}@{hop}" if self.hops else v for v in self.view_names if v != "paths" for hop in range(self.hops + 1)
-        ]
-        inputs = [sizes[v] for v in self.view_names if v != "paths" for _ in range(self.hops + 1)]
-        if "paths" in self.view_names:
-            self.token_names += [f"path{i + 1}" for i in range(paths)]
-            inputs += [3] * paths
+        self.token_names, inputs = token_layout(spec, self.view_names, self.hops, paths)
         self.align = nn.ModuleList(nn.Linear(size, hidden) for size in inputs)
         # one relation gate per propagated view: hop h of view v is gated_mean of hop h-1 by σ(θ_v[r])
         self.relation_gates = nn.ParameterDict(
