@@ -38,11 +38,11 @@ class Incidence:
     ``incidence @ values`` sums per-edge rows into their node's row; built once per graph.
     """
 
-    def __init__(self, index: Tensor, num_rows: int) -> None:
+    def __init__(self, index: Tensor, num_rows: int, dtype: Optional[torch.dtype] = None) -> None:
         order = torch.argsort(index, stable=True)
         self.index, self.shape = index, (num_rows, int(index.shape[0]))
         self.order = order
-        dtype = _index_dtype(*self.shape)
+        dtype = dtype or _index_dtype(*self.shape)
         self.crow, self.col = _row_pointers(index, num_rows, dtype), order.to(dtype)
         self._ones: dict[torch.dtype, Tensor] = {}
 
@@ -73,10 +73,10 @@ class EdgeLayout:
         dtype = _index_dtype(int(src.shape[0]), num_src, num_dst)
         self.crow = _row_pointers(dst, num_dst, dtype)
         self.col = (src if self.order is None else src[self.order]).to(dtype)
-        self.by_src, self.by_dst = Incidence(src, num_src), Incidence(dst, num_dst)
-        # the transposed matrix: entries in source order
+        self.by_src, self.by_dst = Incidence(src, num_src, dtype), Incidence(dst, num_dst, dtype)
+        # the transposed matrix: entries in source order, rows as the source incidence's
         self.t_order = self.by_src.order
-        self.t_crow, self.t_col = _row_pointers(src, num_src, dtype), dst[self.t_order].to(dtype)
+        self.t_crow, self.t_col = self.by_src.crow, dst[self.t_order].to(dtype)
         self.in_degrees = self.crow.diff().long()
         self.rel = rel
         self._patterns: dict[torch.dtype, Tensor] = {}
@@ -94,13 +94,22 @@ class EdgeLayout:
         """Per-edge values [E] (graph order) as the [num_dst, num_src] matrix."""
         return torch.sparse_csr_tensor(self.crow, self.col, self.in_csr_order(values), self.shape)
 
-    def by_source(self, columns: Tensor) -> Tensor:
-        """Per-head rows of per-edge values [H, E] permuted into source order, all heads at once."""
-        return columns.index_select(1, self.t_order)
+    def forward_product(self, columns: Tensor, feat: Tensor) -> Tensor:
+        """out[i, h] = Σ_{j→i} columns[h, j→i] · feat[j, h] for per-head edge values [H, E] and
+        features [N_src, H or 1, D]: one CSR product per head, [N_dst, H, D]."""
+        return torch.stack([self.adjacency(w) @ _head(feat, h) for h, w in enumerate(columns)], 1)
 
-    def transposed(self, values_by_source: Tensor) -> Tensor:
-        """Per-edge values [E] in source order (``by_source``) as the [num_src, num_dst] matrix."""
-        return torch.sparse_csr_tensor(self.t_crow, self.t_col, values_by_source, self.shape[::-1])
+    def backward_product(self, columns: Tensor, feat: Tensor) -> Tensor:
+        """out[j, h] = Σ_{j→i} columns[h, j→i] · feat[i, h], the transposed products: the values are
+        permuted into source order once for all heads, [N_src, H, D]."""
+        by_source = columns.index_select(1, self.t_order)
+        return torch.stack(
+            [
+                torch.sparse_csr_tensor(self.t_crow, self.t_col, w, self.shape[::-1]) @ _head(feat, h)
+                for h, w in enumerate(by_source)
+            ],
+            1,
+        )
 
     def relations(self, num_relations: int) -> Incidence:
         """Which edges carry each relation (for per-relation tables' gradients)."""
@@ -127,8 +136,8 @@ class EdgeLayout:
 
 
 def _columns(values: Tensor) -> Tensor:
-    """Per-edge, per-head values [E, H] as [H, E] rows (free when they are already a transposed view,
-    as every [E, H] tensor these functions return is): one copy instead of a strided one per head."""
+    """Per-edge, per-head values [E, H] as [H, E] rows: one copy instead of a strided one per head
+    (none when they are a transposed view already, as ``EdgeLayout.sample``'s output is)."""
     return values.t().contiguous()
 
 
@@ -172,8 +181,7 @@ class WeightedSum(torch.autograd.Function):
             raise ValueError(f"features have {x.shape[1]} heads, edge weights {weights.shape[1]}: need equal or 1")
         ctx.save_for_backward(x, weights)
         ctx.layout = layout
-        columns = _columns(weights)
-        return torch.stack([layout.adjacency(w) @ _head(x, h) for h, w in enumerate(columns)], 1)
+        return layout.forward_product(_columns(weights), x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None]:
@@ -181,9 +189,9 @@ class WeightedSum(torch.autograd.Function):
         layout = ctx.layout
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            by_src = layout.by_source(_columns(weights))
-            per_head = [layout.transposed(w) @ _head(grad, h) for h, w in enumerate(by_src)]
-            grad_x = torch.stack(per_head, 1) if x.shape[1] > 1 else sum(per_head).unsqueeze(1)
+            grad_x = layout.backward_product(_columns(weights), grad)
+            if x.shape[1] == 1:  # one head shared by all: its gradient sums theirs
+                grad_x = sum(grad_x.unbind(1)).unsqueeze(1)
         if ctx.needs_input_grad[1]:
             grad_w = layout.sample(grad, x)
         return grad_x, grad_w, None
@@ -206,10 +214,9 @@ class EdgeDot(torch.autograd.Function):
         layout, columns = ctx.layout, _columns(grad)
         grad_src = grad_dst = None
         if ctx.needs_input_grad[0]:
-            by_src = layout.by_source(columns)
-            grad_src = torch.stack([layout.transposed(g) @ _head(dst_feat, h) for h, g in enumerate(by_src)], 1)
+            grad_src = layout.backward_product(columns, dst_feat)
         if ctx.needs_input_grad[1]:
-            grad_dst = torch.stack([layout.adjacency(g) @ _head(src_feat, h) for h, g in enumerate(columns)], 1)
+            grad_dst = layout.forward_product(columns, src_feat)
         return grad_src, grad_dst, None
 
 

@@ -66,14 +66,6 @@ def frequent_relation_pairs(graph: Graph, count: int) -> list[tuple[int, int]]:
     return [(int(i) // num_relations, int(i) % num_relations) for i in top if paths.flatten()[i] > 0]
 
 
-def relation_mean(graph: Graph, feat: Tensor, relation: int) -> Tensor:
-    """Mean of ``feat`` [N, D] over each node's in-neighbours along ``relation`` (0 where there are none)."""
-    weight = (graph.rel == relation).float().view(-1, 1, 1)
-    total = kernels.u_mul_e_sum(graph, feat.unsqueeze(1), weight).squeeze(1)
-    count = kernels.u_mul_e_sum(graph, torch.ones_like(feat[:, :1]).unsqueeze(1), weight).squeeze(1)
-    return total / count.clamp_min(1)
-
-
 def gated_mean(graph: Graph, feat: Tensor, gate: Tensor) -> Tensor:
     """Mean of ``feat`` [N, D] over each node's in-edges weighted by the edges' ``gate`` [E] (0 where a
     node has no in-edge): one hop of propagation."""
@@ -81,6 +73,11 @@ def gated_mean(graph: Graph, feat: Tensor, gate: Tensor) -> Tensor:
     total = kernels.u_mul_e_sum(graph, feat.unsqueeze(1), weight).squeeze(1)
     count = kernels.u_mul_e_sum(graph, torch.ones_like(feat[:, :1]).unsqueeze(1), weight).squeeze(1)
     return total / count.clamp_min(1e-6)
+
+
+def relation_mean(graph: Graph, feat: Tensor, relation: int) -> Tensor:
+    """Mean of ``feat`` [N, D] over each node's in-neighbours along ``relation`` (0 where there are none)."""
+    return gated_mean(graph, feat, (graph.rel == relation).to(feat.dtype))
 
 
 def standardise(x: Tensor) -> Tensor:
