@@ -4,6 +4,7 @@ graph run seeds it on its first import exactly as if it had been loaded with the
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +57,19 @@ print(json.dumps(dgl.random.choice(1000, 20, replace=True).tolist()))  # DGL's g
 def test_dgl_seeded_on_first_import_draws_as_if_seeded_with_the_others() -> None:
     """Same seed, same DGL draws, whether DGL was loaded before ``seed_everything`` or first by the graph code."""
 
-    def draws(order: str) -> list[int]:
-        done = subprocess.run([sys.executable, "-c", DGL_DRAWS, str(ROOT), order], capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
+    assert _draws("lazy") == _draws("eager")
 
-    assert draws("lazy") == draws("eager")
+
+def test_dgl_draws_on_the_calling_thread_do_not_depend_on_the_thread_count() -> None:
+    """DGL numbers its threads' generators in the order threads first touch one; seeding makes the calling
+    thread number 0 whatever the team size or the scheduling, so its draws match a one-thread process."""
+    assert _draws("lazy", threads=3) == _draws("lazy", threads=1)
+
+
+def _draws(order: str, threads: int | None = None) -> list[int]:
+    env = dict(os.environ) if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(
+        [sys.executable, "-c", DGL_DRAWS, str(ROOT), order], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -47,8 +47,13 @@ def _seed_dgl(seed: int) -> None:
     """Seed DGL's generators if DGL is loaded in this process; never import it."""
     dgl = sys.modules.get("dgl")
     if dgl is not None:
-        dgl.seed(seed)
-        dgl.random.seed(seed)
+        # DGL seeds each thread's generator with seed + a number handed out in the order threads first
+        # touch a generator, so seeding from every thread at once numbers them (and sets their draws) by
+        # scheduling. Growing the team one thread at a time gives the calling thread 0, the next 1, ...
+        threads = dgl.utils.get_num_threads()
+        for team in range(1, threads + 1):
+            dgl.utils.set_num_threads(team)
+            dgl.seed(seed)
 
 
 @contextlib.contextmanager
