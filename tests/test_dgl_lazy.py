@@ -68,8 +68,6 @@ def test_dgl_draws_on_the_calling_thread_do_not_depend_on_the_thread_count() -> 
 
 def _draws(order: str, threads: int | None = None) -> list[int]:
     env = dict(os.environ) if threads is None else {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    done = subprocess.run(
-        [sys.executable, "-c", DGL_DRAWS, str(ROOT), order], capture_output=True, text=True, env=env
-    )
+    done = subprocess.run([sys.executable, "-c", DGL_DRAWS, str(ROOT), order], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
