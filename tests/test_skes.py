@@ -10,7 +10,7 @@ import torch
 from datamodules import SyntheticKnowledgeGraphDataModule
 from nie.core.errors import ConfigError
 from nie.importance import SKES
-from nie.importance.models.skes import frequent_relation_pairs
+from nie.importance.models.skes import frequent_relation_paths
 from nie.importance.models.transport import sinkhorn, sliced_wasserstein
 from nie.importance.spec import GraphSpec
 from tests.conftest import DEMO, TINY, read_json, run_train
@@ -84,13 +84,13 @@ def test_attention_weights_over_views_sum_to_one(tiny) -> None:
     net = SKES(tiny.spec, paths=2).eval()
     net(tiny._batches["predict"])
     weights = net.last_attention
-    assert weights.shape == (tiny.spec.num_nodes, 4)  # centrality, similarity, 2 relation paths
+    assert weights.shape == (tiny.spec.num_nodes, 6)  # centrality, similarity, 2 relation paths of lengths 1 and 2
     torch.testing.assert_close(weights.sum(1), torch.ones(tiny.spec.num_nodes))
 
 
 def test_relation_pairs_are_the_most_frequent_two_hop_paths(tiny) -> None:
     graph = tiny.full_graph.without_added_loops()
-    (first, second), *_ = frequent_relation_pairs(graph, 3)
+    (first, second), *_ = frequent_relation_paths(graph, 3, length=2)
     into = ((graph.rel == first).float().unsqueeze(1) * torch.nn.functional.one_hot(graph.dst, graph.num_dst)).sum(0)
     out_of = ((graph.rel == second).float().unsqueeze(1) * torch.nn.functional.one_hot(graph.src, graph.num_src)).sum(0)
     best = (into * out_of).sum()
@@ -99,6 +99,18 @@ def test_relation_pairs_are_the_most_frequent_two_hop_paths(tiny) -> None:
             i = ((graph.rel == r1).float().unsqueeze(1) * torch.nn.functional.one_hot(graph.dst, graph.num_dst)).sum(0)
             o = ((graph.rel == r2).float().unsqueeze(1) * torch.nn.functional.one_hot(graph.src, graph.num_src)).sum(0)
             assert (i * o).sum() <= best
+
+
+def test_relation_paths_of_three_hops_count_walks_exactly_on_a_small_graph() -> None:
+    """Edges 0 -a-> 1 -b-> 2 -a-> 3 and 1 -a-> 2: one edge, a (3) before b (1); two, (a, a) twice and
+    (a, b), (b, a) once; three, (a, b, a) and (a, a, a) once each; four, none."""
+    from nie.importance.kernels import Graph
+
+    graph = Graph(torch.tensor([0, 1, 2, 1]), torch.tensor([1, 2, 3, 2]), torch.tensor([0, 1, 0, 0]), 4, 4)
+    assert frequent_relation_paths(graph, 2, length=1) == [(0,), (1,)]
+    assert frequent_relation_paths(graph, 1, length=2) == [(0, 0)]
+    assert sorted(frequent_relation_paths(graph, 4, length=3)) == [(0, 0, 0), (0, 1, 0)]  # only these have walks
+    assert frequent_relation_paths(graph, 4, length=4) == []
 
 
 @pytest.mark.parametrize(
@@ -156,14 +168,14 @@ def test_layerwise_tokens_share_one_projection_and_attention_sums_to_one(tiny) -
     shared = SKES(tiny.spec, paths=2, propagation=True, layers=2).eval()
     separate = SKES(tiny.spec, paths=2, propagation=True, layers=2, shared_projection=False)
     names = ["centrality@0", "centrality@1", "centrality@2", "similarity@0", "similarity@1", "similarity@2"]
-    assert shared.token_names == [*names, "path1", "path2"]
+    assert shared.token_names == [*names, "path1.1", "path1.2", "path2.1", "path2.2"]
     assert shared.separate is None and len(separate.separate) == len(shared.token_names)
     projection = sum(p.numel() for p in shared.shared.parameters())
     total = sum(p.numel() for p in shared.parameters())
     assert sum(p.numel() for p in separate.parameters()) - total == projection * (len(shared.token_names) - 1)
     shared(tiny._batches["predict"])
     weights = shared.last_attention
-    assert weights.shape == (tiny.spec.num_nodes, 8)
+    assert weights.shape == (tiny.spec.num_nodes, 10)
     torch.testing.assert_close(weights.sum(1), torch.ones(tiny.spec.num_nodes))
     # the relation gates learn: the loss reaches them through every propagated hop
     shared.train()
@@ -183,7 +195,8 @@ def test_layers_below_one_and_unknown_views_are_refused() -> None:
 
 def test_predict_writes_attention_columns_for_a_layerwise_skes_on_both_views(workdir) -> None:
     """Structure plus the semantic view, propagated, through fit and predict.py: one attention
-    column per token, summing to 1 per node; a graph with one relation type and no self-loops."""
+    column per token, summing to 1 per node; a graph with one relation type, no self-loops and 20 nodes
+    without any edge."""
     import pandas as pd
 
     from predict import main as predict_main
@@ -191,7 +204,7 @@ def test_predict_writes_attention_columns_for_a_layerwise_skes_on_both_views(wor
     (workdir / "skes.yaml").write_text(
         "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n"
         "      init_args: {paths: 1, propagation: true, layers: 2, views: [centrality, semantic, paths]}\n"
-        "data:\n  init_args: {semantic_features: [degree], num_relations: 1, self_loops: false}\n"
+        "data:\n  init_args: {semantic_features: [degree], num_relations: 1, self_loops: false, isolated_nodes: 20}\n"
         "trainer:\n  max_epochs: 2\n"
         "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
     )
@@ -205,9 +218,11 @@ def test_predict_writes_attention_columns_for_a_layerwise_skes_on_both_views(wor
     predict_main(["--ckpt", str(next(workdir.glob("runs/skes/**/last.ckpt"))), "--out", "p.csv"])
     table = pd.read_csv("p.csv")
     columns = [c for c in table.columns if c.startswith("attention ")]
-    assert columns == [f"attention {v}@{h}" for v in ("centrality", "semantic") for h in range(3)] + ["attention path1"]
+    views = [f"attention {v}@{h}" for v in ("centrality", "semantic") for h in range(3)]
+    assert columns == [*views, "attention path1.1", "attention path2.1"]
     assert table[columns].notna().all().all()
     assert (table[columns].sum(axis=1) - 1).abs().max() < 1e-5
+    assert len(table) == 300 and table.select_dtypes("number").notna().all().all()  # the isolated nodes too
 
 
 def test_the_pairwise_ranking_loss_pushes_a_swapped_pair_apart() -> None:

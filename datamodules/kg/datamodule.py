@@ -445,6 +445,7 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         num_relations: int = 6,
         avg_degree: int = 8,
         graph_seed: int = 0,
+        isolated_nodes: int = 0,
         cache_dir: str = ".cache/nie",
         **kwargs,
     ) -> None:
@@ -452,18 +453,30 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
             ("num_nodes", num_nodes, 10),
             ("num_relations", num_relations, 1),
             ("avg_degree", avg_degree, 1),
+            ("isolated_nodes", isolated_nodes, 0),
         ):
             if value < least:
                 raise ConfigError(f"data.init_args.{name} must be at least {least}, got {value}")
-        folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}"
+        if isolated_nodes > num_nodes - 10:
+            raise ConfigError(f"data.init_args.isolated_nodes={isolated_nodes} leaves fewer than 10 connected nodes")
+        isolated = f"-i{isolated_nodes}" if isolated_nodes else ""
+        folder = Path(cache_dir) / f"synthetic-n{num_nodes}-r{num_relations}-d{avg_degree}-s{graph_seed}{isolated}"
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
         self.folder = folder
         self.generator_args = dict(
-            num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree, seed=graph_seed
+            num_nodes=num_nodes,
+            num_relations=num_relations,
+            avg_degree=avg_degree,
+            seed=graph_seed,
+            isolated_nodes=isolated_nodes,
         )
         self.hparams.update(
-            num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree, graph_seed=graph_seed
+            num_nodes=num_nodes,
+            num_relations=num_relations,
+            avg_degree=avg_degree,
+            graph_seed=graph_seed,
+            isolated_nodes=isolated_nodes,
         )
 
     def prepare_data(self) -> None:

@@ -24,14 +24,17 @@ def make_synthetic_tables(
     avg_degree: int = 8,
     unlabeled_fraction: float = 0.05,
     seed: int = 0,
+    isolated_nodes: int = 0,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Return the node table (node_id, name, score, valid, description) and [E, 3] triples."""
+    """Return the node table (node_id, name, score, valid, description) and [E, 3] triples; the last
+    ``isolated_nodes`` nodes have no edge (real graphs have such nodes)."""
     rng = np.random.default_rng(seed)
     popularity = rng.normal(size=num_nodes)
+    connected = num_nodes - isolated_nodes
     num_edges = num_nodes * avg_degree
-    attach = np.exp(1.2 * popularity)
-    dst = rng.choice(num_nodes, size=num_edges, p=attach / attach.sum())
-    src = rng.integers(0, num_nodes, size=num_edges)
+    attach = np.exp(1.2 * popularity[:connected])
+    dst = rng.choice(connected, size=num_edges, p=attach / attach.sum())
+    src = rng.integers(0, connected, size=num_edges)
     band = np.digitize(popularity[dst], np.quantile(popularity, np.linspace(0, 1, num_relations + 1)[1:-1]))
     rel = np.where(rng.random(num_edges) < 0.7, band, rng.integers(0, num_relations, size=num_edges))
     keep = src != dst

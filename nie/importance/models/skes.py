@@ -7,9 +7,10 @@ validation (the ablations: ``distance: none``, ``fusion: mean``, a single view):
 * **Views** (``views``, default centrality, similarity and paths): ``centrality`` — standardised
   log in-degree, log out-degree and log PageRank; ``similarity`` — the node's input features (the
   structural embedding); ``semantic`` — the text features, where the data has them; ``paths`` —
-  for each of the ``paths`` most frequent relation pairs r1→r2 of the graph (the knowledge-graph
-  analogue of metapaths), the mean centrality view of the nodes two hops back along r1 then r2.
-  Structural statistics carry no gradient and are computed once per graph.
+  for each length k = 1..L (``layers``) and each of the ``paths`` most frequent relation sequences
+  r1→…→rk of that length (the knowledge-graph analogue of metapaths; exact for k ≤ 2, a beam search
+  beyond), the mean centrality of the nodes k hops back along it. Structural statistics carry no
+  gradient and are computed once per graph.
 * **Layers** (``propagation: true``): the centrality, similarity and semantic views are also
   propagated ``layers`` = L hops over the graph, each hop a mean over in-neighbours weighted by a
   learned gate per relation (σ(θ_view[r]), starting at ½), so a node inherits from its neighbours
@@ -54,16 +55,41 @@ View = Literal["centrality", "similarity", "semantic", "paths"]
 PROPAGATED = ("centrality", "similarity", "semantic")  # the views that propagation carries over hops
 
 
-def frequent_relation_pairs(graph: Graph, count: int) -> list[tuple[int, int]]:
-    """The ``count`` relation pairs (r1, r2) with the most two-hop paths u -r1-> v -r2-> w."""
+def frequent_relation_paths(graph: Graph, count: int, length: int, beam: int = 16) -> list[tuple[int, ...]]:
+    """The ``count`` relation sequences (r1, ..., rk), k = ``length``, with the most walks u -r1-> ... -rk-> w.
+
+    Lengths 1 and 2 are counted exactly; a longer sequence extends one of the ``max(count, beam)`` most
+    frequent sequences one relation shorter (a beam search: all sequences of length 3 are R³ candidates).
+    """
     num_relations = int(graph.rel.max()) + 1 if graph.num_edges else 0
-    into = torch.zeros(graph.num_dst, num_relations, device=graph.device)
+    if not num_relations:
+        return []
+    ones = torch.ones_like(graph.rel, dtype=torch.float32)
+    ends = torch.zeros(graph.num_dst, num_relations, device=graph.device)  # walks of each sequence ending at a node
+    ends.index_put_((graph.dst, graph.rel), ones, accumulate=True)
     out_of = torch.zeros(graph.num_src, num_relations, device=graph.device)
-    into.index_put_((graph.dst, graph.rel), torch.ones_like(graph.rel, dtype=torch.float32), accumulate=True)
-    out_of.index_put_((graph.src, graph.rel), torch.ones_like(graph.rel, dtype=torch.float32), accumulate=True)
-    paths = into.T @ out_of[: graph.num_dst]  # [r1, r2]: Σ_v in_r1(v) · out_r2(v)
-    top = torch.topk(paths.flatten(), min(count, paths.numel())).indices
-    return [(int(i) // num_relations, int(i) % num_relations) for i in top if paths.flatten()[i] > 0]
+    out_of.index_put_((graph.src, graph.rel), ones, accumulate=True)
+    sequences: list[tuple[int, ...]] = [(r,) for r in range(num_relations)]
+    totals = ends.sum(0)
+    for step in range(2, length + 1):
+        candidates = (ends.T @ out_of[: graph.num_dst]).flatten()  # [S·R]: sequence s, then relation r
+        top = torch.topk(candidates, min(max(count, beam), candidates.numel()))
+        kept = [int(i) for i, total in zip(top.indices, top.values) if total > 0]
+        if not kept:
+            return []
+        if step < length:  # the walks' end points are needed for one more relation
+            ends = torch.stack([_extend(graph, ends[:, i // num_relations], i % num_relations) for i in kept], 1)
+        sequences = [sequences[i // num_relations] + (i % num_relations,) for i in kept]
+        totals = candidates[kept]
+    top = torch.topk(totals, min(count, totals.numel()))
+    return [sequences[int(i)] for i, total in zip(top.indices, top.values) if total > 0]
+
+
+def _extend(graph: Graph, walks: Tensor, relation: int) -> Tensor:
+    """Walks ending at each node after one more edge of ``relation``: Σ over r-edges v→w of walks[v]."""
+    on = graph.rel == relation
+    out = torch.zeros(graph.num_dst, device=walks.device)
+    return out.index_add_(0, graph.dst[on], walks[graph.src[on]])
 
 
 def gated_mean(graph: Graph, feat: Tensor, gate: Tensor) -> Tensor:
@@ -98,15 +124,17 @@ def check_settings(spec: GraphSpec, views: Sequence[str], layers: int, hidden: i
         require_semantic_features(spec, "SKES with the semantic view")
 
 
-def token_layout(spec: GraphSpec, views: Sequence[str], hops: int, paths: int) -> tuple[list[str], list[int]]:
-    """The tokens' names (``view@hop``, ``pathK``) and input sizes, in the order ``embed`` builds them."""
+def token_layout(
+    spec: GraphSpec, views: Sequence[str], hops: int, paths: int, path_lengths: int
+) -> tuple[list[str], list[int]]:
+    """The tokens' names (``view@hop``, ``path<length>.<rank>``) and input sizes, in the order ``embed`` builds them."""
     sizes = {"centrality": 3, "similarity": spec.in_dim, "semantic": spec.semantic_dim}
     propagated = [v for v in views if v != "paths"]
     names = [f"{v}@{hop}" if hops else v for v in propagated for hop in range(hops + 1)]
     inputs = [sizes[v] for v in propagated for _ in range(hops + 1)]
     if "paths" in views:
-        names += [f"path{i + 1}" for i in range(paths)]
-        inputs += [3] * paths
+        names += [f"path{length}.{rank + 1}" for length in range(1, path_lengths + 1) for rank in range(paths)]
+        inputs += [3] * (paths * path_lengths)
     return names, inputs
 
 
@@ -142,7 +170,8 @@ class SKES(ImportanceNetwork):
         self.num_paths, self.points = paths, points
         self.fusion, self.distance = fusion, distance
         self.hops = layers if propagation else 0
-        self.token_names, inputs = token_layout(spec, self.view_names, self.hops, paths)
+        self.layers = layers
+        self.token_names, inputs = token_layout(spec, self.view_names, self.hops, paths, layers)
         self.align = nn.ModuleList(nn.Linear(size, hidden) for size in inputs)
         # one relation gate per propagated view: hop h of view v is gated_mean of hop h-1 by σ(θ_v[r])
         self.relation_gates = nn.ParameterDict(
@@ -185,12 +214,23 @@ class SKES(ImportanceNetwork):
                 )
                 views = [centrality]
                 if "paths" in self.view_names:
-                    pairs = frequent_relation_pairs(data, self.num_paths)
-                    pairs += [pairs[-1]] * (self.num_paths - len(pairs)) if pairs else []
-                    for first, second in pairs:
-                        views.append(standardise(relation_mean(data, relation_mean(data, centrality, first), second)))
+                    for length in range(1, self.layers + 1):
+                        views += self.path_views(data, centrality, length)
                 self._structure = {key: views}
         return self._structure[key]
+
+    def path_views(self, graph: Graph, centrality: Tensor, length: int) -> list[Tensor]:
+        """For each of the ``paths`` most frequent relation sequences of ``length``, the mean centrality of
+        the nodes ``length`` hops back along it (the last sequence repeats where the graph has fewer)."""
+        sequences = frequent_relation_paths(graph, self.num_paths, length)
+        views = []
+        for sequence in sequences:
+            x = centrality
+            for relation in sequence:
+                x = relation_mean(graph, x, relation)
+            views.append(standardise(x))
+        fill = views[-1] if views else torch.zeros_like(centrality)  # a graph without edges has no paths
+        return views + [fill] * (self.num_paths - len(views))
 
     def embed(self, batch: GraphBatch) -> Tensor:
         """The fused node embedding [N, hidden]; keeps the attention weights [N, views] in ``last_attention``."""
