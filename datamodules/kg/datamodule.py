@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features
 from datamodules.kg.graph import KnowledgeGraph
-from datamodules.kg.io import load_graph
+from datamodules.kg.io import load_graph, triples_file
+from datamodules.kg.memory import FULL_BATCH_BYTES_PER_EDGE, check_full_batch_fits
 from datamodules.kg.settings import GraphDataSettings
 from datamodules.kg.splits import Split, chunked_split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
@@ -115,6 +116,24 @@ def _labels(batch: GraphBatch) -> torch.Tensor:
     return batch.labels
 
 
+def check_arguments(
+    batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend, full_batch_bytes_per_edge: Optional[int]
+) -> None:
+    """Refuse, in one line each, argument combinations the datamodule cannot serve."""
+    if full_batch_bytes_per_edge is not None and full_batch_bytes_per_edge < 1:
+        raise ConfigError(
+            f"data.full_batch_bytes_per_edge must be a positive number of bytes (or null: never check), "
+            f"got {full_batch_bytes_per_edge}"
+        )
+    if batch_size is not None and not fanouts:
+        raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
+    if batch_size is not None and backend == "torch":
+        raise ConfigError(
+            "data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
+            "(data.backend: torch is for full-batch training)"
+        )
+
+
 class KnowledgeGraphDataModule(pl.LightningDataModule):
     """A knowledge graph with importance labels, split by the literature's 5-fold protocol.
 
@@ -149,6 +168,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         backend: the message-passing kernels (``nie.importance.kernels``): ``dgl`` (fused, needs DGL with
             support for the device), ``torch`` (any device, no DGL) or ``auto`` (torch for full-batch
             runs, as fast or faster on CPU for every network; DGL for sampled ones, whose blocks are DGL's).
+        full_batch_bytes_per_edge: memory a full-batch step needs per triple; a triples file whose size says
+            it needs more than the machine has available stops before loading, pointing to sampled
+            training (null: never check). The default is RGTN's measured figure with a margin.
     """
 
     def __init__(
@@ -178,17 +200,10 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         drop_last: bool = True,
         pretraining: Optional[NodePretraining] = None,
         backend: Backend = "auto",
+        full_batch_bytes_per_edge: Optional[int] = FULL_BATCH_BYTES_PER_EDGE,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        if batch_size is not None and not fanouts:
-            raise ConfigError(
-                "data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer"
-            )
-        if batch_size is not None and backend == "torch":
-            raise ConfigError(
-                "data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
-                "(data.backend: torch is for full-batch training)"
-            )
+        check_arguments(batch_size, fanouts, backend, full_batch_bytes_per_edge)
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
@@ -220,6 +235,10 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         if self.graph is not None:
             self._use_backend(backend)
             return
+        if h.batch_size is None and h.full_batch_bytes_per_edge is not None:
+            triples = triples_file(h.root, h.triples)
+            if triples is not None:
+                check_full_batch_fits(triples, h.full_batch_bytes_per_edge)
         graph = self.load()
         self.split = split = self._split(graph)
         labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()

@@ -23,6 +23,8 @@ from nie.core.errors import DataError
 from nie.core.io import atomic_path, read_csv
 
 PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
+TRIPLE_PATTERNS = ("*rel-all*.txt", "*rel-all*.txt.gz")
+PICKLE_SUFFIXES = (".pk", ".pkl", ".pickle")
 
 
 def _optional_match(folder: Path, patterns: tuple[str, ...], what: str) -> Path | None:
@@ -152,7 +154,7 @@ def load_rgtn_folder(
     if folder is not None and not folder.is_dir():
         raise DataError(f"{folder}: data folder not found")
     node_path = _required_file(node_info, folder, ("node_info*.tsv",), "node info", "node_info")
-    triple_path = _required_file(triples, folder, ("*rel-all*.txt", "*rel-all*.txt.gz"), "triples", "triples")
+    triple_path = _required_file(triples, folder, TRIPLE_PATTERNS, "triples", "triples")
     rel_path = (
         Path(relation_names)
         if relation_names
@@ -240,6 +242,18 @@ def export_pickle(graph: KnowledgeGraph, path: str | Path, features: np.ndarray 
         pickle.dump(payload, f)
 
 
+def triples_file(root: str | Path | None, triples: str | Path | None) -> Path | None:
+    """The triples file the RGTN layout would read; None for the pickle layout or when there is none
+    (loading then says why)."""
+    if root is not None and Path(root).suffix in PICKLE_SUFFIXES:
+        return None
+    folder = Path(root) if root is not None else None
+    try:
+        return _required_file(triples, folder if folder is None or folder.is_dir() else None, TRIPLE_PATTERNS, "", "")
+    except DataError:
+        return None
+
+
 def load_graph(
     root: str | Path | None = None,
     node_info: str | Path | None = None,
@@ -248,7 +262,7 @@ def load_graph(
     semantic_pickle: str | Path | None = None,
 ) -> KnowledgeGraph:
     """Detect the layout: a ``.pk`` file is the pickle layout, a folder the RGTN layout."""
-    if root is not None and Path(root).suffix in (".pk", ".pkl", ".pickle"):
+    if root is not None and Path(root).suffix in PICKLE_SUFFIXES:
         return load_pickle(root, semantic_pickle)
     if root is None and node_info is None:
         raise DataError("no data given: set data.root (a folder or a .pk file) or data.node_info and data.triples")

@@ -41,3 +41,4 @@ class GraphDataSettings(Settings):
     drop_last: bool
     pretraining: Optional[NodePretraining]
     backend: Backend
+    full_batch_bytes_per_edge: Optional[int] = None  # added later: older checkpoints never checked
