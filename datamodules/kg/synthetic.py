@@ -8,7 +8,6 @@ partly, and the files go through the same loader as real data.
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -54,15 +53,16 @@ def make_synthetic_tables(
     return nodes, triples
 
 
-def write_synthetic_graph(folder: str | Path, **kwargs) -> Path:
-    """Write ``node_info.tsv``, ``synthetic_rel-all.txt.gz`` and ``rel_name.json`` into ``folder``."""
+def write_synthetic_graph(folder: str | Path, compress: bool = True, **kwargs) -> Path:
+    """Write ``node_info.tsv``, ``synthetic_rel-all.txt[.gz]`` and ``rel_name.json`` into ``folder``."""
     folder = Path(folder)
     nodes, triples = make_synthetic_tables(**kwargs)
     num_relations = kwargs.get("num_relations", 6)
     with atomic_path(folder / "node_info.tsv") as tmp:
         nodes.to_csv(tmp, sep="\t", index=False)
-    with atomic_path(folder / "synthetic_rel-all.txt.gz") as tmp, gzip.open(tmp, "wt") as f:
-        np.savetxt(f, triples, fmt="%d", delimiter="\t")
+    name = "synthetic_rel-all.txt.gz" if compress else "synthetic_rel-all.txt"
+    with atomic_path(folder / name) as tmp:
+        pd.DataFrame(triples).to_csv(tmp, sep="\t", header=False, index=False, compression="gzip" if compress else None)
     with atomic_path(folder / "rel_name.json") as tmp:
         tmp.write_text(json.dumps({f"relation_{r}": r for r in range(num_relations)}))
     return folder
