@@ -110,10 +110,17 @@ def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np
     """``src<TAB>rel<TAB>dst`` integer triples, checked against the node count."""
     if not path.is_file():
         raise DataError(f"{path}: triples file not found")
-    table = read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, compression="infer")
+    try:  # integers straight from the parser: text columns would cost tens of bytes per field
+        table = read_csv(path, sep="\t", header=None, dtype=np.int64, compression="infer")
+    except (ValueError, TypeError):  # some field is not an integer: read it as text to say which
+        table = read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, compression="infer")
     if table.shape[1] != 3:
         raise DataError(f"{path}: expected 3 tab-separated columns (src, rel, dst), found {table.shape[1]}")
-    src, rel, dst = (_numeric(table[i], path, name, 1, integer=True) for i, name in enumerate(("src", "rel", "dst")))
+    if all(dtype == np.int64 for dtype in table.dtypes):
+        src, rel, dst = (table[i].to_numpy() for i in range(3))
+    else:
+        fields = enumerate(("src", "rel", "dst"))
+        src, rel, dst = (_numeric(table[i], path, name, 1, integer=True) for i, name in fields)
     for name, ids in (("src", src), ("dst", dst)):
         bad = (ids < 0) | (ids >= num_nodes)
         if bad.any():
