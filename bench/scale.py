@@ -1,6 +1,7 @@
-"""How the graph side's cost grows with the graph: seconds and peak RSS per step on generated graphs.
+"""How cost grows with the graph and with the fleet: seconds and peak RSS per step on generated data.
 
     python bench/scale.py --sizes 10000 100000 1000000 --out results/scale/graphs.json [--work runs/scale]
+    python bench/scale.py --fleets 10 100 2000 --out results/scale/fleets.json
 
 Each size is a graph from the project's generator (``datamodules/kg/synthetic.py``: heavy-tailed
 in-degrees, ``--degree`` edges per node, ``--relations`` relation types), written once as plain text
@@ -14,6 +15,12 @@ and reports each one's seconds and the process's peak RSS at its end:
   kernels, skipped where the datamodule's memory check refuses the graph; ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
 * ``predict``: scores for every node.
+
+Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two NWP covariates
+(generated, written once as CSV); one process per fleet runs the power datamodule's ``load``
+(read, check, scale and index the windows: 168 h history, 24 h horizon, stride 24) and
+``--batches`` LSTM training steps of 128 windows (the GEFCom configuration's network), with the
+epoch's time extrapolated from them (an epoch of 2,000 stations would take hours on two cores).
 
 Growth exponents (the slope of log seconds on log nodes between the two largest sizes run) go with
 the rows; ``--figure`` draws the log-log curves.
@@ -59,7 +66,7 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     from nie.core.errors import ConfigError
     from nie.importance import GENI
 
-    row: dict = {"mode": mode}
+    row: dict = {}
 
     def timed(step: str, function):
         def wrapper(*args, **kwargs):
@@ -102,19 +109,88 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     return row
 
 
-def exponents(rows: list[dict]) -> dict:
-    """Per (mode, step): the slope of log seconds on log nodes between the two largest sizes measured."""
+def write_fleet(work: Path, stations: int, years: int) -> Path:
+    """A fleet of ``stations`` solar-like series, ``years`` × 8,760 hours each, written once as CSV."""
+    import pandas as pd
+
+    path = work / f"fleet-s{stations}-y{years}.csv"
+    if path.is_file():
+        return path
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2020-01-01 00:00", periods=years * 8760, freq="1h")
+    sun = np.clip(np.sin(2 * np.pi * (np.asarray(times.hour) - 6) / 24), 0, None).astype(np.float32)
+    cloud = rng.uniform(0, 1, size=(stations, len(times) // 24 + 1)).repeat(24, axis=1)[:, : len(times)]
+    irradiance = sun * (1 - 0.7 * cloud.astype(np.float32))
+    power = np.clip(
+        irradiance * rng.uniform(0.7, 1.0, size=(stations, 1)) + rng.normal(0, 0.02, irradiance.shape), 0, None
+    )
+    table = pd.DataFrame(
+        {
+            "time": np.tile(times, stations),
+            "station": np.repeat(np.arange(stations), len(times)),
+            "irradiance": irradiance.ravel(),
+            "temperature": (15 + 10 * sun + rng.normal(0, 1, irradiance.shape)).astype(np.float32).ravel(),
+            "power": power.astype(np.float32).ravel(),
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return path
+
+
+def measure_fleet(path: Path, batches: int) -> dict:
+    """The power datamodule's setup and ``batches`` LSTM steps in this process."""
+    import torch
+    import torch.nn.functional as F
+
+    from datamodules import PowerDataModule
+    from nie.forecasting import LSTMForecaster
+
+    row: dict = {}
+    start = time.perf_counter()
+    dm = PowerDataModule(
+        str(path),
+        val_start="2021-07-01 00:00",
+        test_start="2021-10-01 00:00",
+        known_covariates=["irradiance", "temperature"],
+        capacity=1.0,
+        stride=24,
+        batch_size=128,
+    )
+    dm.setup("fit")
+    row["load"] = {"seconds": time.perf_counter() - start, "peak_rss_mib": peak_mib()}
+    torch.manual_seed(0)
+    net = LSTMForecaster(dm.spec, hidden=64, num_layers=2, station_embedding_dim=4)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loader = dm.train_dataloader()
+    start, steps = time.perf_counter(), 0
+    for batch in loader:
+        loss = F.mse_loss(net(batch), batch.target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        steps += 1
+        if steps == batches:
+            break
+    seconds = time.perf_counter() - start
+    row["epoch"] = {"seconds": seconds / steps * len(loader), "peak_rss_mib": peak_mib(), "steps_timed": steps}
+    row["windows_per_epoch"] = len(loader.dataset)
+    return row
+
+
+def exponents(rows: list[dict], size: str) -> dict:
+    """Per (mode, step): the slope of log seconds on log ``size`` between the two largest sizes measured."""
     slopes: dict = {}
     for mode in sorted({r["mode"] for r in rows}):
         for step in STEPS:
-            points = sorted((r["nodes"], r[step]["seconds"]) for r in rows if r["mode"] == mode and step in r)
+            points = sorted((r[size], r[step]["seconds"]) for r in rows if r["mode"] == mode and step in r)
             if len(points) >= 2:
                 (n0, s0), (n1, s1) = points[-2:]
                 slopes[f"{mode} {step}"] = round(float(np.log(s1 / s0) / np.log(n1 / n0)), 2)
     return slopes
 
 
-def figure(rows: list[dict], path: Path) -> None:
+def figure(rows: list[dict], size: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,58 +199,73 @@ def figure(rows: list[dict], path: Path) -> None:
     fig, (seconds, memory) = plt.subplots(1, 2, figsize=(10, 4))
     for mode in sorted({r["mode"] for r in rows}):
         for step in STEPS:
-            points = sorted((r["nodes"], r[step]) for r in rows if r["mode"] == mode and step in r)
-            if points and not (mode == "sampled" and step in ("load", "features")):  # the same reader either way
-                nodes = [n for n, _ in points]
-                label = step if step in ("load", "features") else f"{step} ({mode})"
-                seconds.loglog(nodes, [p["seconds"] for _, p in points], marker="o", label=label)
-                memory.loglog(nodes, [p["peak_rss_mib"] / 1024 for _, p in points], marker="o", label=label)
-    seconds.set(xlabel="nodes", ylabel="seconds", title="time per step")
-    memory.set(xlabel="nodes", ylabel="GiB", title="peak RSS at the step's end")
+            points = sorted((r[size], r[step]) for r in rows if r["mode"] == mode and step in r)
+            if points:
+                label = f"{step} ({mode})"
+                sizes = [n for n, _ in points]
+                seconds.loglog(sizes, [p["seconds"] for _, p in points], marker="o", label=label)
+                memory.loglog(sizes, [p["peak_rss_mib"] / 1024 for _, p in points], marker="o", label=label)
+    seconds.set(xlabel=size, ylabel="seconds", title="time per step")
+    memory.set(xlabel=size, ylabel="GiB", title="peak RSS at the step's end")
     seconds.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
+def run_child(args: argparse.Namespace, *extra: str) -> dict:
+    """One measurement in a fresh process (its peak RSS its own)."""
+    command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
+    command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches), *extra]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"{' '.join(extra)}: failed\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="graph nodes")
     parser.add_argument("--degree", type=int, default=10)
     parser.add_argument("--relations", type=int, default=300)
     parser.add_argument("--modes", nargs="+", choices=["full-batch", "sampled"], default=["full-batch", "sampled"])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
-    parser.add_argument("--work", type=Path, default=Path("runs/scale"), help="generated graphs and caches")
+    parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
+    parser.add_argument("--years", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=100, help="LSTM steps timed per fleet")
+    parser.add_argument("--work", type=Path, default=Path("runs/scale"), help="generated data and caches")
     parser.add_argument("--out", type=Path, help="JSON of the rows and exponents")
     parser.add_argument("--figure", type=Path, help="log-log PNG of seconds and peak RSS per step")
-    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: one (graph, mode) run
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: one graph/fleet run
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        cache = args.work / f"cache-{args.mode}"  # each mode computes the features itself
-        print(json.dumps(measure(args.measure, args.mode, args.batch_size, args.fanouts, cache)))
+        if args.mode == "fleet":
+            row = measure_fleet(args.measure, args.batches)
+        else:  # each mode computes the features itself
+            row = measure(args.measure, args.mode, args.batch_size, args.fanouts, args.work / f"cache-{args.mode}")
+        print(json.dumps(row))
         return
-    rows = []
-    for nodes in args.sizes:
-        folder = write_graph(args.work, nodes, args.degree, args.relations)
-        for mode in args.modes:
-            command = [sys.executable, __file__, "--measure", str(folder), "--mode", mode, "--work", str(args.work)]
-            command += ["--batch-size", str(args.batch_size), "--fanouts", *map(str, args.fanouts)]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode:
-                sys.exit(f"{nodes} nodes, {mode}: failed\n{done.stderr[-2000:]}")
-            row = {"nodes": nodes, "edges_per_node": args.degree, **json.loads(done.stdout.splitlines()[-1])}
+    rows, size = [], "stations" if args.fleets else "nodes"
+    for count in args.fleets or args.sizes:
+        if args.fleets:
+            runs = [("fleet", write_fleet(args.work, count, args.years))]
+        else:
+            folder = write_graph(args.work, count, args.degree, args.relations)
+            runs = [(mode, folder) for mode in args.modes]
+        for mode, path in runs:
+            row = {size: count, "mode": mode, **run_child(args, "--measure", str(path), "--mode", mode)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     result = {"machine": f"{platform.processor() or platform.machine()}, {platform.system()}", "rows": rows}
-    result["exponents"] = exponents(rows)
+    result["exponents"] = exponents(rows, size)
     print(json.dumps(result["exponents"]))
     if args.out:
         from nie.core.io import write_json
 
         write_json(args.out, result)
     if args.figure:
-        figure(rows, args.figure)
+        figure(rows, size, args.figure)
 
 
 if __name__ == "__main__":
