@@ -236,3 +236,14 @@ def test_the_pairwise_ranking_loss_pushes_a_swapped_pair_apart() -> None:
     assert pred.grad[0] < 0 < pred.grad[1]  # descent raises node 0 and lowers node 1
     assert pairwise_margin_loss(torch.tensor([0.9, 0.5]), target, margin=0.1).item() == 0.0  # ordered: no loss
     assert pairwise_margin_loss(pred, torch.tensor([1.0, 1.0])).item() == 0.0  # no ordered pair
+
+
+def test_generated_isolated_nodes_are_checked_and_have_no_edges(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="isolated_nodes must be at least 0, got -1"):
+        SyntheticKnowledgeGraphDataModule(num_nodes=50, isolated_nodes=-1)
+    with pytest.raises(ConfigError, match="isolated_nodes=45 leaves fewer than 10 connected nodes"):
+        SyntheticKnowledgeGraphDataModule(num_nodes=50, isolated_nodes=45)
+    dm = SyntheticKnowledgeGraphDataModule(num_nodes=60, isolated_nodes=5, features=["degree"], cache_dir=str(tmp_path))
+    graph = dm.load()
+    touched = set(graph.src.tolist()) | set(graph.dst.tolist())
+    assert touched.isdisjoint(range(55, 60)) and len(touched) > 40
