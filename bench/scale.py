@@ -12,7 +12,8 @@ and reports each one's seconds and the process's peak RSS at its end:
 * ``features``: the spectral structural embedding (``data.structural_method: spectral``), computed
   in each mode's process (a cache per mode);
 * ``epoch``: one GENI epoch (2 layers, 4 heads) on every training node: ``full-batch`` on the torch
-  kernels, skipped where the datamodule's memory check refuses the graph; ``sampled``: batches of
+  kernels, skipped where the datamodule's memory check refuses the graph (at ``--bytes-per-edge``,
+  this network's figure rather than the datamodule's default for RGTN); ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
 * ``predict``: scores for every node.
 
@@ -56,7 +57,7 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
-def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path) -> dict:
+def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, bytes_per_edge: int) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
     import torch.nn.functional as F
@@ -81,7 +82,12 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     kg.build_features = timed("features", kg.build_features)
     sampled = dict(batch_size=batch_size, fanouts=fanouts) if mode == "sampled" else {}
     dm = KnowledgeGraphDataModule(
-        root=str(folder), features=["structural"], structural_method="spectral", cache_dir=str(cache), **sampled
+        root=str(folder),
+        features=["structural"],
+        structural_method="spectral",
+        cache_dir=str(cache),
+        full_batch_bytes_per_edge=bytes_per_edge,
+        **sampled,
     )
     try:
         dm.setup()
@@ -215,7 +221,8 @@ def figure(rows: list[dict], size: str, path: Path) -> None:
 def run_child(args: argparse.Namespace, *extra: str) -> dict:
     """One measurement in a fresh process (its peak RSS its own)."""
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
-    command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches), *extra]
+    command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
+    command += ["--bytes-per-edge", str(args.bytes_per_edge), *extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{' '.join(extra)}: failed\n{done.stderr[-2000:]}")
@@ -230,6 +237,9 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["full-batch", "sampled"], default=["full-batch", "sampled"])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
+    parser.add_argument(
+        "--bytes-per-edge", type=int, default=1024, help="the memory check's figure for this GENI (measured: ~0.9 KB)"
+    )
     parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--batches", type=int, default=100, help="LSTM steps timed per fleet")
@@ -243,7 +253,8 @@ def main() -> None:
         if args.mode == "fleet":
             row = measure_fleet(args.measure, args.batches)
         else:  # each mode computes the features itself
-            row = measure(args.measure, args.mode, args.batch_size, args.fanouts, args.work / f"cache-{args.mode}")
+            cache = args.work / f"cache-{args.mode}"
+            row = measure(args.measure, args.mode, args.batch_size, args.fanouts, cache, args.bytes_per_edge)
         print(json.dumps(row))
         return
     rows, size = [], "stations" if args.fleets else "nodes"

@@ -35,6 +35,13 @@ def test_a_large_file_is_estimated_from_its_first_mebibyte(tmp_path: Path, name:
     assert estimated_lines(_triples(tmp_path / name, 300_000)) == pytest.approx(300_000, rel=0.05)
 
 
+def test_a_sorted_plain_file_is_sampled_beyond_its_short_first_lines(tmp_path: Path) -> None:
+    """Triples sorted by source: the first MiB's lines are shorter than the average."""
+    path = tmp_path / "sorted.txt"
+    path.write_text("".join(f"{i}\t{i % 7}\t{(i * 31) % 300_000}\n" for i in range(300_000)))
+    assert estimated_lines(path) == pytest.approx(300_000, rel=0.05)
+
+
 def test_the_check_names_the_file_the_estimate_and_the_way_out(tmp_path: Path) -> None:
     triples = _triples(tmp_path / "g_rel-all.txt", 1000)
     check_full_batch_fits(triples, bytes_per_edge=1000, available=2_000_000)  # 1 MB needed: fits
