@@ -10,7 +10,7 @@ and reports each one's seconds and the process's peak RSS at its end:
 
 * ``load``: the RGTN-layout reader (``node_info.tsv`` and the triples file);
 * ``features``: the spectral structural embedding (``data.structural_method: spectral``), computed
-  in each mode's process (a cache per mode);
+  in each mode's process (its feature cache is a fresh temporary folder);
 * ``epoch``: one GENI epoch (2 layers, 4 heads) on every training node: ``full-batch`` on the torch
   kernels, skipped where the datamodule's memory check refuses the graph (at ``--bytes-per-edge``,
   this network's figure rather than the datamodule's default for RGTN); ``sampled``: batches of
@@ -35,6 +35,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -253,8 +254,8 @@ def main() -> None:
         if args.mode == "fleet":
             row = measure_fleet(args.measure, args.batches)
         else:  # each mode computes the features itself
-            cache = args.work / f"cache-{args.mode}"
-            row = measure(args.measure, args.mode, args.batch_size, args.fanouts, cache, args.bytes_per_edge)
+            with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
+                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), args.bytes_per_edge)
         print(json.dumps(row))
         return
     rows, size = [], "stations" if args.fleets else "nodes"
