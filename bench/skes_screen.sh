@@ -17,9 +17,10 @@ declare -A VARIANTS=(
   [no_transport]="$BASE $NET.distance none"
   [sinkhorn]="$BASE $NET.distance sinkhorn"
   [pairwise]="$BASE --model.init_args.ltr_loss pairwise"
+  [l2_lr0.01]="$BASE --model.init_args.lr 0.01"
   [l2_semantic]="$BASE $NET.views [centrality,similarity,semantic,paths] --data.init_args.semantic_features [semantic]"
 )
-ORDER=(l2 l1 l3 no_propagation separate_projections mean_fusion no_transport sinkhorn pairwise l2_semantic)
+ORDER=(l2 l1 l3 no_propagation separate_projections mean_fusion no_transport sinkhorn pairwise l2_lr0.01 l2_semantic)
 run() {
   local name=$1 out=results/selection/fb15k_skes_screen_$1.json
   [[ -f $out ]] && { echo "$name: done ($out)"; return; }
