@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Optional
+from typing import Any, Iterable, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import numpy as np
@@ -483,7 +483,7 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
         self.folder = folder
-        self.generator_args = dict(
+        self.generator_args: dict[str, Any] = dict(
             num_nodes=num_nodes,
             num_relations=num_relations,
             avg_degree=avg_degree,
