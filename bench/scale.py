@@ -258,6 +258,15 @@ def main() -> None:
                 row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), args.bytes_per_edge)
         print(json.dumps(row))
         return
+    from nie.core.errors import ConfigError
+    from nie.core.io import check_writable
+
+    try:
+        for path, option in ((args.out, "--out"), (args.figure, "--figure")):
+            if path is not None:
+                check_writable(path, option)
+    except ConfigError as refusal:
+        sys.exit(f"error: {refusal}")
     rows, size = [], "stations" if args.fleets else "nodes"
     for count in args.fleets or args.sizes:
         if args.fleets:

@@ -236,9 +236,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             self._use_backend(backend)
             return
         if h.batch_size is None and h.full_batch_bytes_per_edge is not None:
-            triples = triples_file(h.root, h.triples)
-            if triples is not None:
-                check_full_batch_fits(triples, h.full_batch_bytes_per_edge)
+            check_full_batch_fits(triples_file(h.root, h.triples), h.full_batch_bytes_per_edge)
         graph = self.load()
         self.split = split = self._split(graph)
         labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()

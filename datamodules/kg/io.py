@@ -112,6 +112,8 @@ def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np
         raise DataError(f"{path}: triples file not found")
     try:  # integers straight from the parser: text columns would cost tens of bytes per field
         table = read_csv(path, sep="\t", header=None, dtype=np.int64, compression="infer")
+    except DataError:  # the file itself is bad: already said in one line
+        raise
     except (ValueError, TypeError):  # some field is not an integer: read it as text to say which
         table = read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, compression="infer")
     if table.shape[1] != 3:
@@ -254,9 +256,9 @@ def triples_file(root: str | Path | None, triples: str | Path | None) -> Path | 
     (loading then says why)."""
     if root is not None and Path(root).suffix in PICKLE_SUFFIXES:
         return None
-    folder = Path(root) if root is not None else None
+    folder = Path(root) if root is not None and Path(root).is_dir() else None
     try:
-        return _required_file(triples, folder if folder is None or folder.is_dir() else None, TRIPLE_PATTERNS, "", "")
+        return _required_file(triples, folder, TRIPLE_PATTERNS, "triples", "triples")
     except DataError:
         return None
 

@@ -66,10 +66,13 @@ def available_memory() -> Optional[int]:
     return min(limits) if limits else None
 
 
-def check_full_batch_fits(triples: Path, bytes_per_edge: int, available: Optional[int] = None) -> None:
-    """Stop in one line when ``triples`` has more edges than full-batch training can hold in memory."""
+def check_full_batch_fits(triples: Optional[Path], bytes_per_edge: int, available: Optional[int] = None) -> None:
+    """Stop in one line when ``triples`` has more edges than full-batch training can hold in memory (no
+    file, as for the pickle layout: nothing to check)."""
+    if triples is None or not triples.is_file():
+        return
     available = available_memory() if available is None else available
-    if available is None or not triples.is_file():
+    if available is None:
         return
     edges = estimated_lines(triples)
     needed = edges * bytes_per_edge

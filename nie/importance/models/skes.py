@@ -89,9 +89,8 @@ def frequent_relation_paths(graph: Graph, count: int, length: int, beam: int = 1
 
 def _extend(graph: Graph, walks: Tensor, relation: int) -> Tensor:
     """Walks ending at each node after one more edge of ``relation``: Σ over r-edges v→w of walks[v]."""
-    on = graph.rel == relation
-    out = torch.zeros(graph.num_dst, device=walks.device)
-    return out.index_add_(0, graph.dst[on], walks[graph.src[on]])
+    on = (graph.rel == relation).to(walks.dtype).view(-1, 1, 1)
+    return kernels.u_mul_e_sum(graph, walks.view(-1, 1, 1), on).view(-1)
 
 
 def gated_mean(graph: Graph, feat: Tensor, gate: Tensor) -> Tensor:
