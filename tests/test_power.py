@@ -323,3 +323,16 @@ def test_baselines_refuse_data_without_training_series() -> None:
 
     with pytest.raises(ConfigError, match=r"^the Persistence baseline needs power data .*got LightningDataModule$"):
         Persistence(PowerSpec(num_stations=1, history_dim=3, future_dim=2, horizon=24)).fit(pl.LightningDataModule())
+
+
+@pytest.mark.parametrize("target_history", [True, False])
+def test_without_target_history_no_input_reads_observed_power(tmp_path: Path, target_history: bool) -> None:
+    table = make_power_table()
+    other = table.assign(power=table["power"].to_numpy()[::-1])  # the same weather, other power
+    inputs = []
+    for name, frame in (("a", table), ("b", other)):
+        dm = _datamodule(tmp_path / name, frame, target_history=target_history)
+        inputs.append(np.concatenate([a.history for a in dm.datasets["test"].stations]))
+        assert dm.spec.history_dim == inputs[-1].shape[1]
+    assert inputs[0].shape[1] == (2 if target_history else 0) + 2 + 4  # (target, flag,) 2 covariates, 4 calendar
+    assert np.array_equal(inputs[0], inputs[1]) != target_history

@@ -69,6 +69,10 @@ class PowerDataModule(pl.LightningDataModule):
         timezone: zone to convert timestamps with UTC offsets to (e.g. ``UTC``); split dates are read
             in it. Default: one offset throughout is kept as the data's wall clock, mixed offsets stop.
         stride: steps between training window starts; eval_stride defaults to the horizon.
+        target_history: whether the history window carries the observed target (scaled, with its
+            observed flag). ``false`` forecasts from covariates and calendar alone, so no forecast reads
+            power observed after its issue time's day: the information set of a month-ahead task, where
+            nothing after the origin is known but the weather forecasts (GEFCom2014's tasks).
         train_start: the first hour training may forecast (default: the data's first); a sliding
             training window (``train.py backtest``'s ``window``). Scalers and baselines see only
             [train_start, val_start).
@@ -110,6 +114,7 @@ class PowerDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         dataset: Optional[str] = None,
         train_start: Optional[str] = None,
+        target_history: bool = True,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -202,7 +207,8 @@ class PowerDataModule(pl.LightningDataModule):
         scaled_target = np.where(observed, (target - t_mean[0]) / t_std[0], 0.0)
         n_past = s.past.shape[1]
         known = np.nan_to_num(covariates[:, n_past:])
-        history = np.concatenate([scaled_target[:, None], observed[:, None], np.nan_to_num(covariates), calendar], 1)
+        target_columns = [scaled_target[:, None], observed[:, None]] if h.target_history else []
+        history = np.concatenate([*target_columns, np.nan_to_num(covariates), calendar], 1)
         return StationArrays(
             history=history.astype(np.float32),
             future=np.concatenate([known, calendar], 1).astype(np.float32),

@@ -46,3 +46,4 @@ class PowerDataSettings(Settings):
     drop_last: bool
     num_workers: int
     dataset: str
+    target_history: bool = True

@@ -16,17 +16,22 @@ from nie.core.errors import ConfigError
 
 
 def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
-    """Short name and keyword arguments of a network factory (jsonargparse gives a ``functools.partial``);
-    arguments whose name clashes with one of ``prefix_clash`` get a ``network_`` prefix."""
+    """Short name and keyword arguments of a network factory (jsonargparse gives a ``functools.partial``),
+    with those of a factory it is given (the outer's win); arguments whose name clashes with one of
+    ``prefix_clash`` get a ``network_`` prefix."""
     if factory is None:
         return {"network": "none"}
     classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
     cls = classes[-1] if classes else factory
     params: dict[str, Any] = {"network": network_name(cls)}
+    nested: dict[str, Any] = {}
     for key, value in getattr(factory, "keywords", {}).items():
         if isinstance(value, (int, float, str, bool, type(None), list, tuple)):
             params[f"network_{key}" if key in prefix_clash else key] = value
-    return params
+        elif hasattr(value, "keywords"):  # a network of networks (an ensemble): the inner one's arguments too
+            nested.update(factory_hparams(value, prefix_clash))
+    nested.pop("network", None)
+    return {**nested, **params}
 
 
 def network_name(cls: Any) -> str:

@@ -8,6 +8,7 @@ from nie.core.lazy import lazy_exports
 _HOMES = {
     "PowerForecastTask": "nie.forecasting.task",
     "LSTMForecaster": "nie.forecasting.models",
+    "ForecasterEnsemble": "nie.forecasting.ensemble",
     "Persistence": "nie.forecasting.baselines",
     "Climatology": "nie.forecasting.baselines",
     "NWPRegression": "nie.forecasting.baselines",

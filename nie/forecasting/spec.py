@@ -6,12 +6,12 @@ are estimated from (``StationArrays``), and what the task and the baselines ask 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Iterator, Literal, Optional, Protocol, overload, runtime_checkable
+from typing import Callable, Iterator, Literal, Optional, Protocol, overload, runtime_checkable
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 TargetTransform = Literal["none", "log1p"]
 
@@ -59,6 +59,10 @@ class PowerSpec:
     def to_power(self, forecast: torch.Tensor) -> torch.Tensor:
         """A network's output back in power units, never negative."""
         return inverse_target(forecast, self.target_transform).clamp_min(0)
+
+
+ForecasterFactory = Callable[[PowerSpec], nn.Module]
+"""What a config's ``network:`` gives the task: the network's class and arguments, built from the data's spec."""
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Literal, Mapping, Optional, cast
+from typing import Any, Literal, Mapping, Optional, cast
 
 import pandas as pd
 import torch
@@ -14,6 +14,7 @@ from torchmetrics import Metric, MetricCollection
 from nie.core.errors import ConfigError
 from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
+from nie.forecasting.ensemble import ForecasterEnsemble
 from nie.forecasting.metrics import ForecastErrors
 from nie.forecasting.plots import forecast_week_figure
 from nie.forecasting.quantiles import (
@@ -24,9 +25,8 @@ from nie.forecasting.quantiles import (
     median_index,
     pinball_loss,
 )
-from nie.forecasting.spec import PowerBatch, PowerData, PowerSpec
+from nie.forecasting.spec import ForecasterFactory, PowerBatch, PowerData, PowerSpec
 
-ForecasterFactory = Callable[[PowerSpec], nn.Module]
 LossName = Literal["mse", "mae", "pinball"]
 
 
@@ -133,12 +133,20 @@ class PowerForecastTask(BaseTask):
         return forecast if self.median_position is None else forecast[..., self.median_position]
 
     def training_terms(self, batch: PowerBatch) -> dict[str, Tensor]:
-        forecast, mask = self(batch), batch.mask.float()
+        """The loss of each member's own forecast (one member for a single network), averaged: an
+        ensemble's members train independently rather than as one wide model."""
+        if isinstance(self.network, ForecasterEnsemble):
+            forecasts = self.network.member_forecasts(batch)
+        else:
+            forecasts = self(batch).unsqueeze(0)
+        mask = batch.mask.float()
         if self.levels:
-            return {"loss": pinball_loss(forecast, batch.target, mask, self.level_values)}
-        error = (forecast - batch.target) * mask
-        per_element = error**2 if self.settings.loss == "mse" else error.abs()
-        return {"loss": per_element.sum() / mask.sum().clamp_min(1)}
+            loss = pinball_loss(forecasts, batch.target, mask, self.level_values)
+        else:
+            error = (forecasts - batch.target) * mask
+            per_element = error**2 if self.settings.loss == "mse" else error.abs()
+            loss = per_element.sum() / mask.sum().clamp_min(1)
+        return {"loss": loss / len(forecasts)}
 
     def batch_size(self, batch: PowerBatch) -> int:
         return len(batch)
