@@ -8,6 +8,7 @@ from nie.core.lazy import lazy_exports
 _HOMES = {
     "KnowledgeGraphDataModule": "datamodules.kg.datamodule",
     "SyntheticKnowledgeGraphDataModule": "datamodules.kg.datamodule",
+    "DistributedKnowledgeGraphDataModule": "datamodules.kg.distributed",
     "PowerDataModule": "datamodules.power.datamodule",
 }
 __all__ = sorted(_HOMES)

@@ -362,6 +362,12 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self._device_cache.clear()
         rank_zero_info(f"message passing on the {backend} kernels (data.backend: {self.settings.backend})")
 
+    def node_inputs(self) -> GraphBatch:
+        """Every node's inputs on the full graph (features, in-degrees; what partitions are written from)."""
+        if not self._batches:
+            raise RuntimeError("call setup() before asking for the inputs")
+        return self._batches["predict"]
+
     def training_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of this fold's training nodes (all a baseline may see)."""
         return self.stage_labels("train")
@@ -432,25 +438,28 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
 
     # ----------------------------------------------------------------- outputs
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
-        """One row per node (id, name, predicted score, rank, and what the network explains of it:
-        ``explain/<part>`` outputs become columns ``<part>``), sorted by rank, written atomically."""
+        """The predictions as ``write_prediction_table`` writes them, with the nodes' names."""
         assert self.graph is not None
-        nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
-        scores = torch.cat([o["score"] for o in outputs]).float().cpu()
-        table = pd.DataFrame(
-            {
-                "node_id": nodes,
-                "name": [self.graph.names[i] for i in nodes] if self.graph.names else "",
-                "score": scores.numpy(),
-            }
-        )
-        table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
-        for key in (k for k in outputs[0] if k.startswith("explain/")) if outputs else ():
-            table[key.removeprefix("explain/")] = torch.cat([o[key] for o in outputs]).float().cpu().numpy()
-        table = table.sort_values("rank")
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False)
-        return table
+        return write_prediction_table(outputs, path, self.graph.names)
+
+
+def write_prediction_table(
+    outputs: list[dict[str, torch.Tensor]], path: str | Path, names: Optional[list[str]] = None
+) -> pd.DataFrame:
+    """One row per node (id, name, predicted score, rank, and what the network explains of it:
+    ``explain/<part>`` outputs become columns ``<part>``), sorted by rank, written atomically."""
+    nodes = torch.cat([o["node"] for o in outputs]).cpu().numpy()
+    scores = torch.cat([o["score"] for o in outputs]).float().cpu()
+    table = pd.DataFrame(
+        {"node_id": nodes, "name": [names[i] for i in nodes] if names else "", "score": scores.numpy()}
+    )
+    table["rank"] = table["score"].rank(ascending=False, method="first").astype(int)
+    for key in (k for k in outputs[0] if k.startswith("explain/")) if outputs else ():
+        table[key.removeprefix("explain/")] = torch.cat([o[key] for o in outputs]).float().cpu().numpy()
+    table = table.sort_values("rank")
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return table
 
 
 class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):

@@ -42,3 +42,15 @@ class GraphDataSettings(Settings):
     pretraining: Optional[NodePretraining]
     backend: Backend
     full_batch_bytes_per_edge: Optional[int] = None  # added later: older checkpoints never checked
+
+
+@dataclass(frozen=True)
+class DistributedGraphSettings(Settings):
+    """``DistributedKnowledgeGraphDataModule``'s arguments (documented there); ``dataset`` is resolved."""
+
+    partitions: str
+    fanouts: list[int]
+    batch_size: int
+    ip_config: Optional[str]
+    drop_last: bool
+    dataset: str

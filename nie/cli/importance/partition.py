@@ -1,0 +1,47 @@
+"""``train.py partition``: a graph config's graph, inputs and fold split written as DGL partitions.
+
+    python train.py partition --config configs/<graph config>.yaml --parts 4 --out parts/
+
+The inputs are built exactly as a single-machine run builds them (features, the fold's split,
+labels); a run on the partitions uses ``datamodules.DistributedKnowledgeGraphDataModule`` with
+``partitions: parts/<dataset>.json`` (README, "Graphs beyond one machine").
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable, Optional
+
+from datamodules.kg.datamodule import KnowledgeGraphDataModule
+from datamodules.kg.partition import write_partitions
+from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.core.errors import ConfigError
+from nie.core.io import check_writable
+
+
+def partition(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> Path:
+    parser = argparse.ArgumentParser(
+        prog="train.py partition",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Other arguments are those of `train.py fit` (e.g. --config).",
+    )
+    parser.add_argument("--parts", type=int, required=True, help="number of partitions (machines)")
+    parser.add_argument("--out", required=True, help="folder for the partitions")
+    parser.add_argument("--method", choices=["metis", "random"], default="metis", help="DGL's partitioning")
+    known, rest = parser.parse_known_args(argv)
+    if known.parts < 1:
+        raise ConfigError(f"--parts must be at least 1, got {known.parts}")
+    if not rest:
+        raise ConfigError(
+            "partition needs a graph experiment: python train.py partition --config <yaml> --parts N --out DIR"
+        )
+    check_writable(Path(known.out) / "graph_spec.json")
+    cli = (make_cli or build_cli)(rest)
+    if not isinstance(cli.datamodule, KnowledgeGraphDataModule):
+        raise ConfigError(f"partition needs a knowledge-graph datamodule, not {type(cli.datamodule).__name__}")
+    cli.datamodule.setup()
+    config = write_partitions(cli.datamodule, known.parts, known.out, known.method)
+    print(f"{known.parts} partition(s) written; use data.init_args.partitions: {config}")
+    return config

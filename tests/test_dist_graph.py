@@ -1,0 +1,155 @@
+"""Graphs beyond one machine: partitions written by ``train.py partition``, served by DGL's server on
+127.0.0.1, trained and tested with neighbour sampling on ``DistGraph`` by ``train.py``; the metrics
+equal the single-machine sampled run's.
+
+One partition, not two: with two partitions DGL 2.1's distributed sampler returns blocks whose
+destination ids lie outside the block, and its CSR conversion aborts the trainer
+(``python bench/dgl_partitions.py`` shows it; README, "Graphs beyond one machine")."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+import yaml
+
+from datamodules import DistributedKnowledgeGraphDataModule
+from datamodules.kg.settings import DistributedGraphSettings
+from nie.core.errors import ConfigError
+from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
+
+# one batch holding every training node, full neighbourhoods, no dropout: sampling and batch order
+# cannot change what is learned, so the two runs differ only by the order of float sums
+SAME_LEARNING = [
+    "--trainer.max_epochs",
+    "4",
+    "--data.init_args.batch_size",
+    "4096",
+    "--data.init_args.fanouts",
+    "[-1, -1]",
+    "--model.init_args.network.init_args.feat_drop",
+    "0",
+]
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _distributed_config(workdir: Path, part_config: Path, ip_config: Path) -> Path:
+    config = yaml.safe_load(Path(DEMO).read_text())
+    config["data"] = {
+        "class_path": "datamodules.DistributedKnowledgeGraphDataModule",
+        "init_args": {"partitions": str(part_config), "ip_config": str(ip_config), "batch_size": 4096},
+    }
+    config["data"]["init_args"]["fanouts"] = [-1, -1]
+    config["model"]["init_args"]["network"]["init_args"]["feat_drop"] = 0.0
+    config["trainer"].update(max_epochs=4, enable_progress_bar=False, enable_model_summary=False)
+    config["checkpoint"]["dirs"] = ["network", "dataset"]
+    path = workdir / "distributed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _run_distributed(workdir: Path, config: Path, part_config: Path, ip_config: Path, parts: int) -> dict:
+    base = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DGL_DIST_MODE": "distributed",
+        "DGL_NUM_SERVER": "1",
+        "DGL_GRAPH_FORMAT": "csc,coo",
+    }
+    script = str(ROOT / "tests" / "dist_graph_roles.py")
+    servers = [
+        subprocess.Popen(
+            [sys.executable, script, "server"],
+            env={
+                **base,
+                "DGL_ROLE": "server",
+                "DGL_SERVER_ID": str(i),
+                "DGL_NUM_CLIENT": "1",
+                "DGL_CONF_PATH": str(part_config),
+                "DGL_IP_CONFIG": str(ip_config),
+            },
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(parts)
+    ]
+    try:
+        trainer = subprocess.run(
+            [sys.executable, script, "trainer", str(config), "distributed.json"],
+            env={**base, "DGL_ROLE": "client", "DGL_NUM_SAMPLER": "0"},
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert trainer.returncode == 0, trainer.stderr[-3000:]
+        for server in servers:
+            assert server.wait(timeout=60) == 0
+    finally:
+        for server in servers:
+            server.kill()
+    return read_json(workdir / "distributed.json")
+
+
+def test_a_partition_on_a_dgl_server_trains_like_one_machine(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "1", "--out", "parts")
+    part_config = workdir / "parts" / "synthetic.json"
+    ip_config = workdir / "ip_config.txt"
+    ip_config.write_text("".join(f"127.0.0.1 {port}\n" for port in _free_ports(1)))
+    config = _distributed_config(workdir, part_config, ip_config)
+    distributed = _run_distributed(workdir, config, part_config, ip_config, parts=1)
+
+    run_train("fit", "--config", DEMO, *TINY, *SAME_LEARNING)
+    run_train("test", "--config", DEMO, *TINY, *SAME_LEARNING, "--ckpt_path", "best", "--out", "single.json")
+    single = read_json("single.json")
+    assert {k for k in single if k.startswith("test/")} == {k for k in distributed if k.startswith("test/")}
+    for key, value in single.items():
+        if key.startswith("test/"):
+            assert distributed[key] == pytest.approx(value, abs=1e-4), key
+
+
+def test_partitions_without_servers_say_how_to_start_them(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "2", "--method", "random", "--out", "parts")
+    dm = DistributedKnowledgeGraphDataModule("parts/synthetic.json", fanouts=[-1, -1])
+    with pytest.raises(ConfigError, match="2 partitions need DGL's servers: start servers and trainers with DGL's"):
+        dm.setup()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--parts", "0", "--out", "parts"], "--parts must be at least 1, got 0"),
+        (["--parts", "2", "--out", "taken"], "taken"),
+    ],
+)
+def test_bad_partition_arguments_are_one_line(workdir: Path, argv: list[str], message: str) -> None:
+    Path("taken").write_text("a file where the partitions' folder goes")
+    with pytest.raises(SystemExit) as stopped:
+        run_train("partition", "--config", DEMO, *TINY, *argv)
+    assert message in str(stopped.value) and "\n" not in str(stopped.value)
+
+
+def test_a_missing_partition_config_is_one_line(workdir: Path) -> None:
+    with pytest.raises(ConfigError, match="data.partitions nowhere.json: not a readable partition config"):
+        DistributedKnowledgeGraphDataModule("nowhere.json", fanouts=[5])
+
+
+def test_typed_settings_name_every_argument() -> None:
+    arguments = set(inspect.signature(DistributedKnowledgeGraphDataModule.__init__).parameters) - {"self"}
+    assert {f.name for f in fields(DistributedGraphSettings)} == arguments
