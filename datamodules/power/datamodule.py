@@ -137,16 +137,17 @@ class PowerDataModule(pl.LightningDataModule):
     # ---------------------------------------------------------------- loading
     def _load_series(self) -> list[StationSeries]:
         h = self.settings
-        table = read_table(h.path)
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
+        known, past = list(h.known_covariates or []), list(h.past_covariates or [])
+        table = read_table(h.path, [h.time_column, h.station_column, h.target_column, *known, *past, *static])
         series = station_series(
             table,
             h.path,
             h.time_column,
             h.station_column,
             h.target_column,
-            list(h.known_covariates or []),
-            list(h.past_covariates or []),
+            known,
+            past,
             static,
             h.frequency,
             time_format=h.time_format,

@@ -29,14 +29,18 @@ class StationSeries:
     static: np.ndarray
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The table, only ``columns`` of it when given (the others are never parsed: a fleet's file may hold
+    many more than a run reads); a listed column the file lacks is reported by ``station_series``."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: time-series file not found")
+    wanted = None if columns is None else set(columns)
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        table = pd.read_parquet(path)
+        return table if wanted is None else table[[c for c in table.columns if c in wanted]]
     if path.name.endswith((".csv", ".csv.gz")):
-        return read_csv(path)
+        return read_csv(path) if wanted is None else read_csv(path, usecols=lambda c: c in wanted)
     raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
 
 
@@ -48,58 +52,69 @@ def parse_times(
     Text must be ISO 8601 unless ``time_format`` is given: a layout like 13/06/2013 is refused, not
     guessed (day and month would swap for the first 12 days of each month). Timestamps with UTC
     offsets are converted to ``timezone`` when given; without it one offset throughout is kept as
-    the data's own wall clock, and mixed offsets are refused.
+    the data's own wall clock, and mixed offsets are refused. Text is parsed once per distinct value
+    (stations share their timestamps, so a fleet's millions of rows hold a few thousand distinct ones).
     """
     if pd.api.types.is_datetime64_any_dtype(column):  # Parquet: typed already
         times = column
     else:
-        times = _parse_text_times(column, path, time_format, timezone)
+        codes, distinct = pd.factorize(column, use_na_sentinel=False)
+        first_rows = np.unique(codes, return_index=True)[1]  # distinct values in order of first appearance
+        parsed = _parse_text_times(pd.Series(distinct), _Rows(column, first_rows, path), time_format, timezone)
+        times = pd.Series(parsed.to_numpy()[codes], index=column.index, name=column.name)
     if times.dt.tz is not None:
         times = times.dt.tz_convert(timezone) if timezone else times
         times = times.dt.tz_localize(None)
     return times
 
 
-def _refusal(column: pd.Series, path: str | Path, row: int, why: str) -> DataError:
-    """The error for one timestamp, named by its line in the file (row 0 is line 2, after the header)."""
-    return DataError(f"{path}, row {row + 2}: column '{column.name}' = {column.iloc[row]!r} {why}")
+@dataclass
+class _Rows:
+    """Where a distinct timestamp first occurs in its column, to name that line in an error."""
+
+    column: pd.Series
+    first_rows: np.ndarray
+    path: str | Path
+
+    def refusal(self, distinct: int, why: str) -> DataError:
+        """The error for a distinct value, at its first line in the file (row 0 is line 2, after the header)."""
+        row = int(self.first_rows[distinct])
+        return DataError(f"{self.path}, row {row + 2}: column '{self.column.name}' = {self.column.iloc[row]!r} {why}")
 
 
-def _parse_text_times(column: pd.Series, path: str | Path, time_format: str | None, timezone: str | None) -> pd.Series:
-    """Text timestamps in ``time_format`` (default ISO 8601); with UTC offsets, zone-aware (in the data's one
-    offset when no ``timezone`` is set)."""
-    text = column.astype(str).str.strip()
-    has_offset = _utc_offsets(column, text, path, timezone)
+def _parse_text_times(distinct: pd.Series, rows: _Rows, time_format: str | None, timezone: str | None) -> pd.Series:
+    """Distinct text timestamps in ``time_format`` (default ISO 8601); with UTC offsets, zone-aware (in
+    the data's one offset when no ``timezone`` is set)."""
+    text = distinct.astype(str).str.strip()
+    has_offset = _utc_offsets(text, rows, timezone)
     layout = {"format": time_format} if time_format else {"format": "ISO8601"}
     times = pd.to_datetime(text, errors="coerce", utc=bool(has_offset.any()), **layout)
     if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
         expected = (
             f"does not match data.time_format {time_format!r}"
             if time_format
             else "is not an ISO 8601 timestamp (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM]); for another layout set "
             "data.time_format, e.g. '%d/%m/%Y %H:%M'"
         )
-        raise _refusal(column, path, row, expected)
+        raise rows.refusal(int(np.flatnonzero(times.isna().to_numpy())[0]), expected)
     if has_offset.any() and timezone is None:
         times = times.dt.tz_convert(pd.Timestamp(text.iloc[0]).tz)
     return times
 
 
-def _utc_offsets(column: pd.Series, text: pd.Series, path: str | Path, timezone: str | None) -> np.ndarray:
-    """Which rows carry a UTC offset; refuses rows with and without one, and different offsets unless a
-    ``timezone`` to convert them to is set."""
+def _utc_offsets(text: pd.Series, rows: _Rows, timezone: str | None) -> np.ndarray:
+    """Which distinct timestamps carry a UTC offset; refuses a mix with and without one, and different
+    offsets unless a ``timezone`` to convert them to is set."""
     offsets = text.str.extract(_OFFSET, expand=False)
     has_offset = offsets.notna().to_numpy()
     if has_offset.any() and not has_offset.all():
-        row = int(np.flatnonzero(has_offset != has_offset[0])[0])
-        raise _refusal(column, path, row, "mixes timestamps with and without a UTC offset")
+        raise rows.refusal(
+            int(np.flatnonzero(has_offset != has_offset[0])[0]), "mixes timestamps with and without a UTC offset"
+        )
     distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
     if len(distinct) > 1 and timezone is None:
         other = int(np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0])
-        raise _refusal(
-            column,
-            path,
+        raise rows.refusal(
             other,
             f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
             "to convert all timestamps to one zone",
@@ -142,6 +157,15 @@ def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> 
     are errors naming the row, never a silent NaN."""
     for column in dict.fromkeys(columns):
         raw = table[column]
+        if pd.api.types.is_numeric_dtype(raw):  # parsed as numbers already: only infinities can be wrong
+            infinite = np.isinf(raw.to_numpy(np.float64))
+            if infinite.any():
+                row = int(np.flatnonzero(infinite)[0])
+                raise DataError(
+                    f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
+                    "(leave the cell empty for a missing value)"
+                )
+            continue
         values = pd.to_numeric(raw, errors="coerce")
         blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN"])
         bad = (values.isna() & ~blank) | np.isinf(values.to_numpy(np.float64))
@@ -172,7 +196,8 @@ def station_series(
     needed = [time, station, target, *known, *past, *static]
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
     if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; it has {list(table.columns)}")
+        present = list(table.columns)
+        raise DataError(f"{path}: missing column(s) {missing}; of the columns the config names, it has {present}")
     if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
         table = _select_stations(table, path, station, stations)
     table = table.assign(**{time: parse_times(table[time], path, time_format, timezone)})
