@@ -336,3 +336,22 @@ def test_without_target_history_no_input_reads_observed_power(tmp_path: Path, ta
         assert dm.spec.history_dim == inputs[-1].shape[1]
     assert inputs[0].shape[1] == (2 if target_history else 0) + 2 + 4  # (target, flag,) 2 covariates, 4 calendar
     assert np.array_equal(inputs[0], inputs[1]) != target_history
+
+
+def test_repeated_timestamps_are_parsed_once_and_errors_name_the_first_line() -> None:
+    from datamodules.power.table import parse_times
+
+    text = pd.Series(["2020-01-01 01:00", "2020-01-01 02:00", "2020-01-01 01:00", "soon", "2020-01-01 02:00"] * 2)
+    with pytest.raises(DataError, match=r"series.csv, row 5: column 'None' = 'soon' is not an ISO 8601"):
+        parse_times(text, "series.csv")
+    good = text[text != "soon"].reset_index(drop=True)
+    assert parse_times(good, "series.csv").tolist() == [pd.Timestamp(t) for t in good]
+
+
+def test_only_the_named_columns_are_read(tmp_path: Path) -> None:
+    from datamodules.power.table import read_table
+
+    path = tmp_path / "series.csv"
+    make_power_table().assign(notes="free text, never parsed").to_csv(path, index=False)
+    assert list(read_table(path, ["time", "station", "power"]).columns) == ["time", "station", "power"]
+    assert "notes" in read_table(path).columns
