@@ -4,6 +4,7 @@ python bench/tables.py results/fb15k_*.json          # cv: mean ± std per metri
 python bench/tables.py --test results/gefcom2014_*.json
 python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
 python bench/tables.py --paired results/fb15k_geni.json results/fb15k_licap_geni.json   # B - A per fold
+python bench/tables.py --origins results/backtest/gefcom2014_*.json   # backtests side by side, per origin
 """
 
 from __future__ import annotations
@@ -47,13 +48,34 @@ def paired_rows(base: dict, other: dict) -> list[str]:
     return rows
 
 
+def origin_rows(names: list[str], backtests: list[dict], metric: str = "pinball", last: int = 3) -> list[str]:
+    """One row per origin with each backtest's test ``metric``, then the means over every origin and over
+    the ``last`` ones; a backtest without an origin has a dash there."""
+    origins = sorted({o for b in backtests for o in b["origins"]})
+    values = [dict(zip(b["origins"], b["metrics"][metric]["folds"])) for b in backtests]
+    rows = ["| origin | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for origin in origins:
+        rows.append(
+            f"| {origin[:10]} | " + " | ".join(f"{v[origin]:.5f}" if origin in v else "–" for v in values) + " |"
+        )
+    for label, chosen in ((f"mean of all {len(origins)}", origins), (f"mean of the last {last}", origins[-last:])):
+        means = [sum(v[o] for o in chosen) / len(chosen) if all(o in v for o in chosen) else None for v in values]
+        rows.append(f"| {label} | " + " | ".join("–" if m is None else f"{m:.5f}" for m in means) + " |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     parser.add_argument("--paired", action="store_true", help="two cv tables on the same folds: differences")
+    parser.add_argument("--origins", action="store_true", help="backtests (train.py backtest --out): per origin")
     args = parser.parse_args()
+    if args.origins:
+        backtests = [json.loads(path.read_text()) for path in args.files]
+        print("\n".join(origin_rows([path.stem for path in args.files], backtests)))
+        return
     if args.paired:
         base, other = (json.loads(path.read_text()) for path in args.files)
         print("| metric | mean difference | per fold | folds improved |\n|---|---|---|---|")
