@@ -215,8 +215,8 @@ class PowerDataModule(pl.LightningDataModule):
             future=np.concatenate([known, calendar], 1).astype(np.float32),
             target=target,
             raw_target=s.target,
-            month=np.asarray(s.times.month - 1),
-            hour=np.asarray(s.times.hour),
+            month=np.asarray(s.times.month - 1, dtype=np.int8),  # a byte per hour: batches widen them
+            hour=np.asarray(s.times.hour, dtype=np.int8),
             known_ok=np.isfinite(s.known).all(axis=1),
         )
 

@@ -106,8 +106,8 @@ class StationArrays:
     future: np.ndarray  # [T, F_k] scaled known covariates + calendar
     target: np.ndarray  # [T] transformed target (NaN where missing)
     raw_target: np.ndarray  # [T] target in original units (NaN where missing)
-    month: np.ndarray  # [T] 0..11
-    hour: np.ndarray  # [T] 0..23
+    month: np.ndarray  # [T] int8 0..11
+    hour: np.ndarray  # [T] int8 0..23
     known_ok: np.ndarray  # [T] bool: every known covariate present
 
 
