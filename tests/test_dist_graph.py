@@ -153,3 +153,9 @@ def test_a_missing_partition_config_is_one_line(workdir: Path) -> None:
 def test_typed_settings_name_every_argument() -> None:
     arguments = set(inspect.signature(DistributedKnowledgeGraphDataModule.__init__).parameters) - {"self"}
     assert {f.name for f in fields(DistributedGraphSettings)} == arguments
+
+
+@pytest.mark.parametrize("batch_size,fanouts", [(0, [5]), (8, [])])
+def test_a_batch_without_seeds_or_layers_is_one_line(batch_size: int, fanouts: list[int]) -> None:
+    with pytest.raises(ConfigError, match="data.batch_size must be positive and data.fanouts non-empty"):
+        DistributedKnowledgeGraphDataModule("parts/graph.json", fanouts=fanouts, batch_size=batch_size)
