@@ -38,7 +38,7 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     wanted = None if columns is None else set(columns)
     if path.suffix == ".parquet":
         table = pd.read_parquet(path)
-        return table if wanted is None else table[[c for c in table.columns if c in wanted]]
+        return table if wanted is None else table.drop(columns=[c for c in table.columns if c not in wanted])
     if path.name.endswith((".csv", ".csv.gz")):
         return read_csv(path) if wanted is None else read_csv(path, usecols=lambda c: c in wanted)
     raise DataError(f"{path}: expected a .csv, .csv.gz or .parquet file")
@@ -200,15 +200,28 @@ def station_series(
         raise DataError(f"{path}: missing column(s) {missing}; of the columns the config names, it has {present}")
     if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
         table = _select_stations(table, path, station, stations)
-    table = table.assign(**{time: parse_times(table[time], path, time_format, timezone)})
-    check_numbers(table, [target, *known, *past, *static], path)
-    duplicated = table.duplicated([station, time])
+    times = parse_times(table[time], path, time_format, timezone)  # beside the table: no copy of it
+    values = [target, *known, *past, *static]
+    check_numbers(table, values, path)
+    keys = pd.DataFrame({"station": table[station].to_numpy(), "time": times.to_numpy()})
+    duplicated = keys.duplicated().to_numpy()
     if duplicated.any():
-        row = table[duplicated].iloc[0]
-        raise DataError(f"{path}: duplicated timestamp {row[time]} for station {row[station]}")
+        first = int(np.flatnonzero(duplicated)[0])
+        raise DataError(f"{path}: duplicated timestamp {keys['time'][first]} for station {keys['station'][first]}")
+    rows_of = table.groupby(station, sort=True).indices  # positions per station, nothing copied yet
+    clock = times.to_numpy()
     return [
-        _on_grid(name, group.set_index(time).sort_index(), path, frequency, target, known, past, static)
-        for name, group in table.groupby(station, sort=True)
+        _on_grid(
+            name,
+            table.iloc[rows_of[name]][values].set_axis(pd.DatetimeIndex(clock[rows_of[name]])).sort_index(),
+            path,
+            frequency,
+            target,
+            known,
+            past,
+            static,
+        )
+        for name in rows_of  # in sorted order, as groupby(sort=True) gives them
     ]
 
 
