@@ -17,6 +17,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from datamodules import DistributedKnowledgeGraphDataModule
@@ -159,3 +160,13 @@ def test_typed_settings_name_every_argument() -> None:
 def test_a_batch_without_seeds_or_layers_is_one_line(batch_size: int, fanouts: list[int]) -> None:
     with pytest.raises(ConfigError, match="data.batch_size must be positive and data.fanouts non-empty"):
         DistributedKnowledgeGraphDataModule("parts/graph.json", fanouts=fanouts, batch_size=batch_size)
+
+
+def test_training_shares_are_equal_and_cover_every_seed() -> None:
+    from datamodules.kg.distributed import share
+
+    seeds = torch.arange(10, 15)
+    shares = [share(seeds, rank, 3, equal=True) for rank in range(3)]
+    assert [len(s) for s in shares] == [2, 2, 2] and set(torch.cat(shares).tolist()) == set(seeds.tolist())
+    uneven = [share(seeds, rank, 3, equal=False) for rank in range(3)]
+    assert sorted(torch.cat(uneven).tolist()) == seeds.tolist()  # evaluation: every seed once

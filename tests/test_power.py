@@ -355,3 +355,15 @@ def test_only_the_named_columns_are_read(tmp_path: Path) -> None:
     make_power_table().assign(notes="free text, never parsed").to_csv(path, index=False)
     assert list(read_table(path, ["time", "station", "power"]).columns) == ["time", "station", "power"]
     assert "notes" in read_table(path).columns
+
+
+def test_a_column_named_twice_is_read_once(tmp_path: Path) -> None:
+    table = make_power_table()
+    table = table.assign(cap=table["station"] * 10.0, area=table["station"] * 3.0)
+    dm = _datamodule(tmp_path, table, static_columns=["cap", "area"], capacity_column="cap")
+    assert [dm._station_scaler(s.station)["static"] for s in dm.series] == [[10.0, 3.0, 10.0], [20.0, 6.0, 20.0]]
+
+
+def test_target_history_off_refuses_past_covariates(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="data.past_covariates \\['temperature'\\] are observations too"):
+        _datamodule(tmp_path, target_history=False, known_covariates=["irradiance"], past_covariates=["temperature"])

@@ -129,8 +129,8 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         rank, world = process_share(self.trainer)
         every = torch.arange(g.num_nodes())
         for name in STAGE_IDS:  # a mask is a byte per node: each trainer reads it whole and takes its share
-            self.seeds[name] = every[g.ndata[f"{name}_mask"][every].bool()][rank::world]
-        self.seeds["predict"] = every[rank::world]
+            self.seeds[name] = share(every[g.ndata[f"{name}_mask"][every].bool()], rank, world, name == "train")
+        self.seeds["predict"] = share(every, rank, world, equal=False)
 
     def _loader(self, stage: str) -> DistributedBatches:
         h = self.settings
@@ -158,6 +158,14 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
     def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> Any:
         """Scores per original node id, as a single-machine run writes them (without names)."""
         return write_prediction_table(outputs, path)
+
+
+def share(seeds: torch.Tensor, rank: int, world: int, equal: bool) -> torch.Tensor:
+    """Rank ``rank``'s seeds of ``world``; ``equal`` shares (the first seeds repeat to fill the last ones)
+    give every rank as many training steps, which DDP's gradient exchange needs."""
+    if equal:
+        seeds = torch.cat([seeds, seeds[: (-len(seeds)) % world]])
+    return seeds[rank::world]
 
 
 def read_layout(part_config: str) -> dict[str, Any]:

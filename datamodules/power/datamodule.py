@@ -123,6 +123,11 @@ class PowerDataModule(pl.LightningDataModule):
         if unknown:
             raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
         check_periods(train_start, val_start, test_start, test_end)
+        if not target_history and past_covariates:
+            raise ConfigError(
+                f"data.target_history: false forecasts without observed values, but data.past_covariates "
+                f"{past_covariates} are observations too: list them as known_covariates or drop them"
+            )
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}

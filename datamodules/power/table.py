@@ -56,16 +56,19 @@ def parse_times(
     (stations share their timestamps, so a fleet's millions of rows hold a few thousand distinct ones).
     """
     if pd.api.types.is_datetime64_any_dtype(column):  # Parquet: typed already
-        times = column
-    else:
-        codes, distinct = pd.factorize(column, use_na_sentinel=False)
-        first_rows = np.unique(codes, return_index=True)[1]  # distinct values in order of first appearance
-        parsed = _parse_text_times(pd.Series(distinct), _Rows(column, first_rows, path), time_format, timezone)
-        times = pd.Series(parsed.to_numpy()[codes], index=column.index, name=column.name)
-    if times.dt.tz is not None:
-        times = times.dt.tz_convert(timezone) if timezone else times
-        times = times.dt.tz_localize(None)
-    return times
+        return _wall_clock(column, timezone)
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)  # parsed per distinct value, then spread
+    first_rows = np.unique(codes, return_index=True)[1]  # distinct values in order of first appearance
+    rows = _Rows(column, first_rows, path)
+    parsed = _wall_clock(_parse_text_times(pd.Series(distinct), rows, time_format, timezone), timezone)
+    return pd.Series(parsed.to_numpy()[codes], index=column.index, name=column.name)
+
+
+def _wall_clock(times: pd.Series, timezone: str | None) -> pd.Series:
+    """Zone-aware times as naive ones in ``timezone`` (default their own zone); naive ones as they are."""
+    if times.dt.tz is None:
+        return times
+    return (times.dt.tz_convert(timezone) if timezone else times).dt.tz_localize(None)
 
 
 @dataclass
@@ -201,7 +204,7 @@ def station_series(
     if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
         table = _select_stations(table, path, station, stations)
     times = parse_times(table[time], path, time_format, timezone)  # beside the table: no copy of it
-    values = [target, *known, *past, *static]
+    values = list(dict.fromkeys([target, *known, *past, *static]))  # a column named twice is read once
     check_numbers(table, values, path)
     keys = pd.DataFrame({"station": table[station].to_numpy(), "time": times.to_numpy()})
     duplicated = keys.duplicated().to_numpy()

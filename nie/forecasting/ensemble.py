@@ -14,7 +14,8 @@ class ForecasterEnsemble(nn.Module):
     (``member_forecasts``); the forecast is their mean. For quantile forecasts that is quantile
     averaging: the mean of non-crossing, non-negative quantiles is non-crossing and non-negative, and
     it lowers the variance part of the error that members differing by initial weights and dropout
-    make, at ``members`` times the cost of one. Early stopping and checkpoint choice see the mean."""
+    make, at ``members`` times the cost of one. Early stopping and checkpoint choice see the mean, and
+    gradient clipping the members' gradients together (one norm over all of them)."""
 
     name = "ensemble"
 
