@@ -34,6 +34,19 @@ class StationScaler(TypedDict):
     static: list[float]  # training-period means of the static columns (capacity_column last)
 
 
+def check_columns(
+    known: Optional[list[str]], past: Optional[list[str]], accumulated: Optional[list[str]], target_history: bool
+) -> None:
+    unknown = sorted(set(accumulated or []) - set(known or []))
+    if unknown:
+        raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
+    if not target_history and past:
+        raise ConfigError(
+            f"data.target_history: false forecasts without observed values, but data.past_covariates "
+            f"{past} are observations too: list them as known_covariates or drop them"
+        )
+
+
 def check_periods(train_start: Optional[str], val_start: str, test_start: str, test_end: Optional[str]) -> None:
     if not pd.Timestamp(val_start) < pd.Timestamp(test_start) < pd.Timestamp(test_end or pd.Timestamp.max):
         raise ConfigError("expected val_start < test_start < test_end")
@@ -119,15 +132,8 @@ class PowerDataModule(pl.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.hparams["dataset"] = dataset_name(dataset, path, "series")
-        unknown = sorted(set(accumulated or []) - set(known_covariates or []))
-        if unknown:
-            raise ConfigError(f"data.accumulated: {unknown} must also be listed in data.known_covariates")
+        check_columns(known_covariates, past_covariates, accumulated, target_history)
         check_periods(train_start, val_start, test_start, test_end)
-        if not target_history and past_covariates:
-            raise ConfigError(
-                f"data.target_history: false forecasts without observed values, but data.past_covariates "
-                f"{past_covariates} are observations too: list them as known_covariates or drop them"
-            )
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
