@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import lightning.pytorch as pl
+import pandas as pd
 import torch
 
 from datamodules.common import dataset_name
@@ -155,7 +156,7 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         return batch.to(device)
 
-    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> Any:
+    def write_predictions(self, outputs: list[dict[str, torch.Tensor]], path: str | Path) -> pd.DataFrame:
         """Scores per original node id, as a single-machine run writes them (without names)."""
         return write_prediction_table(outputs, path)
 

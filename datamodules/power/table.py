@@ -161,19 +161,13 @@ def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> 
     for column in dict.fromkeys(columns):
         raw = table[column]
         if pd.api.types.is_numeric_dtype(raw):  # parsed as numbers already: only infinities can be wrong
-            infinite = np.isinf(raw.to_numpy(np.float64))
-            if infinite.any():
-                row = int(np.flatnonzero(infinite)[0])
-                raise DataError(
-                    f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
-                    "(leave the cell empty for a missing value)"
-                )
-            continue
-        values = pd.to_numeric(raw, errors="coerce")
-        blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN"])
-        bad = (values.isna() & ~blank) | np.isinf(values.to_numpy(np.float64))
+            bad = np.isinf(raw.to_numpy(np.float64))
+        else:
+            values = pd.to_numeric(raw, errors="coerce")
+            blank = raw.isna() | raw.astype(str).str.strip().isin(["", "nan", "NaN"])
+            bad = ((values.isna() & ~blank) | np.isinf(values.to_numpy(np.float64))).to_numpy()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{path}, row {row + 2}: column '{column}' = {raw.iloc[row]!r} is not a finite number "
                 "(leave the cell empty for a missing value)"
