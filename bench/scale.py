@@ -37,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,6 +168,7 @@ def measure_fleet(path: Path, batches: int) -> dict:
     )
     dm.setup("fit")
     row["load"] = {"seconds": time.perf_counter() - start, "peak_rss_mib": peak_mib()}
+    row["data_mib"] = data_mib(dm)
     torch.manual_seed(0)
     net = LSTMForecaster(dm.spec, hidden=64, num_layers=2, station_embedding_dim=4)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -183,6 +186,23 @@ def measure_fleet(path: Path, batches: int) -> dict:
     row["epoch"] = {"seconds": seconds / steps * len(loader), "peak_rss_mib": peak_mib(), "steps_timed": steps}
     row["windows_per_epoch"] = len(loader.dataset)
     return row
+
+
+def data_mib(dm: Any) -> dict:
+    """The data itself, counted from the arrays a set-up power datamodule holds (each array once: the
+    untransformed target is one array shared by the series and the window arrays): ``raw_numbers``, the
+    series' target and covariates; ``held``, everything an epoch keeps (series with times, window arrays)."""
+    seen: dict[int, int] = {}
+
+    def count(*arrays: np.ndarray) -> int:
+        fresh = {id(a): a.nbytes for a in arrays if id(a) not in seen}
+        seen.update(fresh)
+        return sum(fresh.values())
+
+    raw = sum(count(s.target, s.known, s.past) for s in dm.series)
+    held = raw + sum(count(s.times.values, s.static) for s in dm.series)
+    held += sum(count(*(getattr(a, f.name) for f in fields(a))) for a in dm.datasets["train"].stations)
+    return {"raw_numbers": raw / 2**20, "held": held / 2**20}
 
 
 def exponents(rows: list[dict], size: str) -> dict:
