@@ -1,3 +1,3 @@
-"""What both jobs share: the command line, cross-validation, the base task, checkpoint naming,
-atomic I/O, caching, seeding, errors and the DDP helpers. Imports nothing job-specific except in
-the command-line layer (``cli``, ``cv``), which assembles everything."""
+"""What both jobs share: the base task, contracts between the command line, datamodules and tasks, run
+naming and settings, atomic I/O, caching, seeding, errors and the DDP helpers. Imports nothing else of
+the project (the command line lives in ``nie.cli``)."""

@@ -101,7 +101,10 @@ class BaseTask(pl.LightningModule):
 
     def _load_weights(self, path: str) -> None:
         """Start from another run's weights (not its optimiser, epochs or callbacks): the same network."""
-        state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        except Exception as err:  # noqa: BLE001 - torch raises pickle, zip and runtime errors for a non-checkpoint
+            raise ConfigError(f"{path}: not a checkpoint whose weights load safely ({type(err).__name__})") from None
         missing, unexpected = self.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ConfigError(

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nie.core.contracts import LabelledStages as LabelledStages  # one definition, shared with ensembles
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
 
@@ -147,15 +148,6 @@ class GraphTrainingData(Protocol):
 
     def training_labels(self) -> tuple[Tensor, Tensor]:
         """Node ids and labels of this fold's training nodes."""
-        ...
-
-
-@runtime_checkable
-class LabelledStages(Protocol):
-    """Labels of every split of the fold (the task's prediction figure reads the test nodes')."""
-
-    def stage_labels(self, stage: str) -> tuple[Tensor, Tensor]:
-        """Node ids and labels of ``train``, ``val`` or ``test``."""
         ...
 
 
