@@ -45,7 +45,7 @@ def test_wrong_type_is_a_clear_error(workdir: Path) -> None:
 
 def test_missing_data_path_is_a_clear_error(workdir: Path) -> None:
     config = Path(DEMO).parent / "fb15k" / "pagerank.yaml"
-    with pytest.raises(SystemExit, match=r"^error: /no/such/graph: data folder not found$"):
+    with pytest.raises(SystemExit, match=r"^error: /no/such/graph: data folder not found \(see docs/data.md\)$"):
         run_train("fit", "--config", str(config), "--data.init_args.root", "/no/such/graph")
     assert not Path("runs/pagerank").exists()  # no run directory for a run that never started
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, TypeVar
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from nie.cli.parsing import condense_parse_error
-from nie.core.errors import ConfigError, NIEError
+from nie.core.errors import ConfigError, NIEError, user_line
 
 
 def wrapped_user_error(err: BaseException) -> Optional[str]:
@@ -19,7 +19,7 @@ def wrapped_user_error(err: BaseException) -> Optional[str]:
     cause: Optional[BaseException] = err
     while cause is not None:
         if isinstance(cause, NIEError):
-            return str(cause)
+            return user_line(cause)
         cause = cause.__cause__ or cause.__context__
     listed = re.search(r"^Errors:\n\s*- (.+)$", str(err), re.M)
     return listed.group(1).strip() if listed and "Union subtypes" in str(err) else None
@@ -28,7 +28,7 @@ def wrapped_user_error(err: BaseException) -> Optional[str]:
 def user_message(err: BaseException) -> Optional[str]:
     """The one line a user's mistake is reported by, or None for an error that is not the user's."""
     if isinstance(err, NIEError):
-        return str(err)
+        return user_line(err)
     if isinstance(err, ArgumentError):
         return condense_parse_error(str(err))
     return wrapped_user_error(err) if isinstance(err, (ValueError, TypeError)) else None
@@ -58,7 +58,7 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
             "interrupted by SIGTERM; last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
         )
     except NIEError as err:
-        sys.exit(f"error: {err}")
+        sys.exit(f"error: {user_line(err)}")
     except ArgumentError as err:
         sys.exit(f"error: {condense_parse_error(str(err))}")
     except (ValueError, TypeError) as err:

@@ -1,13 +1,30 @@
 """Errors the user can fix; the CLI prints them as one line instead of a traceback."""
 
+from typing import ClassVar, Optional
+
 
 class NIEError(ValueError):
     """Bad configuration or input; the message names the file/field and what was expected."""
+
+    docs: ClassVar[Optional[str]] = None  # the page that explains the fix; the CLI's line ends with it
 
 
 class DataError(NIEError):
     """Bad input data; the message names the file and the offending line or field."""
 
+    docs = "docs/data.md"
+
 
 class ConfigError(NIEError):
     """A configuration value that cannot work."""
+
+
+class RunFolderError(ConfigError):
+    """A run folder or checkpoint recorded with other settings than the config's: refused, never mixed."""
+
+    docs = "docs/runs.md"
+
+
+def user_line(err: NIEError) -> str:
+    """The error's message, and the docs page that explains the fix where there is one."""
+    return f"{err} (see {err.docs})" if err.docs else str(err)
