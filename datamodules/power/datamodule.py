@@ -14,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from datamodules.common import already_batched, dataset_name
+from datamodules.power.covariates import SolarOptions, geometry, neighbours, night_census
 from datamodules.power.features import cyclic_features, deaccumulate, fit_scaler
 from datamodules.power.settings import PowerDataSettings
 from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
@@ -89,6 +90,15 @@ class PowerDataModule(pl.LightningDataModule):
         train_start: the first hour training may forecast (default: the data's first); a sliding
             training window (``train.py backtest``'s ``window``). Scalers and baselines see only
             [train_start, val_start).
+        solar: solar geometry from the timestamps (``covariates.SolarOptions``): ``features``, known
+            covariates of every hour (``cos_zenith``, ``sin_azimuth``, ``cos_azimuth``, ``elevation``,
+            ``extraterrestrial``, ``clear_sky``), at ``site`` ``{latitude, longitude}`` (degrees, north
+            and east positive) or per station ``station_sites``; ``time_shift`` where in its interval a
+            stamp's geometry is taken (``-30min`` for stamps that end their hour); ``night_elevation``,
+            the daylight rule: forecasts of hours whose sun stands below it (degrees) are fixed at 0,
+            and ``data_report.json`` counts those hours per split and station (and those with power).
+        neighbour_hours: k adds the known covariates of the k hours before and after each forecast
+            hour as known covariates of it (weather forecasts often get an event's hour wrong).
         shuffle, drop_last, batch_size, num_workers: the training loader.
     """
 
@@ -128,12 +138,15 @@ class PowerDataModule(pl.LightningDataModule):
         dataset: Optional[str] = None,
         train_start: Optional[str] = None,
         target_history: bool = True,
+        solar: Optional[dict[str, Any]] = None,
+        neighbour_hours: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.hparams["dataset"] = dataset_name(dataset, path, "series")
         check_columns(known_covariates, past_covariates, accumulated, target_history)
         check_periods(train_start, val_start, test_start, test_end)
+        SolarOptions.parse(solar, neighbour_hours)
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}
@@ -215,6 +228,8 @@ class PowerDataModule(pl.LightningDataModule):
         c_mean, c_std = (np.asarray(v) for v in scaler["covariates"])
         covariates = (np.concatenate([s.past, s.known], axis=1) - c_mean) / c_std
         calendar = cyclic_features(s.times) if h.calendar_features else np.zeros((len(s.times), 0))
+        solar, daylight = geometry(SolarOptions.parse(h.solar, h.neighbour_hours), s.station, s.times)
+        calendar = np.concatenate([calendar, solar], 1)
         observed = np.isfinite(target)
         scaled_target = np.where(observed, (target - t_mean[0]) / t_std[0], 0.0)
         n_past = s.past.shape[1]
@@ -223,12 +238,13 @@ class PowerDataModule(pl.LightningDataModule):
         history = np.concatenate([*target_columns, np.nan_to_num(covariates), calendar], 1)
         return StationArrays(
             history=history.astype(np.float32),
-            future=np.concatenate([known, calendar], 1).astype(np.float32),
+            future=np.concatenate([known, neighbours(known, h.neighbour_hours), calendar], 1).astype(np.float32),
             target=target,
             raw_target=s.target,
             month=np.asarray(s.times.month - 1, dtype=np.int8),  # a byte per hour: batches widen them
             hour=np.asarray(s.times.hour, dtype=np.int8),
             known_ok=np.isfinite(s.known).all(axis=1),
+            daylight=daylight,
         )
 
     def _window_index(self, arrays: list[StationArrays]) -> dict[str, WindowDataset]:
@@ -257,6 +273,7 @@ class PowerDataModule(pl.LightningDataModule):
                     "candidates": census.candidates,
                     "dropped_missing_covariates": census.missing_covariates,
                     "dropped_missing_targets": census.missing_targets,
+                    **night_census(a.daylight, a.raw_target, _forecast_hours(census.starts, h, len(a.target))),
                 }
                 self._log_census(stage, s.station, census, lo, hi)
             if sum(len(x) for x in starts) == 0:
@@ -443,3 +460,10 @@ class PowerDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+
+def _forecast_hours(starts: np.ndarray, settings: PowerDataSettings, length: int) -> np.ndarray:
+    """[T] bool: the hours the windows starting at ``starts`` forecast."""
+    rows = np.zeros(length, bool)
+    rows[(starts[:, None] + settings.seq_len + np.arange(settings.horizon)).ravel()] = True
+    return rows

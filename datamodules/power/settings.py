@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from nie.core.settings import Settings
 from nie.forecasting.spec import TargetTransform
@@ -47,3 +47,5 @@ class PowerDataSettings(Settings):
     num_workers: int
     dataset: str
     target_history: bool = True
+    solar: Optional[dict[str, Any]] = None
+    neighbour_hours: int = 0

@@ -93,6 +93,7 @@ class WindowDataset(Dataset[PowerBatch]):
         future = np.empty((n, self.horizon, first.future.shape[1]), np.float32)
         target, raw_target, persistence = (np.empty((n, self.horizon)) for _ in range(3))
         month, hour = (np.empty((n, self.horizon), np.int64) for _ in range(2))
+        daylight = np.empty((n, self.horizon), bool)
         for station in np.unique(stations):
             rows, a = stations == station, self.stations[station]
             t0 = starts[rows, None] + self.seq_len
@@ -102,6 +103,7 @@ class WindowDataset(Dataset[PowerBatch]):
             target[rows], raw_target[rows] = a.target[targets], a.raw_target[targets]
             persistence[rows] = a.raw_target[t0 + lag_steps]
             month[rows], hour[rows] = a.month[targets], a.hour[targets]
+            daylight[rows] = a.daylight[targets]
         return PowerBatch(
             history=torch.from_numpy(history),
             future=torch.from_numpy(future),
@@ -113,6 +115,7 @@ class WindowDataset(Dataset[PowerBatch]):
             mask=torch.from_numpy(np.isfinite(target)),
             station=torch.from_numpy(stations),
             index=torch.from_numpy(index),
+            daylight=torch.from_numpy(daylight),
         )
 
 

@@ -89,6 +89,7 @@ class PowerBatch:
     mask: Tensor  # [B, H] bool: target present
     station: Tensor  # [B] int64
     index: Tensor  # [B] int64
+    daylight: Tensor  # [B, H] bool: the data's daylight rule lets the hour produce (all True without one)
 
     def __len__(self) -> int:
         """The number of windows."""
@@ -109,6 +110,7 @@ class StationArrays:
     month: np.ndarray  # [T] int8 0..11
     hour: np.ndarray  # [T] int8 0..23
     known_ok: np.ndarray  # [T] bool: every known covariate present
+    daylight: np.ndarray  # [T] bool: the sun is up by the data's daylight rule (forecasts elsewhere are 0)
 
 
 @runtime_checkable

@@ -128,6 +128,12 @@ class PowerForecastTask(BaseTask):
     def to_original(self, forecast: Tensor) -> Tensor:
         return self.spec.to_power(forecast)
 
+    def power_forecast(self, batch: PowerBatch) -> Tensor:
+        """The forecast in power units, fixed at 0 where the data's daylight rule says the sun is down."""
+        forecast = self.to_original(self(batch))
+        daylight = batch.daylight if forecast.dim() == 2 else batch.daylight.unsqueeze(-1)
+        return forecast * daylight
+
     def median(self, forecast: Tensor) -> Tensor:
         """The point forecast: the forecast itself, or the 0.5 level of a quantile forecast."""
         return forecast if self.median_position is None else forecast[..., self.median_position]
@@ -152,7 +158,7 @@ class PowerForecastTask(BaseTask):
         return len(batch)
 
     def evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
-        forecast = self.to_original(self(batch))
+        forecast = self.power_forecast(batch)
         point = self.median(forecast)
         metrics["errors"].update(point, batch.raw_target, batch.mask, batch.persistence, batch.station)
         outputs = {"index": batch.index, "forecast": point}
@@ -163,7 +169,7 @@ class PowerForecastTask(BaseTask):
         return outputs
 
     def predict_step(self, batch: PowerBatch, batch_idx: int) -> dict[str, Tensor]:
-        forecast = self.to_original(self(batch))
+        forecast = self.power_forecast(batch)
         outputs = {"index": batch.index, "forecast": self.median(forecast)}
         if self.levels:
             outputs.update(quantiles=forecast, levels=self.level_values)
