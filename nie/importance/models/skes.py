@@ -111,17 +111,29 @@ def standardise(x: Tensor) -> Tensor:
     return (x - x.mean(0)) / x.std(0).clamp_min(1e-6)
 
 
-def check_settings(spec: GraphSpec, views: Sequence[str], layers: int, hidden: int, points: int) -> None:
-    """Refuse, in one line each, settings SKES cannot be built with."""
+def check_settings(spec: GraphSpec, views: Optional[Sequence[str]], counts: dict[str, int], dropout: float) -> None:
+    """Refuse, in one line each, settings SKES cannot be built with (or would build otherwise than
+    recorded: an empty or repeated view list)."""
     owner = "model.init_args.network.init_args"
-    if hidden % points:
-        raise ConfigError(f"{owner}.hidden={hidden} must be a multiple of points={points}")
-    unknown = sorted(set(views) - set(get_args(View)))
+    choices = ", ".join(get_args(View))
+    if views is not None and not views:
+        raise ConfigError(
+            f"{owner}.views is empty: name at least one of {choices} (or leave views out for the default)"
+        )
+    unknown = sorted(set(views or ()) - set(get_args(View)))
     if unknown:
-        raise ConfigError(f"{owner}.views: unknown {unknown}; choose from {', '.join(get_args(View))}")
-    if layers < 1:
-        raise ConfigError(f"{owner}.layers must be at least 1 (hops), got {layers}")
-    if "semantic" in views:
+        raise ConfigError(f"{owner}.views: unknown {unknown}; choose from {choices}")
+    repeated = sorted({v for v in views or () if list(views or ()).count(v) > 1})
+    if repeated:
+        raise ConfigError(f"{owner}.views names {repeated} more than once: each view is one set of tokens")
+    for name, value in counts.items():
+        if value < 1:
+            raise ConfigError(f"{owner}.{name} must be at least 1, got {value}")
+    if counts["hidden"] % counts["points"]:
+        raise ConfigError(f"{owner}.hidden={counts['hidden']} must be a multiple of points={counts['points']}")
+    if not 0 <= dropout < 1:
+        raise ConfigError(f"{owner}.dropout must be in [0, 1), got {dropout}")
+    if "semantic" in (views or ()):
         require_semantic_features(spec, "SKES with the semantic view")
 
 
@@ -163,8 +175,9 @@ class SKES(ImportanceNetwork):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
+        counts = {"paths": paths, "layers": layers, "hidden": hidden, "points": points, "projections": projections}
+        check_settings(spec, views, counts, dropout)
         self.view_names = list(views or ("centrality", "similarity", "paths"))
-        check_settings(spec, self.view_names, layers, hidden, points)
         if distance == "sinkhorn":
             check_sinkhorn(sinkhorn_epsilon, sinkhorn_iterations)
         self.sinkhorn_epsilon, self.sinkhorn_iterations = sinkhorn_epsilon, sinkhorn_iterations
