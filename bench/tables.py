@@ -5,13 +5,24 @@ python bench/tables.py --test results/gefcom2014_*.json
 python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
 python bench/tables.py --paired results/fb15k_geni.json results/fb15k_licap_geni.json   # B - A per fold
 python bench/tables.py --origins results/backtest/gefcom2014_*.json   # backtests side by side, per origin
+
+The tables of RESULTS.md and BENCHMARKS.md between <!-- table: NAME --> and <!-- /table --> are generated
+from the JSONs bench/tables.yaml names (bench/results_tables.py):
+python bench/tables.py --render      # rewrite them
+python bench/tables.py --check       # exit 1 naming each row (and its JSON) that differs
+python bench/tables.py --stale       # tables without JSONs, typed cells, rows whose code changed since their commit
+python bench/tables.py --backfill results/x.json   # record the commit that committed a JSON without provenance
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 NIE_COLUMNS = ("ndcg@100", "spearman", "overlap@100", "rmse")
 POWER_COLUMNS = (
@@ -64,14 +75,47 @@ def origin_rows(names: list[str], backtests: list[dict], metric: str = "pinball"
     return rows
 
 
+def generated_tables(args: argparse.Namespace) -> int:
+    """--render, --check, --stale, --backfill: the documents' generated tables; the exit status."""
+    from bench.results_tables import TableError, differences, load_spec, render
+    from bench.stale_results import stale
+
+    try:
+        if args.backfill:
+            from bench.backfill_provenance import backfill
+
+            for path in args.files:
+                print(f"{path}: {backfill(path)}")
+            return 0
+        spec = load_spec()
+        lines = render(spec) if args.render else differences(spec) if args.check else stale(spec)
+    except TableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if lines:
+        print("\n".join(lines))
+    return 1 if args.check and lines else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="*", type=Path)
+    for option, text in (
+        ("--render", "rewrite the generated tables of RESULTS.md and BENCHMARKS.md from their JSONs"),
+        ("--check", "exit 1 naming each generated row that differs from its JSON"),
+        ("--stale", "list tables without JSONs, typed cells and rows whose code changed since their commit"),
+        ("--backfill", "files: committed JSONs without provenance; record the commit that committed each"),
+    ):
+        parser.add_argument(option, action="store_true", help=text)
     parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     parser.add_argument("--paired", action="store_true", help="two cv tables on the same folds: differences")
     parser.add_argument("--origins", action="store_true", help="backtests (train.py backtest --out): per origin")
     args = parser.parse_args()
+    if args.render or args.check or args.stale or args.backfill:
+        sys.exit(generated_tables(args))
+    if not args.files:
+        parser.error("give results JSON files, or one of --render, --check, --stale")
     if args.origins:
         backtests = [json.loads(path.read_text()) for path in args.files]
         print("\n".join(origin_rows([path.stem for path in args.files], backtests)))
