@@ -1,7 +1,8 @@
-"""The processes of a distributed graph run on this machine: ``server <id>`` serves one partition
-(DGL's server, configured by the ``DGL_*`` variables the test sets, as DGL's launcher would), ``trainer
-<config> <metrics.json>`` fits and tests a config through ``train.py`` in one process (one connection
-to the servers, which stop when it exits)."""
+"""The processes of a distributed graph run on this machine: ``server`` serves one partition (DGL's
+server, configured by the ``DGL_*`` variables the test sets, as DGL's launcher would), ``trainer
+<config> <metrics.json>`` fits and tests a config through ``train.py`` (one connection to the servers
+per trainer process, which stop when every trainer has exited); under ``torch.distributed.run`` each
+trainer process is one of Lightning's DDP ranks, as under DGL's launcher."""
 
 from __future__ import annotations
 

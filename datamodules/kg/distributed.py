@@ -9,7 +9,7 @@ no servers (``DGL_DIST_MODE`` unset) the same config runs in DGL's standalone mo
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -20,7 +20,7 @@ import torch
 
 from datamodules.common import dataset_name
 from datamodules.kg.datamodule import write_prediction_table
-from datamodules.kg.partition import STAGE_IDS, read_spec
+from datamodules.kg.partition import STAGE_IDS, read_partitions
 from datamodules.kg.settings import DistributedGraphSettings
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError
@@ -70,15 +70,19 @@ class DistributedBatches:
 
 class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
     """The partitions of a knowledge graph, its inputs and one fold's split (as ``train.py partition``
-    wrote them), trained with neighbour sampling on DGL's ``DistGraph``.
+    wrote them), trained with neighbour sampling on DGL's ``DistGraph``. The fold and the pre-training
+    stage are fixed by the partitions: ``hparams`` reports them (for run folders) from ``graph_spec.json``.
 
     Args:
         partitions: the partition config JSON ``train.py partition`` wrote.
-        ip_config: DGL's machine list (one ``ip port`` line per machine); needed when DGL's launcher
-            runs the trainers (``DGL_DIST_MODE=distributed``), unused in standalone mode.
+        ip_config: DGL's machine list (one ``ip port`` line per machine, one machine per partition);
+            needed when DGL's launcher runs the trainers (``DGL_DIST_MODE=distributed``), unused in
+            standalone mode.
         batch_size, fanouts, drop_last: as ``KnowledgeGraphDataModule``'s sampled training; evaluation
             samples full neighbourhoods.
         dataset: name in run directories (default: the partitioned graph's name).
+        connect_timeout: seconds a trainer waits for DGL's servers to answer (they load their partition
+            first) before it stops with one line.
     """
 
     def __init__(
@@ -89,16 +93,21 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         ip_config: Optional[str] = None,
         drop_last: bool = True,
         dataset: Optional[str] = None,
+        connect_timeout: float = 300.0,
     ) -> None:
         super().__init__()
         if batch_size < 1 or not fanouts:
             raise ConfigError(
                 f"data.batch_size must be positive and data.fanouts non-empty, got {batch_size}, {fanouts}"
             )
+        if connect_timeout <= 0:
+            raise ConfigError(f"data.connect_timeout must be positive seconds, got {connect_timeout}")
         self.save_hyperparameters()
-        self.layout = read_layout(partitions)
+        folder = read_partitions(partitions)
+        self.layout = folder.layout
         self.hparams["dataset"] = dataset_name(dataset or self.layout["graph_name"], partitions, "graph")
-        self.spec: GraphSpec = read_spec(partitions)
+        self.hparams.update(folder.fixed)
+        self.spec: GraphSpec = folder.spec
         self.graph: Any = None
         self.seeds: dict[str, torch.Tensor] = {}
 
@@ -112,6 +121,17 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         every stage's seed nodes (training shards are reshuffled per epoch within the share)."""
         if self.graph is not None:
             return
+        self.graph = g = self.connect()
+        rank, world = process_share(self.trainer)
+        every = torch.arange(g.num_nodes())
+        for name in STAGE_IDS:  # a mask is a byte per node: each trainer reads it whole and takes its share
+            self.seeds[name] = share(every[g.ndata[f"{name}_mask"][every].bool()], rank, world, name == "train")
+        self.seeds["predict"] = share(every, rank, world, equal=False)
+
+    def connect(self) -> Any:
+        """DGL's ``DistGraph`` of the partitions: through the servers in distributed mode, the lone
+        partition itself in standalone mode; a server that does not answer, or that serves another graph,
+        stops the run in one line."""
         dgl = import_dgl()
         from dgl.distributed.dist_context import is_initialized
 
@@ -122,16 +142,24 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
                 f"{h.partitions}: {self.layout['num_parts']} partitions need DGL's servers: start servers and "
                 "trainers with DGL's launch tool (DGL_DIST_MODE=distributed; README, 'Graphs beyond one machine')"
             )
-        if distributed and not h.ip_config:
-            raise ConfigError("data.ip_config: DGL's machine list is needed when DGL_DIST_MODE=distributed")
+        servers = read_ip_config(h.ip_config, self.layout["num_parts"]) if distributed else []
         if not is_initialized():
-            dgl.distributed.initialize(h.ip_config or "")
-        self.graph = g = dgl.distributed.DistGraph(self.layout["graph_name"], part_config=h.partitions)
-        rank, world = process_share(self.trainer)
-        every = torch.arange(g.num_nodes())
-        for name in STAGE_IDS:  # a mask is a byte per node: each trainer reads it whole and takes its share
-            self.seeds[name] = share(every[g.ndata[f"{name}_mask"][every].bool()], rank, world, name == "train")
-        self.seeds["predict"] = share(every, rank, world, equal=False)
+            os.environ["DGL_DIST_MAX_TRY_TIMES"] = str(max(1, math.ceil(h.connect_timeout / RETRY_S)))
+            try:
+                dgl.distributed.initialize(h.ip_config or "")
+            except dgl.distributed.rpc.DistConnectError:
+                raise ConfigError(
+                    f"data.ip_config {h.ip_config}: no answer from DGL's servers ({', '.join(servers)}) within "
+                    f"{h.connect_timeout:g} s; start them with DGL's launch tool, or raise data.connect_timeout"
+                ) from None
+        g = dgl.distributed.DistGraph(self.layout["graph_name"], part_config=h.partitions)
+        if g.num_nodes() != self.layout["num_nodes"] or g.num_edges() != self.layout["num_edges"]:
+            raise ConfigError(
+                f"data.ip_config {h.ip_config}: the servers serve a graph of {g.num_nodes()} nodes and "
+                f"{g.num_edges()} edges, not {h.partitions}'s {self.layout['num_nodes']} and "
+                f"{self.layout['num_edges']}; start them on this partition config"
+            )
+        return g
 
     def _loader(self, stage: str) -> DistributedBatches:
         h = self.settings
@@ -169,13 +197,32 @@ def share(seeds: torch.Tensor, rank: int, world: int, equal: bool) -> torch.Tens
     return seeds[rank::world]
 
 
-def read_layout(part_config: str) -> dict[str, Any]:
-    """DGL's partition config (graph name, number of partitions), or one line saying what is wrong."""
-    path = Path(part_config)
+RETRY_S = 3  # DGL's client retries a server every 3 s, DGL_DIST_MAX_TRY_TIMES times
+
+
+def read_ip_config(ip_config: Optional[str], parts: int) -> list[str]:
+    """DGL's machine list as ``ip:port`` strings: one line per partition, each on its own machine (DGL 2.1
+    names a partition's shared memory after the graph, so two partitions served from one host overwrite
+    each other: ``bench/dgl_partitions.py``)."""
+    if not ip_config:
+        raise ConfigError("data.ip_config: DGL's machine list is needed when DGL_DIST_MODE=distributed")
     try:
-        layout = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"data.partitions {path}: not a readable partition config ({err})") from None
-    if not isinstance(layout, dict) or "graph_name" not in layout or "num_parts" not in layout:
-        raise ConfigError(f"data.partitions {path}: expected DGL's partition config with graph_name and num_parts")
-    return layout
+        lines = [line.split() for line in Path(ip_config).read_text().splitlines() if line.strip()]
+    except OSError as err:
+        raise ConfigError(f"data.ip_config {ip_config}: not readable ({err.strerror})") from None
+    bad = [n for n, fields in enumerate(lines, 1) if len(fields) != 2 or not fields[1].isdigit()]
+    if bad:
+        raise ConfigError(f"data.ip_config {ip_config}: line {bad[0]} is not 'ip port'")
+    if len(lines) != parts:
+        raise ConfigError(
+            f"data.ip_config {ip_config}: {len(lines)} machine(s) for {parts} partition(s); DGL serves one "
+            "partition per machine"
+        )
+    hosts = [ip for ip, _ in lines]
+    shared = next((ip for ip in hosts if hosts.count(ip) > 1), None)
+    if shared is not None:
+        raise ConfigError(
+            f"data.ip_config {ip_config}: {shared} is named {hosts.count(shared)} times; DGL 2.1 serves one "
+            "partition per host (two on one host overwrite each other's shared memory)"
+        )
+    return [f"{ip}:{port}" for ip, port in lines]

@@ -54,3 +54,4 @@ class DistributedGraphSettings(Settings):
     ip_config: Optional[str]
     drop_last: bool
     dataset: str
+    connect_timeout: float = 300.0  # added later: older checkpoints read the default

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from datamodules.kg.datamodule import KnowledgeGraphDataModule
-from datamodules.kg.partition import SPEC_FILE, write_partitions
+from datamodules.kg.partition import SPEC_FILE, check_new_folder, write_partitions
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
@@ -38,6 +38,7 @@ def partition(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]]
             "partition needs a graph experiment: python train.py partition --config <yaml> --parts N --out DIR"
         )
     check_writable(Path(known.out) / SPEC_FILE)
+    check_new_folder(Path(known.out))
     cli = (make_cli or build_cli)(rest)
     if not isinstance(cli.datamodule, KnowledgeGraphDataModule):
         raise ConfigError(f"partition needs a knowledge-graph datamodule, not {type(cli.datamodule).__name__}")
