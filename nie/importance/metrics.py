@@ -1,7 +1,9 @@
 """Node-importance metrics of the literature, built on torchmetrics.
 
 All four accumulate predictions across steps and processes (torchmetrics gathers the
-``cat`` states under DDP) and compute the ranking metrics once, on the full node set.
+``cat`` states under DDP) and compute the ranking metrics once, on the full node set. A ratio whose
+denominator is 0 (NDCG where every true gain is 0; Spearman where the labels or the predictions are
+all equal) is NaN with one warning per metric, not torchmetrics' silent 0.
 """
 
 from __future__ import annotations
@@ -9,10 +11,19 @@ from __future__ import annotations
 import warnings
 
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torchmetrics import MeanSquaredError, Metric, MetricCollection, SpearmanCorrCoef
 from torchmetrics.retrieval import RetrievalNormalizedDCG
 from torchmetrics.utilities.data import dim_zero_cat
+
+
+def undefined(metric: Metric, reason: str, like: Tensor) -> Tensor:
+    """NaN, warning once per metric object (a stage's metric computes every validation)."""
+    if not getattr(metric, "warned", False):
+        metric.warned = True
+        rank_zero_warn(f"{type(metric).__name__} is NaN: {reason}, so the ratio is undefined")
+    return torch.tensor(float("nan"), device=like.device)
 
 
 class NDCGAtK(RetrievalNormalizedDCG):
@@ -24,6 +35,12 @@ class NDCGAtK(RetrievalNormalizedDCG):
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
         indexes = torch.zeros_like(preds, dtype=torch.long)
         super().update(preds.float(), target.float(), indexes=indexes)
+
+    def compute(self) -> Tensor:
+        target = dim_zero_cat(self.target)
+        if target.numel() and target.max() <= 0:  # the ideal DCG, the denominator, is 0
+            return undefined(self, f"every one of the {target.numel()} true gains is 0 (ideal DCG 0)", target)
+        return super().compute()
 
 
 class OverlapAtK(Metric):
@@ -61,6 +78,12 @@ class FlatSpearman(SpearmanCorrCoef):
 
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
         super().update(preds.flatten().float(), target.flatten().float())
+
+    def compute(self) -> Tensor:
+        for name, values in (("labels", dim_zero_cat(self.target)), ("predictions", dim_zero_cat(self.preds))):
+            if values.numel() and values.max() == values.min():  # a standard deviation, a denominator, is 0
+                return undefined(self, f"all {values.numel()} {name} are equal", values)
+        return super().compute()
 
 
 def importance_metrics(top_k: int = 100, with_rmse: bool = True) -> MetricCollection:
