@@ -2,7 +2,8 @@
 
 ``runs/geni/fb15k/fold0/lr0.005-heads4/epoch=42-val_spearman=0.7810.ckpt``. The run directory also
 receives the resolved ``config.yaml``, metrics JSON and ``best.json`` (the best checkpoint, for a
-later ``test``).
+later ``test``). A run directory receives files only once its model and data were built (a run refused
+before leaves nothing), and a run in it is never replaced silently.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_warn
 
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
@@ -20,8 +22,11 @@ from nie.core.lightning_private import refresh_last_checkpoint
 from nie.core.naming import run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
+    DATA_FINGERPRINT,
     SETTINGS_FILE,
     UNRECORDED,
+    data_difference,
+    describe_data,
     differences,
     folder_settings,
     recorded_settings,
@@ -41,6 +46,9 @@ class HParamCheckpoint(ModelCheckpoint):
             checkpoint): ``error`` refuses with one line naming the settings, ``new_folder`` uses the
             first of ``<leaf>-v2``, ``<leaf>-v3``, ... that is new or holds the same settings.
         unrecorded: run values that change neither weights nor outputs (paths, workers, backend, ...).
+        overwrite: a ``fit`` without ``--ckpt_path`` into a folder that holds a run deletes that run's
+            files first; by default it is refused (continue it with ``--ckpt_path last``, or train into
+            another ``root``).
         monitor, mode: the validation score that picks the best checkpoint; the command line fills
             them from the task (``default_monitor``: Spearman for node importance, RMSE or pinball for power).
         Other arguments are ``ModelCheckpoint``'s.
@@ -61,6 +69,7 @@ class HParamCheckpoint(ModelCheckpoint):
         filename: Optional[str] = None,
         on_mismatch: Literal["error", "new_folder"] = "error",
         unrecorded: Sequence[str] = UNRECORDED,
+        overwrite: bool = False,
     ) -> None:
         if monitor is None or mode is None:
             raise ConfigError(
@@ -82,35 +91,68 @@ class HParamCheckpoint(ModelCheckpoint):
         if on_mismatch not in ("error", "new_folder"):
             raise ConfigError(f"HParamCheckpoint.on_mismatch must be 'error' or 'new_folder', got {on_mismatch!r}")
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
-        self.on_mismatch, self.unrecorded = on_mismatch, list(unrecorded)
+        self.on_mismatch, self.unrecorded, self.overwrite = on_mismatch, list(unrecorded), overwrite
         self._recorded_best: Optional[str] = None
+        self._warned: set[Path] = set()
 
     def settings(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
         return recorded_settings(run_values(pl_module, datamodule), self.unrecorded)
 
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
         """The run directory for this model and data; raises on an unknown hyper-parameter name, and on
-        a folder recorded with other settings (``on_mismatch: error``)."""
+        a folder recorded with other settings or other data (``on_mismatch: error``). This is where a
+        run's identity is checked: folder reuse, resume, ``--ckpt_path best``, a cv fold read back."""
         named = run_path(self.root, run_values(pl_module, datamodule), self.dir_keys, self.hparam_keys)
         current = self.settings(pl_module, datamodule)
         folder, version = named, 1
         while (saved := folder_settings(folder)) is not None and (changed := differences(saved, current)):
             if self.on_mismatch == "error":
-                raise ConfigError(
-                    f"{folder} holds a run made with other settings ({'; '.join(changed)}); name the setting "
-                    "in HParamCheckpoint dirs/hparams, use another root, or set on_mismatch: new_folder"
-                )
+                raise ConfigError(self._mismatch(folder, saved, current, changed))
             version += 1
             folder = named.with_name(f"{named.name}-v{version}")
+        if saved is not None and DATA_FINGERPRINT in current and DATA_FINGERPRINT not in saved:
+            self._warn_unchecked(folder, current)
         return folder
+
+    def _mismatch(self, folder: Path, saved: dict[str, Any], current: dict[str, Any], changed: list[str]) -> str:
+        if data_difference(saved, current) is None:
+            return (
+                f"{folder} holds a run made with other settings ({'; '.join(changed)}); name the setting "
+                "in HParamCheckpoint dirs/hparams, use another root, or set on_mismatch: new_folder"
+            )
+        apart = "--data.init_args.dataset NAME or " if "dataset" in [*self.dir_keys, *self.hparam_keys] else ""
+        return (
+            f"{folder} holds a run made from other data ({describe_data(saved)} there, {describe_data(current)} "
+            f"now); give this data its own run folders with {apart}--checkpoint.root DIR"
+        )
+
+    def _warn_unchecked(self, folder: Path, current: dict[str, Any]) -> None:
+        if folder not in self._warned:
+            self._warned.add(folder)
+            rank_zero_warn(
+                f"{folder}: its {SETTINGS_FILE} records no data fingerprint (made before they were kept), so "
+                f"its data cannot be checked against {describe_data(current)}"
+            )
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.dirpath = str(self.run_dir(pl_module, getattr(trainer, "datamodule", None)))
-        if stage == "fit" and trainer.is_global_zero:
-            write_json(
-                Path(self.dirpath) / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None))
-            )
         super().setup(trainer, pl_module, stage)
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The model and data are built: refuse to replace a run silently, else record the settings (the
+        first file a fit writes into its folder)."""
+        folder = Path(str(self.dirpath))
+        held = held_run(folder)
+        if held and trainer.ckpt_path is None:
+            if not self.overwrite:
+                raise ConfigError(
+                    f"{folder} holds a run already ({', '.join(held)}): continue it with --ckpt_path last, "
+                    "train into another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
+                )
+            if trainer.is_global_zero:
+                clear_run(folder)
+        if trainer.is_global_zero:
+            write_json(folder / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None)))
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))
@@ -138,3 +180,15 @@ class HParamCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)
+
+
+def held_run(folder: Path) -> list[str]:
+    """The checkpoints a folder holds (a run made there before), by name."""
+    return sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+
+
+def clear_run(folder: Path) -> None:
+    """Delete the files of the run a folder holds (``overwrite``), so none of them outlives it."""
+    for path in folder.iterdir():
+        if path.is_file():
+            path.unlink()

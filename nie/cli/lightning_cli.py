@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Optional
@@ -18,7 +19,7 @@ from callbacks.early_stopping import MinEpochsEarlyStopping
 from callbacks.gradient_clipping import GradientNormClipping
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.forecasting.plan import BacktestPlan
-from nie.cli.outputs import MetricsFiles, RunConfigSaver, stage_metrics, write_predictions
+from nie.cli.outputs import MetricsFiles, RunConfigSaver, run_provenance, stage_metrics, write_predictions
 from nie.cli.parsing import expand_includes, import_object
 from nie.core.errors import ConfigError, NIEError
 from nie.core.io import check_writable
@@ -108,6 +109,7 @@ class NIECLI(LightningCLI):
     across processes (the run directory's recorded checkpoints)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.started = time.perf_counter()  # the wall time a result's provenance records
         kwargs.setdefault("model_class", BaseTask)
         kwargs.setdefault("datamodule_class", pl.LightningDataModule)
         kwargs.setdefault("subclass_mode_model", True)
@@ -188,7 +190,7 @@ class NIECLI(LightningCLI):
         name (``HParamCheckpoint(hparams=[..., seed_everything])``): members of a seed ensemble need apart."""
         super().instantiate_classes()
         callbacks: list[pl.Callback] = self.trainer.callbacks  # type: ignore[attr-defined]  # set in Trainer.__init__
-        callbacks.append(MetricsFiles(self.subcommand_config().get("out")))
+        callbacks.append(MetricsFiles(self.subcommand_config().get("out"), lambda: run_provenance(self, self.started)))
         seed = self.subcommand_config().get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
             self.model.run_seed = seed
@@ -269,13 +271,19 @@ class NIECLI(LightningCLI):
 
     # ----------------------------------------------------------- subcommands
     def before_fit(self) -> None:
-        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt`` (nothing
-        to resume: start afresh), logging into the TensorBoard version the checkpoint's run wrote."""
+        """``--ckpt_path last`` in a new process: resume from this run directory's ``last.ckpt`` (none there
+        is refused: nothing is silently trained afresh), logging into the TensorBoard version the
+        checkpoint's run wrote."""
         check_schedule_validates(self.trainer)
         config = self.config_init["fit"]
         if config.get("ckpt_path") == "last":
             last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
-            config["ckpt_path"] = str(last) if last.is_file() else None
+            if not last.is_file():
+                raise ConfigError(
+                    f"--ckpt_path last: no {last} to resume (no fit of this config and --checkpoint.root saved "
+                    "one there); leave out --ckpt_path to start afresh"
+                )
+            config["ckpt_path"] = str(last)
         if config.get("ckpt_path") and Path(config["ckpt_path"]).is_file():
             continue_logger_version(self.trainer, read_checkpoint(config["ckpt_path"], "--ckpt_path", trusted=True))
 

@@ -15,14 +15,16 @@ candidate only, so no test fold takes part in the choice.
 from __future__ import annotations
 
 import argparse
+import time
 from functools import partial
 from pathlib import Path
 
 from nie.cli.exits import attributed
-from nie.cli.importance.cv import cross_validate, plan
+from nie.cli.importance.cv import cross_validate_with_provenance, plan
 from nie.cli.lightning_cli import build_cli
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
+from nie.core.provenance import provenance, stamped
 
 
 def candidate_args(candidate: str) -> list[str]:
@@ -42,6 +44,7 @@ def select(argv: list[str]) -> dict:
     parser.add_argument("--candidates", nargs="+", required=True, help="configs (base+patch joined by '+')")
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all)")
     parser.add_argument("--out", required=True, help="the ranking JSON")
+    started = time.perf_counter()
     known, rest = parser.parse_known_args(argv)
     check_writable(known.out)
     args = {c: [*candidate_args(c), *rest] for c in known.candidates}
@@ -54,7 +57,8 @@ def select(argv: list[str]) -> dict:
     ((monitor, mode),) = scores
     key = f"best_{monitor}"
     folds = ["--folds", *map(str, known.folds)] if known.folds else []
-    tables = {c: cross_validate([*a, *folds]) for c, a in args.items()}
+    runs = {c: cross_validate_with_provenance([*a, *folds]) for c, a in args.items()}
+    tables = {c: table for c, (table, _) in runs.items()}
     unscored = [c for c, t in tables.items() if key not in t]
     if unscored:
         raise ConfigError(f"select: candidate {unscored[0]!r} reports no {key} (its checkpoint never scored {monitor})")
@@ -74,6 +78,8 @@ def select(argv: list[str]) -> dict:
         "chosen": chosen,
         "test": test,
     }
+    configs, data = ({c: record[k] for c, (_, record) in runs.items()} for k in ("config", "data"))
+    result = stamped(result, provenance(config=configs, data=data, wall_seconds=time.perf_counter() - started))
     print("\n".join(f"{i + 1}. {r['candidate']}  {r['mean']:.4f} ± {r['std']:.4f}" for i, r in enumerate(ranking)))
     write_json(known.out, result)
     return result

@@ -1,8 +1,10 @@
 """One evaluation split of a configuration (a cv fold, a backtest origin): fit, choose on validation, test.
 
 What both jobs' protocols share: a run directory per split, the result recorded beside its checkpoints
-with the hash of the configuration that made it (a rerun of the same configuration reads it back, so a
-killed protocol resumes), the selected checkpoint's validation scores and its test scores.
+with the hash of the configuration that made it (a rerun of the same configuration reads it back, and a
+split cut short continues from its ``last.ckpt``, so a killed protocol resumes; a finished split of
+another configuration is never replaced silently), the selected checkpoint's validation scores and its
+test scores.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from nie.cli.checkpoints import run_dir
+from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
+from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
@@ -70,8 +73,30 @@ def protocol_arguments(
 
 
 def config_hash(cli: NIECLI) -> str:
-    config = cli.parser.dump(cli.config, skip_none=False)
-    return hashlib.sha256(config.encode()).hexdigest()
+    """The configuration a split's result was made by (``checkpoint.overwrite`` left out: it says what
+    happens to an earlier run, not how this one is made)."""
+    config = cli.config.clone()
+    config.pop("checkpoint.overwrite", None)
+    dumped = cli.parser.dump(config, skip_none=False, skip_validation=True)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
+    """The checkpoint a split continues: its ``last.ckpt`` when a run there was cut short (no result
+    recorded), none when it starts afresh; a finished split of another configuration is refused unless
+    ``checkpoint.overwrite`` replaces it."""
+    overwrite = bool(getattr(cli.trainer.checkpoint_callback, "overwrite", False))
+    if (directory / SPLIT_RESULT).is_file() and not overwrite:
+        raise ConfigError(
+            f"{label}: {directory} holds a finished run of another configuration ({SPLIT_RESULT}): keep both "
+            "with another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
+        )
+    last = directory / "last.ckpt"
+    if overwrite or not last.is_file():
+        return None
+    print(f"{label}: continuing the run cut short in {directory}")
+    continue_logger_version(cli.trainer, read_checkpoint(last, "last.ckpt", trusted=True))
+    return str(last)
 
 
 def run_split(
@@ -102,9 +127,10 @@ def run_split(
             metrics: dict[str, float] = saved["metrics"]
             return metrics, directory
     check_schedule_validates(cli.trainer)
+    resume = earlier_run(cli, directory, label)
     if before_fit is not None:
         before_fit(cli)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume)
     best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
     test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics

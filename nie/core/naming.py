@@ -13,6 +13,7 @@ from typing import Any, Mapping, Optional, Sequence
 import lightning.pytorch as pl
 
 from nie.core.errors import ConfigError
+from nie.core.run_settings import data_identity
 
 
 def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
@@ -40,8 +41,10 @@ def network_name(cls: Any) -> str:
 
 
 def run_values(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
-    """Every value that may name a run: the data's and the task's hyper-parameters, the network's."""
+    """Every value that may name a run: the data's and the task's hyper-parameters, the network's, and the
+    identity of the data read (``run_settings.data_identity``: the datamodule reads its data for it)."""
     values = dict(datamodule.hparams) if datamodule is not None else {}
+    values.update(data_identity(datamodule))
     values.update({k: v for k, v in pl_module.hparams.items() if not k.startswith("_")})
     if hasattr(pl_module, "run_name_values"):
         values.update(pl_module.run_name_values())

@@ -2,8 +2,9 @@
 
 A run directory is named by a few hyper-parameters only; every other setting that shapes the
 checkpoints (label or target transform, quantile levels, features, network shape, seed, ...) is
-recorded in ``settings.json`` beside them and inside each checkpoint. A new run or a checkpoint load
-whose settings differ is refused (or given another folder), so a folder never mixes configurations.
+recorded in ``settings.json`` beside them and inside each checkpoint, with the identity of the data read
+(its fingerprint, compared, and its resolved paths, shown). A new run or a checkpoint load whose settings
+or data differ is refused (or given another folder), so a folder never mixes configurations or data sets.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 SETTINGS_FILE = "settings.json"
 CHECKPOINT_KEY = "run_settings"
+DATA_FINGERPRINT = "data_fingerprint"  # a hash of the data a datamodule read: compared
+DATA_PATHS = "data_paths"  # where it read them: recorded and shown, not compared (the data may move)
 # what changes neither the weights nor the outputs of a run: where files are, how fast it runs, which
 # evaluation extras it draws, where the test span ends
 UNRECORDED = (
@@ -54,14 +57,38 @@ def recorded_settings(values: Mapping[str, Any], unrecorded: Sequence[str] = UNR
     return normalised
 
 
+def data_identity(datamodule: Any) -> dict[str, Any]:
+    """``{data_fingerprint, data_paths}`` of a datamodule that offers them (reading its data if it has not
+    yet), else ``{}``: a datamodule without them is not checked."""
+    if datamodule is None or not hasattr(type(datamodule), DATA_FINGERPRINT):
+        return {}
+    return {DATA_FINGERPRINT: datamodule.data_fingerprint, DATA_PATHS: dict(datamodule.data_paths)}
+
+
+def describe_data(settings: Mapping[str, Any]) -> str:
+    """``fb15k at /data/fb15k (fingerprint 1a2b3c4d5e6f)``: a data set as a user can tell two apart."""
+    paths = settings.get(DATA_PATHS) or {}
+    where = ", ".join(str(p) for p in paths.values()) if isinstance(paths, Mapping) else str(paths)
+    fingerprint = str(settings.get(DATA_FINGERPRINT))[:12]
+    return f"{settings.get('dataset', 'data')} at {where or 'an unrecorded path'} (fingerprint {fingerprint})"
+
+
+def data_difference(saved: Mapping[str, Any], current: Mapping[str, Any]) -> Optional[str]:
+    """``"data: <there> there, <now> now"`` when both records hold a fingerprint and they differ."""
+    if DATA_FINGERPRINT not in saved or DATA_FINGERPRINT not in current:
+        return None
+    if saved[DATA_FINGERPRINT] == current[DATA_FINGERPRINT]:
+        return None
+    return f"data: {describe_data(saved)} there, {describe_data(current)} now"
+
+
 def differences(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """``"name: X there, Y now"`` for every setting both records hold with other values (a setting only
-    one of them knows comes from another release of the code and is not compared)."""
-    return [
-        f"{k}: {saved[k]!r} there, {current[k]!r} now"
-        for k in sorted(set(saved) & set(current))
-        if saved[k] != current[k]
-    ]
+    """``"name: X there, Y now"`` for every setting both records hold with other values, the data first
+    (a setting only one of them knows comes from another release of the code and is not compared)."""
+    data = data_difference(saved, current)
+    shared = sorted(set(saved) & set(current) - {DATA_FINGERPRINT, DATA_PATHS})
+    changed = [f"{k}: {saved[k]!r} there, {current[k]!r} now" for k in shared if saved[k] != current[k]]
+    return changed if data is None else [data, *changed]
 
 
 def folder_settings(folder: Path) -> Optional[dict[str, Any]]:

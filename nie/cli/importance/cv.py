@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
@@ -26,10 +27,13 @@ from nie.cli.importance.ensemble import (
     save_fold_predictions,
 )
 from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.outputs import resolved_config, run_provenance
 from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
+from nie.core.provenance import provenance, stamped
+from nie.core.run_settings import data_identity
 
 
 def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
@@ -60,8 +64,7 @@ def cv_table_path(directories: list[Path]) -> Path:
 
 
 def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: Optional[list[int]]) -> MemberRun:
-    """Every requested fold of one configuration (all ``data.num_folds`` by default); the table of
-    its folds goes beside them (``cv_table_path``)."""
+    """Every requested fold of one configuration (all ``data.num_folds`` by default)."""
     probe = make_cli(args)
     num_folds = probe.datamodule.hparams.get("num_folds")
     if num_folds is None:
@@ -69,9 +72,13 @@ def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: O
     folds = folds if folds else list(range(num_folds))
     seen: set[Path] = set()
     runs = [run_fold(make_cli, args, fold, seen) for fold in folds]
-    metrics, directories = [m for m, _ in runs], [d for _, d in runs]
-    write_json(cv_table_path(directories), fold_table(metrics))
-    return MemberRun(folds, metrics, directories, probe)
+    return MemberRun(folds, [m for m, _ in runs], [d for _, d in runs], probe)
+
+
+def write_tables(runs: list[MemberRun], record: dict) -> None:
+    """Each configuration's table beside its folds (``cv_table_path``), with the command's provenance."""
+    for run in runs:
+        write_json(cv_table_path(run.directories), stamped(fold_table(run.metrics), record))
 
 
 def probe(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFacts:
@@ -115,6 +122,16 @@ def plan(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFact
 
 
 def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
+    """Run (or read back) every fold; print the table and write it, with the command's provenance,
+    beside the folds and to ``--out``. Returns the table (without the provenance)."""
+    return cross_validate_with_provenance(argv, make_cli)[0]
+
+
+def cross_validate_with_provenance(
+    argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None
+) -> tuple[dict[str, dict], dict]:
+    """``cross_validate``'s table and the provenance record written with it."""
+    started = time.perf_counter()
     parser = argparse.ArgumentParser(
         prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
     )
@@ -125,14 +142,25 @@ def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIE
     make_cli = make_cli or build_cli
     section = ensemble_section(rest)
     if section is None:
-        table = fold_table(run_folds(make_cli, rest, known.folds).metrics)
+        runs = [run_folds(make_cli, rest, known.folds)]
+        table = fold_table(runs[0].metrics)
+        record = run_provenance(runs[0].cli, started)
     else:
         members, facts = checked_members(make_cli, section, split_configs(rest)[1])
         runs = [run_folds(make_cli, args, known.folds) for args in members]
         table = fold_table(combine_members(section, runs, facts[0].monitor, facts[0].mode))
+        record = ensemble_provenance(section, runs, started)
         # the ensemble's own table, apart from every member's
-        write_json(facts[0].root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json", table)
+        write_json(facts[0].root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json", stamped(table, record))
+    write_tables(runs, record)
     print(format_table(table))
     if known.out:
-        write_json(known.out, table)
-    return table
+        write_json(known.out, stamped(table, record))
+    return table, record
+
+
+def ensemble_provenance(section: dict, runs: list[MemberRun], started: float) -> dict:
+    """An ensemble's provenance: every member's resolved config and data, in the members' order."""
+    configs = {"ensemble": str(section["path"]), "members": [resolved_config(run.cli) for run in runs]}
+    data = [data_identity(run.cli.datamodule) for run in runs]
+    return provenance(config=configs, data=data, wall_seconds=time.perf_counter() - started)
