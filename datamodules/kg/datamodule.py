@@ -15,7 +15,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.common import already_batched, dataset_name
-from datamodules.kg.features import StructuralMethod, build_features
+from datamodules.kg.features import StructuralMethod, build_features, graph_fingerprint
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph, triples_file
 from datamodules.kg.memory import FULL_BATCH_BYTES_PER_EDGE, check_full_batch_fits
@@ -24,6 +24,7 @@ from datamodules.kg.splits import Split, chunked_split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError
+from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
 from nie.core.seed import import_dgl
 from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
@@ -114,6 +115,9 @@ def _labels(batch: GraphBatch) -> torch.Tensor:
     if batch.labels is None:
         raise RuntimeError("a stage batch without labels")
     return batch.labels
+
+
+GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
 
 
 def check_arguments(
@@ -209,6 +213,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         self.save_hyperparameters(arguments)
         self.hparams["dataset"] = dataset_name(dataset, root or node_info, "graph")
         self.graph: Optional[KnowledgeGraph] = None
+        self._read_graph: Optional[KnowledgeGraph] = None  # read for the fingerprint, before setup
         self.split: Optional[Split] = None
         self._batches: dict[str, GraphBatch] = {}
         self._device_cache: dict[str, GraphBatch] = {}
@@ -224,6 +229,31 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         h = self.settings
         return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
 
+    def _read(self) -> KnowledgeGraph:
+        """The graph files, read once (a full-batch run whose triples file is too large stops before)."""
+        if self._read_graph is None:
+            h = self.settings
+            if h.batch_size is None and h.full_batch_bytes_per_edge is not None:
+                check_full_batch_fits(triples_file(h.root, h.triples), h.full_batch_bytes_per_edge)
+            self._read_graph = self.load()
+        return self._read_graph
+
+    @property
+    def data_paths(self) -> dict[str, str]:
+        """The graph's files and folder as given, resolved (what a run folder records of where they were)."""
+        return {k: str(Path(self.hparams[k]).resolve()) for k in GRAPH_PATHS if self.hparams.get(k)}
+
+    @property
+    def data_fingerprint(self) -> str:
+        """Hash of the graph read: its structure (the feature cache's key) and its labels."""
+        self.prepare_data()  # a generated graph is written first
+
+        def compute() -> str:
+            graph = self._read()
+            return digest(graph_fingerprint(graph), graph.scores.astype(np.float64), graph.labeled.astype(bool))
+
+        return remembered(files_stamp(self.data_paths.values()), ("graph",), compute)
+
     def setup(self, stage: Optional[str] = None) -> None:
         """Load the graph, split its labeled nodes, build (and pre-train) the inputs, and make each stage's batch;
         a later setup on another device only switches the message-passing kernels."""
@@ -235,9 +265,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         if self.graph is not None:
             self._use_backend(backend)
             return
-        if h.batch_size is None and h.full_batch_bytes_per_edge is not None:
-            check_full_batch_fits(triples_file(h.root, h.triples), h.full_batch_bytes_per_edge)
-        graph = self.load()
+        graph = self._read()
         self.split = split = self._split(graph)
         labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
         g, num_relations = graph.message_graph(h.self_loops)

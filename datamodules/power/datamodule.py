@@ -21,10 +21,12 @@ from datamodules.power.table import StationSeries, clip_negative_targets, read_t
 from datamodules.power.windows import WindowCensus, WindowDataset, window_census
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError, DataError
+from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
 from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, TargetTransform, forward_target
 
 STAGES = ("train", "val", "test")
+PERIODS = ("train_start", "val_start", "test_start", "test_end")  # where windows are cut, not what is read
 
 
 class StationScaler(TypedDict):
@@ -310,6 +312,23 @@ class PowerDataModule(pl.LightningDataModule):
         self.series = self.series or self._load_series()
         self.scalers = self.scalers or self._fit_scalers()
         self.datasets = self._window_index([self._arrays(s) for s in self.series])
+
+    @property
+    def data_paths(self) -> dict[str, str]:
+        """The series file, resolved (what a run folder records of where it was)."""
+        return {"path": str(Path(self.settings.path).resolve())}
+
+    @property
+    def data_fingerprint(self) -> str:
+        """Hash of the series read: every station's times, target, covariates and static values."""
+
+        def compute() -> str:
+            self.series = self.series or self._load_series()
+            arrays = [(s.station, s.times.asi8, s.target, s.known, s.past, s.static) for s in self.series]
+            return digest(*(part for station in arrays for part in station))
+
+        reading = tuple((k, repr(v)) for k, v in sorted(self.hparams.items()) if k not in PERIODS)
+        return remembered(files_stamp(self.data_paths.values()), reading, compute)
 
     def time_span(self) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timedelta]:
         """The first and last time any station has, and the step between times (what a backtest's
