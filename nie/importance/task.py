@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, cast
+from typing import Any, Literal, Mapping, cast, get_args
 
 import pandas as pd
 import torch
@@ -24,7 +24,7 @@ from nie.importance.contracts import (
     full_batch_only,
     predicts_labels,
 )
-from nie.importance.losses import listnet_loss, pairwise_margin_loss
+from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
 from nie.importance.spec import GraphBatch, GraphData, GraphSpec, LabelledStages, scores_to_labels
@@ -36,6 +36,7 @@ def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
 
 
 FIGURE_EVERY = 10  # validation checks per figure: a figure costs more than a full-batch check
+RankingLoss = Literal["listnet", "pairwise", "lambdarank", "approxndcg"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,29 @@ class ImportanceTaskSettings(Settings):
     figures: bool
     # added later, so older checkpoints read the defaults:
     figure_every: int = FIGURE_EVERY
-    ltr_loss: Literal["listnet", "pairwise"] = "listnet"
+    ltr_loss: RankingLoss = "listnet"
     ltr_margin: float = 0.1
+    ltr_top_nodes: int = 0
+    ltr_temperature: float = 1.0
+
+
+def check_ranking(loss: str, list_size: int, margin: float, top_nodes: int, temperature: float) -> None:
+    """Refuse ranking settings that cannot train, one line each, before any data is read."""
+    prefix = "model.init_args."
+    choices = get_args(RankingLoss)
+    if loss not in choices:
+        raise ConfigError(f"{prefix}ltr_loss must be one of {', '.join(choices)}, got {loss!r}")
+    if list_size < 2:
+        raise ConfigError(f"{prefix}ltr_list_size must be at least 2 (a list ranks pairs), got {list_size}")
+    if margin < 0:
+        raise ConfigError(f"{prefix}ltr_margin must be at least 0, got {margin}")
+    if not 0 <= top_nodes < list_size:
+        raise ConfigError(
+            f"{prefix}ltr_top_nodes must be at least 0 and below ltr_list_size={list_size} "
+            f"(the rest of each list is drawn at random), got {top_nodes}"
+        )
+    if not temperature > 0:
+        raise ConfigError(f"{prefix}ltr_temperature must be above 0 (a score scale), got {temperature}")
 
 
 class NodeImportanceTask(BaseTask):
@@ -67,9 +89,15 @@ class NodeImportanceTask(BaseTask):
             (1 - λ)·MSE(main) + λ·mean(MSE(branches)).
         ltr_weight: α, weight of the learning-to-rank term (0 disables it).
         ltr_list_size: nodes per ranking list.
-        ltr_loss: ``listnet`` (cross-entropy of the lists' softmax orders) or ``pairwise`` (a hinge
-            on every ordered pair of a list: the more important node ahead by ``ltr_margin``).
+        ltr_loss: ``listnet`` (cross-entropy of the lists' softmax orders), ``pairwise`` (a hinge
+            on every ordered pair of a list: the more important node ahead by ``ltr_margin``), or the
+            top-focused ones: ``lambdarank`` (logistic pairs weighted by their |ΔNDCG|) and
+            ``approxndcg`` (1 − NDCG of smooth ranks), both with ``ltr_temperature``.
         ltr_margin: the pairwise hinge's margin, in the labels' units.
+        ltr_top_nodes: the most important nodes of a step's labels kept in every list (the rest of
+            the list drawn at random), so the top that NDCG@k rewards is always ranked; 0: random lists.
+        ltr_temperature: score scale of ``lambdarank``'s logistic and ``approxndcg``'s smooth ranks,
+            in the labels' units (smaller: sharper, closer to the exact order).
         top_k: k of NDCG@k and OVERLAP@k.
         figures: draw predicted against true labels and the top-k overlap curve during validation
             (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
@@ -88,19 +116,18 @@ class NodeImportanceTask(BaseTask):
         aux_weight: float = 0.8,
         ltr_weight: float = 0.0,
         ltr_list_size: int = 100,
-        ltr_loss: Literal["listnet", "pairwise"] = "listnet",
+        ltr_loss: RankingLoss = "listnet",
         ltr_margin: float = 0.1,
+        ltr_top_nodes: int = 0,
+        ltr_temperature: float = 1.0,
         top_k: int = 100,
         figures: bool = True,
         figure_every: int = FIGURE_EVERY,
     ) -> None:
         super().__init__()
-        if ltr_margin < 0:
-            raise ConfigError(f"model.init_args.ltr_margin must be at least 0, got {ltr_margin}")
+        check_ranking(ltr_loss, ltr_list_size, ltr_margin, ltr_top_nodes, ltr_temperature)
         if figure_every < 1:
-            raise ConfigError(
-                f"model.init_args.figure_every must be at least 1 (validation checks per figure), got {figure_every}"
-            )
+            raise ConfigError(f"model.init_args.figure_every must be at least 1 (per figure), got {figure_every}")
         self.save_hyperparameters(ignore=["network"], logger=False)
         self.network_factory = network
         self.network: nn.Module | None = None
@@ -152,6 +179,18 @@ class NodeImportanceTask(BaseTask):
     def forward(self, batch: GraphBatch) -> NetworkOutput:
         return self.built_network(batch)
 
+    def ranking_loss(self, pred: Tensor, target: Tensor) -> Tensor:
+        """The learning-to-rank term chosen by ``ltr_loss``, on lists of the step's labelled nodes."""
+        s = self.settings
+        size, top = s.ltr_list_size, s.ltr_top_nodes
+        if s.ltr_loss == "pairwise":
+            return pairwise_margin_loss(pred, target, size, s.ltr_margin, top_nodes=top)
+        if s.ltr_loss == "lambdarank":
+            return lambdarank_loss(pred, target, size, top, s.ltr_temperature)
+        if s.ltr_loss == "approxndcg":
+            return approx_ndcg_loss(pred, target, size, top, s.ltr_temperature)
+        return listnet_loss(pred, target, size, top_nodes=top)
+
     def loss(self, batch: GraphBatch, outputs: NetworkOutput) -> Tensor:
         settings = self.settings
         main, branches = split_outputs(outputs)
@@ -161,11 +200,7 @@ class NodeImportanceTask(BaseTask):
             aux = torch.stack([F.mse_loss(b[idx], y) for b in branches]).mean()
             loss = (1 - settings.aux_weight) * loss + settings.aux_weight * aux
         if settings.ltr_weight > 0:
-            if settings.ltr_loss == "pairwise":
-                ranking = pairwise_margin_loss(main[idx], y, settings.ltr_list_size, settings.ltr_margin)
-            else:
-                ranking = listnet_loss(main[idx], y, settings.ltr_list_size)
-            loss = loss + settings.ltr_weight * ranking
+            loss = loss + settings.ltr_weight * self.ranking_loss(main[idx], y)
         return loss
 
     def training_terms(self, batch: GraphBatch) -> dict[str, Tensor]:
