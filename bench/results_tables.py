@@ -204,7 +204,8 @@ def region_differences(spec: dict[str, Any], region: Region, present: list[str],
         wanted = rendered(spec, region, root)
     except TableError as err:
         return [f"{region.document} table '{region.name}': {err}"]
-    rows = spec["tables"][region.name]["rows"]
+    table = spec["tables"][region.name]
+    rows, published = table["rows"], len(table.get("published", []))
     found = []
     for index in range(max(len(wanted), len(present))):
         have = present[index] if index < len(present) else "(nothing)"
@@ -212,7 +213,15 @@ def region_differences(spec: dict[str, Any], region: Region, present: list[str],
         if have == want:
             continue
         row = index - 2
-        behind = "header" if row < 0 else f"JSON {rows[row]['source']}" if row < len(rows) else "no JSON behind it"
+        behind = (
+            "header"
+            if row < 0
+            else f"JSON {rows[row]['source']}"
+            if row < len(rows)
+            else "published figures typed in the spec"
+            if row < len(rows) + published
+            else "no JSON behind it"
+        )
         found.append(
             f"{region.document}:{region.start + 2 + index} table '{region.name}' ({behind}): "
             f"the document has {have!r}, the JSONs give {want!r}"
