@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.kernel_agreement import agreement  # noqa: E402
+from nie.core.provenance import provenance, stamped  # noqa: E402
 
 ITEMS = ("kernels", "geni", "rgtn", "lstm")
 LIMITS = {"geni": 120, "rgtn": 180, "lstm": 120}  # seconds per training item (fit and test together)
@@ -114,7 +115,7 @@ def kernels_item(device: str, out: Path) -> tuple[str, str]:
         result = agreement(device)
     except Exception as err:  # noqa: BLE001 - a device's sparse kernels may raise anything; report it, go on
         return f"failed ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})", ""
-    (out / "kernels.json").write_text(json.dumps(result, indent=1))
+    (out / "kernels.json").write_text(json.dumps(stamped(result, provenance(config={"device": device})), indent=1))
     worst = max(r["max_abs_difference"] for r in result["networks"].values())
     status = "ok" if result["agree"] else "failed (differences above tolerance)"
     return status, f"against {result['reference']}, largest difference {worst:.1e}"
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     print(f"# device check on {name}, torch {torch.__version__}, {'smoke' if args.smoke else 'full'} mode", flush=True)
     summary: dict = {"device": name, "torch": torch.__version__, "smoke": args.smoke, "items": {}}
+    summary["provenance"] = provenance(config={k: str(v) for k, v in vars(args).items()})
     python, train, started = sys.executable, str(ROOT / "train.py"), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nie-device-check-") as scratch:
         work = Path(scratch)

@@ -303,7 +303,9 @@ def run(data: Path, model: str, out: Path, max_steps: int, max_epochs: int) -> N
         forecasts, levels = run_neuralforecast(data, base.removeprefix("nf-"), quantile, max_steps)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds = time.perf_counter() - start
+    config = {"model": model, "data": str(data), "max_steps": max_steps, "max_epochs": max_epochs}
     result = {
+        "provenance": run_provenance(config, data, seconds),
         "model": model,
         **score(forecasts, levels),
         "fit_test_seconds": seconds,
@@ -314,6 +316,21 @@ def run(data: Path, model: str, out: Path, max_steps: int, max_epochs: int) -> N
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
+
+
+def run_provenance(config: dict, data: Path, seconds: float) -> dict:
+    """What the run was made from (``nie.core.provenance``, also in the peers' venv); the data is the
+    exported folder, fingerprinted by its files' bytes."""
+    import hashlib
+
+    sys.path.insert(0, str(ROOT))
+    from nie.core.provenance import provenance
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in data.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(data)).encode() + b"\0" + path.read_bytes())
+    identity = {"data_fingerprint": digest.hexdigest(), "data_paths": [str(data.resolve())]}
+    return provenance(config=config, data=identity, wall_seconds=seconds)
 
 
 def table(files: list[Path]) -> None:

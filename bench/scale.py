@@ -287,7 +287,7 @@ def main() -> None:
                 check_writable(path, option)
     except ConfigError as refusal:
         sys.exit(f"error: {refusal}")
-    rows, size = [], "stations" if args.fleets else "nodes"
+    rows, size, started = [], "stations" if args.fleets else "nodes", time.perf_counter()
     for count in args.fleets or args.sizes:
         if args.fleets:
             runs = [("fleet", write_fleet(args.work, count, args.years))]
@@ -300,6 +300,12 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     result = {"machine": f"{platform.processor() or platform.machine()}, {platform.system()}", "rows": rows}
     result["exponents"] = exponents(rows, size)
+    from nie.core.provenance import PROVENANCE_KEY, provenance
+
+    config = {
+        key: value if isinstance(value, (int, list, type(None))) else str(value) for key, value in vars(args).items()
+    }
+    result[PROVENANCE_KEY] = provenance(config=config, wall_seconds=time.perf_counter() - started)
     print(json.dumps(result["exponents"]))
     if args.out:
         from nie.core.io import write_json
