@@ -1,6 +1,9 @@
 """Predict with a trained checkpoint and the config saved beside it; write a CSV atomically.
 
 python predict.py --ckpt runs/geni/synthetic/fold0/lr0.005-heads4/last.ckpt --out predictions.csv
+
+``--config`` may instead name the experiment config the run was trained from (``configs/fb15k/skes.yaml``, say);
+its ``include:`` files are read first, as ``train.py`` reads them.
 """
 
 from __future__ import annotations
@@ -28,14 +31,21 @@ def find_config(ckpt: Path) -> Path:
     raise ConfigError(f"no config.yaml beside {ckpt} or in its parent folders; pass --config")
 
 
-def load_run_config(path: Path) -> dict:
-    """The saved run config, keeping only what builds the run (not the subcommand's own options)."""
+def load_run_config(path: Path) -> dict | list[str]:
+    """The run's config: an experiment config that includes others as ``train.py``'s arguments (its
+    parser reads the included files first: ``nie.cli.parsing.expand_includes``), or the saved run config
+    as a dict, keeping only what builds the run (not the subcommand's own options)."""
     try:
         config = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: not a readable YAML config: {err}") from None
+    if isinstance(config, dict) and config.get("include"):
+        return ["--config", str(path), "--trainer.logger", "false"]
     if not isinstance(config, dict) or "model" not in config or "data" not in config:
-        raise ConfigError(f"{path}: expected a run config with 'model' and 'data' sections")
+        raise ConfigError(
+            f"{path}: expected a config with 'model' and 'data' sections (the config.yaml saved with the run, or "
+            "an experiment config that has them or names the files that do under include:)"
+        )
     config = upgrade_callback_sections(config)
     sections = ("seed_everything", "model", "data", "trainer", *SECTIONS.values())
     config = {k: v for k, v in config.items() if k in sections}

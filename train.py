@@ -1,13 +1,7 @@
-"""Train, validate, test, predict or cross-validate from one YAML file.
-
-python train.py fit --config configs/demo.yaml
-python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
-python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.yaml --out ranking.json
-python train.py backtest --config configs/gefcom2014/backtest.yaml --out backtest.json
-python train.py partition --config configs/demo.yaml --parts 2 --out parts/
-"""
+"""The command line of training and evaluation: ``python train.py --help`` prints ``HELP``."""
 
 import sys
+from typing import Callable
 
 from nie.cli.exits import exit_on_user_error
 from nie.cli.forecasting.backtest import backtest
@@ -16,16 +10,37 @@ from nie.cli.importance.partition import partition
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.select import select
 
+HELP = """Train, evaluate, cross-validate, select, backtest or partition, each from YAML configs.
+
+usage: python train.py {fit,validate,test,predict,cv,select,backtest,partition} [options]
+
+subcommands (python train.py <subcommand> --help gives each one's options):
+  fit, validate, test, predict   Lightning's, with the project's run folders and metrics files:
+                                 python train.py fit --config configs/demo.yaml
+  cv          k-fold cross-validation of a config or an ensemble config:
+                python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
+  select      rank configs (base+patch joined by +) on validation, then test the chosen one:
+                python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.yaml --out ranking.json
+  backtest    rolling-origin evaluation of a power config with a backtest: section:
+                python train.py backtest --config configs/gefcom2014/lstm_quantile.yaml \\
+                    --config configs/gefcom2014/backtest/gefcom2014_tasks.yaml --out backtest.json
+  partition   a graph config's graph, inputs and fold split as DGL partitions (a run beyond one machine):
+                python train.py partition --config configs/demo.yaml --parts 2 --out parts/"""
+
+PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
+    "cv": cross_validate,
+    "backtest": backtest,
+    "partition": partition,
+    "select": select,
+}
+
 
 def main(argv: list[str]) -> None:
-    if argv[:1] == ["cv"]:
-        exit_on_user_error(lambda: cross_validate(argv[1:]))
-    elif argv[:1] == ["backtest"]:
-        exit_on_user_error(lambda: backtest(argv[1:]))
-    elif argv[:1] == ["partition"]:
-        exit_on_user_error(lambda: partition(argv[1:]))
-    elif argv[:1] == ["select"]:
-        exit_on_user_error(lambda: select(argv[1:]))
+    if argv[:1] in (["-h"], ["--help"]):  # Lightning's own help would list its four subcommands only
+        print(HELP)
+    elif argv[:1] and argv[0] in PROTOCOLS:
+        protocol = PROTOCOLS[argv[0]]
+        exit_on_user_error(lambda: protocol(argv[1:]))
     else:
         exit_on_user_error(lambda: NIECLI(args=argv))
 

@@ -5,6 +5,7 @@ or gave a silent wrong result. Through the command line where the sweep met it t
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -172,3 +173,66 @@ def test_a_last_origin_on_the_plan_and_in_the_data_is_the_last_origin() -> None:
     assert [str(o.origin) for o in schedule] == ["2020-01-30 00:00:00", "2020-02-02 00:00:00"]
     weekly = origins(BacktestPlan(**{**PLAN, "first_origin": "2020-01-26 00:00", "step": "W"}), SPAN, 48, 24)
     assert [str(o.origin) for o in weekly] == ["2020-01-26 00:00:00", "2020-02-02 00:00:00"]  # Sundays, from it
+
+
+# ------------------------------------------------------------------------------- help texts (13)
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PATH = re.compile(r"configs/[\w./-]+\.ya?ml")  # '+' joins a base and its patches: not part of a path
+PRODUCTION = ["train.py", "predict.py", "nie", "datamodules", "callbacks", "bench"]
+
+
+def _help_of(capsys: pytest.CaptureFixture, main, argv: list[str]) -> str:
+    try:
+        main(argv)
+    except SystemExit as done:  # argparse's --help exits 0
+        assert done.code in (0, None)
+    return capsys.readouterr().out
+
+
+def test_train_help_lists_every_subcommand(capsys: pytest.CaptureFixture) -> None:
+    from train import PROTOCOLS, main
+
+    text = _help_of(capsys, main, ["--help"])  # was Lightning's: fit, validate, test, predict only
+    for subcommand in ["fit", "validate", "test", "predict", *PROTOCOLS]:
+        assert re.search(rf"\b{subcommand}\b", text), subcommand
+        assert f"python train.py {subcommand} " in text or subcommand in ("validate", "test", "predict")
+
+
+def test_every_config_named_in_a_help_text_or_docstring_exists(capsys: pytest.CaptureFixture) -> None:
+    from predict import main as predict_main
+    from train import PROTOCOLS, main
+
+    texts = {f"train.py {name} --help": _help_of(capsys, main, [name, "--help"]) for name in PROTOCOLS}
+    texts.update({"train.py --help": _help_of(capsys, main, ["--help"])})
+    texts.update({"predict.py --help": _help_of(capsys, predict_main, ["--help"])})
+    files = [p for root in PRODUCTION for p in ([ROOT / root] if root.endswith(".py") else (ROOT / root).rglob("*.py"))]
+    texts.update({str(p.relative_to(ROOT)): p.read_text() for p in files})
+    named = {(where, path) for where, text in texts.items() for path in CONFIG_PATH.findall(text)}
+    assert len(named) > 10  # the scan reads what it should
+    missing = sorted((where, path) for where, path in named if not (ROOT / path).is_file())
+    assert not missing  # configs/gefcom2014/backtest.yaml was named in backtest --help and train.py
+
+
+# ------------------------------------------------------------------------- predict.py and include: (14)
+def test_predict_reads_the_experiment_config_with_its_includes(workdir: Path) -> None:
+    from predict import main as predict_main
+
+    (workdir / "exp").mkdir()
+    (workdir / "exp" / "base.yaml").write_text(Path(DEMO).read_text())
+    (workdir / "exp" / "skes.yaml").write_text(
+        "include: [base.yaml]\n"
+        "model:\n  init_args:\n    network:\n      class_path: nie.importance.SKES\n      init_args: {paths: 2}\n"
+        "data:\n  init_args: {num_nodes: 300, num_relations: 4}\n"
+        "trainer: {max_epochs: 1, enable_progress_bar: false, enable_model_summary: false}\n"
+        "checkpoint: {dirs: [network, dataset, fold], hparams: [lr, paths]}\n"
+    )
+    run_train("fit", "--config", "exp/skes.yaml")
+    ckpt = str(next(workdir.glob("runs/skes/**/last.ckpt")))
+    predict_main(["--ckpt", ckpt, "--config", "exp/skes.yaml", "--out", "p.csv"])  # was "expected a run config"
+    table = pd.read_csv("p.csv")
+    assert len(table) == 300 and "attention centrality" in table.columns
+    (workdir / "patch.yaml").write_text("trainer: {max_epochs: 1}\n")
+    with pytest.raises(SystemExit) as raised:
+        predict_main(["--ckpt", ckpt, "--config", "patch.yaml"])
+    assert str(raised.value).startswith("error: patch.yaml: expected a config with 'model' and 'data' sections")
+    assert "include:" in str(raised.value) and "\n" not in str(raised.value)

@@ -52,7 +52,8 @@ SUBCOMMANDS = (
     "or --out), cv (k-fold cross-validation, of one config or an ensemble config: python train.py cv --config "
     "X.yaml [--out cv.json]) and select (rank configs on validation: python train.py select --candidates A.yaml "
     "B.yaml --out ranking.json) and backtest (rolling origins of a power config with a backtest: section: "
-    "python train.py backtest --config X.yaml [--out bt.json])"
+    "python train.py backtest --config X.yaml [--out bt.json]) and partition (a graph config as DGL partitions: "
+    "python train.py partition --config X.yaml --parts 2 --out parts/); python train.py --help lists them"
 )
 
 TRAINER_DEFAULTS: dict[str, Any] = {
