@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -175,7 +176,7 @@ def test_a_partition_on_a_dgl_server_trains_like_one_machine(workdir: Path) -> N
     config = _distributed_config(workdir, part_config, ip_config)
     distributed = _run_distributed(workdir, config, part_config, ip_config, parts=1)
     # the recipe's run folder names the fold the partitions were written for, as the single-machine run's does
-    assert list(Path("runs").glob("GENI/synthetic/fold0/*/best.json")), sorted(map(str, Path("runs").rglob("*")))
+    assert list(Path("runs").glob("geni/synthetic/fold0/*/best.json")), sorted(map(str, Path("runs").rglob("*")))
     _assert_same_test_metrics(distributed, _single_machine_metrics(), tolerance=1e-4)
 
 
@@ -203,13 +204,74 @@ def test_partitions_without_servers_say_how_to_start_them(workdir: Path) -> None
     [
         (["--parts", "0", "--out", "parts"], "--parts must be at least 1, got 0"),
         (["--parts", "2", "--out", "taken"], "taken"),
+        (["--parts", "301", "--out", "parts"], "--parts 301: more partitions than the graph's 300 nodes"),
+        (["--parts", "2", "--out", "full"], "--out full: already holds files; give a new or empty folder"),
     ],
 )
 def test_bad_partition_arguments_are_one_line(workdir: Path, argv: list[str], message: str) -> None:
     Path("taken").write_text("a file where the partitions' folder goes")
+    Path("full").mkdir()
+    Path("full/synthetic.json").write_text("{}")  # partitions a run may be using
     with pytest.raises(SystemExit) as stopped:
         run_train("partition", "--config", DEMO, *TINY, *argv)
     assert message in str(stopped.value) and "\n" not in str(stopped.value)
+    assert not Path("parts").exists() and not list(Path().glob(".parts.partial-*"))  # a refused run writes nothing
+    assert Path("full/synthetic.json").read_text() == "{}"
+
+
+def test_an_incomplete_partition_folder_is_one_line_before_dgl_reads_it(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "1", "--out", "parts")
+    Path("parts/part0/node_feat.dgl").unlink()  # a copy to a machine that stopped short
+    config = _distributed_config(workdir, workdir / "parts" / "synthetic.json", _ip_config(workdir, 1))
+    with pytest.raises(SystemExit) as stopped:
+        run_train("fit", "--config", str(config))
+    message = str(stopped.value)
+    assert "parts/part0/node_feat.dgl is missing (1 of the files the config names)" in message, message
+    assert "\n" not in message and not Path("runs").exists()
+
+
+def test_a_folder_mixing_two_graphs_partitions_is_one_line(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "1", "--out", "parts")
+    smaller = [*TINY[:1], "200", *TINY[2:]]
+    run_train("partition", "--config", DEMO, *smaller, "--parts", "1", "--out", "other")
+    shutil.copy("other/graph_spec.json", "parts/graph_spec.json")
+    with pytest.raises(ConfigError, match="a graph of 300 nodes but parts/graph_spec.json describes one of 200"):
+        DistributedKnowledgeGraphDataModule("parts/synthetic.json", fanouts=[5])
+
+
+def test_the_partitions_fold_names_the_run(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--data.init_args.fold", "2", "--parts", "1", "--out", "parts")
+    dm = DistributedKnowledgeGraphDataModule("parts/synthetic.json", fanouts=[5])
+    assert (dm.hparams["fold"], dm.hparams["pretraining"], dm.hparams["dataset"]) == (2, None, "synthetic")
+
+
+def test_servers_that_do_not_answer_are_one_line(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "1", "--out", "parts")
+    ip_config = _ip_config(workdir, 1)  # a free port: no server there
+    config = _distributed_config(workdir, workdir / "parts" / "synthetic.json", ip_config)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DGL_DIST_MODE": "distributed", "DGL_ROLE": "client"}
+    argv = ["fit", "--config", str(config), "--data.init_args.connect_timeout", "1"]
+    done = subprocess.run([sys.executable, str(ROOT / "train.py"), *argv], env=env, capture_output=True, text=True)
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert done.returncode != 0 and len(errors) == 1, done.stderr[-2000:]
+    port = ip_config.read_text().split()[1]
+    assert f"no answer from DGL's servers (127.0.0.1:{port}) within 1 s" in errors[0], errors
+
+
+@pytest.mark.parametrize(
+    "lines,message",
+    [
+        ("127.0.0.1 5000\n127.0.0.1 5001\n", "127.0.0.1 is named 2 times; DGL 2.1 serves one partition per host"),
+        ("127.0.0.1 5000\n", "1 machine(s) for 2 partition(s)"),
+        ("127.0.0.1\n127.0.0.2 x\n", "line 1 is not 'ip port'"),
+    ],
+)
+def test_a_machine_list_that_cannot_serve_the_partitions_is_one_line(workdir: Path, lines: str, message: str) -> None:
+    from datamodules.kg.distributed import read_ip_config
+
+    Path("ip_config.txt").write_text(lines)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        read_ip_config("ip_config.txt", 2)
 
 
 def test_a_missing_partition_config_is_one_line(workdir: Path) -> None:
