@@ -7,7 +7,9 @@ A candidate is a config, or configs joined by ``+`` (a base and its patches); en
 candidates too. Every candidate is parsed and built (ensembles: every member, and checked) before the
 first one trains. Each runs through ``train.py cv`` (finished folds are read back), and the ranking
 orders them by the mean over folds of the selected checkpoints' validation score, in the direction of
-the checkpoint monitor's mode (``val/rmse``: lowest first). The ranking file
+the checkpoint monitor's mode (``val/rmse``: lowest first); ``--metric`` ranks on other validation
+scores of the selected checkpoints instead (``--metric val/ndcg@100``; several: their mean per fold,
+``--metric val/ndcg@100 val/spearman``), highest first unless ``--mode min``. The ranking file
 records every candidate's validation mean and std; the test table is written for the chosen
 candidate only, so no test fold takes part in the choice.
 """
@@ -18,6 +20,9 @@ import argparse
 import time
 from functools import partial
 from pathlib import Path
+from typing import Optional
+
+import numpy as np
 
 from nie.cli.exits import attributed
 from nie.cli.importance.cv import cross_validate_with_provenance, plan
@@ -37,6 +42,34 @@ def candidate_args(candidate: str) -> list[str]:
     return args
 
 
+def ranking_keys(
+    metric: Optional[list[str]], monitor: str, mode: str, chosen_mode: Optional[str]
+) -> tuple[list[str], str]:
+    """The ``best_*`` entries a candidate is ranked on and the direction: the checkpoint monitor's, or
+    ``--metric``'s validation scores (highest first unless ``--mode min``)."""
+    if not metric:
+        return [f"best_{monitor}"], chosen_mode or mode
+    bad = [m for m in metric if not m.startswith("val/")]
+    if bad:
+        raise ConfigError(f"select: --metric {bad[0]} is not a validation score; expected e.g. val/ndcg@100")
+    return [f"best_{m}" for m in metric], chosen_mode or ("max" if metric != [monitor] else mode)
+
+
+def rank(tables: dict[str, dict], keys: list[str], mode: str) -> list[dict]:
+    """Candidates best first by the mean over folds of each fold's mean of the ``keys`` entries."""
+    unscored = [(c, k) for c, t in tables.items() for k in keys if k not in t]
+    if unscored:
+        (candidate, missing), *_ = unscored
+        raise ConfigError(f"select: candidate {candidate!r} reports no {missing} (its validation never scored it)")
+    rows = []
+    for candidate, table in tables.items():
+        folds = [float(v) for v in np.mean([table[k]["folds"] for k in keys], axis=0)]
+        rows.append(
+            {"candidate": candidate, "mean": float(np.mean(folds)), "std": float(np.std(folds)), "folds": folds}
+        )
+    return sorted(rows, key=lambda row: row["mean"], reverse=mode == "max")
+
+
 def select(argv: list[str]) -> dict:
     parser = argparse.ArgumentParser(
         prog="train.py select", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -44,6 +77,10 @@ def select(argv: list[str]) -> dict:
     parser.add_argument("--candidates", nargs="+", required=True, help="configs (base+patch joined by '+')")
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all)")
     parser.add_argument("--out", required=True, help="the ranking JSON")
+    parser.add_argument(
+        "--metric", nargs="+", help="validation score(s) to rank on, e.g. val/ndcg@100; several: their mean"
+    )
+    parser.add_argument("--mode", choices=["max", "min"], help="--metric's direction (default max)")
     started = time.perf_counter()
     known, rest = parser.parse_known_args(argv)
     check_writable(known.out)
@@ -55,21 +92,12 @@ def select(argv: list[str]) -> dict:
             f"select: candidates are validated on different scores {sorted(scores)}; compare like with like"
         )
     ((monitor, mode),) = scores
-    key = f"best_{monitor}"
+    keys, mode = ranking_keys(known.metric, monitor, mode, known.mode)
+    key = keys[0] if len(keys) == 1 else "mean of " + " and ".join(keys)
     folds = ["--folds", *map(str, known.folds)] if known.folds else []
     runs = {c: cross_validate_with_provenance([*a, *folds]) for c, a in args.items()}
     tables = {c: table for c, (table, _) in runs.items()}
-    unscored = [c for c, t in tables.items() if key not in t]
-    if unscored:
-        raise ConfigError(f"select: candidate {unscored[0]!r} reports no {key} (its checkpoint never scored {monitor})")
-    ranking = sorted(
-        (
-            {"candidate": c, "mean": t[key]["mean"], "std": t[key]["std"], "folds": t[key]["folds"]}
-            for c, t in tables.items()
-        ),
-        key=lambda row: row["mean"],
-        reverse=mode == "max",
-    )
+    ranking = rank(tables, keys, mode)
     chosen = ranking[0]["candidate"]
     test = {k: v for k, v in tables[chosen].items() if "/" not in k or k.startswith("weight/")}
     result = {

@@ -9,12 +9,15 @@ A config whose top level is ``ensemble:`` names its members (each a config file,
         - [--config, configs/fb15k/geni.yaml, --seed_everything, "1"]
       weights: validation   # or: equal
       grid_step: 0.05
+      weights_on: val/ndcg@100   # or a list (their mean); default: the members' checkpoint monitor
 
 Each member's folds run (or are read back: cv skips finished folds) and leave their predictions
 beside the checkpoint. Per fold the ensemble predicts the weighted mean of the members' predictions
 in the labels' space (so RMSE stays meaningful), with weights on the simplex; ``validation`` picks
-the grid point that scores best on that fold's validation nodes by the members' checkpoint monitor,
-so the test nodes choose nothing.
+the grid point that scores best on that fold's validation nodes by ``weights_on`` (the members'
+checkpoint monitor unless given; a list of scores is their mean, in their common direction), so the
+test nodes choose nothing. Every validation score of the chosen weights is recorded (``best_val/*``),
+so ``train.py select`` can rank ensembles on any of them.
 """
 
 from __future__ import annotations
@@ -112,11 +115,12 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
             f"{configs[0]}: an ensemble config holds only 'ensemble: {{members: [...], weights, grid_step}}'"
             + (f"; found also {sorted(extra)}" if extra else "")
         )
-    unknown = set(section) - {"members", "weights", "grid_step"}
+    unknown = set(section) - {"members", "weights", "grid_step", "weights_on"}
     if unknown:
         raise ConfigError(
-            f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step"
+            f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step, weights_on"
         )
+    section["weights_on"] = weights_on(configs[0], section.get("weights_on"))
     section = {"weights": "validation", "grid_step": 0.05, **section, "path": configs[0]}
     if section["weights"] not in WEIGHTINGS:
         raise ConfigError(f"{configs[0]}: ensemble.weights must be one of {WEIGHTINGS}, got {section['weights']!r}")
@@ -124,6 +128,19 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
     if not isinstance(step, (int, float)) or not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
         raise ConfigError(f"{configs[0]}: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
     return section
+
+
+def weights_on(path: str, value: Any) -> Optional[list[str]]:
+    """``ensemble.weights_on`` as a list of validation score names (None: the checkpoint monitor)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.startswith("val/") for n in names):
+        raise ConfigError(
+            f"{path}: ensemble.weights_on must be a validation score or a list of them (e.g. val/ndcg@100), "
+            f"got {value!r}"
+        )
+    return names
 
 
 def own_args(member: str | list[Any]) -> list[str]:
@@ -208,20 +225,50 @@ def score(make_metrics: Callable, prediction: np.ndarray, label: np.ndarray) -> 
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
+def weight_metrics(make_metrics: Callable, section: dict, monitor: str, mode: str) -> tuple[list[Any], str]:
+    """The metrics the weights are chosen on (only these: the grid can hold thousands of points) and
+    their direction: the monitor's, or the common one of ``weights_on``'s scores."""
+    names = section.get("weights_on") or [monitor]
+    collection = make_metrics()
+    unknown = [n for n in names if n.split("/", 1)[1] not in collection]
+    if unknown:
+        raise ConfigError(
+            f"ensemble {section['path']}: weights_on names {unknown[0]}; the validation scores are "
+            + ", ".join(f"val/{k}" for k in collection)
+        )
+    metrics = [collection[n.split("/", 1)[1]] for n in names]
+    if names == [monitor]:
+        return metrics, mode
+    directions = {bool(m.higher_is_better) for m in metrics}
+    if len(directions) != 1:
+        raise ConfigError(f"ensemble {section['path']}: weights_on mixes scores to raise and to lower: {names}")
+    return metrics, "max" if directions.pop() else "min"
+
+
+def mean_score(metrics: list[Any], prediction: torch.Tensor, label: torch.Tensor) -> float:
+    """The mean of the metrics' values on one prediction (each reset first)."""
+    values = []
+    for metric in metrics:
+        metric.reset()
+        metric.update(prediction, label)
+        values.append(float(metric.compute()))
+    return float(np.mean(values))
+
+
 def fit_weights(
-    members: list[FoldPredictions], weighting: str, step: float, make_metrics: Callable, monitor: str, mode: str
+    members: list[FoldPredictions], section: dict, make_metrics: Callable, monitor: str, mode: str
 ) -> np.ndarray:
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
-    if weighting == "equal":
+    if section["weights"] == "equal":
         return np.full(len(members), 1 / len(members))
-    metric = make_metrics()[monitor.split("/", 1)[1]]  # only the monitor: the grid can hold thousands of points
+    metrics, mode = weight_metrics(make_metrics, section, monitor, mode)
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
-    best, best_score = simplex_grid(len(members), step)[0], None
-    for weights in simplex_grid(len(members), step):
-        metric.reset()
-        metric.update((stacked @ torch.from_numpy(weights)).float(), label)
-        value = float(metric.compute())
+    grid = simplex_grid(len(members), section["grid_step"])
+    best, best_score = grid[0], None
+    for weights in grid:
+        mixed = (stacked @ torch.from_numpy(weights)).float()
+        value = mean_score(metrics, mixed, label)
         if best_score is None or (value > best_score if mode == "max" else value < best_score):
             best, best_score = weights, value
     return best
@@ -244,15 +291,12 @@ def combine_fold(
                     f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in fold "
                     f"{fold}; members must share the data section (dataset, split, num_folds)"
                 )
-    weights = fit_weights(members, section["weights"], section["grid_step"], make_metrics, monitor, mode)
+    weights = fit_weights(members, section, make_metrics, monitor, mode)
     result = {f"weight/{n}": float(w) for n, w in zip(names, weights)}
-    for stage in ("val", "test"):
+    for stage, prefix in (("val", "best_val/"), ("test", "test/")):
         prediction = np.stack([m.prediction[stage] for m in members], axis=1) @ weights
         scores = score(make_metrics, prediction, members[0].label[stage])
-        if stage == "val":
-            result[f"best_{monitor}"] = scores[monitor.split("/", 1)[1]]
-        else:
-            result.update({f"test/{k}": v for k, v in scores.items()})
+        result.update({f"{prefix}{k}": v for k, v in scores.items()})  # validation: what select ranks on
     return result
 
 
