@@ -99,10 +99,14 @@ def lookup(data: dict[str, Any], key: str | list[str] | None) -> Any:
 TRANSFORMS = {
     "minutes_of_folds": lambda v: sum(v["folds"]) / 60,
     "mib_to_gib": lambda v: v / 1024,
+    "mib_to_gib_each": lambda v: {k: x / 1024 for k, x in v.items()},
+    "peak_gib_of_steps": lambda v: (
+        max(x["peak_rss_mib"] for x in v.values() if isinstance(x, dict) and "peak_rss_mib" in x) / 1024
+    ),
 }
 
 
-def cell(data: dict[str, Any], column: dict[str, Any], where: str) -> str:
+def cell(data: dict[str, Any], column: dict[str, Any], where: str, fmt: str | None = None) -> str:
     try:
         value = lookup(data, column.get("key"))
     except (KeyError, IndexError, TypeError):
@@ -111,7 +115,7 @@ def cell(data: dict[str, Any], column: dict[str, Any], where: str) -> str:
         raise TableError(f"{where}: no '{column.get('key')}' (column '{column['header']}')") from None
     if column.get("transform"):
         value = TRANSFORMS[column["transform"]](value)
-    fmt = column.get("format", "{}")
+    fmt = fmt or column.get("format", "{}")
     return fmt.format_map(value) if isinstance(value, dict) else fmt.format(value)
 
 
@@ -134,7 +138,8 @@ def render_row(table: dict[str, Any], row: dict[str, Any], root: Path) -> str:
     bold, literal, note = set(row.get("bold", [])), row.get("literal", {}), row.get("note", {})
     for column in table["columns"]:
         header = column["header"]
-        value = str(literal[header]) + "†" if header in literal else cell(data, column, where)
+        fmt = row.get("formats", {}).get(header)
+        value = str(literal[header]) + "†" if header in literal else cell(data, column, where, fmt)
         cells.append((f"**{value}**" if header in bold else value) + str(note.get(header, "")))
     return "| " + " | ".join([*cells, commit_cell(files)]) + " |"
 
