@@ -183,8 +183,7 @@ class SKES(ImportanceNetwork):
         self.sinkhorn_epsilon, self.sinkhorn_iterations = sinkhorn_epsilon, sinkhorn_iterations
         self.num_paths, self.points = paths, points
         self.fusion, self.distance = fusion, distance
-        self.hops = layers if propagation else 0
-        self.layers = layers
+        self.hops, self.layers = (layers if propagation else 0), layers
         self.token_names, inputs = token_layout(spec, self.view_names, self.hops, paths, layers)
         self.align = nn.ModuleList(nn.Linear(size, hidden) for size in inputs)
         # one relation gate per propagated view: hop h of view v is gated_mean of hop h-1 by σ(θ_v[r])
