@@ -127,4 +127,4 @@ def changed_rows(spec: dict[str, Any], root: Path = ROOT) -> list[str]:
 
 
 def stale(spec: dict[str, Any], root: Path = ROOT) -> list[str]:
-    return unsourced_tables(spec, root) + literal_cells(spec) + changed_rows(spec, root)
+    return list(dict.fromkeys(unsourced_tables(spec, root) + literal_cells(spec) + changed_rows(spec, root)))
