@@ -129,7 +129,7 @@ class NIECLI(LightningCLI):
         try:
             super().__init__(*args, **kwargs)
         except NIEError:
-            self._discard_unused_log_dir()
+            self.discard_unused_log_dir()
             raise
 
     # ----------------------------------------------------------- the config
@@ -225,7 +225,7 @@ class NIECLI(LightningCLI):
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
         self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
 
-    def _discard_unused_log_dir(self) -> None:
+    def discard_unused_log_dir(self) -> None:
         """Lightning opens the TensorBoard version folder before the data is set up: a run that stops on
         bad input before logging anything must not leave an empty ``version_N`` behind."""
         trainer: Optional[pl.Trainer] = getattr(self, "trainer", None)

@@ -21,7 +21,7 @@ import numpy as np
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, NIEError
 from nie.core.io import check_writable, write_json
 from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
@@ -130,7 +130,11 @@ def run_split(
     resume = earlier_run(cli, directory, label)
     if before_fit is not None:
         before_fit(cli)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume)
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume)
+    except NIEError:  # refused before logging (bad data, a folder holding another run): no empty version_N
+        cli.discard_unused_log_dir()
+        raise
     best_validation = validate_best(cli.trainer, cli.model, cli.datamodule)  # what selection compares
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best")
     test_metrics = stage_metrics(cli.trainer, "test")  # read before predicting, which clears the logged metrics

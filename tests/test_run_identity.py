@@ -1,0 +1,188 @@
+"""A run folder knows its run: nothing written by a refused run, a finished run never silently replaced,
+a resume that cannot resume says so, and the data a run read is part of its identity (#36, #42)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from datamodules.kg.synthetic import write_synthetic_graph
+from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.power_data import make_power_table, write_power_config
+
+RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+SHORT = [*TINY, "--trainer.max_epochs", "2"]
+PROVENANCE = {"commit", "dirty", "config", "data", "versions", "machine", "wall_seconds"}
+
+
+def _refused(*args: str) -> str:
+    with pytest.raises(SystemExit) as raised:
+        run_train(*args)
+    message = str(raised.value)
+    assert message.startswith("error: ") and "\n" not in message, message
+    return message
+
+
+def _files(root: str | Path = "runs") -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes."""
+    return {str(p): p.read_bytes() for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+# ------------------------------------------------------------------ #36.3, #36.4, #36.10
+def test_a_run_refused_while_its_model_is_built_leaves_nothing(workdir: Path) -> None:
+    skes = workdir / "skes.yaml"
+    network = {"class_path": "nie.importance.SKES"}
+    skes.write_text(yaml.safe_dump({"model": {"init_args": {"network": network}}, "checkpoint": {"hparams": ["lr"]}}))
+    args = ["fit", "--config", DEMO, "--config", str(skes), *SHORT]
+    message = _refused(*args, "--model.init_args.network.init_args.points", "0")
+    assert "points must be at least 1, got 0" in message
+    assert _files() == {}  # no config.yaml, settings.json or TensorBoard version
+    run_train(*args)  # the corrected run is not refused as "other settings" by what the refused one left
+    assert any(Path("runs/skes").rglob("last.ckpt"))
+
+
+def test_a_finished_run_is_not_replaced_silently(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    before = _files()
+    message = _refused("fit", "--config", DEMO, *SHORT)
+    assert message.startswith(f"error: {RUN} holds a run already (")
+    assert "--ckpt_path last" in message and "--checkpoint.overwrite true" in message
+    assert _files() == before  # every file of the finished run, TensorBoard's included, untouched
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "3", "--ckpt_path", "last")  # continues
+    assert json.loads((RUN / "best.json").read_text())["best_model_path"]
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--checkpoint.overwrite", "true")
+    best = Path(read_json(RUN / "best.json")["best_model_path"])
+    assert sorted(p.name for p in RUN.glob("*.ckpt")) == sorted({best.name, "last.ckpt"})  # no orphan of the old run
+    assert best.name.startswith("epoch=0-")
+
+
+def test_ckpt_path_last_with_nothing_to_resume_is_refused(workdir: Path) -> None:
+    message = _refused("fit", "--config", DEMO, *SHORT, "--ckpt_path", "last")
+    assert message.startswith(f"error: --ckpt_path last: no {RUN / 'last.ckpt'} to resume")
+    assert "leave out --ckpt_path to start afresh" in message
+    assert _files() == {}
+
+
+def _backtest_config(folder: Path, table_seed: int = 0) -> str:
+    path = write_power_config(folder, make_power_table(seed=table_seed))
+    config = yaml.safe_load(path.read_text())
+    config["backtest"] = {"first_origin": "2020-01-30 00:00", "step": "3D", "val_span": "4D"}
+    config["trainer"]["max_epochs"] = 1
+    config["trainer"]["enable_progress_bar"] = False
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_a_backtest_rerun_with_another_configuration_is_refused(workdir: Path, capsys) -> None:
+    config = _backtest_config(workdir / "data")
+    result = (run_train("backtest", "--config", config, "--out", "bt.json"), read_json("bt.json"))[1]
+    assert PROVENANCE <= set(result["provenance"]) and result["provenance"]["data"]["data_fingerprint"]
+    before = _files()
+    message = _refused("backtest", "--config", config, "--trainer.max_epochs", "2")
+    assert message.startswith("error: origin 2020-01-30 00:00:00: runs/backtest/power/")
+    assert "holds a finished run of another configuration" in message and "--checkpoint.overwrite true" in message
+    assert _files() == before
+    capsys.readouterr()
+    run_train("backtest", "--config", config, "--trainer.max_epochs", "2", "--checkpoint.overwrite", "true")
+    assert "done earlier" not in capsys.readouterr().out
+    run_train("backtest", "--config", config, "--trainer.max_epochs", "2")  # now read back
+    assert capsys.readouterr().out.count("done earlier") == 3
+
+
+# ------------------------------------------------------------------ #42.1: the data in the run identity
+def _two_graphs(workdir: Path) -> tuple[str, Path, Path]:
+    """One config over a graph folder (named ``graph`` whatever the folder), and two generated graphs."""
+    first = write_synthetic_graph(workdir / "first", num_nodes=300, num_relations=4, avg_degree=8, seed=1)
+    second = write_synthetic_graph(workdir / "second", num_nodes=300, num_relations=4, avg_degree=8, seed=2)
+    config = yaml.safe_load(Path(DEMO).read_text())
+    config["data"] = {
+        "class_path": "datamodules.KnowledgeGraphDataModule",
+        "init_args": {"root": str(first), "dataset": "graph", "features": ["degree"], "cache_dir": ".cache"},
+    }
+    config["trainer"]["max_epochs"] = 2
+    path = workdir / "graph.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path), first, second
+
+
+def _other_data(message: str, first: Path, second: Path) -> None:
+    assert "holds a run made from other data (graph at " in message
+    assert str(first.resolve()) in message and str(second.resolve()) in message
+    assert message.endswith(
+        "give this data its own run folders with --data.init_args.dataset NAME or --checkpoint.root DIR"
+    )
+
+
+def test_another_graph_meeting_a_run_folder_is_refused_before_anything_is_written(workdir: Path) -> None:
+    from predict import main as predict_main
+
+    config, first, second = _two_graphs(workdir)
+    run_train("fit", "--config", config, *QUIET)
+    run = Path("runs/geni/graph/fold0/lr0.005-heads4")
+    settings = read_json(run / "settings.json")
+    assert settings["data_fingerprint"] and settings["data_paths"] == {"root": str(first.resolve())}
+    before = _files()
+    other = ["--data.init_args.root", str(second)]
+    _other_data(_refused("fit", "--config", config, *QUIET, *other), first, second)
+    _other_data(_refused("cv", "--config", config, *QUIET, *other, "--folds", "0"), first, second)
+    _other_data(_refused("test", "--config", config, *QUIET, *other, "--ckpt_path", "best"), first, second)
+    Path("other.yaml").write_text(Path(config).read_text().replace(str(first), str(second)))
+    with pytest.raises(SystemExit) as raised:
+        predict_main(["--ckpt", str(run / "last.ckpt"), "--config", "other.yaml", "--out", "p.csv"])
+    assert str(first.resolve()) in str(raised.value) and str(second.resolve()) in str(raised.value)
+    assert _files() == before and not Path("p.csv").exists()
+    run_train("fit", "--config", config, *QUIET, *other, "--data.init_args.dataset", "second")  # its own folder
+    assert (Path("runs/geni/second/fold0/lr0.005-heads4") / "last.ckpt").is_file()
+
+
+def test_a_cv_folder_read_back_for_another_graph_is_refused(workdir: Path) -> None:
+    config, first, second = _two_graphs(workdir)
+    run_train("cv", "--config", config, *QUIET, "--folds", "0", "--out", "cv.json")
+    before = _files()
+    other = ["--data.init_args.root", str(second), "--folds", "0"]
+    _other_data(_refused("cv", "--config", config, *QUIET, *other), first, second)
+    assert _files() == before
+
+
+def test_another_series_file_meeting_a_backtest_is_refused(workdir: Path) -> None:
+    config = _backtest_config(workdir / "first")
+    other = _backtest_config(workdir / "second", table_seed=1)  # same settings, other numbers
+    run_train("backtest", "--config", config)
+    before = _files()
+    message = _refused("backtest", "--config", config, "--data.init_args.path", str(workdir / "second/series.csv"))
+    assert (
+        message.startswith("error: runs/backtest/power/") and "holds a run made from other data (series at " in message
+    )
+    assert str(Path(yaml.safe_load(Path(other).read_text())["data"]["init_args"]["path"]).resolve()) in message
+    assert _files() == before
+
+
+def test_a_folder_from_before_fingerprints_is_read_with_a_warning(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *SHORT)
+    settings = read_json(RUN / "settings.json")
+    del settings["data_fingerprint"], settings["data_paths"]
+    (RUN / "settings.json").write_text(json.dumps(settings))
+    with pytest.warns(UserWarning, match="records no data fingerprint .* cannot be checked against synthetic at "):
+        run_train("test", "--config", DEMO, *SHORT, "--ckpt_path", "best")
+
+
+# ------------------------------------------------------------------ #42.2: provenance in result JSONs
+def test_cv_test_and_select_results_carry_their_provenance(workdir: Path) -> None:
+    run_train("cv", "--config", DEMO, *SHORT, "--folds", "0", "--out", "cv.json")
+    record = read_json("cv.json")["provenance"]
+    assert PROVENANCE <= set(record) and record["config"]["data"]["init_args"]["num_nodes"] == 300
+    assert record["data"]["data_fingerprint"] == read_json(RUN / "settings.json")["data_fingerprint"]
+    assert record["versions"]["torch"] and record["machine"]["cores"] >= 1 and record["wall_seconds"] > 0
+    assert (
+        read_json("runs/geni/synthetic/fold0/lr0.005-heads4/cv_metrics.json")["provenance"]["commit"]
+        == record["commit"]
+    )
+    run_train("test", "--config", DEMO, *SHORT, "--ckpt_path", "best", "--out", "test.json")
+    assert PROVENANCE <= set(read_json("test.json")["provenance"])
+    run_train("select", "--candidates", DEMO, *SHORT, "--folds", "0", "--out", "ranking.json")  # fold 0 read back
+    selected = read_json("ranking.json")["provenance"]
+    assert PROVENANCE <= set(selected) and set(selected["config"]) == {DEMO}
