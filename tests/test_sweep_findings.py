@@ -18,7 +18,7 @@ from nie.cli.forecasting.plan import BacktestPlan, origins
 from nie.core.errors import ConfigError
 from nie.forecasting.metrics import ForecastErrors
 from nie.importance import SKES
-from nie.importance.metrics import FlatSpearman, NDCGAtK
+from nie.importance.metrics import FlatSpearman, NDCGAtK, OverlapAtK
 from nie.importance.spec import GraphSpec
 from tests.conftest import DEMO, TINY, read_json, run_train
 from tests.power_data import make_power_table, write_power_config
@@ -121,6 +121,10 @@ def test_ranking_ratios_with_a_zero_denominator_are_nan_with_a_warning() -> None
     spearman = FlatSpearman()
     spearman.update(torch.arange(10.0), torch.arange(10.0) ** 2)
     assert spearman.compute() == pytest.approx(1.0)
+    overlap = OverlapAtK(5)
+    overlap.update(torch.zeros(0), torch.zeros(0))
+    with pytest.warns(UserWarning, match=r"OverlapAtK is NaN: no node was scored"):
+        assert math.isnan(overlap.compute())  # was 0 / max(0, 1)
 
 
 # --------------------------------------------------------------------------- backtest plans (5, 9, 11)

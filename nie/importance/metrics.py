@@ -3,7 +3,7 @@
 All four accumulate predictions across steps and processes (torchmetrics gathers the
 ``cat`` states under DDP) and compute the ranking metrics once, on the full node set. A ratio whose
 denominator is 0 (NDCG where every true gain is 0; Spearman where the labels or the predictions are
-all equal) is NaN with one warning per metric, not torchmetrics' silent 0.
+all equal; OVERLAP of no node) is NaN with one warning per metric, not torchmetrics' silent 0.
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ class OverlapAtK(Metric):
     def compute(self) -> Tensor:
         preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
         k = min(self.top_k, preds.numel())
+        if k == 0:
+            return undefined(self, "no node was scored (k = 0)", preds)
         top_pred = set(torch.topk(preds, k).indices.tolist())
         top_true = set(torch.topk(target, k).indices.tolist())
-        return torch.tensor(len(top_pred & top_true) / max(k, 1), device=preds.device)
+        return torch.tensor(len(top_pred & top_true) / k, device=preds.device)
 
 
 class FlatSpearman(SpearmanCorrCoef):
