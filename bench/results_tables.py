@@ -59,9 +59,16 @@ def read_result(path: Path) -> dict[str, Any]:
     return data
 
 
+def named_sources(row: dict[str, Any]) -> dict[str | None, Any]:
+    """A row's sources by the name columns read them by (``from``); one unnamed source when not a mapping."""
+    return dict(row["source"]) if isinstance(row["source"], dict) else {None: row["source"]}
+
+
 def source_files(row: dict[str, Any], root: Path) -> list[Path]:
-    """The JSON files behind a row: ``source`` is one path or glob, or a list of them (relative to root)."""
-    patterns = row["source"] if isinstance(row["source"], list) else [row["source"]]
+    """The JSON files behind a row: ``source`` is one path or glob, a list of them, or a mapping of names
+    to either (paths relative to root)."""
+    given = [row["source"]] if not isinstance(row["source"], dict) else list(row["source"].values())
+    patterns = [p for item in given for p in (item if isinstance(item, list) else [item])]
     files = [Path(p) for pattern in patterns for p in sorted(glob.glob(str(root / pattern)))]
     if not files:
         raise TableError(f"{', '.join(patterns)}: no such results JSON (a table row needs one)")
@@ -132,14 +139,17 @@ def commit_cell(files: list[Path]) -> str:
 
 def render_row(table: dict[str, Any], row: dict[str, Any], root: Path) -> str:
     files = source_files(row, root)
-    data = row_data(row, files)
+    sources = {name: {**row, "source": given} for name, given in named_sources(row).items()}
+    data = {name: row_data(one, source_files(one, root)) for name, one in sources.items()}
     where = ", ".join(str(p.relative_to(root)) for p in files)
     cells = list(row.get("text", []))
     bold, literal, note = set(row.get("bold", [])), row.get("literal", {}), row.get("note", {})
     for column in table["columns"]:
         header = column["header"]
         fmt = row.get("formats", {}).get(header)
-        value = str(literal[header]) + "†" if header in literal else cell(data, column, where, fmt)
+        if column.get("from") not in data:
+            raise TableError(f"{where}: column '{header}' reads source '{column.get('from')}', the row has none")
+        value = str(literal[header]) + "†" if header in literal else cell(data[column.get("from")], column, where, fmt)
         cells.append((f"**{value}**" if header in bold else value) + str(note.get(header, "")))
     return "| " + " | ".join([*cells, commit_cell(files)]) + " |"
 
