@@ -129,6 +129,8 @@ def parse(args: list[str]) -> None:
     from nie.cli.select import candidate_args
 
     if args[0] == "select":
+        listed = train(["select", "--help"])
+        assert not [a for a in args if a.startswith("--") and a not in listed], f"select --help: {args}"
         for candidate in takewhile(lambda a: not a.startswith("--"), args[args.index("--candidates") + 1 :]):
             parse(["cv", *candidate_args(candidate)])
         return
