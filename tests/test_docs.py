@@ -304,3 +304,22 @@ def test_error_pages_exist_and_the_cli_line_names_them(docs_workdir: Path) -> No
 
     with pytest.raises(SystemExit, match=r"^error: bad.csv.*\(see docs/data.md\)$"):
         main(["fit", "--config", "configs/gefcom2014/lstm.yaml", *POWER, "--data.init_args.path", "bad.csv"])
+
+
+READER = {  # a newcomer's question -> (the page, the phrase they search for, what the line it finds must name)
+    "the FB15k GENI 5-fold command": (
+        "README.md",
+        "GENI 5-fold",
+        "python train.py cv --config configs/fb15k/geni.yaml",
+    ),
+    "how to add a GNN": ("ARCHITECTURE.md", "GNN", "nie/importance/models/"),
+    "where forecast windows are cut": ("ARCHITECTURE.md", "windows: where", "datamodules/power/windows.py"),
+    "where checkpoint names come from": ("ARCHITECTURE.md", "checkpoint names", "callbacks/checkpoint.py"),
+}
+
+
+@pytest.mark.parametrize("question", READER)
+def test_a_reader_of_readme_and_architecture_finds(question: str) -> None:
+    page, phrase, answer = READER[question]
+    first = next(line for line in (ROOT / page).read_text().splitlines() if phrase in line)
+    assert answer in first, (question, first)
