@@ -203,7 +203,8 @@ def render(spec: dict[str, Any], root: Path = ROOT) -> list[str]:
             if region.end - region.start - 1 > len(new):
                 raise TableError(
                     f"{document}:{region.start + 1}: table '{region.name}' has more lines than its spec "
-                    "gives; a row added by hand needs its JSON in bench/tables.yaml (nothing rewritten)"
+                    "gives: a row typed by hand needs its JSON in bench/tables.yaml, a row dropped from the spec "
+                    "is deleted from the document by hand (nothing rewritten)"
                 )
             lines[region.start + 1 : region.end] = new
         text = "\n".join(lines)

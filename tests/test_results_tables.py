@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.results_tables import ROOT, TableError, differences, load_spec, render
-from bench.stale_results import changed_rows, unsourced_tables
+from bench.stale_results import changed_rows, literal_cells, unsourced_tables
 
 SPEC = """
 tables:
@@ -133,3 +133,19 @@ def test_the_check_command_passes_on_the_documents() -> None:
         [sys.executable, str(ROOT / "bench" / "tables.py"), "--check"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_row_reads_several_jsons_by_name_and_typed_cells_are_marked(tmp_path: Path) -> None:
+    spec = write(tmp_path)
+    spec["tables"]["runs"]["columns"] = [
+        {"header": "val RMSE", "from": "val", "key": "test/rmse", "format": "{:.3f}"},
+        {"header": "test RMSE", "from": "test", "key": "test/rmse", "format": "{:.3f}"},
+        {"header": "wall", "from": "test"},
+    ]
+    row = {"text": ["both"], "source": {"val": "results/gat.json", "test": "results/lstm.json"}, "literal": {"wall": 3}}
+    spec["tables"]["runs"]["rows"] = [row]
+    (tmp_path / "DOC.md").write_text(DOC)
+    render(spec, tmp_path)
+    assert "| both | 0.100 | 0.079 | 3† | bbbbbbbᵇ, aaaaaaa |" in (tmp_path / "DOC.md").read_text()
+    (typed,) = literal_cells(spec)
+    assert "results/lstm.json" in typed and "'wall' = 3 is typed by hand (†)" in typed
