@@ -33,6 +33,8 @@ def fit_with_patience(workdir: Path, patience: int) -> Path:
         "80",
         "--model.init_args.lr",
         "0.05",
+        "--checkpoint.root",
+        f"runs/patience{patience}",  # patience does not name the run folder: each run its own root
     )
     (logdir,) = set(Path("runs/tensorboard").glob("version_*")) - before
     return logdir
