@@ -304,6 +304,11 @@ def test_error_pages_exist_and_the_cli_line_names_them(docs_workdir: Path) -> No
 
     with pytest.raises(SystemExit, match=r"^error: bad.csv.*\(see docs/data.md\)$"):
         main(["fit", "--config", "configs/gefcom2014/lstm.yaml", *POWER, "--data.init_args.path", "bad.csv"])
+    graph = write_synthetic_graph(docs_workdir / "bad_graph", compress=False, num_nodes=50, num_relations=2, seed=1)
+    with open(graph / "synthetic_rel-all.txt", "a") as triples:
+        triples.write("1\tfriend\t2\n")
+    with pytest.raises(SystemExit, match=r"^error: .*synthetic_rel-all.txt.*\(see docs/data.md\)$"):
+        main(["fit", "--config", "configs/fb15k/geni.yaml", *GRAPH, "--data.init_args.root", "bad_graph"])
 
 
 READER = {  # a newcomer's question -> (the page, the phrase they search for, what the line it finds must name)
