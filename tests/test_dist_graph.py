@@ -109,7 +109,17 @@ def _trainer_command(script: str, config: Path, trainers: int) -> list[str]:
 def _run_distributed(
     workdir: Path, config: Path, part_config: Path, ip_config: Path, parts: int, trainers: int = 1
 ) -> dict:
-    """Servers and trainers started as DGL's launcher starts them (its ``DGL_*`` variables)."""
+    """The test metrics of a run whose servers and trainers all end well."""
+    trainer = _launch(workdir, config, part_config, ip_config, parts, trainers)
+    assert trainer.returncode == 0, trainer.stderr[-3000:]
+    return read_json(workdir / "distributed.json")
+
+
+def _launch(
+    workdir: Path, config: Path, part_config: Path, ip_config: Path, parts: int, trainers: int = 1
+) -> subprocess.CompletedProcess:
+    """Servers (serving ``part_config``) and trainers started as DGL's launcher starts them (its ``DGL_*``
+    variables); the servers must end well when the trainers do."""
     base = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -145,13 +155,13 @@ def _run_distributed(
             text=True,
             timeout=600,
         )
-        assert trainer.returncode == 0, trainer.stderr[-3000:]
-        for server in servers:
-            assert server.wait(timeout=60) == 0
+        if trainer.returncode == 0:
+            for server in servers:
+                assert server.wait(timeout=60) == 0
     finally:
         for server in servers:
             server.kill()
-    return read_json(workdir / "distributed.json")
+    return trainer
 
 
 def _single_machine_metrics() -> dict:
@@ -243,6 +253,18 @@ def test_the_partitions_fold_names_the_run(workdir: Path) -> None:
     run_train("partition", "--config", DEMO, *TINY, "--data.init_args.fold", "2", "--parts", "1", "--out", "parts")
     dm = DistributedKnowledgeGraphDataModule("parts/synthetic.json", fanouts=[5])
     assert (dm.hparams["fold"], dm.hparams["pretraining"], dm.hparams["dataset"]) == (2, None, "synthetic")
+
+
+def test_servers_of_another_graph_are_one_line(workdir: Path) -> None:
+    run_train("partition", "--config", DEMO, *TINY, "--parts", "1", "--out", "parts")
+    smaller = [*TINY[:1], "200", *TINY[2:]]
+    run_train("partition", "--config", DEMO, *smaller, "--parts", "1", "--out", "other")
+    ip_config = _ip_config(workdir, 1)
+    config = _distributed_config(workdir, workdir / "other" / "synthetic.json", ip_config)
+    trainer = _launch(workdir, config, workdir / "parts" / "synthetic.json", ip_config, parts=1)
+    errors = [line for line in trainer.stderr.splitlines() if "error" in line.lower()]
+    assert trainer.returncode != 0 and len(errors) == 1, trainer.stderr[-2000:]
+    assert "the servers serve a graph of 300 nodes" in errors[0] and "other/synthetic.json's 200" in errors[0]
 
 
 def test_servers_that_do_not_answer_are_one_line(workdir: Path) -> None:
