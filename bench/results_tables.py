@@ -113,9 +113,32 @@ TRANSFORMS = {
 }
 
 
-def cell(data: dict[str, Any], column: dict[str, Any], where: str, fmt: str | None = None) -> str:
+def signed(value: float) -> str:
+    """A difference with its sign, the minus as typeset (−)."""
+    return f"{value:+.4f}".replace("-", "−")
+
+
+def paired_folds(pair: list[dict[str, Any]]) -> dict[str, str]:
+    """Fold-by-fold differences second − first of one cv metric: ``folds`` (each signed) and ``mean``."""
+    diffs = [b - a for a, b in zip(pair[0]["folds"], pair[1]["folds"], strict=True)]
+    return {"folds": " ".join(signed(d) for d in diffs), "mean": signed(sum(diffs) / len(diffs))}
+
+
+TRANSFORMS["paired_folds"] = paired_folds
+
+
+def cell(data: dict[str | None, Any], column: dict[str, Any], where: str, fmt: str | None = None) -> str:
+    """One cell from the row's JSONs: the column's ``from`` names one source, or a list of them (a list of
+    values for a transform such as ``paired_folds``)."""
+    names = column.get("from")
+    for name in names if isinstance(names, list) else [names]:
+        if name not in data:
+            raise TableError(f"{where}: column '{column['header']}' reads source '{name}', the row has none")
     try:
-        value = lookup(data, column.get("key"))
+        if isinstance(names, list):
+            value = [lookup(data[name], column.get("key")) for name in names]
+        else:
+            value = lookup(data[names], column.get("key"))
     except (KeyError, IndexError, TypeError):
         if "missing" in column:
             return str(column["missing"])
@@ -147,9 +170,7 @@ def render_row(table: dict[str, Any], row: dict[str, Any], root: Path) -> str:
     for column in table["columns"]:
         header = column["header"]
         fmt = row.get("formats", {}).get(header)
-        if column.get("from") not in data:
-            raise TableError(f"{where}: column '{header}' reads source '{column.get('from')}', the row has none")
-        value = str(literal[header]) + "†" if header in literal else cell(data[column.get("from")], column, where, fmt)
+        value = str(literal[header]) + "†" if header in literal else cell(data, column, where, fmt)
         cells.append((f"**{value}**" if header in bold else value) + str(note.get(header, "")))
     return "| " + " | ".join([*cells, commit_cell(files)]) + " |"
 
