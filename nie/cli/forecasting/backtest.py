@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
 from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.outputs import run_provenance
 from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
+from nie.core.provenance import stamped
 from nie.core.io import write_json
 
 
@@ -84,6 +87,7 @@ def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] 
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
     )
+    started = time.perf_counter()
     usage = "python train.py backtest --config <power config> [--out bt.json]"
     known, rest = protocol_arguments(parser, argv, usage)
     make_cli = make_cli or build_cli
@@ -97,6 +101,7 @@ def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] 
     table: dict[str, Any] = fold_table(run_origins(make_cli, rest, plan, schedule, root, max_epochs))
     print(format_table(table))
     result = {"origins": [str(o.origin) for o in schedule], "refit": plan.refit, "metrics": table}
+    result = stamped(result, run_provenance(probe, started))
     write_json(root / "backtest_metrics.json", result)
     if known.out:
         write_json(known.out, result)
