@@ -26,8 +26,8 @@ from nie.cli.outputs import run_provenance
 from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
-from nie.core.provenance import stamped
 from nie.core.io import write_json
+from nie.core.provenance import stamped
 
 
 def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
