@@ -328,3 +328,12 @@ def test_a_reader_of_readme_and_architecture_finds(question: str) -> None:
     page, phrase, answer = READER[question]
     first = next(line for line in (ROOT / page).read_text().splitlines() if phrase in line)
     assert answer in first, (question, first)
+
+
+def test_every_headline_number_is_one_results_md_gives() -> None:
+    """The README's headline figures are copied from RESULTS.md, never typed from elsewhere."""
+    readme = (ROOT / "README.md").read_text()
+    headlines = readme.split("## Headline results")[1].split("\n## ")[0]
+    numbers = re.findall(r"\d+\.\d+", headlines)
+    results = (ROOT / "RESULTS.md").read_text()
+    assert numbers and not [n for n in numbers if n not in results]
