@@ -42,7 +42,11 @@ def load_spec(path: Path = SPEC) -> dict[str, Any]:
     spec = yaml.safe_load(path.read_text())
     if not isinstance(spec, dict) or not isinstance(spec.get("tables"), dict):
         raise TableError(f"{path}: expected a mapping with a 'tables' mapping")
-    for table in spec["tables"].values():  # a column list may hold shared lists (YAML aliases)
+    for name, table in spec["tables"].items():  # a column list may hold shared lists (YAML aliases)
+        lacking = [key for key in ("document", "columns", "rows") if key not in table]
+        lacking += ["a row's source" for row in table.get("rows", []) if "source" not in row][:1]
+        if lacking:
+            raise TableError(f"{path}: table '{name}' needs {', '.join(lacking)}")
         table["columns"] = [c for item in table["columns"] for c in (item if isinstance(item, list) else [item])]
     return spec
 
@@ -69,9 +73,12 @@ def source_files(row: dict[str, Any], root: Path) -> list[Path]:
     to either (paths relative to root)."""
     given = [row["source"]] if not isinstance(row["source"], dict) else list(row["source"].values())
     patterns = [p for item in given for p in (item if isinstance(item, list) else [item])]
-    files = [Path(p) for pattern in patterns for p in sorted(glob.glob(str(root / pattern)))]
-    if not files:
-        raise TableError(f"{', '.join(patterns)}: no such results JSON (a table row needs one)")
+    files = []
+    for pattern in patterns:
+        found = sorted(glob.glob(str(root / pattern)))
+        if not found:
+            raise TableError(f"{pattern}: no such results JSON (a table row needs one)")
+        files += [Path(p) for p in found]
     return files
 
 
