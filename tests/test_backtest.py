@@ -97,7 +97,9 @@ def test_backtest_runs_resumes_and_fine_tunes(workdir: Path, capsys: pytest.Capt
     assert all(Path(p).is_file() for p in warm) and Path(first).is_dir() and Path(third).is_dir()
     capsys.readouterr()
     run_train("backtest", "--config", config, "--out", "again.json")
-    assert capsys.readouterr().out.count("done earlier") == 3 and read_json("again.json") == result
+    again = read_json("again.json")
+    assert again.pop("provenance")["wall_seconds"] > 0 and "commit" in result.pop("provenance")
+    assert capsys.readouterr().out.count("done earlier") == 3 and again == result
 
 
 def test_backtest_without_a_plan_with_a_bad_override_or_an_unwritable_out_is_one_line(workdir: Path) -> None:
