@@ -196,7 +196,10 @@ def test_two_partitions_on_two_servers_train_with_two_trainers_like_one_machine(
     part_config = workdir / "parts" / "synthetic.json"
     ip_config = _ip_config(workdir, 2)
     config = _distributed_config(workdir, part_config, ip_config, trainers=2)
-    distributed = _run_distributed(workdir, config, part_config, ip_config, parts=2, trainers=2)
+    trainers = _launch(workdir, config, part_config, ip_config, parts=2, trainers=2)
+    assert trainers.returncode == 0, trainers.stderr[-3000:]
+    assert "distributed_backend=gloo" in trainers.stderr and "Starting with 2 processes" in trainers.stderr
+    distributed = read_json(workdir / "distributed.json")
     # two DDP ranks average the gradients of equal halves of the one training batch: the same step as one
     # machine's, up to float summation order (and a repeated seed when the training nodes are odd in number)
     _assert_same_test_metrics(distributed, _single_machine_metrics(), tolerance=1e-3)
