@@ -45,6 +45,24 @@ def test_a_run_refused_while_its_model_is_built_leaves_nothing(workdir: Path) ->
     assert any(Path("runs/skes").rglob("last.ckpt"))
 
 
+def test_an_ensemble_refused_for_its_members_leaves_nothing(workdir: Path) -> None:
+    path = write_power_config(workdir / "data")
+    config = yaml.safe_load(path.read_text())
+    lstm = {"class_path": "nie.forecasting.LSTMForecaster", "init_args": {"hidden": 8}}
+    config["model"]["init_args"]["network"] = {
+        "class_path": "nie.forecasting.ForecasterEnsemble",
+        "init_args": {"network": lstm},
+    }
+    path.write_text(yaml.safe_dump(config))
+    args = ["fit", "--config", str(path), "--trainer.max_epochs", "1"]
+    for members in ("0", "-1"):
+        message = _refused(*args, "--model.init_args.network.init_args.members", members)
+        assert message == f"error: ForecasterEnsemble members must be at least 1, got {members}"
+        assert _files() == {}
+    run_train(*args, "--model.init_args.network.init_args.members", "2")  # into the folder the refused ones named
+    assert read_json(next(Path("runs").rglob("settings.json")))["members"] == 2
+
+
 def test_a_finished_run_is_not_replaced_silently(workdir: Path) -> None:
     run_train("fit", "--config", DEMO, *SHORT)
     before = _files()
