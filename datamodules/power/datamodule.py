@@ -392,6 +392,17 @@ class PowerDataModule(pl.LightningDataModule):
             ]
         return arrays, times, pd.Timestamp(self.settings.val_start)
 
+    def validation_arrays(self) -> tuple[list[StationArrays], list[pd.DatetimeIndex]]:
+        """Per-station arrays with every target outside the validation period hidden (NaN), and their
+        times: all a recalibration fitted on validation may read (never a test target)."""
+        h, times = self.settings, [s.times for s in self.series]
+        window = [np.asarray((t >= pd.Timestamp(h.val_start)) & (t < pd.Timestamp(h.test_start))) for t in times]
+        arrays = [
+            replace(a, target=np.where(w, a.target, np.nan), raw_target=np.where(w, a.raw_target, np.nan))
+            for a, w in zip(self.datasets["train"].stations, window)
+        ]
+        return arrays, times
+
     def _in_training(self, times: pd.DatetimeIndex) -> np.ndarray:
         """Which of ``times`` lie in the training period [train_start, val_start)."""
         h = self.settings

@@ -12,6 +12,7 @@ _HOMES = {
     "Persistence": "nie.forecasting.baselines",
     "Climatology": "nie.forecasting.baselines",
     "NWPRegression": "nie.forecasting.baselines",
+    "LightGBMQuantiles": "nie.forecasting.gbdt",
 }
 __all__ = sorted(_HOMES)
 __getattr__ = lazy_exports(__name__, _HOMES)
