@@ -5,6 +5,9 @@ python bench/tables.py --test results/gefcom2014_*.json
 python bench/tables.py --folds geni results/fb15k_geni_folds/fold*.json   # finished folds of a cv
 python bench/tables.py --paired results/fb15k_geni.json results/fb15k_licap_geni.json   # B - A per fold
 python bench/tables.py --origins results/backtest/gefcom2014_*.json   # backtests side by side, per origin
+python bench/tables.py --rescore results/backtest/gefcom2014_lightgbm*.json   # kept forecasts scored again
+python bench/tables.py --gefcom ../shared/data/power/gefcom2014_solar/leaderboard_solar.csv \
+    results/backtest/gefcom2014_*month_ahead*.json --figure gefcom.png   # per task beside the top five, rating
 
 The tables of RESULTS.md and BENCHMARKS.md between <!-- table: NAME --> and <!-- /table --> are generated
 from the JSONs bench/tables.yaml names (bench/results_tables.py):
@@ -20,6 +23,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Sequence
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -97,6 +103,97 @@ def generated_tables(args: argparse.Namespace) -> int:
     return 1 if args.check and lines else 0
 
 
+BENCHMARK = "Benchmark - Solar"  # the organisers' row of leaderboard_solar.csv
+
+
+def rescore(path: str | Path) -> dict[str, float]:
+    """One origin's kept forecasts (``forecasts.csv.gz`` of ``train.py backtest``) scored again: the pinball
+    loss over every level, hour and station (``test/pinball``) and the worst level's reliability gap on
+    producing hours (``test/reliability_gap``)."""
+    import pandas as pd
+
+    table = pd.read_csv(path).dropna(subset=["actual"])
+    columns = [c for c in table.columns if c.startswith("q") and c[1:].replace(".", "", 1).isdigit()]
+    levels = np.array([float(c[1:]) for c in columns])
+    forecast, actual = table[columns].to_numpy(np.float64), table["actual"].to_numpy(np.float64)[:, None]
+    error = actual - forecast
+    pinball = np.maximum(levels * error, (levels - 1) * error).mean()
+    producing = actual[:, 0] > 0
+    shares = (actual[producing] <= forecast[producing]).mean(axis=0)
+    return {"pinball": float(pinball), "reliability_gap": float(np.abs(shares - levels).max())}
+
+
+def read_leaderboard(path: Path) -> dict[str, list[float | None]]:
+    """``leaderboard_solar.csv``: per team its 12 task scores (None where it did not submit)."""
+    import csv
+
+    with path.open() as handle:
+        return {
+            row["team"]: [float(v) if v else None for k, v in row.items() if k != "team"]
+            for row in csv.DictReader(handle)
+        }
+
+
+def rating(scores: Sequence[float | None], benchmark: Sequence[float | None]) -> float | None:
+    """GEFCom2014's rating (Hong et al. 2016): per task the skill 1 - score / benchmark, averaged with weights
+    1, 2, ..., n (the last task counts n times the first); None when a task is missing."""
+    pairs = [(s, b) for s, b in zip(scores, benchmark) if s is not None and b is not None]
+    if len(pairs) < len(scores):
+        return None
+    weights = range(1, len(pairs) + 1)
+    return sum(w * (1 - s / b) for w, (s, b) in zip(weights, pairs)) / sum(weights)
+
+
+def top_teams(leaderboard: dict, top: int) -> list[str]:
+    """The ``top`` teams with every task scored, best rating first."""
+    benchmark = leaderboard[BENCHMARK]
+    rated = {t: rating(v, benchmark) for t, v in leaderboard.items() if t != BENCHMARK}
+    return sorted((t for t, r in rated.items() if r is not None), key=lambda t: -(rated[t] or 0))[:top]
+
+
+def gefcom_rows(names: list[str], backtests: list[dict], leaderboard: dict, top: int = 5) -> list[str]:
+    """Per task (4-15), each backtest's test pinball beside the leaderboard's ``top`` teams by rating and the
+    benchmark; then the means over 4-15 and 13-15 and the competition rating of every column."""
+    benchmark = leaderboard[BENCHMARK]
+    teams = top_teams(leaderboard, top)
+    columns = {n: [float(v) for v in b["metrics"]["pinball"]["folds"]] for n, b in zip(names, backtests)}
+    columns.update({t: leaderboard[t] for t in teams} | {"benchmark": benchmark})
+    rows = ["| task | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for i in range(len(benchmark)):
+        rows.append(f"| {i + 4} | " + " | ".join(f"{v[i]:.5f}" if i < len(v) else "–" for v in columns.values()) + " |")
+    for label, part in (("4–15 mean", slice(None)), ("13–15 mean", slice(-3, None))):
+        rows.append(f"| {label} | " + " | ".join(f"{np.mean(v[part]):.5f}" for v in columns.values()) + " |")
+    cells = [rating(v, benchmark) if len(v) == len(benchmark) else None for v in columns.values()]
+    rows.append("| rating | " + " | ".join("–" if r is None else f"{r:.3f}" for r in cells) + " |")
+    return rows
+
+
+def gefcom_figure(names: list[str], backtests: list[dict], leaderboard: dict, path: Path, top: int = 5) -> None:
+    """Per-task pinball of each backtest against the leaderboard's ``top`` teams (and the benchmark), as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nie.core.io import atomic_path
+
+    benchmark = leaderboard[BENCHMARK]
+    ranked = top_teams(leaderboard, top)
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    tasks = list(range(4, 4 + len(benchmark)))
+    for team in ranked:
+        axis.plot(tasks, leaderboard[team], color="0.6", lw=1, marker=".", label=team if team == ranked[0] else None)
+    for name, result in zip(names, backtests):
+        axis.plot(tasks, result["metrics"]["pinball"]["folds"], lw=2, marker="o", label=name)
+    axis.set(
+        xlabel="task", ylabel="pinball loss (99 levels)", title=f"GEFCom2014 solar: ours against the top {top} (grey)"
+    )
+    axis.legend(fontsize=8)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
@@ -111,7 +208,23 @@ def main() -> None:
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     parser.add_argument("--paired", action="store_true", help="two cv tables on the same folds: differences")
     parser.add_argument("--origins", action="store_true", help="backtests (train.py backtest --out): per origin")
+    parser.add_argument("--rescore", action="store_true", help="backtests: their kept forecasts scored again")
+    parser.add_argument("--gefcom", type=Path, metavar="LEADERBOARD", help="backtests beside leaderboard_solar.csv")
+    parser.add_argument("--figure", type=Path, help="with --gefcom: the per-task figure (PNG)")
     args = parser.parse_args()
+    if args.rescore:
+        for path in args.files:
+            for origin, kept in zip(*(json.loads(path.read_text())[k] for k in ("origins", "forecasts"))):
+                scores = rescore(kept)
+                gap = scores["reliability_gap"]
+                print(f"{path.stem} {origin[:10]} pinball {scores['pinball']:.5f} reliability_gap {gap:.3f}")
+        return
+    if args.gefcom:
+        backtests, names = [json.loads(path.read_text()) for path in args.files], [path.stem for path in args.files]
+        print("\n".join(gefcom_rows(names, backtests, read_leaderboard(args.gefcom))))
+        if args.figure:
+            gefcom_figure(names, backtests, read_leaderboard(args.gefcom), args.figure)
+        return
     if args.render or args.check or args.stale or args.backfill:
         sys.exit(generated_tables(args))
     if not args.files:

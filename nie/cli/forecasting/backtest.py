@@ -7,8 +7,11 @@ The config's ``backtest:`` section (``BacktestPlan``) gives the origins. At each
 fitted on the data before its validation span, chosen on that span, and tested on the span from the
 origin to the next; each origin has its own run directory under
 ``<checkpoint root>/backtest/<config stems joined by +>/<refit>/<origin date>``, and finished origins are read back,
-so a killed backtest resumes. The table (per-origin metrics, their mean and std) is printed, written
-beside the origins' folders (``backtest_metrics.json``) and to ``--out``. Baselines go through the same
+so a killed backtest resumes. Each origin's test forecasts (station, origin, issue and target time, the
+median and every level, the actual) are kept beside its checkpoints (``forecasts.csv.gz``) and listed in
+the result, so they can be rescored, combined and plotted without retraining (``bench/tables.py``).
+The table (per-origin metrics, their mean and std) is printed, written beside the origins' folders
+(``backtest_metrics.json``) and to ``--out``. Baselines go through the same
 command (one epoch each: ``refit`` makes no difference to them).
 """
 
@@ -20,14 +23,18 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import pandas as pd
+
 from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
 from nie.cli.lightning_cli import NIECLI, build_cli
 from nie.cli.outputs import run_provenance
 from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
-from nie.core.io import write_json
+from nie.core.io import atomic_path, write_json
 from nie.core.provenance import stamped
+
+FORECASTS = "forecasts.csv.gz"
 
 
 def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
@@ -56,6 +63,24 @@ def warm_start(path: str) -> Callable[[NIECLI], None]:
     return start_from
 
 
+def keep_forecasts(origin: pd.Timestamp) -> Callable[[NIECLI, Path, Optional[str]], None]:
+    """Write the origin's test forecasts from its selected checkpoint (once; a read-back origin's come from
+    its recorded best), atomically, as compressed CSV."""
+
+    def write(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
+        path = directory / FORECASTS
+        forecast_table = getattr(cli.datamodule, "forecast_table", None)
+        if forecast_table is None or (best is not None and path.is_file()) or cli.trainer.world_size > 1:
+            return
+        outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=best or "best")
+        table = forecast_table("test", outputs)
+        table.insert(1, "origin", origin)
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False, compression="gzip", float_format="%.7g")
+
+    return write
+
+
 def run_origins(
     make_cli: Callable[[list[str]], NIECLI],
     args: list[str],
@@ -63,6 +88,7 @@ def run_origins(
     schedule: list[Origin],
     root: Path,
     max_epochs: int,
+    forecasts: list[str],
 ) -> list[dict[str, float]]:
     """Fit, choose and test at every origin in turn (a fine-tune starts from the previous origin's best)."""
     per_origin: list[dict[str, float]] = []
@@ -74,8 +100,10 @@ def run_origins(
         if plan.refit == "finetune" and previous is not None:
             own += ["--trainer.max_epochs", str(plan.finetune_epochs or max(1, max_epochs // 3))]
             before_fit = warm_start(previous)
-        metrics, directory = run_split(make_cli, own, f"origin {origin.origin}", seen, before_fit=before_fit)
+        label, keep = f"origin {origin.origin}", keep_forecasts(origin.origin)
+        metrics, directory = run_split(make_cli, own, label, seen, before_fit=before_fit, after_test=keep)
         previous = best_checkpoint(directory)
+        forecasts.append(str(directory / FORECASTS))
         per_origin.append(metrics)
     return per_origin
 
@@ -98,9 +126,15 @@ def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] 
     name = "+".join(Path(c).stem for c in configs) or "config"  # a base and its patches: apart from each other
     root = checkpoint_root / "backtest" / name / plan.refit
     max_epochs = probe.trainer.max_epochs or 1
-    table: dict[str, Any] = fold_table(run_origins(make_cli, rest, plan, schedule, root, max_epochs))
+    forecasts: list[str] = []
+    table: dict[str, Any] = fold_table(run_origins(make_cli, rest, plan, schedule, root, max_epochs, forecasts))
     print(format_table(table))
-    result = {"origins": [str(o.origin) for o in schedule], "refit": plan.refit, "metrics": table}
+    result = {
+        "origins": [str(o.origin) for o in schedule],
+        "refit": plan.refit,
+        "metrics": table,
+        "forecasts": forecasts,
+    }
     result = stamped(result, run_provenance(probe, started))
     write_json(root / "backtest_metrics.json", result)
     if known.out:
