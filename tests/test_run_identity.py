@@ -85,6 +85,23 @@ def test_ckpt_path_last_with_nothing_to_resume_is_refused(workdir: Path) -> None
     assert _files() == {}
 
 
+def test_a_cv_fold_cut_short_continues_from_its_last_checkpoint(workdir: Path, monkeypatch, capsys) -> None:
+    cv = ["cv", "--config", DEMO, *TINY, "--folds", "0", "--trainer.max_epochs", "3", "--out", "cv.json"]
+    for folder in ("whole", "cut"):
+        (workdir / folder).mkdir()
+        monkeypatch.chdir(workdir / folder)
+        if folder == "cut":  # the fold's run stopped after 2 of its 3 epochs, before its result was recorded
+            run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "2")
+        capsys.readouterr()
+        run_train(*cv)
+    assert f"fold 0: continuing the run cut short in {RUN}" in capsys.readouterr().out
+    whole, cut = (read_json(workdir / f / "cv.json") for f in ("whole", "cut"))
+    assert {k: v for k, v in cut.items() if k not in ("fit_test_seconds", "provenance")} == {
+        k: v for k, v in whole.items() if k not in ("fit_test_seconds", "provenance")
+    }
+    assert [v.name for v in Path("runs/tensorboard").iterdir()] == ["version_0"]  # its curves go on
+
+
 def _backtest_config(folder: Path, table_seed: int = 0) -> str:
     path = write_power_config(folder, make_power_table(seed=table_seed))
     config = yaml.safe_load(path.read_text())
