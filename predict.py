@@ -16,11 +16,10 @@ import yaml
 
 from nie.cli.checkpoints import read_checkpoint
 from nie.cli.exits import exit_on_user_error
-from nie.cli.lightning_cli import NIECLI
+from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI
 from nie.cli.outputs import write_predictions
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
-from nie.core.legacy import SECTIONS, upgrade_callback_sections, upgrade_class_paths
 
 
 def find_config(ckpt: Path) -> Path:
@@ -46,8 +45,7 @@ def load_run_config(path: Path) -> dict | list[str]:
             f"{path}: expected a config with 'model' and 'data' sections (the config.yaml saved with the run, or "
             "an experiment config that has them or names the files that do under include:)"
         )
-    config = upgrade_callback_sections(config)
-    sections = ("seed_everything", "model", "data", "trainer", *SECTIONS.values())
+    sections = ("seed_everything", "model", "data", "trainer", *CALLBACK_SECTIONS.values())
     config = {k: v for k, v in config.items() if k in sections}
     for section, value in config.items():  # an experiment may include a section from a file (data: data.yaml)
         if isinstance(value, str) and value.endswith((".yaml", ".yml")):
@@ -59,7 +57,7 @@ def load_run_config(path: Path) -> dict | list[str]:
                     f"{path}: section '{section}' includes {included}, which is not readable: {err}"
                 ) from None
     config.setdefault("trainer", {})["logger"] = False
-    return upgrade_class_paths(config)
+    return config
 
 
 def predict(ckpt: str, config: str | None = None, out: str | None = None) -> Path:

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-SECTIONS = {
-    "HParamCheckpoint": "checkpoint",
-    "MinEpochsEarlyStopping": "early_stopping",
-    "GradientNormClipping": "gradient_clipping",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nie.cli.lightning_cli import CALLBACK_SECTIONS  # noqa: E402
+
+# an old checkout's trainer.callbacks entry, by class name, and the section that holds it now
+SECTIONS = {callback.__name__: key for callback, key in CALLBACK_SECTIONS.items()}
 # settings a section's default makes inert when the old config had no such callback
 INERT = {"early_stopping": {"patience": None}, "gradient_clipping": {"max_norm": None}}
 

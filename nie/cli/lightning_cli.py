@@ -24,7 +24,6 @@ from nie.cli.parsing import expand_includes, import_object
 from nie.core.errors import ConfigError, NIEError
 from nie.core.io import check_writable
 from nie.core.launch import fill_nodes_from_launcher
-from nie.core.legacy import upgrade_class_paths
 from nie.core.naming import network_name
 from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
@@ -198,7 +197,7 @@ class NIECLI(LightningCLI):
 
     def _parse_ckpt_path(self) -> None:
         """Load a checkpoint's hyper-parameters over the config's model, as LightningCLI does, after
-        upgrading class paths of earlier releases and refusing a checkpoint of another task or network
+        refusing a checkpoint of another task or network
         (instead of silently building that other model). Overrides a private LightningCLI hook
         (registered in ``nie.core.lightning_private.PRIVATE_APIS``)."""
         subcommand = self.config.get("subcommand")
@@ -206,14 +205,21 @@ class NIECLI(LightningCLI):
         if not (ckpt_path and Path(ckpt_path).is_file()):
             return
         checkpoint = read_checkpoint(ckpt_path, "--ckpt_path")
-        hparams = upgrade_class_paths(checkpoint.get("hyper_parameters", {}))
+        hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
         model = self.config[subcommand].model
         network = model.init_args.get("network") or {}
         network_class = import_object(network["class_path"]) if "class_path" in network else None
         saved_task = hparams.get("_class_path")
+        try:
+            saved_name = saved_task and import_object(saved_task).__name__
+        except (ImportError, AttributeError):
+            raise ConfigError(
+                f"--ckpt_path {ckpt_path}: saved by a pre-release nie whose task {saved_task} no longer exists: "
+                "retrain it with this version"
+            ) from None
         check_same_model(
-            saved_task and import_object(saved_task).__name__,
+            saved_name,
             checkpoint.get("network_name"),
             import_object(model.class_path).__name__,
             network_name(network_class),
