@@ -199,7 +199,7 @@ class NIECLI(LightningCLI):
         """Load a checkpoint's hyper-parameters over the config's model, as LightningCLI does, after
         refusing a checkpoint of another task or network
         (instead of silently building that other model). Overrides a private LightningCLI hook
-        (registered in ``nie.core.lightning_private.PRIVATE_APIS``)."""
+        (registered in ``nie.core.lightning_private.PRIVATE_USES``)."""
         subcommand = self.config.get("subcommand")
         ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
         if not (ckpt_path and Path(ckpt_path).is_file()):

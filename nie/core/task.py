@@ -20,10 +20,10 @@ from torchmetrics import MetricCollection
 from nie.core.baseline import Baseline
 from nie.core.checkpoint_io import rng_states, set_rng_states
 from nie.core.errors import ConfigError
-from nie.core.lightning_private import write_hparams_summary
 from nie.core.naming import factory_hparams, run_values
 from nie.core.resume import record_logger_version
 from nie.core.run_settings import CHECKPOINT_KEY, differences, recorded_settings
+from nie.core.tensorboard import write_hparams_summary
 
 VALIDATION_SCHEDULE = "check_val_every_n_epoch"
 OptimizerName = Literal["adam", "adamw", "sgd"]

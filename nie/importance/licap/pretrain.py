@@ -10,10 +10,9 @@ Under DDP every process computes the same (seeded) embeddings or reads them from
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from pathlib import Path
-from typing import Iterator, Literal, Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 import numpy as np
@@ -21,11 +20,12 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import SingleDeviceStrategy
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from nie.core.cache import cached_array
 from nie.core.errors import ConfigError
+from nie.core.lightning_private import keeping_global_rank
 from nie.core.seed import isolated_rng
 from nie.importance.kernels import Graph
 from nie.importance.licap.bins import TopBins, check_bin_settings, top_bins
@@ -134,7 +134,7 @@ class LICAP(NodePretraining):
             bins = self.sample_bins(train_ids, train_labels, seed)
             module = LICAPPretraining(graph, x, bins, num_relations, self.settings, self.loss)
             logger = _pretrain_logger(run_trainer, "" if input_name == "structural" else input_name)
-            with _keeping_global_rank():
+            with keeping_global_rank():
                 self.make_trainer(device, logger).fit(module)
         rank_zero_info(
             f"LICAP pre-training ({input_name}): best loss {module.best_loss:.4f} after {module.epochs} epochs "
@@ -191,16 +191,6 @@ def _digest(*tensors: Tensor) -> str:
     for t in tensors:
         digest.update(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes())
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _keeping_global_rank() -> Iterator[None]:
-    """The inner single-device Trainer sets Lightning's process rank to 0: the run's is restored afterwards."""
-    rank = rank_zero_only.rank  # type: ignore[attr-defined]  # Lightning sets this attribute at run time
-    try:
-        yield
-    finally:
-        rank_zero_only.rank = rank  # type: ignore[attr-defined]  # (as above)
 
 
 def _pretrain_logger(run_trainer: Optional[pl.Trainer], folder: str) -> TensorBoardLogger | bool:
