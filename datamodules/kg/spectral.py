@@ -50,12 +50,17 @@ def randomized_svd(
     width = min(rank + oversample, min(matrix.shape))
     basis = _orthonormal(matrix @ rng.standard_normal((matrix.shape[1], width)))
     for _ in range(power_iterations):  # power iterations sharpen the spectrum; QR keeps them stable
-        basis = _orthonormal(matrix @ _orthonormal(matrix.T @ basis))
-    # basisᵀ·M is wide: with Mᵀ·basis = Q·R it is Rᵀ·Qᵀ, whose left singular pairs are Rᵀ's; a QR of a tall
-    # matrix and a tiny SVD instead of an SVD of the wide one (several times slower at 10⁵ nodes)
-    _, triangle = torch.linalg.qr(torch.from_numpy(np.ascontiguousarray(matrix.T @ basis)), mode="r")
-    small_u, values, _ = np.linalg.svd(triangle.numpy().T)
-    return _fix_signs(basis @ small_u[:, :rank]), values[:rank]
+        basis = _orthonormal(matrix.T @ basis)  # one step at a time: two [nodes, width] arrays at most
+        basis = _orthonormal(matrix @ basis)
+    # basisᵀ·M is wide: its left singular pairs are the eigenpairs of the small Gram matrix (basisᵀ·M)(Mᵀ·basis)
+    # (square roots), cheaper than its SVD, and holding one [nodes, width] array beside the basis
+    projected = matrix.T @ basis
+    gram = projected.T @ projected
+    del projected
+    squares, small_u = np.linalg.eigh(gram)
+    order = np.argsort(squares)[::-1][:rank]
+    values, small_u = np.sqrt(np.clip(squares[order], 0, None)), small_u[:, order]
+    return _fix_signs(basis @ small_u), values
 
 
 def thin_svd(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
