@@ -28,8 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.kernel_agreement import agreement  # noqa: E402
 from nie.core.provenance import provenance, stamped  # noqa: E402
+from nie.importance.agreement import agreement  # noqa: E402
 
 ITEMS = ("kernels", "geni", "rgtn", "lstm")
 LIMITS = {"geni": 120, "rgtn": 180, "lstm": 120}  # seconds per training item (fit and test together)

@@ -12,8 +12,10 @@ import torch
 
 from datamodules import KnowledgeGraphDataModule, SyntheticKnowledgeGraphDataModule
 from datamodules.kg.settings import GraphDataSettings
+from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
-from nie.importance import GAT, GENI, RGCN, RGTN
+from nie.importance.agreement import ARGUMENTS, EXCLUDED, exported_networks
+from nie.importance.contracts import full_batch_only
 from nie.importance.task import split_outputs
 from tests.conftest import DEMO, TINY, run_train, synthetic_module
 
@@ -22,12 +24,21 @@ def _datamodule(tmp_path: Path, **kwargs) -> SyntheticKnowledgeGraphDataModule:
     return synthetic_module(tmp_path, **kwargs)
 
 
-@pytest.mark.parametrize("network", [GENI, GAT, RGCN, RGTN])
-def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, network) -> None:
+# every exported network that trains on mini-batches: not one that needs the full graph (NeedsFullGraph),
+# nor a baseline (a statistic of the whole graph, fit once)
+SAMPLED = sorted(
+    name
+    for name, cls in exported_networks().items()
+    if name not in EXCLUDED and not issubclass(cls, Baseline) and not full_batch_only(cls)
+)
+
+
+@pytest.mark.parametrize("name", SAMPLED)
+def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, name: str) -> None:
     full = _datamodule(tmp_path)
     sampled = _datamodule(tmp_path, batch_size=37, fanouts=[-1, -1])
     torch.manual_seed(0)
-    net = network(full.spec, num_layers=2).eval()
+    net = exported_networks()[name](full.spec, **{**ARGUMENTS.get(name, {}), "num_layers": 2}).eval()
     seen = []
     with torch.no_grad():
         reference = split_outputs(net(full._batches["predict"]))[0]
