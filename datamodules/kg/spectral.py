@@ -24,7 +24,8 @@ import scipy.sparse as sp
 import torch
 from scipy.special import iv
 
-BLOCK = 16  # columns propagated at a time: bounds the dense temporaries at 10⁷ nodes
+BLOCK = 8  # columns propagated at a time: bounds the dense temporaries at 10⁷ nodes
+ROWS = 65_536  # rows of the final embedding computed at a time
 
 
 def undirected_adjacency(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> sp.csr_matrix:
@@ -63,11 +64,22 @@ def randomized_svd(
     return _fix_signs(basis @ small_u), values
 
 
-def thin_svd(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Left singular vectors and values of a tall dense matrix (QR first: the SVD is then tiny)."""
+def write_scaled_vectors(block: np.ndarray, out: np.ndarray, rows: int = ROWS) -> None:
+    """``out`` ← the rows of U·√Σ (U, Σ: the thin SVD of a tall dense ``block``, QR first so the SVD is
+    tiny), each scaled to unit length, with each column's sign fixed as ``_fix_signs`` fixes U's. Written
+    ``rows`` at a time, so U·√Σ is never held whole beside Q."""
     q, r = torch.linalg.qr(torch.from_numpy(np.ascontiguousarray(block)))
     small_u, values, _ = np.linalg.svd(r.numpy())
-    return _fix_signs(q.numpy() @ small_u), values
+    weights, basis = small_u * np.sqrt(values), q.numpy()
+    peaks = np.zeros(weights.shape[1])  # each column's entry of largest magnitude so far (the first one)
+    for start in range(0, len(basis), rows):
+        scaled = basis[start : start + rows] @ weights
+        at = np.abs(scaled).argmax(axis=0)
+        candidates = scaled[at, np.arange(scaled.shape[1])]
+        larger = np.abs(candidates) > np.abs(peaks)
+        peaks[larger] = candidates[larger]
+        out[start : start + rows] = _row_normalise(scaled, 2)
+    out *= np.where(peaks < 0, -1.0, 1.0).astype(out.dtype)
 
 
 def _fix_signs(vectors: np.ndarray) -> np.ndarray:
@@ -115,15 +127,15 @@ def propagate(
     adjacency: sp.csr_matrix, embedding: np.ndarray, order: int, mu: float, theta: float, block: int = BLOCK
 ) -> np.ndarray:
     """Step 2: Σ_k c_k T_k(Y)·U with Y = (L − μI)²/2 − I (spectrum in [−1, 1]) and c_k = (−1)^k·2·I_k(θ),
-    i.e. g(L)·U; then (A + I)·(U − g(L)·U). Columns filter independently, so they go ``block`` at a time:
-    the recurrence's dense temporaries are [nodes, block], not [nodes, dim] (the same numbers)."""
+    i.e. g(L)·U; then (A + I)·(U − g(L)·U), written over U. Columns filter independently, so they go
+    ``block`` at a time: the recurrence's dense temporaries are [nodes, block], not [nodes, dim] (the same
+    numbers)."""
     looped = adjacency + sp.identity(adjacency.shape[0], format="csr")
     laplacian_shift = sp.identity(adjacency.shape[0], format="csr") * (1.0 - mu) - _row_normalise(looped, 1)
-    out = np.empty_like(embedding)
-    for start in range(0, embedding.shape[1], block):
-        columns = embedding[:, start : start + block]
-        out[:, start : start + block] = looped @ (columns - _chebyshev(laplacian_shift, columns, order, theta))
-    return out
+    for start in range(0, embedding.shape[1], block):  # in place: a block's columns serve only that block
+        columns = np.ascontiguousarray(embedding[:, start : start + block])
+        embedding[:, start : start + block] = looped @ (columns - _chebyshev(laplacian_shift, columns, order, theta))
+    return embedding
 
 
 def _chebyshev(laplacian_shift: sp.csr_matrix, columns: np.ndarray, order: int, theta: float) -> np.ndarray:
@@ -159,8 +171,5 @@ def spectral_embeddings(
         return out
     propagated = propagate(adjacency, factorised_embedding(adjacency, rank, rng), order, mu, theta)
     del adjacency
-    vectors, singular = thin_svd(propagated)
-    del propagated
-    vectors *= np.sqrt(singular)
-    out[:, :rank] = _row_normalise(vectors, 2)
+    write_scaled_vectors(propagated, out[:, :rank] if rank < dim else out)
     return out
