@@ -121,6 +121,27 @@ def kernels_item(device: str, out: Path) -> tuple[str, str]:
     return status, f"against {result['reference']}, largest difference {worst:.1e}"
 
 
+def run_item(
+    item: str, args: argparse.Namespace, out: Path, work: Path, graph: Path | None, device: str, limit: float
+) -> tuple[str, str]:
+    """One item's status and summary line; its command's output goes to ``out/<item>.log``."""
+    python, train, log = sys.executable, str(ROOT / "train.py"), out / f"{item}.log"
+    if item == "kernels":
+        return kernels_item(device, out)
+    if item in ("geni", "rgtn"):
+        target = out / f"{item}_cv.json"
+        cv = cv_args(item, args.data, args.cache, args.smoke, graph)
+        status, _ = run([python, train, *cv, "--out", str(target)], work, limit, log)
+        return status, figures(target, ("ndcg@100", "spearman", "fit_test_seconds"))
+    config = lstm_config(args.data, args.smoke, work)
+    status, fit_seconds = run([python, train, "fit", *config], work, limit, log)
+    target = out / "lstm_test.json"
+    test = [python, train, "test", *config, "--ckpt_path", "best", "--out", str(target)]
+    if status == "ok":
+        status, _ = run(test, work, limit - fit_seconds, log)
+    return status, figures(target, ("test/rmse", "test/mae"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.environ.get("OUT", "device_check"), help="where the JSON files go")
@@ -144,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# device check on {name}, torch {torch.__version__}, {'smoke' if args.smoke else 'full'} mode", flush=True)
     summary: dict = {"device": name, "torch": torch.__version__, "smoke": args.smoke, "items": {}}
     summary["provenance"] = provenance(config={k: str(v) for k, v in vars(args).items()})
-    python, train, started = sys.executable, str(ROOT / "train.py"), time.perf_counter()
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nie-device-check-") as scratch:
         work = Path(scratch)
         graph = None
@@ -153,24 +174,9 @@ def main(argv: list[str] | None = None) -> int:
 
             graph = write_synthetic_graph(work / "graph", num_nodes=300, num_relations=4, avg_degree=5, seed=0)
         for item in args.only:
-            log, start = out / f"{item}.log", time.perf_counter()
+            start = time.perf_counter()
             left = DEADLINE - (start - started) if not args.smoke else float("inf")
-            if item == "kernels":
-                status, line = kernels_item(device, out)
-            elif item in ("geni", "rgtn"):
-                target = out / f"{item}_cv.json"
-                cv = cv_args(item, args.data, args.cache, args.smoke, graph)
-                command = [python, train, *cv, "--out", str(target)]
-                status, _ = run(command, work, min(LIMITS[item], left), log)
-                line = figures(target, ("ndcg@100", "spearman", "fit_test_seconds"))
-            else:
-                config = lstm_config(args.data, args.smoke, work)
-                status, fit_seconds = run([python, train, "fit", *config], work, min(LIMITS[item], left), log)
-                target = out / "lstm_test.json"
-                test = [python, train, "test", *config, "--ckpt_path", "best", "--out", str(target)]
-                if status == "ok":
-                    status, _ = run(test, work, min(LIMITS[item], left) - fit_seconds, log)
-                line = figures(target, ("test/rmse", "test/mae"))
+            status, line = run_item(item, args, out, work, graph, device, min(LIMITS.get(item, left), left))
             seconds = time.perf_counter() - start
             summary["items"][item] = {"status": status, "seconds": round(seconds, 1), "figures": line}
             (out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -87,48 +87,34 @@ def licap_step(dm):
     return encoder, lambda batch: licap.loss(encoder(batch.graphs[0], batch.x), bins)
 
 
-def measure(
-    root: str,
-    model: str,
-    sampled: bool,
-    epochs: int,
-    batch_size: int,
-    fanouts: list[int],
-    profile: bool = False,
-    backend: str = "dgl",
-    device: str = "cpu",
-    models_together: int = 1,
-) -> dict:
-    import torch
+def network_and_loss(dm, model: str, num_layers: int, models_together: int):
+    """Network ``model`` on the data's spec and its training loss on a batch."""
     import torch.nn.functional as F
 
     import nie.importance
-    from datamodules import KnowledgeGraphDataModule
     from nie.importance.task import split_outputs
 
-    torch.manual_seed(0)
-    fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
-    extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
-    semantic = ["semantic"] if model in SEMANTIC else None
-    dm = KnowledgeGraphDataModule(
-        root=root, features=["structural"], semantic_features=semantic, backend=backend, **extra
-    )
-    dm.setup()
-    device = torch.device(device)
     if model == "pregat":
-        net, step_loss = licap_step(dm)
-    else:
-        build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
-        options = dict(OPTIONS.get(model, {}))
-        if models_together > 1:  # k models' message passing as one network with k times the heads
-            options["heads"] = HEADS[model] * models_together
-        net = build(dm.spec, num_layers=len(fanouts), **options)
+        return licap_step(dm)
+    build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
+    options = dict(OPTIONS.get(model, {}))
+    if models_together > 1:  # k models' message passing as one network with k times the heads
+        options["heads"] = HEADS[model] * models_together
+    net = build(dm.spec, num_layers=num_layers, **options)
 
-        def step_loss(batch):
-            if hasattr(net, "training_loss"):
-                return net.training_loss(batch)["loss"]
-            main, _ = split_outputs(net(batch))
-            return F.mse_loss(main[batch.target_index], batch.labels)
+    def step_loss(batch):
+        if hasattr(net, "training_loss"):
+            return net.training_loss(batch)["loss"]
+        main, _ = split_outputs(net(batch))
+        return F.mse_loss(main[batch.target_index], batch.labels)
+
+    return net, step_loss
+
+
+def epoch_seconds(net, step_loss, dm, sampled: bool, epochs: int, device, profile: bool) -> list[float]:
+    """Seconds of each of ``epochs`` + 1 training epochs (the first warms up allocators); with ``profile``,
+    one profiled epoch whose table goes to stderr."""
+    import torch
 
     net.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
@@ -153,8 +139,40 @@ def measure(
         times.append(time.perf_counter() - start)
     if profile:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
+    return times
+
+
+def measure(
+    root: str,
+    model: str,
+    sampled: bool,
+    epochs: int,
+    batch_size: int,
+    fanouts: list[int],
+    profile: bool = False,
+    backend: str = "dgl",
+    device: str = "cpu",
+    models_together: int = 1,
+) -> dict:
+    import torch
+
+    import nie.importance
+    from datamodules import KnowledgeGraphDataModule
+
+    torch.manual_seed(0)
+    fanouts = [fanouts[0]] * LAYERS.get(model, len(fanouts))
+    extra = dict(batch_size=batch_size, fanouts=fanouts) if sampled else {}
+    semantic = ["semantic"] if model in SEMANTIC else None
+    dm = KnowledgeGraphDataModule(
+        root=root, features=["structural"], semantic_features=semantic, backend=backend, **extra
+    )
+    dm.setup()
+    net, step_loss = network_and_loss(dm, model, len(fanouts), models_together)
+    times = epoch_seconds(net, step_loss, dm, sampled, epochs, torch.device(device), profile)
+    epochs = len(times) - 1
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    gpu_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0
+    on_gpu = torch.device(device).type == "cuda"
+    gpu_mib = torch.cuda.max_memory_allocated(torch.device(device)) / 2**20 if on_gpu else 0
     return {
         "model": model,
         "mode": "sampled" if sampled else "full-batch",
@@ -166,7 +184,7 @@ def measure(
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default="../shared/data/fb15k")
     parser.add_argument("--models", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
@@ -190,7 +208,11 @@ def main() -> None:
         help="another checkout of the project (e.g. a git worktree of an older commit): every row also runs "
         "on its packages, and the table gives this checkout's time over its",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     if args.profile:
         measure(args.root, args.profile, False, 1, args.batch_size, args.fanouts, True, args.backends[0], args.device)
         return
@@ -211,6 +233,11 @@ def main() -> None:
             )
         )
         return
+    print_table(args)
+
+
+def print_table(args: argparse.Namespace) -> None:
+    """Every (model, mode, backend) row, each measured in a fresh process, as a Markdown table."""
     import torch
 
     print(

@@ -125,14 +125,8 @@ def run_project(data: Path, quantile: bool) -> tuple[pd.DataFrame, list[float]]:
     return table, DECILES if quantile else []
 
 
-def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -> tuple[pd.DataFrame, list[float]]:
-    """NeuralForecast's LSTM or NHITS: fit on the training period (validation period for early
-    stopping), forecast every test window with the same history and covariates."""
-    from neuralforecast import NeuralForecast
-    from neuralforecast.losses.pytorch import MSE, MQLoss
-    from neuralforecast.models import LSTM, NHITS
-
-    meta = json.loads((data / "meta.json").read_text())
+def neuralforecast_inputs(data: Path, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """The series cut to whole forecast days, the windows, and the validation and test lengths in hours."""
     series = pd.read_csv(data / "series.csv.gz", parse_dates=["ds"])
     series["unique_id"] = series["unique_id"].astype(str)
     series["y"] = series["y"].fillna(0.0)  # missing hours are left out of the scores below
@@ -145,8 +139,20 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     series = series[series["ds"] < test_start + days * pd.Timedelta(hours=horizon)]
     val_hours = int((test_start - pd.Timestamp(meta["val_start"])) / pd.Timedelta("1h"))
     test_hours = int(series.groupby("unique_id")["ds"].apply(lambda d: (d >= test_start).sum()).min())
+    return series, windows, val_hours, test_hours
+
+
+def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -> tuple[pd.DataFrame, list[float]]:
+    """NeuralForecast's LSTM or NHITS: fit on the training period (validation period for early
+    stopping), forecast every test window with the same history and covariates."""
+    from neuralforecast import NeuralForecast
+    from neuralforecast.losses.pytorch import MSE, MQLoss
+    from neuralforecast.models import LSTM, NHITS
+
+    meta = json.loads((data / "meta.json").read_text())
+    series, windows, val_hours, test_hours = neuralforecast_inputs(data, meta)
     common = dict(
-        h=horizon,
+        h=meta["horizon"],
         input_size=meta["input_size"],
         futr_exog_list=meta["futr"],
         max_steps=max_steps,
@@ -181,17 +187,24 @@ def run_neuralforecast(data: Path, model: str, quantile: bool, max_steps: int) -
     return forecasts.merge(scored, on=["unique_id", "cutoff"]), DECILES if quantile else []
 
 
-def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd.DataFrame, list[float]]:
-    """PyTorch Forecasting's DeepAR (a Normal distribution) or TFT (quantile loss): fit on the training
-    period (the validation period for early stopping), forecast the project's test windows."""
-    import lightning.pytorch as pl
-    import torch
-    from lightning.pytorch.callbacks import EarlyStopping
-    from pytorch_forecasting import DeepAR, TemporalFusionTransformer, TimeSeriesDataSet
-    from pytorch_forecasting.data.encoders import TorchNormalizer
-    from pytorch_forecasting.metrics import NormalDistributionLoss, QuantileLoss
+def issued_like_the_project(training, frame: pd.DataFrame, first: int, windows: pd.DataFrame, stage: str, index_of):
+    """PyTorch Forecasting windows of ``stage`` issued at the project's issue times only (one per day,
+    not per hour)."""
+    from pytorch_forecasting import TimeSeriesDataSet
 
-    torch.manual_seed(0)
+    dataset = TimeSeriesDataSet.from_dataset(training, frame, min_prediction_idx=first, stop_randomization=True)
+    chosen = windows[windows["split"] == stage]
+    starts = set(zip(chosen["unique_id"], chosen["cutoff"].map(index_of) + 1))
+    return dataset.filter(
+        lambda index: [(g, t) in starts for g, t in zip(index["unique_id"], index["time_idx_first_prediction"])]
+    )
+
+
+def pytorch_forecasting_data(data: Path, model: str) -> dict:
+    """The training, validation and test datasets, the windows, the observed hours and the time origin."""
+    from pytorch_forecasting import TimeSeriesDataSet
+    from pytorch_forecasting.data.encoders import TorchNormalizer
+
     meta = json.loads((data / "meta.json").read_text())
     series = pd.read_csv(data / "series.csv.gz", parse_dates=["ds"])
     series["unique_id"] = series["unique_id"].astype(str)
@@ -218,18 +231,30 @@ def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd
     )
     windows = pd.read_csv(data / "windows.csv", parse_dates=["cutoff"])
     windows["unique_id"] = windows["unique_id"].astype(str)
+    early = series[series["time_idx"] < test_start]
+    return {
+        "training": training,
+        "validation": issued_like_the_project(training, early, val_start, windows, "val", index_of),
+        "test": issued_like_the_project(training, series, test_start, windows, "test", index_of),
+        "windows": windows,
+        "observed": observed,
+        "origin": origin,
+        "horizon": horizon,
+    }
 
-    def issued_like_the_project(stage: str, frame: pd.DataFrame, first: int) -> TimeSeriesDataSet:
-        """Windows of ``stage`` issued at the project's issue times only (one per day, not per hour)."""
-        dataset = TimeSeriesDataSet.from_dataset(training, frame, min_prediction_idx=first, stop_randomization=True)
-        chosen = windows[windows["split"] == stage]
-        starts = set(zip(chosen["unique_id"], chosen["cutoff"].map(index_of) + 1))
-        return dataset.filter(
-            lambda index: [(g, t) in starts for g, t in zip(index["unique_id"], index["time_idx_first_prediction"])]
-        )
 
-    validation = issued_like_the_project("val", series[series["time_idx"] < test_start], val_start)
-    test = issued_like_the_project("test", series, test_start)
+def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd.DataFrame, list[float]]:
+    """PyTorch Forecasting's DeepAR (a Normal distribution) or TFT (quantile loss): fit on the training
+    period (the validation period for early stopping), forecast the project's test windows."""
+    import lightning.pytorch as pl
+    import torch
+    from lightning.pytorch.callbacks import EarlyStopping
+    from pytorch_forecasting import DeepAR, TemporalFusionTransformer
+    from pytorch_forecasting.metrics import NormalDistributionLoss, QuantileLoss
+
+    torch.manual_seed(0)
+    sets = pytorch_forecasting_data(data, model)
+    training = sets["training"]
     loaders = dict(batch_size=128, num_workers=0)
     if model == "deepar":
         network = DeepAR.from_dataset(
@@ -253,16 +278,22 @@ def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd
     trainer.fit(
         network,
         training.to_dataloader(train=True, **loaders),
-        validation.to_dataloader(train=False, **loaders),
+        sets["validation"].to_dataloader(train=False, **loaders),
     )
+    return pytorch_forecasting_forecasts(network, sets, loaders), DECILES
+
+
+def pytorch_forecasting_forecasts(network, sets: dict, loaders: dict) -> pd.DataFrame:
+    """The fitted network's deciles for every test window, with the observed power beside them."""
     prediction = network.predict(
-        test.to_dataloader(train=False, **loaders),
+        sets["test"].to_dataloader(train=False, **loaders),
         mode="quantiles",
         return_index=True,
         trainer_kwargs=dict(accelerator="cpu", logger=False, enable_progress_bar=False),
     )
     quantiles = prediction.output.cpu().numpy()  # [windows, horizon, levels]
     index = prediction.index  # time_idx of each window's first forecast hour, per group
+    origin, horizon, windows = sets["origin"], sets["horizon"], sets["windows"]
     rows = []
     for (_, window), values in zip(index.iterrows(), quantiles):
         first = origin + pd.Timedelta(hours=int(window["time_idx"]))
@@ -274,8 +305,7 @@ def run_pytorch_forecasting(data: Path, model: str, max_epochs: int) -> tuple[pd
     forecasts = pd.concat(rows)
     forecasts["point"] = forecasts["q0.5"]
     scored = windows[windows["split"] == "test"][["unique_id", "cutoff"]]
-    forecasts = forecasts.merge(scored, on=["unique_id", "cutoff"]).merge(observed, on=["unique_id", "ds"])
-    return forecasts, DECILES
+    return forecasts.merge(scored, on=["unique_id", "cutoff"]).merge(sets["observed"], on=["unique_id", "ds"])
 
 
 def _level_column(column: str, model_name: str) -> str:
