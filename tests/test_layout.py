@@ -143,3 +143,23 @@ def test_no_test_imports_the_benches() -> None:
     assert imports_bench("def f():\n    from bench.scale import measure\n") and not imports_bench("import benchmark")
     importing = [p.name for p in sorted((ROOT / "tests").rglob("*.py")) if imports_bench(p.read_text())]
     assert importing == sorted(BENCH_TOOL_TESTS)
+
+
+def section_maps(source: str) -> int:
+    """Dict literals mapping the training callbacks to their config sections."""
+    sections = {"checkpoint", "early_stopping", "gradient_clipping"}
+    found = 0
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            values = {v.value for v in node.values if isinstance(v, ast.Constant)}
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            found += sections <= values or {"HParamCheckpoint", "MinEpochsEarlyStopping"} <= keys
+    return found
+
+
+def test_the_callback_sections_are_mapped_once() -> None:
+    """``nie.cli.lightning_cli.CALLBACK_SECTIONS`` is the one map; predict.py and the benches read it."""
+    assert section_maps('M = {"HParamCheckpoint": "c", "MinEpochsEarlyStopping": "e"}') == 1
+    scripts = [ROOT / "train.py", ROOT / "predict.py"]
+    counts = {str(p.relative_to(ROOT)): section_maps(p.read_text()) for p in [*SOURCES, *BENCH, *scripts]}
+    assert {path: n for path, n in counts.items() if n} == {"nie/cli/lightning_cli.py": 1}
