@@ -59,7 +59,7 @@ def write_partitions(
     name = str(datamodule.hparams["dataset"])
     folder = Path(out)
     check_new_folder(folder)
-    partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    partial = folder.resolve().with_name(f".{folder.resolve().name}.partial-{os.getpid()}")
     try:
         dgl.distributed.partition_graph(g, name, parts, str(partial), part_method=method)
         check_node_ranges(json.loads((partial / f"{name}.json").read_text()), method)
