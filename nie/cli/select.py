@@ -25,8 +25,7 @@ from typing import Optional
 import numpy as np
 
 from nie.cli.exits import attributed
-from nie.cli.importance.cv import cross_validate_with_provenance, plan
-from nie.cli.lightning_cli import build_cli
+from nie.cli.importance.cv import plan, run_plan
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.provenance import provenance, stamped
@@ -84,9 +83,10 @@ def select(argv: list[str]) -> dict:
     started = time.perf_counter()
     known, rest = parser.parse_known_args(argv)
     check_writable(known.out)
-    args = {c: [*candidate_args(c), *rest] for c in known.candidates}
-    facts = {c: attributed(f"select: candidate {c!r}", partial(plan, build_cli, a)) for c, a in args.items()}
-    scores = {(f.monitor, f.mode) for f in facts.values()}
+    plans = {
+        c: attributed(f"select: candidate {c!r}", partial(plan, [*candidate_args(c), *rest])) for c in known.candidates
+    }
+    scores = {(p.members[0].facts.monitor, p.members[0].facts.mode) for p in plans.values()}
     if len(scores) != 1:
         raise ConfigError(
             f"select: candidates are validated on different scores {sorted(scores)}; compare like with like"
@@ -94,8 +94,7 @@ def select(argv: list[str]) -> dict:
     ((monitor, mode),) = scores
     keys, mode = ranking_keys(known.metric, monitor, mode, known.mode)
     key = keys[0] if len(keys) == 1 else "mean of " + " and ".join(keys)
-    folds = ["--folds", *map(str, known.folds)] if known.folds else []
-    runs = {c: cross_validate_with_provenance([*a, *folds]) for c, a in args.items()}
+    runs = {c: run_plan(p, known.folds) for c, p in plans.items()}
     tables = {c: table for c, (table, _) in runs.items()}
     ranking = rank(tables, keys, mode)
     chosen = ranking[0]["candidate"]

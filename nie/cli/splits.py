@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from nie.cli.checkpoints import read_checkpoint, run_dir
+from nie.cli.experiment import Experiment
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError, NIEError
@@ -100,18 +101,17 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
 
 
 def run_split(
-    make_cli: Callable[[list[str]], NIECLI],
-    args: list[str],
+    experiment: Experiment,
     label: str,
     seen: set[Path],
     before_fit: Optional[Callable[[NIECLI], None]] = None,
     after_test: Optional[Callable[[NIECLI, Path, Optional[str]], None]] = None,
 ) -> tuple[dict[str, float], Path]:
-    """Run (or read back) one split; ``before_fit`` may prepare the model (e.g. warm-start it) and
+    """Run (or read back) one split of ``experiment``; ``before_fit`` may prepare the model (e.g. warm-start it) and
     ``after_test(cli, directory, best)`` may save what else the split leaves (e.g. predictions; ``best``
     is None after a fresh run, where the trainer still holds the best checkpoint)."""
     start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
-    cli = make_cli(args)
+    cli = experiment.build()
     directory = run_dir(cli.trainer, cli.model, cli.datamodule)
     if directory in seen:
         raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")

@@ -25,10 +25,10 @@ from typing import Any, Callable, Optional
 
 import pandas as pd
 
+from nie.cli.experiment import Experiment
 from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
-from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.lightning_cli import NIECLI
 from nie.cli.outputs import run_provenance
-from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path, write_json
@@ -82,8 +82,7 @@ def keep_forecasts(origin: pd.Timestamp) -> Callable[[NIECLI, Path, Optional[str
 
 
 def run_origins(
-    make_cli: Callable[[list[str]], NIECLI],
-    args: list[str],
+    experiment: Experiment,
     plan: BacktestPlan,
     schedule: list[Origin],
     root: Path,
@@ -95,20 +94,21 @@ def run_origins(
     seen: set[Path] = set()
     previous: Optional[str] = None
     for origin in schedule:
-        own = [*args, *origin.data_args(), "--checkpoint.root", str(root / f"{origin.origin:%Y-%m-%d}")]
+        own = experiment.with_data(**origin.data_init_args())
+        own = own.with_checkpoint(root=str(root / f"{origin.origin:%Y-%m-%d}"))
         before_fit = None
         if plan.refit == "finetune" and previous is not None:
-            own += ["--trainer.max_epochs", str(plan.finetune_epochs or max(1, max_epochs // 3))]
+            own = own.with_trainer(max_epochs=plan.finetune_epochs or max(1, max_epochs // 3))
             before_fit = warm_start(previous)
         label, keep = f"origin {origin.origin}", keep_forecasts(origin.origin)
-        metrics, directory = run_split(make_cli, own, label, seen, before_fit=before_fit, after_test=keep)
+        metrics, directory = run_split(own, label, seen, before_fit=before_fit, after_test=keep)
         previous = best_checkpoint(directory)
         forecasts.append(str(directory / FORECASTS))
         per_origin.append(metrics)
     return per_origin
 
 
-def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, Any]:
+def backtest(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="train.py backtest",
         description=__doc__,
@@ -118,16 +118,16 @@ def backtest(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] 
     started = time.perf_counter()
     usage = "python train.py backtest --config <power config> [--out bt.json]"
     known, rest = protocol_arguments(parser, argv, usage)
-    make_cli = make_cli or build_cli
-    probe = make_cli(rest)
+    experiment = Experiment.from_argv(rest)
+    probe = experiment.build()
     plan, schedule = plan_of(probe)
-    configs = split_configs(rest)[0]
     checkpoint_root = Path(getattr(probe.trainer.checkpoint_callback, "root", "runs"))
-    name = "+".join(Path(c).stem for c in configs) or "config"  # a base and its patches: apart from each other
+    # a base and its patches: apart from each other
+    name = "+".join(Path(c).stem for c in experiment.configs) or "config"
     root = checkpoint_root / "backtest" / name / plan.refit
     max_epochs = probe.trainer.max_epochs or 1
     forecasts: list[str] = []
-    table: dict[str, Any] = fold_table(run_origins(make_cli, rest, plan, schedule, root, max_epochs, forecasts))
+    table: dict[str, Any] = fold_table(run_origins(experiment, plan, schedule, root, max_epochs, forecasts))
     print(format_table(table))
     result = {
         "origins": [str(o.origin) for o in schedule],

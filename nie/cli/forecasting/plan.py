@@ -47,13 +47,10 @@ class Origin:
     origin: pd.Timestamp
     test_end: pd.Timestamp
 
-    def data_args(self) -> list[str]:
-        args = [
-            *("--data.init_args.val_start", str(self.val_start)),
-            *("--data.init_args.test_start", str(self.origin)),
-            *("--data.init_args.test_end", str(self.test_end)),
-        ]
-        return args + (["--data.init_args.train_start", str(self.train_start)] if self.train_start else [])
+    def data_init_args(self) -> dict[str, str]:
+        """The datamodule's periods for this origin (``with_data``'s arguments)."""
+        periods = {"val_start": str(self.val_start), "test_start": str(self.origin), "test_end": str(self.test_end)}
+        return periods | ({"train_start": str(self.train_start)} if self.train_start else {})
 
 
 def _timedelta(value: str, name: str) -> pd.Timedelta:

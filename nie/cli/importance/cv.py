@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from nie.cli.checkpoints import run_dir
 from nie.cli.exits import attributed
+from nie.cli.experiment import Experiment
 from nie.cli.importance.ensemble import (
     FOLD_PREDICTIONS,
     MemberFacts,
@@ -26,7 +28,7 @@ from nie.cli.importance.ensemble import (
     member_names,
     save_fold_predictions,
 )
-from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.lightning_cli import NIECLI
 from nie.cli.outputs import resolved_config, run_provenance
 from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
@@ -44,11 +46,8 @@ def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> 
         save_fold_predictions(cli, directory / FOLD_PREDICTIONS, best)
 
 
-def run_fold(
-    make_cli: Callable[[list[str]], NIECLI], args: list[str], fold: int, seen: set[Path]
-) -> tuple[dict[str, float], Path]:
-    fold_args = [*args, "--data.init_args.fold", str(fold)]
-    return run_split(make_cli, fold_args, f"fold {fold}", seen, after_test=keep_fold_predictions)
+def run_fold(experiment: Experiment, fold: int, seen: set[Path]) -> tuple[dict[str, float], Path]:
+    return run_split(experiment.with_data(fold=fold), f"fold {fold}", seen, after_test=keep_fold_predictions)
 
 
 def cv_table_path(directories: list[Path]) -> Path:
@@ -63,15 +62,15 @@ def cv_table_path(directories: list[Path]) -> Path:
     return common / ("-".join(["cv_metrics", *shared]) + ".json")
 
 
-def run_folds(make_cli: Callable[[list[str]], NIECLI], args: list[str], folds: Optional[list[int]]) -> MemberRun:
-    """Every requested fold of one configuration (all ``data.num_folds`` by default)."""
-    probe = make_cli(args)
+def run_folds(experiment: Experiment, probe: NIECLI, folds: Optional[list[int]]) -> MemberRun:
+    """Every requested fold of one configuration (all ``data.num_folds`` by default); ``probe`` is the
+    configuration built as given (what the provenance records)."""
     num_folds = probe.datamodule.hparams.get("num_folds")
     if num_folds is None:
         raise ConfigError("cv needs a datamodule with a num_folds argument")
     folds = folds if folds else list(range(num_folds))
     seen: set[Path] = set()
-    runs = [run_fold(make_cli, args, fold, seen) for fold in folds]
+    runs = [run_fold(experiment, fold, seen) for fold in folds]
     return MemberRun(folds, [m for m, _ in runs], [d for _, d in runs], probe)
 
 
@@ -81,9 +80,8 @@ def write_tables(runs: list[MemberRun], record: dict) -> None:
         write_json(cv_table_path(run.directories), stamped(fold_table(run.metrics), record))
 
 
-def probe(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFacts:
-    """Parse and build one configuration without training: what selection and ensembles check first."""
-    cli = make_cli(args)
+def probe(cli: NIECLI) -> MemberFacts:
+    """What selection and ensembles check of one configuration before anything trains (built, not trained)."""
     checkpoint = cli.trainer.checkpoint_callback
     factory = getattr(cli.model, "network_factory", None)
     network = next((a for a in getattr(factory, "args", ()) if isinstance(a, type)), factory)
@@ -97,41 +95,71 @@ def probe(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFac
     )
 
 
-def checked_members(
-    make_cli: Callable[[list[str]], NIECLI], section: dict, extra: list[str]
-) -> tuple[list[list[str]], list[MemberFacts]]:
-    """Every member's arguments and facts, checked together before any of them trains."""
-    names = member_names(section["members"])
-    members: list[list[str]] = []
-    facts: list[MemberFacts] = []
-    for name, member in zip(names, section["members"]):
-        source = f"ensemble {section['path']}: member {name}"
-        members.append(attributed(source, partial(member_args, member, extra)))
-        facts.append(attributed(source, partial(probe, make_cli, members[-1])))
-    check_members(section, names, facts)
-    return members, facts
+@dataclass(frozen=True)
+class Member:
+    """One configuration of a cv, parsed once and built once (``cli``: what its provenance records)."""
+
+    experiment: Experiment
+    cli: NIECLI
+    facts: MemberFacts
 
 
-def plan(make_cli: Callable[[list[str]], NIECLI], args: list[str]) -> MemberFacts:
+def member(args: list[str], source: str = "") -> Member:
+    """One configuration parsed and built; its errors name ``source`` (an ensemble member)."""
+
+    def build() -> Member:
+        experiment = Experiment.from_argv(args)
+        cli = experiment.build()
+        return Member(experiment, cli, probe(cli))
+
+    return attributed(source, build) if source else build()
+
+
+@dataclass(frozen=True)
+class CvPlan:
+    """A cv checked before anything trains: one configuration, or an ensemble's members (``section``)."""
+
+    section: Optional[dict]
+    members: list[Member]
+
+
+def plan(args: list[str]) -> CvPlan:
     """Check a cv before anything trains: the config (or every ensemble member) parses and builds, and
-    ensemble members can be combined. Returns the facts of the (first) configuration."""
+    ensemble members can be combined."""
     section = ensemble_section(args)
     if section is None:
-        return probe(make_cli, args)
-    return checked_members(make_cli, section, split_configs(args)[1])[1][0]
+        return CvPlan(None, [member(args)])
+    names, extra = member_names(section["members"]), split_configs(args)[1]
+    members = []
+    for name, own in zip(names, section["members"]):
+        source = f"ensemble {section['path']}: member {name}"
+        members.append(member(attributed(source, partial(member_args, own, extra)), source))
+    check_members(section, names, [m.facts for m in members])
+    return CvPlan(section, members)
 
 
-def cross_validate(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> dict[str, dict]:
+def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[dict[str, dict], dict]:
+    """Run (or read back) every fold of a planned cv; print its table and write it, with the command's
+    provenance, beside the folds. Returns the table and the provenance record."""
+    started = time.perf_counter()
+    runs = [run_folds(m.experiment, m.cli, folds) for m in plan.members]
+    if plan.section is None:
+        table = fold_table(runs[0].metrics)
+        record = run_provenance(runs[0].cli, started)
+    else:
+        section, first = plan.section, plan.members[0].facts
+        table = fold_table(combine_members(section, runs, first.monitor, first.mode))
+        record = ensemble_provenance(section, runs, started)
+        # the ensemble's own table, apart from every member's
+        write_json(first.root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json", stamped(table, record))
+    write_tables(runs, record)
+    print(format_table(table))
+    return table, record
+
+
+def cross_validate(argv: list[str]) -> dict[str, dict]:
     """Run (or read back) every fold; print the table and write it, with the command's provenance,
     beside the folds and to ``--out``. Returns the table (without the provenance)."""
-    return cross_validate_with_provenance(argv, make_cli)[0]
-
-
-def cross_validate_with_provenance(
-    argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None
-) -> tuple[dict[str, dict], dict]:
-    """``cross_validate``'s table and the provenance record written with it."""
-    started = time.perf_counter()
     parser = argparse.ArgumentParser(
         prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
     )
@@ -139,24 +167,10 @@ def cross_validate_with_provenance(
     known, rest = protocol_arguments(
         parser, argv, "python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
     )
-    make_cli = make_cli or build_cli
-    section = ensemble_section(rest)
-    if section is None:
-        runs = [run_folds(make_cli, rest, known.folds)]
-        table = fold_table(runs[0].metrics)
-        record = run_provenance(runs[0].cli, started)
-    else:
-        members, facts = checked_members(make_cli, section, split_configs(rest)[1])
-        runs = [run_folds(make_cli, args, known.folds) for args in members]
-        table = fold_table(combine_members(section, runs, facts[0].monitor, facts[0].mode))
-        record = ensemble_provenance(section, runs, started)
-        # the ensemble's own table, apart from every member's
-        write_json(facts[0].root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json", stamped(table, record))
-    write_tables(runs, record)
-    print(format_table(table))
+    table, record = run_plan(plan(rest), known.folds)
     if known.out:
         write_json(known.out, stamped(table, record))
-    return table, record
+    return table
 
 
 def ensemble_provenance(section: dict, runs: list[MemberRun], started: float) -> dict:

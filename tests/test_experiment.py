@@ -1,0 +1,66 @@
+"""The typed experiment protocols change (``nie.cli.experiment``): no production module builds option strings
+for another run, and a changed copy is checked by the parser."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from jsonargparse import ArgumentError
+
+from nie.cli.experiment import Experiment
+from nie.cli.splits import config_hash
+from tests.conftest import DEMO, ROOT, TINY
+
+PRODUCTION = [
+    ROOT / "train.py",
+    ROOT / "predict.py",
+    *(p for d in ("nie", "datamodules", "callbacks") for p in (ROOT / d).rglob("*.py")),
+]
+OPTION = re.compile(r"--(data|trainer|model|checkpoint)[.=]\S*")
+
+
+def option_strings(path: Path) -> list[str]:
+    """String constants of ``path`` that are a run's option (``--data.init_args.fold``), not prose naming one."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and OPTION.fullmatch(node.value.strip()):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_the_scan_finds_a_built_option() -> None:
+    tree = ast.parse('args = [*args, "--data.init_args.fold", str(k)]; other = f"--trainer.max_epochs={n}"')
+    values = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert [v for v in values if OPTION.fullmatch(v.strip())] == ["--data.init_args.fold", "--trainer.max_epochs="]
+
+
+def test_no_production_module_builds_options_for_another_run() -> None:
+    assert len(PRODUCTION) > 50
+    assert [hit for path in PRODUCTION for hit in option_strings(path)] == []
+
+
+def test_a_changed_copy_is_the_run_its_options_give(workdir: Path) -> None:
+    """``with_data``/``with_trainer``/``with_checkpoint`` build the configuration the same options on the
+    command line build (the same config hash: cv and backtest read back splits made before the change)."""
+    from nie.cli.lightning_cli import build_cli
+
+    base = ["--config", DEMO, *TINY]
+    by_options = build_cli([*base, "--data.init_args.fold", "2", "--trainer.max_epochs", "3", "--checkpoint.root", "r"])
+    experiment = Experiment.from_argv(base)
+    changed = experiment.with_data(fold=2).with_trainer(max_epochs=3).with_checkpoint(root="r")
+    built = changed.build()
+    assert built.datamodule.hparams["fold"] == 2 and built.trainer.max_epochs == 3
+    assert config_hash(built) == config_hash(by_options)
+    assert experiment.config["data.init_args.fold"] == 0  # a copy: the experiment itself is unchanged
+    assert experiment.configs == (DEMO,)
+
+
+def test_a_wrong_value_is_refused_by_the_parser(workdir: Path) -> None:
+    experiment = Experiment.from_argv(["--config", DEMO, *TINY])
+    with pytest.raises(ArgumentError, match="no_such_argument"):
+        experiment.with_data(no_such_argument=1).build()
+    with pytest.raises(ArgumentError, match="max_epochs"):
+        experiment.with_trainer(max_epochs="many").build()
