@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
 
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, RunFolderError
 from nie.core.io import write_json
 from nie.core.lightning_private import refresh_last_checkpoint
 from nie.core.naming import run_path, run_values
@@ -107,7 +107,7 @@ class HParamCheckpoint(ModelCheckpoint):
         folder, version = named, 1
         while (saved := folder_settings(folder)) is not None and (changed := differences(saved, current)):
             if self.on_mismatch == "error":
-                raise ConfigError(self._mismatch(folder, saved, current, changed))
+                raise RunFolderError(self._mismatch(folder, saved, current, changed))
             version += 1
             folder = named.with_name(f"{named.name}-v{version}")
         if saved is not None and DATA_FINGERPRINT in current and DATA_FINGERPRINT not in saved:
@@ -145,7 +145,7 @@ class HParamCheckpoint(ModelCheckpoint):
         held = held_run(folder)
         if held and trainer.ckpt_path is None:
             if not self.overwrite:
-                raise ConfigError(
+                raise RunFolderError(
                     f"{folder} holds a run already ({', '.join(held)}): continue it with --ckpt_path last, "
                     "train into another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
                 )

@@ -305,6 +305,9 @@ def test_error_pages_exist_and_the_cli_line_names_them(docs_workdir: Path) -> No
 
     with pytest.raises(SystemExit, match=r"^error: bad.csv.*\(see docs/data.md\)$"):
         main(["fit", "--config", "configs/gefcom2014/lstm.yaml", *POWER, "--data.init_args.path", "bad.csv"])
+    main(["fit", "--config", "configs/demo.yaml", *DEMO])
+    with pytest.raises(SystemExit, match=r"^error: runs/geni/synthetic/.* holds a run already .*\(see docs/runs.md\)$"):
+        main(["fit", "--config", "configs/demo.yaml", *DEMO])
     graph = write_synthetic_graph(docs_workdir / "bad_graph", compress=False, num_nodes=50, num_relations=2, seed=1)
     with open(graph / "synthetic_rel-all.txt", "a") as triples:
         triples.write("1\tfriend\t2\n")

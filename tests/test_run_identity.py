@@ -149,6 +149,7 @@ def _other_data(message: str, first: Path, second: Path) -> None:
     assert str(first.resolve()) in message and str(second.resolve()) in message
     assert message.endswith(
         "give this data its own run folders with --data.init_args.dataset NAME or --checkpoint.root DIR"
+        " (see docs/runs.md)"
     )
 
 

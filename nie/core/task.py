@@ -19,7 +19,7 @@ from torchmetrics import MetricCollection
 
 from nie.core.baseline import Baseline
 from nie.core.checkpoint_io import rng_states, set_rng_states
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, RunFolderError
 from nie.core.naming import factory_hparams, run_values
 from nie.core.resume import record_logger_version
 from nie.core.run_settings import CHECKPOINT_KEY, differences, recorded_settings
@@ -166,7 +166,9 @@ class BaseTask(pl.LightningModule):
         datamodule = self.datamodule
         changed = differences(saved, recorded_settings(run_values(self, datamodule), ())) if saved else []
         if changed:
-            raise ConfigError(f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})")
+            raise RunFolderError(
+                f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})"
+            )
         every = checkpoint.get(VALIDATION_SCHEDULE)
         if self.trainer.state.fn == TrainerFn.FITTING and every not in (None, self.trainer.check_val_every_n_epoch):
             raise ConfigError(
