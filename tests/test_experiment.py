@@ -64,3 +64,15 @@ def test_a_wrong_value_is_refused_by_the_parser(workdir: Path) -> None:
         experiment.with_data(no_such_argument=1).build()
     with pytest.raises(ArgumentError, match="max_epochs"):
         experiment.with_trainer(max_epochs="many").build()
+
+
+def test_the_generic_command_line_imports_no_protocol() -> None:
+    """Protocol sections (``backtest:``) are registered by their packages, not by ``lightning_cli``."""
+    tree = ast.parse((ROOT / "nie" / "cli" / "lightning_cli.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "nie.cli.sections" in imported
+    assert not [m for m in imported if m.startswith(("nie.cli.forecasting", "nie.cli.importance"))]
+    from nie.cli.forecasting.plan import BacktestPlan
+    from nie.cli.sections import SECTIONS
+
+    assert SECTIONS["backtest"].kind is BacktestPlan

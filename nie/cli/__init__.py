@@ -5,4 +5,9 @@
 config), ``lightning_cli`` (the ``LightningCLI`` subclass), ``select`` (ranking configurations on
 validation, for any job) and ``importance`` (the node-importance protocols: k-fold cross-validation
 and ensembles). Nothing outside this package and the entry points imports it.
+
+Each protocol package registers its config section (``sections``) when imported here, so every parser the
+command line builds knows them.
 """
+
+import nie.cli.forecasting  # noqa: F401  # registers the backtest: section

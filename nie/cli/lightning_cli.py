@@ -18,9 +18,9 @@ from callbacks.checkpoint import HParamCheckpoint
 from callbacks.early_stopping import MinEpochsEarlyStopping
 from callbacks.gradient_clipping import GradientNormClipping
 from nie.cli.checkpoints import read_checkpoint, run_dir
-from nie.cli.forecasting.plan import BacktestPlan
 from nie.cli.outputs import MetricsFiles, RunConfigSaver, run_provenance, stage_metrics, write_predictions
 from nie.cli.parsing import expand_includes, import_object
+from nie.cli.sections import add_sections
 from nie.core.errors import ConfigError, NIEError
 from nie.core.io import check_writable
 from nie.core.launch import fill_nodes_from_launcher
@@ -146,12 +146,7 @@ class NIECLI(LightningCLI):
             default=None,
             help="In a config file: shared config files (relative to it) read before it.",
         )
-        parser.add_argument(
-            "--backtest",
-            type=Optional[BacktestPlan],
-            default=None,
-            help="In a power config: the origins of train.py backtest (ignored by the other subcommands).",
-        )
+        add_sections(parser)  # the protocols' own sections (backtest:), registered by their packages
         parser.add_argument(
             "--threads",
             type=Optional[int],

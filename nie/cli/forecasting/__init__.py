@@ -1,1 +1,11 @@
-"""The power-forecasting job's protocol: rolling-origin backtests (``train.py backtest``)."""
+"""The power-forecasting job's protocol: rolling-origin backtests (``train.py backtest``), whose
+``backtest:`` section this package registers."""
+
+from nie.cli.forecasting.plan import BacktestPlan
+from nie.cli.sections import register_section
+
+register_section(
+    "backtest",
+    BacktestPlan,
+    "In a power config: the origins of train.py backtest (ignored by the other subcommands).",
+)
