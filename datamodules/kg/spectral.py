@@ -49,10 +49,13 @@ def randomized_svd(
     """Left singular vectors and values of the top ``rank`` components (Halko et al.), with each
     vector's sign fixed (largest entry positive) so the result depends on the seed only."""
     width = min(rank + oversample, min(matrix.shape))
-    basis = _orthonormal(matrix @ rng.standard_normal((matrix.shape[1], width)))
+    basis = matrix @ rng.standard_normal((matrix.shape[1], width))
+    basis = _orthonormal(basis)
     for _ in range(power_iterations):  # power iterations sharpen the spectrum; QR keeps them stable
-        basis = _orthonormal(matrix.T @ basis)  # one step at a time: two [nodes, width] arrays at most
-        basis = _orthonormal(matrix @ basis)
+        basis = matrix.T @ basis  # one step at a time, each result replacing the basis: the product (or
+        basis = _orthonormal(basis)  # QR's input) and its result are the only [nodes, width] arrays held
+        basis = matrix @ basis
+        basis = _orthonormal(basis)
     # basisᵀ·M is wide: its left singular pairs are the eigenpairs of the small Gram matrix (basisᵀ·M)(Mᵀ·basis)
     # (square roots), cheaper than its SVD, and holding one [nodes, width] array beside the basis
     projected = matrix.T @ basis
