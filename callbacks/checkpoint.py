@@ -32,6 +32,8 @@ from nie.core.run_settings import (
     recorded_settings,
 )
 
+BEST_RECORD = "best.json"  # the best checkpoint of a run folder (written on validation, read by recorded_best)
+
 
 class HParamCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` whose directory is ``root/<dirs...>/<key value-...>``.
@@ -161,17 +163,13 @@ class HParamCheckpoint(ModelCheckpoint):
         self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
     ) -> Optional[str]:
         """Best checkpoint of an earlier ``fit`` of this run (from its ``best.json``), if any."""
-        record = self.run_dir(pl_module, datamodule) / "best.json"
-        if not record.is_file():
-            return None
-        path = json.loads(record.read_text()).get("best_model_path")
-        return path if path and Path(path).is_file() else None
+        return recorded_best(self.run_dir(pl_module, datamodule))
 
     def _record_best(self, trainer: pl.Trainer) -> None:
         if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:
             score = None if self.best_model_score is None else float(self.best_model_score)
             write_json(
-                Path(str(self.dirpath)) / "best.json",
+                Path(str(self.dirpath)) / BEST_RECORD,
                 {"best_model_path": self.best_model_path, "monitor": self.monitor, "score": score},
             )
             self._recorded_best = self.best_model_path
@@ -180,6 +178,13 @@ class HParamCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)
+
+
+def recorded_best(folder: Path) -> Optional[str]:
+    """The best checkpoint a run folder's ``best.json`` records, if it still exists (the one reader)."""
+    record = folder / BEST_RECORD
+    path = json.loads(record.read_text()).get("best_model_path") if record.is_file() else None
+    return path if path and Path(path).is_file() else None
 
 
 def held_run(folder: Path) -> list[str]:

@@ -76,3 +76,28 @@ def test_the_generic_command_line_imports_no_protocol() -> None:
     from nie.cli.sections import SECTIONS
 
     assert SECTIONS["backtest"].kind is BacktestPlan
+
+
+def test_best_json_is_named_once() -> None:
+    """One writer and one reader of a run folder's best checkpoint record (``callbacks.checkpoint``)."""
+    named = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in PRODUCTION
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value == "best.json"
+    ]
+    assert len(named) == 1 and named[0].startswith("callbacks/checkpoint.py:"), named
+
+
+def test_the_network_class_is_taken_from_a_factory_once() -> None:
+    """``nie.core.naming.network_class`` is the one rule (run names and ensemble checks both use it)."""
+    readers = [
+        f"{path.relative_to(ROOT)}"
+        for path in PRODUCTION
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "getattr"
+        and len(node.args) > 1
+        and getattr(node.args[1], "value", None) == "args"
+    ]
+    assert readers == ["nie/core/naming.py"]

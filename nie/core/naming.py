@@ -22,9 +22,7 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
     ``prefix_clash`` get a ``network_`` prefix."""
     if factory is None:
         return {"network": "none"}
-    classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
-    cls = classes[-1] if classes else factory
-    params: dict[str, Any] = {"network": network_name(cls)}
+    params: dict[str, Any] = {"network": network_name(network_class(factory))}
     nested: dict[str, Any] = {}
     for key, value in getattr(factory, "keywords", {}).items():
         if isinstance(value, (int, float, str, bool, type(None), list, tuple)):
@@ -33,6 +31,13 @@ def factory_hparams(factory: Any, prefix_clash: set[str]) -> dict[str, Any]:
             nested.update(factory_hparams(value, prefix_clash))
     nested.pop("network", None)
     return {**nested, **params}
+
+
+def network_class(factory: Any) -> Any:
+    """The network class a factory builds (jsonargparse gives a ``functools.partial`` holding it), else
+    the factory itself."""
+    classes = [a for a in getattr(factory, "args", ()) if isinstance(a, type)]
+    return classes[-1] if classes else factory
 
 
 def network_name(cls: Any) -> str:

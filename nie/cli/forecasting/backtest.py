@@ -18,13 +18,13 @@ command (one epoch each: ``refit`` makes no difference to them).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pandas as pd
 
+from callbacks.checkpoint import recorded_best
 from nie.cli.experiment import Experiment
 from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
 from nie.cli.lightning_cli import NIECLI
@@ -47,13 +47,6 @@ def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
         raise ConfigError(f"backtest needs a time-series datamodule, not {type(cli.datamodule).__name__}")
     data = cli.datamodule.hparams
     return plan, origins(plan, time_span(), data["seq_len"], data["horizon"])
-
-
-def best_checkpoint(directory: Path) -> Optional[str]:
-    """The best checkpoint an origin's run recorded (``best.json``, written by ``HParamCheckpoint``)."""
-    record = directory / "best.json"
-    path = json.loads(record.read_text()).get("best_model_path") if record.is_file() else None
-    return path if path and Path(path).is_file() else None
 
 
 def warm_start(path: str) -> Callable[[NIECLI], None]:
@@ -102,7 +95,7 @@ def run_origins(
             before_fit = warm_start(previous)
         label, keep = f"origin {origin.origin}", keep_forecasts(origin.origin)
         metrics, directory = run_split(own, label, seen, before_fit=before_fit, after_test=keep)
-        previous = best_checkpoint(directory)
+        previous = recorded_best(directory)
         forecasts.append(str(directory / FORECASTS))
         per_origin.append(metrics)
     return per_origin

@@ -19,6 +19,7 @@ from nie.cli.exits import attributed
 from nie.cli.experiment import Experiment
 from nie.cli.importance.ensemble import (
     FOLD_PREDICTIONS,
+    EnsembleSection,
     MemberFacts,
     MemberRun,
     check_members,
@@ -34,6 +35,7 @@ from nie.cli.parsing import split_configs
 from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
+from nie.core.naming import network_class
 from nie.core.provenance import provenance, stamped
 from nie.core.run_settings import data_identity
 
@@ -83,8 +85,7 @@ def write_tables(runs: list[MemberRun], record: dict) -> None:
 def probe(cli: NIECLI) -> MemberFacts:
     """What selection and ensembles check of one configuration before anything trains (built, not trained)."""
     checkpoint = cli.trainer.checkpoint_callback
-    factory = getattr(cli.model, "network_factory", None)
-    network = next((a for a in getattr(factory, "args", ()) if isinstance(a, type)), factory)
+    network = network_class(getattr(cli.model, "network_factory", None))
     return MemberFacts(
         run_dir=run_dir(cli.trainer, cli.model, cli.datamodule),
         root=Path(getattr(checkpoint, "root", "runs")),
@@ -119,7 +120,7 @@ def member(args: list[str], source: str = "") -> Member:
 class CvPlan:
     """A cv checked before anything trains: one configuration, or an ensemble's members (``section``)."""
 
-    section: Optional[dict]
+    section: Optional[EnsembleSection]
     members: list[Member]
 
 
@@ -173,7 +174,7 @@ def cross_validate(argv: list[str]) -> dict[str, dict]:
     return table
 
 
-def ensemble_provenance(section: dict, runs: list[MemberRun], started: float) -> dict:
+def ensemble_provenance(section: EnsembleSection, runs: list[MemberRun], started: float) -> dict:
     """An ensemble's provenance: every member's resolved config and data, in the members' order."""
     configs = {"ensemble": str(section["path"]), "members": [resolved_config(run.cli) for run in runs]}
     data = [data_identity(run.cli.datamodule) for run in runs]

@@ -26,7 +26,7 @@ import itertools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, TypedDict
 
 import numpy as np
 import torch
@@ -97,7 +97,17 @@ class FoldPredictions:
         )
 
 
-def ensemble_section(args: Sequence[str]) -> Optional[dict]:
+class EnsembleSection(TypedDict):
+    """An ensemble config's ``ensemble:`` section, checked, with the file it was read from (``path``)."""
+
+    members: list[str | list[Any]]
+    weights: str  # one of WEIGHTINGS
+    grid_step: float
+    weights_on: Optional[list[str]]  # None: the members' checkpoint monitor
+    path: str
+
+
+def ensemble_section(args: Sequence[str]) -> Optional[EnsembleSection]:
     """The ``ensemble`` section when the only ``--config`` of ``args`` is an ensemble config."""
     configs, _ = split_configs(args)
     if len(configs) != 1 or not Path(configs[0]).is_file():
@@ -108,20 +118,25 @@ def ensemble_section(args: Sequence[str]) -> Optional[dict]:
         return None  # the CLI reports unreadable configs itself
     if not isinstance(config, dict) or "ensemble" not in config:
         return None
-    section = config["ensemble"]
+    raw = config["ensemble"]
     extra = set(config) - {"ensemble"}
-    if extra or not isinstance(section, dict) or not section.get("members"):
+    if extra or not isinstance(raw, dict) or not raw.get("members"):
         raise ConfigError(
             f"{configs[0]}: an ensemble config holds only 'ensemble: {{members: [...], weights, grid_step}}'"
             + (f"; found also {sorted(extra)}" if extra else "")
         )
-    unknown = set(section) - {"members", "weights", "grid_step", "weights_on"}
+    unknown = set(raw) - {"members", "weights", "grid_step", "weights_on"}
     if unknown:
         raise ConfigError(
             f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step, weights_on"
         )
-    section["weights_on"] = weights_on(configs[0], section.get("weights_on"))
-    section = {"weights": "validation", "grid_step": 0.05, **section, "path": configs[0]}
+    section = EnsembleSection(
+        members=raw["members"],
+        weights=raw.get("weights", "validation"),
+        grid_step=raw.get("grid_step", 0.05),
+        weights_on=weights_on(configs[0], raw.get("weights_on")),
+        path=configs[0],
+    )
     if section["weights"] not in WEIGHTINGS:
         raise ConfigError(f"{configs[0]}: ensemble.weights must be one of {WEIGHTINGS}, got {section['weights']!r}")
     step = section["grid_step"]
@@ -172,7 +187,7 @@ class MemberFacts:
     predicts_labels: bool  # False for scores on their own scale (PageRank-style baselines)
 
 
-def check_members(section: dict, names: list[str], facts: list[MemberFacts]) -> None:
+def check_members(section: EnsembleSection, names: list[str], facts: list[MemberFacts]) -> None:
     """Refuse, before any member trains, members that cannot be averaged: predictions in another label
     space, scores on their own scale, other validation scores, or one run directory for two members."""
     path, first = section["path"], facts[0]
@@ -225,7 +240,7 @@ def score(make_metrics: Callable, prediction: np.ndarray, label: np.ndarray) -> 
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
-def weight_metrics(make_metrics: Callable, section: dict, monitor: str, mode: str) -> tuple[list[Any], str]:
+def weight_metrics(make_metrics: Callable, section: EnsembleSection, monitor: str, mode: str) -> tuple[list[Any], str]:
     """The metrics the weights are chosen on (only these: the grid can hold thousands of points) and
     their direction: the monitor's, or the common one of ``weights_on``'s scores."""
     names = section.get("weights_on") or [monitor]
@@ -256,7 +271,7 @@ def mean_score(metrics: list[Any], prediction: torch.Tensor, label: torch.Tensor
 
 
 def fit_weights(
-    members: list[FoldPredictions], section: dict, make_metrics: Callable, monitor: str, mode: str
+    members: list[FoldPredictions], section: EnsembleSection, make_metrics: Callable, monitor: str, mode: str
 ) -> np.ndarray:
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
     if section["weights"] == "equal":
@@ -278,7 +293,7 @@ def combine_fold(
     fold: int,
     members: list[FoldPredictions],
     names: list[str],
-    section: dict,
+    section: EnsembleSection,
     make_metrics: Callable,
     monitor: str,
     mode: str,
@@ -300,7 +315,7 @@ def combine_fold(
     return result
 
 
-def combine_members(section: dict, runs: list[MemberRun], monitor: str, mode: str) -> list[dict[str, float]]:
+def combine_members(section: EnsembleSection, runs: list[MemberRun], monitor: str, mode: str) -> list[dict[str, float]]:
     """Combine the members' finished folds, fold by fold (weights from validation, scores on test)."""
     names = member_names(section["members"])
     make_metrics = runs[0].cli.model.make_metrics
