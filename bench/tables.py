@@ -182,12 +182,17 @@ def gefcom_figure(names: list[str], backtests: list[dict], leaderboard: dict, pa
     figure, axis = plt.subplots(figsize=(8, 4.5))
     tasks = list(range(4, 4 + len(benchmark)))
     for team in ranked:
-        axis.plot(tasks, leaderboard[team], color="0.6", lw=1, marker=".", label=team if team == ranked[0] else None)
+        axis.plot(
+            tasks,
+            leaderboard[team],
+            color="0.6",
+            lw=1,
+            marker=".",
+            label=f"top {top} teams" if team == ranked[0] else None,
+        )
     for name, result in zip(names, backtests):
         axis.plot(tasks, result["metrics"]["pinball"]["folds"], lw=2, marker="o", label=name)
-    axis.set(
-        xlabel="task", ylabel="pinball loss (99 levels)", title=f"GEFCom2014 solar: ours against the top {top} (grey)"
-    )
+    axis.set(xlabel="task", ylabel="pinball loss (99 levels)", title="GEFCom2014 solar, tasks 4-15")
     axis.legend(fontsize=8)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
