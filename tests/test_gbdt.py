@@ -110,3 +110,22 @@ def test_a_missing_lightgbm_is_one_line_naming_the_extra(monkeypatch: pytest.Mon
     monkeypatch.setattr(importlib, "import_module", without_lightgbm)
     with pytest.raises(ConfigError, match=r'needs lightgbm, which is not installed: pip install -e "\.\[gbdt\]"'):
         lightgbm()
+
+
+def test_the_competition_rating_weights_later_tasks_more() -> None:
+    from bench.tables import rating
+
+    # skills 0.5 and 0.8 weighted 1 and 2: (0.5 + 1.6) / 3
+    assert rating([0.5, 0.2], [1.0, 1.0]) == pytest.approx(0.7)
+    assert rating([0.5, None], [1.0, 1.0]) is None
+
+
+def test_the_rating_reproduces_the_leaderboards_winner() -> None:
+    from bench.tables import BENCHMARK, rating, read_leaderboard
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA / "power/gefcom2014_solar/leaderboard_solar.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    board = read_leaderboard(path)
+    assert rating(board["Gang-gang"], board[BENCHMARK]) == pytest.approx(0.6807, abs=5e-5)
