@@ -8,6 +8,8 @@ from nie.cli.forecasting.backtest import backtest
 from nie.cli.importance.cv import cross_validate
 from nie.cli.importance.partition import partition
 from nie.cli.lightning_cli import NIECLI
+from nie.cli.parsing import split_configs
+from nie.cli.predicting import predict_recorded_run
 from nie.cli.select import select
 
 HELP = """Train, evaluate, cross-validate, select, backtest or partition, each from YAML configs.
@@ -17,6 +19,7 @@ usage: python train.py {fit,validate,test,predict,cv,select,backtest,partition} 
 subcommands (python train.py <subcommand> --help gives each one's options):
   fit, validate, test, predict   Lightning's, with the project's run folders and metrics files:
                                  python train.py fit --config configs/demo.yaml
+                                 (predict --ckpt_path FILE without --config: the run's recorded config)
   cv          k-fold cross-validation of a config or an ensemble config:
                 python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
   select      rank configs (base+patch joined by +) on validation, then test the chosen one:
@@ -38,6 +41,8 @@ PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
 def main(argv: list[str]) -> None:
     if argv[:1] in (["-h"], ["--help"]):  # Lightning's own help would list its four subcommands only
         print(HELP)
+    elif argv[:1] == ["predict"] and not split_configs(argv[1:])[0] and "--help" not in argv:
+        exit_on_user_error(lambda: predict_recorded_run(argv[1:]))  # the run's recorded experiment
     elif argv[:1] and argv[0] in PROTOCOLS:
         protocol = PROTOCOLS[argv[0]]
         exit_on_user_error(lambda: protocol(argv[1:]))

@@ -101,3 +101,21 @@ def test_the_network_class_is_taken_from_a_factory_once() -> None:
         and getattr(node.args[1], "value", None) == "args"
     ]
     assert readers == ["nie/core/naming.py"]
+
+
+def test_train_predict_without_a_config_reads_the_recorded_run_as_predict_py_does(workdir: Path) -> None:
+    import pandas as pd
+
+    from predict import main as predict_main
+    from tests.conftest import run_train
+    from tests.power_data import write_power_config
+
+    config = str(write_power_config(workdir / "data", network="Persistence"))
+    run_train("fit", "--config", config)
+    ckpt = next(Path("runs").rglob("last.ckpt"))
+    run_train("predict", "--ckpt_path", str(ckpt), "--out", "by_train.csv")
+    predict_main(["--ckpt", str(ckpt), "--out", "by_predict.csv"])
+    by_train = pd.read_csv("by_train.csv")
+    assert len(by_train) > 0 and by_train.equals(pd.read_csv("by_predict.csv"))
+    with pytest.raises(SystemExit, match=r"^error: --ckpt_path nothing.ckpt: checkpoint not found"):
+        run_train("predict", "--ckpt_path", "nothing.ckpt")
