@@ -252,14 +252,20 @@ class NIECLI(LightningCLI):
             )
         return callback
 
-    def _resolve_best(self, subcommand: str) -> None:
-        """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""
+    def _resolve_last(self, subcommand: str, missing: str) -> None:
+        """``--ckpt_path last`` in a new process: this run directory's ``last.ckpt``; none there is one line
+        ending with ``missing`` (nothing is silently run without it)."""
         config = self.config_init[subcommand]
         if config.get("ckpt_path") == "last":
             last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
             if not last.is_file():
-                raise ConfigError(f"--ckpt_path last: no {last}; run fit with the same config first")
+                raise ConfigError(f"--ckpt_path last: no {last}{missing}")
             config["ckpt_path"] = str(last)
+
+    def _resolve_best(self, subcommand: str) -> None:
+        """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""
+        self._resolve_last(subcommand, "; run fit with the same config first")
+        config = self.config_init[subcommand]
         if config.get("ckpt_path") != "best":
             return
         callback = self._run_callback()
@@ -277,15 +283,12 @@ class NIECLI(LightningCLI):
         is refused: nothing is silently trained afresh), logging into the TensorBoard version the
         checkpoint's run wrote."""
         check_schedule_validates(self.trainer)
+        self._resolve_last(
+            "fit",
+            " to resume (no fit of this config and --checkpoint.root saved one there); leave out --ckpt_path to "
+            "start afresh",
+        )
         config = self.config_init["fit"]
-        if config.get("ckpt_path") == "last":
-            last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
-            if not last.is_file():
-                raise ConfigError(
-                    f"--ckpt_path last: no {last} to resume (no fit of this config and --checkpoint.root saved "
-                    "one there); leave out --ckpt_path to start afresh"
-                )
-            config["ckpt_path"] = str(last)
         if config.get("ckpt_path") and Path(config["ckpt_path"]).is_file():
             continue_logger_version(self.trainer, read_checkpoint(config["ckpt_path"], "--ckpt_path", trusted=True))
 
