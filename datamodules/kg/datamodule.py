@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
@@ -29,6 +30,9 @@ from nie.core.io import atomic_path
 from nie.core.seed import import_dgl
 from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
 from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
+
+Ids = npt.NDArray[np.int64]
+Features = npt.NDArray[np.float32]
 
 
 def require_sampling_support(device: torch.device) -> None:
@@ -287,8 +291,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return literature_fold(graph.labeled, h.fold, h.num_folds)
 
     def _inputs(
-        self, graph: KnowledgeGraph, g: Graph, num_relations: int, labels: torch.Tensor, train: np.ndarray
-    ) -> tuple[torch.Tensor, Optional[np.ndarray]]:
+        self, graph: KnowledgeGraph, g: Graph, num_relations: int, labels: torch.Tensor, train: Ids
+    ) -> tuple[torch.Tensor, Optional[Features]]:
         """The input features [N, D] and the semantic branch's (or None), after the pre-training stage if any."""
         h = self.settings
         feature_names = h.features or (["given"] if "given" in graph.features else ["structural"])
@@ -312,7 +316,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         graph: KnowledgeGraph,
         num_relations: int,
         x: torch.Tensor,
-        x_semantic: Optional[np.ndarray],
+        x_semantic: Optional[Features],
         train_labels: torch.Tensor,
         in_degree: torch.Tensor,
     ) -> GraphSpec:
@@ -357,10 +361,10 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         g: Graph,
         num_relations: int,
         x: torch.Tensor,
-        x_semantic: Optional[np.ndarray],
+        x_semantic: Optional[Features],
         labels: torch.Tensor,
-        train_ids: np.ndarray,
-    ) -> tuple[torch.Tensor, Optional[np.ndarray]]:
+        train_ids: Ids,
+    ) -> tuple[torch.Tensor, Optional[Features]]:
         """Each input the pre-training stage names, replaced or extended by its own embeddings (the stage may
         train its own network, with a Trainer on this run's device)."""
         h = self.settings
@@ -501,7 +505,7 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         graph_seed: int = 0,
         isolated_nodes: int = 0,
         cache_dir: str = ".cache/nie",
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         for name, value, least in (
             ("num_nodes", num_nodes, 10),

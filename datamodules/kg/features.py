@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from datamodules.kg.graph import KnowledgeGraph
@@ -40,7 +41,7 @@ def graph_fingerprint(graph: KnowledgeGraph) -> str:
 
 def deepwalk_embeddings(
     graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int, batch_size: int = 128
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """Skip-gram embeddings of random walks on the undirected simple graph.
 
     Needs DGL (its random walks and skip-gram). Runs on one thread: multi-threaded sparse-gradient sums
@@ -62,7 +63,7 @@ def deepwalk_embeddings(
 
 def _train_deepwalk(
     graph: KnowledgeGraph, dim: int, walk_length: int, epochs: int, seed: int, batch_size: int
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     dgl = import_dgl()  # seeded with the run's seed on first import
     from dgl.nn.pytorch import DeepWalk
 
@@ -84,16 +85,18 @@ def _train_deepwalk(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    return model.node_embed.weight.detach().numpy()
+    embeddings: npt.NDArray[np.float32] = model.node_embed.weight.detach().numpy()
+    return embeddings
 
 
-def degree_features(graph: KnowledgeGraph) -> np.ndarray:
+def degree_features(graph: KnowledgeGraph) -> npt.NDArray[np.float32]:
     """log(1 + degree) in, out and per incoming relation."""
     n = graph.num_nodes
     per_relation = np.zeros((n, graph.num_relations), dtype=np.float64)
     np.add.at(per_relation, (graph.dst, graph.rel), 1.0)
     totals = np.stack([np.bincount(graph.dst, minlength=n), np.bincount(graph.src, minlength=n)], axis=1)
-    return np.log1p(np.concatenate([totals, per_relation], axis=1)).astype(np.float32)
+    log_counts: npt.NDArray[np.float64] = np.log1p(np.concatenate([totals, per_relation], axis=1))
+    return log_counts.astype(np.float32)
 
 
 def structural_features(
@@ -104,7 +107,7 @@ def structural_features(
     walk_length: int,
     epochs: int,
     seed: int,
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """Spectral or DeepWalk embeddings, computed once per graph and settings and cached."""
     shape = (graph.num_nodes, dim)
     if method == "spectral":
@@ -140,7 +143,7 @@ def build_features(
     structural_epochs: int = 3,
     seed: int = 0,
     structural_method: StructuralMethod = "deepwalk",
-) -> np.ndarray | None:
+) -> npt.NDArray[np.float32] | None:
     """Concatenate the named feature sets, in order; ``None`` for an empty list."""
     blocks = []
     for name in names:

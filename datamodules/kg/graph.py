@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from nie.importance.kernels import Graph
@@ -18,16 +19,16 @@ class KnowledgeGraph:
     ``features`` holds node feature sets shipped with the data (e.g. ``given``, ``semantic``).
     """
 
-    src: np.ndarray
-    dst: np.ndarray
-    rel: np.ndarray
-    scores: np.ndarray
-    labeled: np.ndarray
+    src: npt.NDArray[np.int64]
+    dst: npt.NDArray[np.int64]
+    rel: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+    labeled: npt.NDArray[np.bool_]
     num_relations: int
     names: list[str] | None = None
     descriptions: list[str] | None = None
     relation_names: dict[str, int] | None = None
-    features: dict[str, np.ndarray] = field(default_factory=dict)
+    features: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
 
     @property
     def num_nodes(self) -> int:

@@ -13,8 +13,10 @@ import csv
 import json
 import pickle
 from pathlib import Path
+from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import torch
 
@@ -25,6 +27,8 @@ from nie.core.io import atomic_path, read_csv
 PICKLE_KEYS = ("edges", "edge_types", "labels", "invalid_masks")
 TRIPLE_PATTERNS = ("*rel-all*.txt", "*rel-all*.txt.gz")
 PICKLE_SUFFIXES = (".pk", ".pkl", ".pickle")
+
+Ids = npt.NDArray[np.int64]
 
 
 def _optional_match(folder: Path, patterns: tuple[str, ...], what: str) -> Path | None:
@@ -51,7 +55,21 @@ def _required_file(
     return match
 
 
-def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer: bool) -> np.ndarray:
+@overload
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: Literal[True]
+) -> npt.NDArray[np.int64]: ...
+
+
+@overload
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: Literal[False]
+) -> npt.NDArray[np.float64]: ...
+
+
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: bool
+) -> npt.NDArray[np.int64] | npt.NDArray[np.float64]:
     """Column as numbers; the first non-numeric, NaN or infinite entry is reported with its line number."""
     values = pd.to_numeric(column, errors="coerce")
     bad = ~np.isfinite(values.to_numpy(np.float64))
@@ -63,10 +81,13 @@ def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer
             f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid "
             f"{'integer' if integer else 'finite number'}"
         )
-    return values.to_numpy(np.int64 if integer else np.float64)
+    numbers: npt.NDArray[np.int64] | npt.NDArray[np.float64] = values.to_numpy(np.int64 if integer else np.float64)
+    return numbers
 
 
-def read_node_info(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None, list[str] | None]:
+def read_node_info(
+    path: Path,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], list[str] | None, list[str] | None]:
     """Scores, labeled mask, names and descriptions from a node_info TSV (row order = node id)."""
     if not path.is_file():
         raise DataError(f"{path}: node info file not found")
@@ -106,7 +127,7 @@ def read_node_info(path: Path) -> tuple[np.ndarray, np.ndarray, list[str] | None
     return scores, labeled, names, descriptions
 
 
-def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_triples(path: Path, num_nodes: int) -> tuple[Ids, Ids, Ids]:
     """``src<TAB>rel<TAB>dst`` integer triples, checked against the node count."""
     if not path.is_file():
         raise DataError(f"{path}: triples file not found")
@@ -137,7 +158,7 @@ def read_triples(path: Path, num_nodes: int) -> tuple[np.ndarray, np.ndarray, np
     return src, rel, dst
 
 
-def read_relation_names(path: Path, rel: np.ndarray, triples_path: Path) -> dict[str, int]:
+def read_relation_names(path: Path, rel: Ids, triples_path: Path) -> dict[str, int]:
     """Relation name -> id; every relation id used by a triple must be named."""
     try:
         names = json.loads(path.read_text())
@@ -176,10 +197,11 @@ def load_rgtn_folder(
     return KnowledgeGraph(src, dst, rel, scores, labeled, num_relations, names, descriptions, rel_names)
 
 
-def _as_array(data: dict, key: str, path: Path) -> np.ndarray:
+def _as_array(data: dict[str, object], key: str, path: Path) -> npt.NDArray[Any]:
     value = data[key]
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+        array: npt.NDArray[Any] = value.detach().cpu().numpy()
+        return array
     if isinstance(value, np.ndarray):
         return value
     raise DataError(f"{path}: '{key}' must be a tensor or array, got {type(value).__name__}")
@@ -230,7 +252,7 @@ def load_pickle(path: str | Path, semantic_path: str | Path | None = None) -> Kn
     return KnowledgeGraph(src, dst, rel, scores, labeled, num_relations, features=features)
 
 
-def _check_features(array: np.ndarray, num_nodes: int, path: Path, what: str) -> np.ndarray:
+def _check_features(array: npt.NDArray[Any], num_nodes: int, path: Path, what: str) -> npt.NDArray[np.float32]:
     if array.ndim != 2 or array.shape[0] != num_nodes:
         raise DataError(f"{path}: {what} must have shape [{num_nodes}, D], got {list(array.shape)}")
     if not np.isfinite(array).all():
@@ -238,7 +260,7 @@ def _check_features(array: np.ndarray, num_nodes: int, path: Path, what: str) ->
     return array.astype(np.float32)
 
 
-def export_pickle(graph: KnowledgeGraph, path: str | Path, features: np.ndarray | None = None) -> None:
+def export_pickle(graph: KnowledgeGraph, path: str | Path, features: npt.NDArray[np.float32] | None = None) -> None:
     """Write ``graph`` in the pickle layout (atomically), with ``features`` as its feature matrix."""
     payload = {
         "edges": (torch.from_numpy(graph.src), torch.from_numpy(graph.dst)),

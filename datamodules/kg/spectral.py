@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 import torch
 from scipy.special import iv
@@ -27,8 +28,11 @@ from scipy.special import iv
 BLOCK = 8  # columns propagated at a time: bounds the dense temporaries at 10⁷ nodes
 ROWS = 65_536  # rows of the final embedding computed at a time
 
+Floats = npt.NDArray[np.float64]
+Ids = npt.NDArray[np.int64]
 
-def undirected_adjacency(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> sp.csr_matrix:
+
+def undirected_adjacency(src: Ids, dst: Ids, num_nodes: int) -> sp.csr_matrix:
     """Symmetric 0/1 adjacency without self-loops (duplicate and reverse edges collapse)."""
     keep = src != dst
     rows = np.concatenate([src[keep], dst[keep]])
@@ -38,14 +42,15 @@ def undirected_adjacency(src: np.ndarray, dst: np.ndarray, num_nodes: int) -> sp
     return adjacency
 
 
-def _orthonormal(block: np.ndarray) -> np.ndarray:
+def _orthonormal(block: Floats) -> Floats:
     """An orthonormal basis of the columns (torch's multi-threaded QR is ~2x NumPy's here)."""
-    return torch.linalg.qr(torch.from_numpy(np.ascontiguousarray(block)))[0].numpy()
+    basis: Floats = torch.linalg.qr(torch.from_numpy(np.ascontiguousarray(block)))[0].numpy()
+    return basis
 
 
 def randomized_svd(
     matrix: sp.spmatrix, rank: int, rng: np.random.Generator, oversample: int = 10, power_iterations: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[Floats, Floats]:
     """Left singular vectors and values of the top ``rank`` components (Halko et al.), with each
     vector's sign fixed (largest entry positive) so the result depends on the seed only."""
     width = min(rank + oversample, min(matrix.shape))
@@ -67,7 +72,7 @@ def randomized_svd(
     return _fix_signs(basis @ small_u), values
 
 
-def write_scaled_vectors(block: np.ndarray, out: np.ndarray, rows: int = ROWS) -> None:
+def write_scaled_vectors(block: Floats, out: npt.NDArray[np.float32], rows: int = ROWS) -> None:
     """``out`` ← the rows of U·√Σ (U, Σ: the thin SVD of a tall dense ``block``, QR first so the SVD is
     tiny), each scaled to unit length, with each column's sign fixed as ``_fix_signs`` fixes U's. Written
     ``rows`` at a time, so U·√Σ is never held whole beside Q."""
@@ -85,7 +90,7 @@ def write_scaled_vectors(block: np.ndarray, out: np.ndarray, rows: int = ROWS) -
     out *= np.where(peaks < 0, -1.0, 1.0).astype(out.dtype)
 
 
-def _fix_signs(vectors: np.ndarray) -> np.ndarray:
+def _fix_signs(vectors: Floats) -> Floats:
     """In place (a [nodes, dim] copy less at the peak)."""
     peaks = vectors[np.abs(vectors).argmax(axis=0), np.arange(vectors.shape[1])]
     vectors *= np.where(peaks < 0, -1.0, 1.0)
@@ -93,14 +98,14 @@ def _fix_signs(vectors: np.ndarray) -> np.ndarray:
 
 
 @overload
-def _row_normalise(matrix: np.ndarray, norm: int) -> np.ndarray: ...
+def _row_normalise(matrix: Floats, norm: int) -> Floats: ...
 
 
 @overload
 def _row_normalise(matrix: sp.spmatrix, norm: int) -> sp.spmatrix: ...
 
 
-def _row_normalise(matrix: sp.spmatrix | np.ndarray, norm: int) -> sp.spmatrix | np.ndarray:
+def _row_normalise(matrix: sp.spmatrix | Floats, norm: int) -> sp.spmatrix | Floats:
     """Rows scaled to unit L1 (``norm`` 1) or L2 norm (``norm`` 2, dense only, in place); all-zero rows
     stay zero."""
     totals = np.asarray(abs(matrix).sum(axis=1)).ravel() if norm == 1 else np.linalg.norm(matrix, axis=1)
@@ -113,7 +118,7 @@ def _row_normalise(matrix: sp.spmatrix | np.ndarray, norm: int) -> sp.spmatrix |
 
 def factorised_embedding(
     adjacency: sp.csr_matrix, dim: int, rng: np.random.Generator, negative_exponent: float = 0.75
-) -> np.ndarray:
+) -> Floats:
     """Step 1: truncated SVD of log(transition probability) − log(negative-sampling probability) on edges."""
     transition = _row_normalise(adjacency, 1).tocsr()
     negative = np.asarray(transition.sum(axis=0)).ravel() ** negative_exponent
@@ -127,8 +132,8 @@ def factorised_embedding(
 
 
 def propagate(
-    adjacency: sp.csr_matrix, embedding: np.ndarray, order: int, mu: float, theta: float, block: int = BLOCK
-) -> np.ndarray:
+    adjacency: sp.csr_matrix, embedding: Floats, order: int, mu: float, theta: float, block: int = BLOCK
+) -> Floats:
     """Step 2: Σ_k c_k T_k(Y)·U with Y = (L − μI)²/2 − I (spectrum in [−1, 1]) and c_k = (−1)^k·2·I_k(θ),
     i.e. g(L)·U; then (A + I)·(U − g(L)·U), written over U. Columns filter independently, so they go
     ``block`` at a time: the recurrence's dense temporaries are [nodes, block], not [nodes, dim] (the same
@@ -141,14 +146,15 @@ def propagate(
     return embedding
 
 
-def _chebyshev(laplacian_shift: sp.csr_matrix, columns: np.ndarray, order: int, theta: float) -> np.ndarray:
+def _chebyshev(laplacian_shift: sp.csr_matrix, columns: Floats, order: int, theta: float) -> Floats:
     """g(L)·X for the band-pass kernel, as its Chebyshev series in Y."""
 
-    def apply_y(block: np.ndarray) -> np.ndarray:  # Y·X = ((L − μI)²/2 − I)·X
-        return 0.5 * (laplacian_shift @ (laplacian_shift @ block)) - block
+    def apply_y(block: Floats) -> Floats:  # Y·X = ((L − μI)²/2 − I)·X
+        product: Floats = laplacian_shift @ (laplacian_shift @ block)
+        return 0.5 * product - block
 
     previous, current = columns, apply_y(columns)
-    filtered = iv(0, theta) * previous - 2 * iv(1, theta) * current
+    filtered: Floats = iv(0, theta) * previous - 2 * iv(1, theta) * current
     for k in range(2, order):
         previous, current = current, 2 * apply_y(current) - previous
         filtered += (-1) ** k * 2 * iv(k, theta) * current
@@ -156,15 +162,15 @@ def _chebyshev(laplacian_shift: sp.csr_matrix, columns: np.ndarray, order: int, 
 
 
 def spectral_embeddings(
-    src: np.ndarray,
-    dst: np.ndarray,
+    src: npt.ArrayLike,
+    dst: npt.ArrayLike,
     num_nodes: int,
     dim: int,
     seed: int,
     order: int = 10,
     mu: float = 0.2,
     theta: float = 0.5,
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """[num_nodes, dim] float32 embeddings, deterministic for a seed (zero columns past the graph's rank)."""
     rng = np.random.default_rng(seed)
     rank = min(dim, num_nodes - 1)

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from nie.core.errors import DataError
+
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -27,25 +30,25 @@ class Split:
     """Node ids of one fold's training, validation and test sets, and of the nodes whose labels no
     loss may see (``unlabeled``: nodes without labels, plus labeled nodes a split leaves out)."""
 
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    unlabeled: np.ndarray
+    train: npt.NDArray[np.int64]
+    val: npt.NDArray[np.int64]
+    test: npt.NDArray[np.int64]
+    unlabeled: npt.NDArray[np.int64]
 
 
-def split_from_masks(train: np.ndarray, val: np.ndarray, test: np.ndarray) -> Split:
+def split_from_masks(train: Mask, val: Mask, test: Mask) -> Split:
     """A ``Split`` of boolean node masks; every other node is unlabeled for this split."""
     return Split(*(np.flatnonzero(mask) for mask in (train, val, test, ~(train | val | test))))
 
 
-def split_positions(labeled: np.ndarray, seed: int = 0) -> np.ndarray:
+def split_positions(labeled: Mask, seed: int = 0) -> npt.NDArray[np.float64]:
     """Position in [0, 1] of each node (-1 for unlabeled ones)."""
     positions = np.full(labeled.shape[0], -1.0)
     positions[labeled] = np.random.RandomState(seed).permutation(np.linspace(0, 1, int(labeled.sum())))
     return positions
 
 
-def literature_fold(labeled: np.ndarray, fold: int, num_folds: int = 5, seed: int = 0) -> Split:
+def literature_fold(labeled: Mask, fold: int, num_folds: int = 5, seed: int = 0) -> Split:
     """Train/val/test node ids of one fold; raises ``DataError`` on an impossible split."""
     if not 0 <= fold < num_folds:
         raise DataError(f"data.fold={fold} is out of range: expected 0 <= fold < num_folds={num_folds}")
@@ -75,7 +78,7 @@ def require_nonempty(split: Split, what: str, n_labeled: int) -> None:
 
 
 def chunked_split(
-    labeled: np.ndarray,
+    labeled: Mask,
     repeat: int,
     fractions: Sequence[float] = (0.1, 0.1, 0.1),
     num_chunks: int = 1000,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from nie.core.io import atomic_path
@@ -24,7 +26,7 @@ def make_synthetic_tables(
     unlabeled_fraction: float = 0.05,
     seed: int = 0,
     isolated_nodes: int = 0,
-) -> tuple[pd.DataFrame, np.ndarray]:
+) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
     """Return the node table (node_id, name, score, valid, description) and [E, 3] triples; the last
     ``isolated_nodes`` nodes have no edge (real graphs have such nodes)."""
     rng = np.random.default_rng(seed)
@@ -53,7 +55,7 @@ def make_synthetic_tables(
     return nodes, triples
 
 
-def write_synthetic_graph(folder: str | Path, compress: bool = True, **kwargs) -> Path:
+def write_synthetic_graph(folder: str | Path, compress: bool = True, **kwargs: Any) -> Path:
     """Write ``node_info.tsv``, ``synthetic_rel-all.txt[.gz]`` and ``rel_name.json`` into ``folder``."""
     folder = Path(folder)
     nodes, triples = make_synthetic_tables(**kwargs)
