@@ -341,3 +341,24 @@ def test_every_headline_number_is_one_results_md_gives() -> None:
     numbers = re.findall(r"\d+\.\d+", headlines)
     results = (ROOT / "RESULTS.md").read_text()
     assert numbers and not [n for n in numbers if n not in results]
+
+
+SOURCES = [
+    ROOT / "train.py",
+    ROOT / "predict.py",
+    *(p for d in ("nie", "datamodules", "callbacks") for p in (ROOT / d).rglob("*.py")),
+]
+
+
+def test_the_code_points_to_docs_pages_that_exist_never_to_readme_sections() -> None:
+    """Error lines and docstrings name a docs page for the fix; the README holds no reference sections."""
+    texts = {p.relative_to(ROOT).as_posix(): p.read_text() for p in SOURCES}
+    named = {page for text in texts.values() for page in re.findall(r"docs/\w+\.md", text)}
+    assert named >= {"docs/data.md", "docs/runs.md"} and not [p for p in named if not (ROOT / p).is_file()]
+    stale = [
+        f"{path}:{n}"
+        for path, text in texts.items()
+        for n, line in enumerate(text.splitlines(), 1)
+        if re.search(r"README[,:] *['\"A-Z]", line)
+    ]
+    assert not stale, f"these name a README section; name the docs/ page instead: {stale}"

@@ -140,7 +140,7 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         if self.layout["num_parts"] > 1 and not distributed:
             raise ConfigError(
                 f"{h.partitions}: {self.layout['num_parts']} partitions need DGL's servers: start servers and "
-                "trainers with DGL's launch tool (DGL_DIST_MODE=distributed; README, 'Graphs beyond one machine')"
+                "trainers with DGL's launch tool (DGL_DIST_MODE=distributed; docs/scaling.md)"
             )
         servers = read_ip_config(h.ip_config, self.layout["num_parts"]) if distributed else []
         if not is_initialized():

@@ -42,7 +42,7 @@ def fill_nodes_from_launcher(trainer: MutableMapping[str, Any], env: Mapping[str
         if num_nodes > 1:
             raise ConfigError(
                 f"trainer.num_nodes: {num_nodes} needs one process per node started by a launcher, but none is "
-                f"set: torchrun sets {', '.join(TORCHRUN)}; srun sets {', '.join(SLURM)} (README: Running at scale)"
+                f"set: torchrun sets {', '.join(TORCHRUN)}; srun sets {', '.join(SLURM)} (docs/scaling.md)"
             )
         return
     nodes, per_node, _ = found

@@ -4,7 +4,7 @@
 
 The inputs are built exactly as a single-machine run builds them (features, the fold's split,
 labels); a run on the partitions uses ``datamodules.DistributedKnowledgeGraphDataModule`` with
-``partitions: parts/<dataset>.json`` (README, "Graphs beyond one machine"), each partition served by
+``partitions: parts/<dataset>.json`` (docs/scaling.md, "Graphs beyond one machine"), each partition served by
 DGL's server on its own machine. The folder is written whole or not at all, never over other files.
 """
 
