@@ -78,7 +78,7 @@ class FlatSpearman(SpearmanCorrCoef):
             warnings.filterwarnings("ignore", message=".*will save all targets and predictions.*")
             super().__init__()
 
-    def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
+    def update(self, preds: Tensor, target: Tensor) -> None:
         super().update(preds.flatten().float(), target.flatten().float())
 
     def compute(self) -> Tensor:

@@ -11,6 +11,7 @@ from typing import Any, Literal, Mapping, Optional, Protocol, runtime_checkable
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -21,9 +22,10 @@ from nie.importance.kernels import Graph
 LabelTransform = Literal["log1p", "none"]
 
 
-def scores_to_labels(scores: np.ndarray, transform: LabelTransform) -> np.ndarray:
+def scores_to_labels(scores: npt.NDArray[np.float64], transform: LabelTransform) -> npt.NDArray[np.float64]:
     """Importance scores (page views, popularity) to the labels networks regress."""
-    return np.log1p(scores) if transform == "log1p" else scores.astype(np.float64)
+    labels: npt.NDArray[np.float64] = np.log1p(scores) if transform == "log1p" else scores.astype(np.float64)
+    return labels
 
 
 def labels_to_scores(labels: Tensor, transform: LabelTransform) -> Tensor:

@@ -6,7 +6,7 @@ CUDA build of DGL for GPU tensors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from torch import Tensor
 
@@ -14,8 +14,20 @@ from nie.core.seed import import_dgl
 from nie.importance.kernels.graph import Graph
 
 
-def _ops() -> Any:
-    return import_dgl().ops
+class _DglOps(Protocol):
+    """The part of ``dgl.ops`` used here (DGL ships no type information); ``graph`` is a ``DGLGraph``."""
+
+    def u_add_v(self, graph: Any, lhs: Tensor, rhs: Tensor) -> Tensor: ...
+    def u_dot_v(self, graph: Any, lhs: Tensor, rhs: Tensor) -> Tensor: ...
+    def edge_softmax(self, graph: Any, logits: Tensor) -> Tensor: ...
+    def u_mul_e_sum(self, graph: Any, lhs: Tensor, rhs: Tensor) -> Tensor: ...
+    def u_mul_e_mean(self, graph: Any, lhs: Tensor, rhs: Tensor) -> Tensor: ...
+    def copy_u_sum(self, graph: Any, feat: Tensor) -> Tensor: ...
+
+
+def _ops() -> _DglOps:
+    ops: _DglOps = import_dgl().ops
+    return ops
 
 
 def per_relation(graph: Graph, table: Tensor) -> Tensor:

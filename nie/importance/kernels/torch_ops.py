@@ -8,33 +8,40 @@ permuting values; a graph built in another order works too (``EdgeLayout.order``
 from __future__ import annotations
 
 from torch import Tensor
+from torch.autograd import Function
 
-from nie.importance.kernels.csr import EdgeDot, Gather, ScatterSum, SegmentSoftmax, WeightedSum
+from nie.importance.kernels.csr import EdgeDot, EdgeLayout, Gather, Incidence, ScatterSum, SegmentSoftmax, WeightedSum
 from nie.importance.kernels.graph import Graph
 
 
+def _apply(function: type[Function], *args: Tensor | Incidence | EdgeLayout) -> Tensor:
+    """``function.apply(*args)``, typed: torch leaves ``apply`` untyped (each forward here returns a Tensor)."""
+    result: Tensor = function.apply(*args)
+    return result
+
+
 def per_relation(graph: Graph, table: Tensor) -> Tensor:
-    return Gather.apply(table, graph.layout().relations(table.shape[0]))
+    return _apply(Gather, table, graph.layout().relations(table.shape[0]))
 
 
 def u_add_v(graph: Graph, src_term: Tensor, dst_term: Tensor) -> Tensor:
     layout = graph.layout()
-    return Gather.apply(src_term, layout.by_src) + Gather.apply(dst_term, layout.by_dst)
+    return _apply(Gather, src_term, layout.by_src) + _apply(Gather, dst_term, layout.by_dst)
 
 
 def u_dot_v(graph: Graph, src_feat: Tensor, dst_feat: Tensor) -> Tensor:
-    return EdgeDot.apply(src_feat, dst_feat, graph.layout()).unsqueeze(-1)
+    return _apply(EdgeDot, src_feat, dst_feat, graph.layout()).unsqueeze(-1)
 
 
 def edge_softmax(graph: Graph, logits: Tensor) -> Tensor:
-    return SegmentSoftmax.apply(logits, graph.layout())
+    return _apply(SegmentSoftmax, logits, graph.layout())
 
 
 def u_mul_e_sum(graph: Graph, src_feat: Tensor, edge_weight: Tensor) -> Tensor:
     layout = graph.layout()
     if src_feat.shape[-1] == 1:  # one value per head (GENI's scores): [E, H] messages are cheaper than products
-        return ScatterSum.apply(Gather.apply(src_feat, layout.by_src) * edge_weight, layout.by_dst)
-    return WeightedSum.apply(src_feat, edge_weight.squeeze(-1), layout)
+        return _apply(ScatterSum, _apply(Gather, src_feat, layout.by_src) * edge_weight, layout.by_dst)
+    return _apply(WeightedSum, src_feat, edge_weight.squeeze(-1), layout)
 
 
 def u_mul_e_mean(graph: Graph, src_feat: Tensor, edge_weight: Tensor) -> Tensor:
@@ -45,4 +52,4 @@ def u_mul_e_mean(graph: Graph, src_feat: Tensor, edge_weight: Tensor) -> Tensor:
 
 def copy_u_sum(graph: Graph, src_feat: Tensor) -> Tensor:
     layout = graph.layout()
-    return ScatterSum.apply(Gather.apply(src_feat, layout.by_src), layout.by_dst)
+    return _apply(ScatterSum, _apply(Gather, src_feat, layout.by_src), layout.by_dst)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from scipy.stats import binom
 from torch import Tensor
@@ -35,15 +36,16 @@ class TopBins:
         return TopBins(*(t.to(device) for t in (self.top, self.negatives, self.bin_of_top, self.bin_weights)))
 
 
-def binomial_bin_weights(distances: np.ndarray) -> np.ndarray:
+def binomial_bin_weights(distances: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """Weights for bins at the given (non-negative integer) distances from an anchor bin.
 
     Binomial(n, ½) PMF at n/2 + d with n = 2·max distance: the largest weight at d = 0, falling
     off with distance like a discrete Gaussian; normalised to sum to 1.
     """
     n = 2 * int(distances.max(initial=0))
-    weights = binom.pmf(n // 2 + distances, n, 0.5)
-    return weights / weights.sum()
+    weights: npt.NDArray[np.float64] = binom.pmf(n // 2 + distances, n, 0.5)
+    weights /= weights.sum()
+    return weights
 
 
 def check_bin_settings(important_ratio: float, negative_pool: float, bin_width: float) -> None:

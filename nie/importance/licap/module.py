@@ -35,7 +35,7 @@ class LICAPPretraining(pl.LightningModule):
         self.best_loss = float("inf")
         self.epochs = 0
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader[int]:
         one_step = cast(Dataset[int], [0])  # a list serves as a map-style dataset (length and indexing)
         return DataLoader(one_step, batch_size=None)  # one full-graph step per epoch
 

@@ -16,6 +16,7 @@ from typing import Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -109,9 +110,10 @@ class LICAP(NodePretraining):
         }
         shape = (graph.num_dst, self.settings["out_dim"])
 
-        def build() -> np.ndarray:
+        def build() -> npt.NDArray[np.float32]:
             embeddings = self.pretrain(graph, x, num_relations, train_ids, train_labels, seed, trainer, input_name)
-            return embeddings.cpu().numpy()
+            array: npt.NDArray[np.float32] = embeddings.cpu().numpy()
+            return array
 
         return torch.from_numpy(cached_array(cache_dir, "licap", key, shape, build))
 
@@ -181,9 +183,11 @@ class LICAP(NodePretraining):
     def loss(self, embeddings: Tensor, bins: TopBins) -> Tensor:
         top = embeddings[bins.top]
         s = self.settings
-        return s["top_weight"] * top_bin_loss(top, embeddings[bins.negatives], s["temperature"]) + s[
-            "finer_weight"
-        ] * finer_bin_loss(top, bins.bin_of_top, bins.bin_weights, s["temperature"])
+        top_term = top_bin_loss(top, embeddings[bins.negatives], s["temperature"])
+        loss: Tensor = s["top_weight"] * top_term + s["finer_weight"] * finer_bin_loss(
+            top, bins.bin_of_top, bins.bin_weights, s["temperature"]
+        )
+        return loss
 
 
 def _digest(*tensors: Tensor) -> str:

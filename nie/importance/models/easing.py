@@ -40,7 +40,8 @@ from nie.importance.spec import GraphBatch, GraphSpec
 
 def heteroscedastic_loss(mean: Tensor, target: Tensor, log_variance: Tensor) -> Tensor:
     """Mean of 0.5·(exp(-s)·(μ - y)² + s): squared error weighted by predicted precision, plus its price."""
-    return (0.5 * (torch.exp(-log_variance) * (mean - target) ** 2 + log_variance)).mean()
+    loss: Tensor = (0.5 * (torch.exp(-log_variance) * (mean - target) ** 2 + log_variance)).mean()
+    return loss
 
 
 def sum_tensors(values: Iterable[Tensor]) -> Tensor:
@@ -87,7 +88,8 @@ class TokenAttention(nn.Module):
             weights = torch.softmax(q @ k.transpose(-2, -1) / width**0.5, dim=-1)
             mixed = (weights @ v).transpose(1, 2).reshape(n, t, width)
         h = self.norm1(x + mixed)
-        return self.norm2(h + self.ffn(h))
+        out: Tensor = self.norm2(h + self.ffn(h))
+        return out
 
 
 class CoupledDecoder(nn.Module):
@@ -153,7 +155,8 @@ class EasingMember(nn.Module):
             dim=1,
         )
         scale = centrality * self.gamma + entropy * (1 - self.gamma) + 2 * self.beta
-        return self.decoder(h, scale)
+        out: tuple[Tensor, Tensor] = self.decoder(h, scale)
+        return out
 
 
 class EASING(ImportanceNetwork):
@@ -198,7 +201,7 @@ class EASING(ImportanceNetwork):
         if pseudo_every < 1:
             raise ConfigError(f"EASING pseudo_every={pseudo_every}: expected a positive number of training steps")
         self.pseudo_passes, self.pseudo_every, self.unlabeled_weight = pseudo_passes, pseudo_every, unlabeled_weight
-        self._structure: dict[tuple, tuple[Tensor, Tensor]] = {}
+        self._structure: dict[tuple[int, int, str], tuple[Tensor, Tensor]] = {}
         self._pseudo: tuple[int, Tensor, Tensor] | None = None  # (steps since refresh, mean, log-variance)
 
     def structure(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:

@@ -97,7 +97,8 @@ class GAT(ImportanceNetwork):
         h = batch.x
         for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):
             h = F.elu(layer(graph, h).flatten(1))
-        return self.head(h).squeeze(-1)
+        scores: Tensor = self.head(h).squeeze(-1)
+        return scores
 
 
 class BasisRelationalConv(nn.Module):
@@ -120,7 +121,8 @@ class BasisRelationalConv(nn.Module):
             graph, x.unsqueeze(1), kernels.per_relation(graph, self.coefficients).unsqueeze(-1)
         )
         neighbours = torch.einsum("nbi,bio->no", per_basis, self.bases)
-        return neighbours + self.self_loop(x[: graph.num_dst])
+        out: Tensor = neighbours + self.self_loop(x[: graph.num_dst])
+        return out
 
 
 class RGCN(ImportanceNetwork):
@@ -144,4 +146,5 @@ class RGCN(ImportanceNetwork):
         h = batch.x
         for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):
             h = self.dropout(F.relu(layer(graph, h)))
-        return self.head(h).squeeze(-1)
+        scores: Tensor = self.head(h).squeeze(-1)
+        return scores

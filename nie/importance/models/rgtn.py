@@ -58,7 +58,8 @@ class RelationalTransformerLayer(nn.Module):
         weights = self.attn_drop(kernels.edge_softmax(graph, score)).unsqueeze(-1)
         h = self.out(kernels.u_mul_e_sum(graph, value, weights).flatten(1))
         h = self.norm1(h + self.residual(x_dst))
-        return self.norm2(h + self.ffn(h))
+        out: Tensor = self.norm2(h + self.ffn(h))
+        return out
 
 
 class RelationalGraphTransformer(nn.Module):
@@ -100,7 +101,8 @@ class CoAttention(nn.Module):
     def forward(self, views: Tensor) -> Tensor:  # [N, 2, width]
         q, k, v = self.qkv(views).chunk(3, dim=-1)
         mixed = torch.softmax(q @ k.transpose(1, 2) / self.scale, dim=-1) @ v
-        return self.norm(self.ffn(mixed) + mixed)
+        out: Tensor = self.norm(self.ffn(mixed) + mixed)
+        return out
 
 
 class RGTN(ImportanceNetwork):

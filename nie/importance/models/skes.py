@@ -206,7 +206,7 @@ class SKES(ImportanceNetwork):
         self.linear_head = nn.Linear(hidden, 1)
         nn.init.constant_(self.linear_head.bias, spec.label_mean)
         self.last_attention: Tensor | None = None
-        self._structure: dict[tuple, list[Tensor]] = {}
+        self._structure: dict[tuple[int, int, str], list[Tensor]] = {}
 
     def structural_views(self, graph: Graph) -> list[Tensor]:
         """Centrality and path views of ``graph`` (no gradient; computed once per graph)."""
@@ -284,7 +284,8 @@ class SKES(ImportanceNetwork):
     def forward(self, batch: GraphBatch) -> Tensor:
         z = self.embed(batch)
         if self.distance == "none":
-            return self.linear_head(z).squeeze(-1)
+            scores: Tensor = self.linear_head(z).squeeze(-1)
+            return scores
         points = z.view(z.shape[0], self.points, -1)
         if self.distance == "sinkhorn":
             distance = sinkhorn(points, self.reference, self.sinkhorn_epsilon, self.sinkhorn_iterations)
