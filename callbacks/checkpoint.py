@@ -156,7 +156,9 @@ class HParamCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero:
             write_json(folder / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None)))
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))
 
     def recorded_best(
