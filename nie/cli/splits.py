@@ -22,7 +22,7 @@ from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
 from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
-from nie.core.errors import ConfigError, NIEError
+from nie.core.errors import ConfigError, NIEError, RunFolderError
 from nie.core.io import check_writable, write_json
 from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
@@ -88,7 +88,7 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
     ``checkpoint.overwrite`` replaces it."""
     overwrite = bool(getattr(cli.trainer.checkpoint_callback, "overwrite", False))
     if (directory / SPLIT_RESULT).is_file() and not overwrite:
-        raise ConfigError(
+        raise RunFolderError(
             f"{label}: {directory} holds a finished run of another configuration ({SPLIT_RESULT}): keep both "
             "with another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
         )
