@@ -41,6 +41,7 @@ PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
 def main(argv: list[str]) -> None:
     if argv[:1] in (["-h"], ["--help"]):  # Lightning's own help would list its four subcommands only
         print(HELP)
+        raise SystemExit(0)  # as argparse's --help: a script reading the exit code sees help, not a run
     elif argv[:1] == ["predict"] and not split_configs(argv[1:])[0] and "--help" not in argv:
         exit_on_user_error(lambda: predict_recorded_run(argv[1:]))  # the run's recorded experiment
     elif argv[:1] and argv[0] in PROTOCOLS:
