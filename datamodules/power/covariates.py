@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Optional
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from datamodules.power.geometry import Site, check_features, daylight, solar_features
@@ -74,7 +75,9 @@ class SolarOptions:
         return self.site
 
 
-def geometry(options: SolarOptions, station: str, times: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+def geometry(
+    options: SolarOptions, station: str, times: pd.DatetimeIndex
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
     """[T, k] solar features (scaled to about unit range) and [T] daylight flags (all True without a rule),
     both at ``times`` shifted by ``time_shift``."""
     names, rule = list(options.features), options.night_elevation
@@ -87,7 +90,7 @@ def geometry(options: SolarOptions, station: str, times: pd.DatetimeIndex) -> tu
     return (solar_features(at, site, names) / scale).astype(np.float32), flags
 
 
-def neighbours(known: np.ndarray, hours: int) -> np.ndarray:
+def neighbours(known: npt.NDArray[np.float64], hours: int) -> npt.NDArray[np.float64]:
     """[T, 2·hours·F] the known covariates of the ``hours`` hours before and after each hour (0, the
     training mean of scaled values, past the ends of the series)."""
     columns = []
@@ -101,7 +104,9 @@ def neighbours(known: np.ndarray, hours: int) -> np.ndarray:
     return np.concatenate(columns, axis=1) if columns else np.zeros((len(known), 0), known.dtype)
 
 
-def night_census(flags: np.ndarray, raw_target: np.ndarray, rows: np.ndarray) -> dict[str, int]:
+def night_census(
+    flags: npt.NDArray[np.bool_], raw_target: npt.NDArray[np.float64], rows: npt.NDArray[np.bool_]
+) -> dict[str, int]:
     """How many of the ``rows`` hours the daylight rule fixes at 0, and how many of those produced power."""
     night = rows & ~flags
     return {

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator, Literal, Optional, TypedDict
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -262,7 +263,7 @@ class PowerDataModule(pl.LightningDataModule):
         datasets: dict[str, WindowDataset] = {}
         self.data_report = {"negative_clipped": dict(self.negative_clipped)}
         for stage, (lo, hi) in bounds.items():
-            starts: list[np.ndarray] = []
+            starts: list[npt.NDArray[np.int64]] = []
             report: dict[str, dict[str, int]] = {}
             for s, a in zip(self.series, arrays):
                 first = 0 if lo is None else int(np.searchsorted(s.times, pd.Timestamp(lo)))
@@ -370,9 +371,11 @@ class PowerDataModule(pl.LightningDataModule):
         count = len(self.settings.static_columns or [])
         values = np.asarray([self._station_scaler(s.station)["static"][:count] for s in self.series], dtype=np.float64)
         if count == 0:
-            return values.reshape(len(self.series), 0).tolist()
+            empty: list[list[float]] = values.reshape(len(self.series), 0).tolist()
+            return empty
         spread = values.std(axis=0)
-        return ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)).tolist()
+        standardised: list[list[float]] = ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)).tolist()
+        return standardised
 
     def capacities(self) -> Optional[torch.Tensor]:
         h = self.settings
@@ -403,7 +406,7 @@ class PowerDataModule(pl.LightningDataModule):
         ]
         return arrays, times
 
-    def _in_training(self, times: pd.DatetimeIndex) -> np.ndarray:
+    def _in_training(self, times: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
         """Which of ``times`` lie in the training period [train_start, val_start)."""
         h = self.settings
         start = pd.Timestamp(h.train_start) if h.train_start is not None else times.min()
@@ -455,7 +458,7 @@ class PowerDataModule(pl.LightningDataModule):
         return table
 
     # ------------------------------------------------------------ loaders
-    def _loader(self, stage: str) -> DataLoader:
+    def _loader(self, stage: str) -> DataLoader[PowerBatch]:
         """Under DDP: training windows through a DistributedSampler (reshuffled per epoch by Lightning),
         evaluation windows split rank::world without padding, so no window is scored twice."""
         h, training = self.settings, stage == "train"
@@ -479,20 +482,20 @@ class PowerDataModule(pl.LightningDataModule):
             persistent_workers=h.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("train")
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("val")
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("test")
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("test")
 
 
-def _forecast_hours(starts: np.ndarray, settings: PowerDataSettings, length: int) -> np.ndarray:
+def _forecast_hours(starts: npt.NDArray[np.int64], settings: PowerDataSettings, length: int) -> npt.NDArray[np.bool_]:
     """[T] bool: the hours the windows starting at ``starts`` forecast."""
     rows = np.zeros(length, bool)
     rows[(starts[:, None] + settings.seq_len + np.arange(settings.horizon)).ravel()] = True

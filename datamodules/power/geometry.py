@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from nie.core.errors import ConfigError
@@ -50,7 +51,7 @@ def check_features(names: list[str], option: str) -> None:
         raise ConfigError(f"{option}: unknown solar feature(s) {unknown}; expected some of {list(SOLAR_FEATURES)}")
 
 
-def solar_position(times: pd.DatetimeIndex, site: Site) -> dict[str, np.ndarray]:
+def solar_position(times: pd.DatetimeIndex, site: Site) -> dict[str, npt.NDArray[np.float64]]:
     """Zenith and azimuth (degrees, azimuth clockwise from north) and the fractional year (radians)
     at ``times``, read as UTC."""
     day = np.asarray(times.dayofyear, dtype=np.float64)
@@ -74,15 +75,16 @@ def solar_position(times: pd.DatetimeIndex, site: Site) -> dict[str, np.ndarray]
     return {"zenith": zenith, "azimuth": (azimuth + 180) % 360, "gamma": gamma}
 
 
-def extraterrestrial(gamma: np.ndarray) -> np.ndarray:
+def extraterrestrial(gamma: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Normal-incidence irradiance outside the atmosphere (W m-2) over the year (Spencer 1971)."""
-    return SOLAR_CONSTANT * (
+    irradiance: npt.NDArray[np.float64] = SOLAR_CONSTANT * (
         1.000110 + 0.034221 * np.cos(gamma) + 0.001280 * np.sin(gamma)
         + 0.000719 * np.cos(2 * gamma) + 0.000077 * np.sin(2 * gamma)
     )  # fmt: skip
+    return irradiance
 
 
-def solar_features(times: pd.DatetimeIndex, site: Site, names: list[str]) -> np.ndarray:
+def solar_features(times: pd.DatetimeIndex, site: Site, names: list[str]) -> npt.NDArray[np.float64]:
     """[T, len(names)] covariates: ``cos_zenith``, ``sin_azimuth``/``cos_azimuth``, ``elevation``
     (degrees), ``extraterrestrial`` and ``clear_sky`` (horizontal W m-2, 0 with the sun down)."""
     position = solar_position(times, site)
@@ -101,6 +103,6 @@ def solar_features(times: pd.DatetimeIndex, site: Site, names: list[str]) -> np.
     return np.stack([columns[n] for n in names], axis=1) if names else np.zeros((len(times), 0))
 
 
-def daylight(times: pd.DatetimeIndex, site: Site, min_elevation: float) -> np.ndarray:
+def daylight(times: pd.DatetimeIndex, site: Site, min_elevation: float) -> npt.NDArray[np.bool_]:
     """[T] bool: the sun stands at least ``min_elevation`` degrees above the horizon."""
     return np.asarray(90 - solar_position(times, site)["zenith"] >= min_elevation)

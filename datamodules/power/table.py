@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from nie.core.errors import DataError
@@ -23,10 +24,10 @@ class StationSeries:
 
     station: str
     times: pd.DatetimeIndex
-    target: np.ndarray
-    known: np.ndarray
-    past: np.ndarray
-    static: np.ndarray
+    target: npt.NDArray[np.float64]
+    known: npt.NDArray[np.float64]
+    past: npt.NDArray[np.float64]
+    static: npt.NDArray[np.float64]
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -76,7 +77,7 @@ class _Rows:
     """Where a distinct timestamp first occurs in its column, to name that line in an error."""
 
     column: pd.Series
-    first_rows: np.ndarray
+    first_rows: npt.NDArray[np.int64]
     path: str | Path
 
     def refusal(self, distinct: int, why: str) -> DataError:
@@ -105,11 +106,11 @@ def _parse_text_times(distinct: pd.Series, rows: _Rows, time_format: str | None,
     return times
 
 
-def _utc_offsets(text: pd.Series, rows: _Rows, timezone: str | None) -> np.ndarray:
+def _utc_offsets(text: pd.Series, rows: _Rows, timezone: str | None) -> npt.NDArray[np.bool_]:
     """Which distinct timestamps carry a UTC offset; refuses a mix with and without one, and different
     offsets unless a ``timezone`` to convert them to is set."""
     offsets = text.str.extract(_OFFSET, expand=False)
-    has_offset = offsets.notna().to_numpy()
+    has_offset: npt.NDArray[np.bool_] = offsets.notna().to_numpy()
     if has_offset.any() and not has_offset.all():
         raise rows.refusal(
             int(np.flatnonzero(has_offset != has_offset[0])[0]), "mixes timestamps with and without a UTC offset"
@@ -249,9 +250,12 @@ def _on_grid(
         raise DataError(f"{path}: station {name!r} has timestamp {bad} off the {frequency} grid starting {grid[0]}")
     group = group.reindex(grid)
 
-    def numeric(columns: list[str]) -> np.ndarray:
+    def numeric(columns: list[str]) -> npt.NDArray[np.float64]:
         # copies the windows may write to (pandas 3's copy-on-write hands out read-only views)
-        return group[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)
+        values: npt.NDArray[np.float64] = (
+            group[columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64, copy=True)
+        )
+        return values
 
     static_values = numeric(static)
     return StationSeries(

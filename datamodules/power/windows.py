@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -15,9 +16,9 @@ from torch.utils.data import Dataset
 from nie.forecasting.spec import PowerBatch, StationArrays
 
 
-def _window_sums(flags: np.ndarray, length: int) -> np.ndarray:
+def _window_sums(flags: npt.NDArray[np.bool_], length: int) -> npt.NDArray[np.int64]:
     """Number of True flags in every window [s, s + length)."""
-    cumulative = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    cumulative: npt.NDArray[np.int64] = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
     return cumulative[length:] - cumulative[:-length]
 
 
@@ -25,7 +26,7 @@ def _window_sums(flags: np.ndarray, length: int) -> np.ndarray:
 class WindowCensus:
     """The windows a split could have, and why some were dropped."""
 
-    starts: np.ndarray  # kept
+    starts: npt.NDArray[np.int64]  # kept
     candidates: int
     missing_covariates: int  # dropped: a known covariate is missing in the window
     missing_targets: int  # dropped (the rest): targets missing under the ``missing`` policy
@@ -69,7 +70,12 @@ class WindowDataset(Dataset[PowerBatch]):
     """
 
     def __init__(
-        self, stations: list[StationArrays], starts: list[np.ndarray], seq_len: int, horizon: int, persistence_lag: int
+        self,
+        stations: list[StationArrays],
+        starts: list[npt.NDArray[np.int64]],
+        seq_len: int,
+        horizon: int,
+        persistence_lag: int,
     ) -> None:
         self.stations, self.starts = stations, starts
         self.offsets = np.cumsum([0] + [len(s) for s in starts])
@@ -119,6 +125,6 @@ class WindowDataset(Dataset[PowerBatch]):
         )
 
 
-def _zero_where_missing(values: np.ndarray) -> Tensor:
+def _zero_where_missing(values: npt.NDArray[np.float64]) -> Tensor:
     """float32 tensor of ``values`` with NaN (missing) as 0."""
     return torch.nan_to_num(torch.from_numpy(values)).float()

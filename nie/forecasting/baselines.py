@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -68,7 +69,8 @@ class _PowerBaseline(Baseline):
         raw = self.point(batch)
         if self.levels:
             raw = raw.unsqueeze(-1) + self.error_quantiles[batch.station.unsqueeze(1), batch.hour]
-        return forward_target(raw.clamp_min(0), self.transform)
+        forecast: Tensor = forward_target(raw.clamp_min(0), self.transform)
+        return forecast
 
 
 class Persistence(_PowerBaseline):
@@ -108,10 +110,13 @@ class Climatology(_PowerBaseline):
     def forward(self, batch: PowerBatch) -> Tensor:
         cell = (batch.station.unsqueeze(1), batch.month, batch.hour)
         raw = self.quantile_table[cell] if self.levels else self.table[cell]
-        return forward_target(raw.clamp_min(0), self.transform)
+        forecast: Tensor = forward_target(raw.clamp_min(0), self.transform)
+        return forecast
 
 
-def _cell_quantiles(values: np.ndarray, month: np.ndarray, hour: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+def _cell_quantiles(
+    values: npt.NDArray[np.float64], month: npt.NDArray[np.int8], hour: npt.NDArray[np.int8], levels: tuple[float, ...]
+) -> npt.NDArray[np.float64]:
     """[12, 24, Q] empirical quantiles of ``values`` per month × hour (the station's overall ones for an empty cell)."""
     table = np.broadcast_to(np.quantile(values, levels), (12, 24, len(levels))).copy()
     for m, h in set(zip(month.tolist(), hour.tolist())):
@@ -139,4 +144,5 @@ class NWPRegression(_PowerBaseline):
 
     def point(self, batch: PowerBatch) -> Tensor:
         w = self.weights[batch.station]
-        return (batch.future * w[:, None, :-1]).sum(-1) + w[:, None, -1]
+        point: Tensor = (batch.future * w[:, None, :-1]).sum(-1) + w[:, None, -1]
+        return point

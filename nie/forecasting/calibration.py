@@ -10,29 +10,36 @@ measured coverage is τ. Fitted on an origin's validation window only; the test 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
-def rearrange(values: np.ndarray) -> np.ndarray:
+def rearrange(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Levels made monotone by sorting each row (Chernozhukov et al. 2010's rearrangement)."""
     return np.sort(values, axis=-1)
 
 
-def interpolate_levels(values: np.ndarray, trained: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def interpolate_levels(
+    values: npt.NDArray[np.float64], trained: npt.NDArray[np.float64], wanted: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """[N, K] forecasts at increasing ``trained`` levels to [N, Q] at ``wanted`` levels, linear in the
     level between trained ones and flat beyond the first and last (no extrapolation)."""
     position = np.interp(wanted, trained, np.arange(len(trained), dtype=np.float64))
     low = np.floor(position).astype(int)
     high = np.minimum(low + 1, len(trained) - 1)
     weight = position - low
-    return values[:, low] * (1 - weight) + values[:, high] * weight
+    interpolated: npt.NDArray[np.float64] = values[:, low] * (1 - weight) + values[:, high] * weight
+    return interpolated
 
 
-def coverage(values: np.ndarray, actual: np.ndarray) -> np.ndarray:
+def coverage(values: npt.NDArray[np.float64], actual: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """[K] share of ``actual`` at or below each level's forecast; non-decreasing when rows are sorted."""
-    return (actual[:, None] <= values).mean(axis=0)
+    shares: npt.NDArray[np.float64] = (actual[:, None] <= values).mean(axis=0)
+    return shares
 
 
-def recalibrated_levels(measured: np.ndarray, trained: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def recalibrated_levels(
+    measured: npt.NDArray[np.float64], trained: npt.NDArray[np.float64], wanted: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """The trained-scale level to read for each nominal ``wanted`` level: where the measured coverage
     (made strictly increasing; ties keep their order) reaches it, clipped to the trained range."""
     strictly = np.maximum.accumulate(measured) + np.arange(len(measured)) * 1e-9

@@ -17,6 +17,7 @@ from typing import Any, Literal, Optional, Protocol, runtime_checkable
 
 import lightning.pytorch as pl
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import torch
 from torch import Tensor
@@ -46,7 +47,9 @@ def lightgbm() -> Any:
         ) from None
 
 
-def hour_rows(arrays: list[StationArrays], keep: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def hour_rows(
+    arrays: list[StationArrays], keep: list[npt.NDArray[np.bool_]]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Features [N, F + 2] (known covariates, station, hour of day) and raw targets [N] of the kept hours."""
     features = [
         np.column_stack([a.future[rows], np.full(rows.sum(), s), a.hour[rows]])
@@ -127,7 +130,7 @@ class LightGBMQuantiles(Baseline):
         if self.calibration == "levels":
             self.read_levels = self.fit_recalibration(datamodule)
 
-    def fit_recalibration(self, datamodule: pl.LightningDataModule) -> np.ndarray:
+    def fit_recalibration(self, datamodule: pl.LightningDataModule) -> npt.NDArray[np.float64]:
         """The levels to read, from the coverage each trained level reaches on the validation window."""
         if not isinstance(datamodule, PowerValidationData):
             raise ConfigError(
@@ -140,7 +143,7 @@ class LightGBMQuantiles(Baseline):
             raise ConfigError("calibration: levels: the validation window has no producing hour")
         return recalibrated_levels(coverage(self.trained_forecast(features), actual), self.trained, self.levels)
 
-    def trained_forecast(self, features: np.ndarray) -> np.ndarray:
+    def trained_forecast(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """[N, K] forecasts at the trained levels, sorted per row."""
         return rearrange(
             np.stack([b.predict(features, num_threads=self.params["num_threads"]) for b in self.boosters], 1)

@@ -49,7 +49,7 @@ class ForecastErrors(Metric):
     @staticmethod
     def _scores(
         abs_error: Tensor, sq: Tensor, sq_persistence: Tensor, count: Tensor, capacity: Optional[Tensor]
-    ) -> dict:
+    ) -> dict[str, Tensor]:
         n = count.clamp_min(1)
         rmse = (sq / n).sqrt()
         scores = {"mae": abs_error / n, "rmse": rmse, "skill": 1 - ratio(rmse, (sq_persistence / n).sqrt())}

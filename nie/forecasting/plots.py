@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -22,7 +23,7 @@ def quantile_columns(table: pd.DataFrame) -> dict[float, str]:
     return dict(sorted(columns.items()))
 
 
-def table_reliability(table: pd.DataFrame) -> tuple[list[float], dict[str, np.ndarray], dict[str, int]]:
+def table_reliability(table: pd.DataFrame) -> tuple[list[float], dict[str, npt.NDArray[np.float64]], dict[str, int]]:
     """Levels, the share of ``actual`` values at or below each level's forecast over all hours and over
     producing hours (``QuantileReliability.fractions``: keys ``all``, ``producing``), and how many hours
     each holds; missing actuals are left out."""

@@ -54,7 +54,8 @@ def non_crossing(raw: Tensor) -> Tensor:
     """
     base = raw[..., :1]
     cumulative = torch.cat([base, base + torch.cumsum(torch.nn.functional.softplus(raw[..., 1:]), dim=-1)], dim=-1)
-    return cast(Tensor, _FloorAtZero.apply(cumulative))
+    floor: type[torch.autograd.Function] = _FloorAtZero  # through the base: torch leaves apply untyped
+    return cast(Tensor, floor.apply(cumulative))
 
 
 def pinball(pred: Tensor, target: Tensor, levels: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Callable, Iterator, Literal, Optional, Protocol, overload, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -21,10 +22,12 @@ def forward_target(values: Tensor, transform: TargetTransform) -> Tensor: ...
 
 
 @overload
-def forward_target(values: np.ndarray, transform: TargetTransform) -> np.ndarray: ...
+def forward_target(values: npt.NDArray[np.float64], transform: TargetTransform) -> npt.NDArray[np.float64]: ...
 
 
-def forward_target(values: np.ndarray | Tensor, transform: TargetTransform) -> np.ndarray | Tensor:
+def forward_target(
+    values: npt.NDArray[np.float64] | Tensor, transform: TargetTransform
+) -> npt.NDArray[np.float64] | Tensor:
     """Power to the space the network is trained in."""
     if transform == "log1p":
         return torch.log1p(values) if isinstance(values, torch.Tensor) else np.log1p(values)
@@ -103,14 +106,14 @@ class PowerBatch:
 class StationArrays:
     """Model-ready arrays of one station, all [T, ...] on the same time grid."""
 
-    history: np.ndarray  # [T, F_h] scaled target + observed flag + past and known covariates + calendar
-    future: np.ndarray  # [T, F_k] scaled known covariates + calendar
-    target: np.ndarray  # [T] transformed target (NaN where missing)
-    raw_target: np.ndarray  # [T] target in original units (NaN where missing)
-    month: np.ndarray  # [T] int8 0..11
-    hour: np.ndarray  # [T] int8 0..23
-    known_ok: np.ndarray  # [T] bool: every known covariate present
-    daylight: np.ndarray  # [T] bool: the sun is up by the data's daylight rule (forecasts elsewhere are 0)
+    history: npt.NDArray[np.float64]  # [T, F_h] scaled target + observed flag + past and known covariates + calendar
+    future: npt.NDArray[np.float64]  # [T, F_k] scaled known covariates + calendar
+    target: npt.NDArray[np.float64]  # [T] transformed target (NaN where missing)
+    raw_target: npt.NDArray[np.float64]  # [T] target in original units (NaN where missing)
+    month: npt.NDArray[np.int8]  # [T] int8 0..11
+    hour: npt.NDArray[np.int8]  # [T] int8 0..23
+    known_ok: npt.NDArray[np.bool_]  # [T] bool: every known covariate present
+    daylight: npt.NDArray[np.bool_]  # [T] bool: the sun is up by the data's daylight rule (forecasts elsewhere are 0)
 
 
 @runtime_checkable

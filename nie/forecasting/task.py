@@ -123,7 +123,8 @@ class PowerForecastTask(BaseTask):
     def forward(self, batch: PowerBatch) -> Tensor:
         if self.network is None:
             raise RuntimeError("the network is built by configure_model, once the datamodule's spec is known")
-        return self.network(batch)
+        forecast: Tensor = self.network(batch)
+        return forecast
 
     def to_original(self, forecast: Tensor) -> Tensor:
         return self.spec.to_power(forecast)
