@@ -12,8 +12,7 @@ and reports each one's seconds and the process's peak RSS at its end:
 * ``features``: the spectral structural embedding (``data.structural_method: spectral``), computed
   in each mode's process (its feature cache is a fresh temporary folder);
 * ``epoch``: one GENI epoch (2 layers, 4 heads) on every training node: ``full-batch`` on the torch
-  kernels, skipped where the datamodule's memory check refuses the graph (at ``--bytes-per-edge``,
-  this network's figure rather than the datamodule's default for RGTN); ``sampled``: batches of
+  kernels; ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
 * ``predict``: scores for every node.
 
@@ -60,14 +59,13 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
-def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, bytes_per_edge: int) -> dict:
+def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
     import torch.nn.functional as F
 
     import datamodules.kg.datamodule as kg
     from datamodules import KnowledgeGraphDataModule
-    from nie.core.errors import ConfigError
     from nie.importance import GENI
 
     row: dict = {}
@@ -89,13 +87,9 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
         features=["structural"],
         structural_method="spectral",
         cache_dir=str(cache),
-        full_batch_bytes_per_edge=bytes_per_edge,
         **sampled,
     )
-    try:
-        dm.setup()
-    except ConfigError as refusal:  # the memory check: full batch does not fit
-        return {**row, "refused": str(refusal)}
+    dm.setup()
     torch.manual_seed(0)
     net = GENI(dm.spec, num_layers=len(fanouts), heads=4)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
@@ -243,7 +237,7 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
     """One measurement in a fresh process (its peak RSS its own)."""
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
     command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
-    command += ["--bytes-per-edge", str(args.bytes_per_edge), *extra]
+    command += [*extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{' '.join(extra)}: failed\n{done.stderr[-2000:]}")
@@ -258,9 +252,6 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["full-batch", "sampled"], default=["full-batch", "sampled"])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
-    parser.add_argument(
-        "--bytes-per-edge", type=int, default=1024, help="the memory check's figure for this GENI (measured: ~0.9 KB)"
-    )
     parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--batches", type=int, default=100, help="LSTM steps timed per fleet")
@@ -275,7 +266,7 @@ def main() -> None:
             row = measure_fleet(args.measure, args.batches)
         else:  # each mode computes the features itself
             with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
-                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), args.bytes_per_edge)
+                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache))
         print(json.dumps(row))
         return
     from nie.core.errors import ConfigError

@@ -47,3 +47,10 @@ def test_a_missing_include_is_one_line(workdir: Path) -> None:
     (workdir / "exp.yaml").write_text("include: [shared.yaml]\nseed_everything: 1\n")
     with pytest.raises(SystemExit, match=r"^error: exp.yaml: include 'shared.yaml': no such file shared.yaml$"):
         run_train("fit", "--config", "exp.yaml")
+
+
+def test_a_config_naming_the_removed_memory_check_is_one_line(workdir: Path) -> None:
+    """``data.full_batch_bytes_per_edge`` (a host-memory pre-flight, removed) is refused by name."""
+    with pytest.raises(SystemExit, match=r"^error: .*full_batch_bytes_per_edge"):
+        run_train("fit", "--config", DEMO, "--data.init_args.full_batch_bytes_per_edge", "3072")
+    assert list(workdir.iterdir()) == []

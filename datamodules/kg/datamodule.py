@@ -18,8 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features, graph_fingerprint
 from datamodules.kg.graph import KnowledgeGraph
-from datamodules.kg.io import load_graph, triples_file
-from datamodules.kg.memory import FULL_BATCH_BYTES_PER_EDGE, check_full_batch_fits
+from datamodules.kg.io import load_graph
 from datamodules.kg.settings import GraphDataSettings
 from datamodules.kg.splits import Split, chunked_split, literature_fold
 from datamodules.kg.synthetic import write_synthetic_graph
@@ -124,15 +123,8 @@ def _labels(batch: GraphBatch) -> torch.Tensor:
 GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
 
 
-def check_arguments(
-    batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend, full_batch_bytes_per_edge: Optional[int]
-) -> None:
+def check_arguments(batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend) -> None:
     """Refuse, in one line each, argument combinations the datamodule cannot serve."""
-    if full_batch_bytes_per_edge is not None and full_batch_bytes_per_edge < 1:
-        raise ConfigError(
-            f"data.full_batch_bytes_per_edge must be a positive number of bytes (or null: never check), "
-            f"got {full_batch_bytes_per_edge}"
-        )
     if batch_size is not None and not fanouts:
         raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
     if batch_size is not None and backend == "torch":
@@ -176,9 +168,6 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         backend: the message-passing kernels (``nie.importance.kernels``): ``dgl`` (fused, needs DGL with
             support for the device), ``torch`` (any device, no DGL) or ``auto`` (torch for full-batch
             runs, as fast or faster on CPU for every network; DGL for sampled ones, whose blocks are DGL's).
-        full_batch_bytes_per_edge: memory a full-batch step needs per triple; a triples file whose size says
-            it needs more than the machine has available stops before loading, pointing to sampled
-            training (null: never check). The default is RGTN's measured figure with a margin.
     """
 
     def __init__(
@@ -208,10 +197,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         drop_last: bool = True,
         pretraining: Optional[NodePretraining] = None,
         backend: Backend = "auto",
-        full_batch_bytes_per_edge: Optional[int] = FULL_BATCH_BYTES_PER_EDGE,
     ) -> None:
         arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        check_arguments(batch_size, fanouts, backend, full_batch_bytes_per_edge)
+        check_arguments(batch_size, fanouts, backend)
         super().__init__()
         # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
         self.save_hyperparameters(arguments)
@@ -234,11 +222,8 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
 
     def _read(self) -> KnowledgeGraph:
-        """The graph files, read once (a full-batch run whose triples file is too large stops before)."""
+        """The graph files, read once."""
         if self._read_graph is None:
-            h = self.settings
-            if h.batch_size is None and h.full_batch_bytes_per_edge is not None:
-                check_full_batch_fits(triples_file(h.root, h.triples), h.full_batch_bytes_per_edge)
             self._read_graph = self.load()
         return self._read_graph
 

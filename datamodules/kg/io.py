@@ -273,18 +273,6 @@ def export_pickle(graph: KnowledgeGraph, path: str | Path, features: npt.NDArray
         pickle.dump(payload, f)
 
 
-def triples_file(root: str | Path | None, triples: str | Path | None) -> Path | None:
-    """The triples file the RGTN layout would read; None for the pickle layout or when there is none
-    (loading then says why)."""
-    if root is not None and Path(root).suffix in PICKLE_SUFFIXES:
-        return None
-    folder = Path(root) if root is not None and Path(root).is_dir() else None
-    try:
-        return _required_file(triples, folder, TRIPLE_PATTERNS, "triples", "triples")
-    except DataError:
-        return None
-
-
 def load_graph(
     root: str | Path | None = None,
     node_info: str | Path | None = None,

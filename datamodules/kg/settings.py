@@ -41,7 +41,6 @@ class GraphDataSettings(Settings):
     drop_last: bool
     pretraining: Optional[NodePretraining]
     backend: Backend
-    full_batch_bytes_per_edge: Optional[int] = None  # added later: older checkpoints never checked
 
 
 @dataclass(frozen=True)
