@@ -112,7 +112,8 @@ def lambdarank_loss(
     weight = delta / ideal[:, None, None] * (t.unsqueeze(2) > t.unsqueeze(1))
     pairs = F.softplus(-(p.unsqueeze(2) - p.unsqueeze(1)) / temperature)  # [l, i, j]: i ranked above j
     total = weight.sum(dim=(1, 2))
-    return ((weight * pairs).sum(dim=(1, 2)) / total.clamp_min(1e-12)).mean()
+    loss: Tensor = ((weight * pairs).sum(dim=(1, 2)) / total.clamp_min(1e-12)).mean()
+    return loss
 
 
 def approx_ndcg_loss(
@@ -135,4 +136,5 @@ def approx_ndcg_loss(
     above = torch.sigmoid((p.unsqueeze(1) - p.unsqueeze(2)) / temperature)  # [l, i, j]: j scored above i
     rank = 0.5 + above.sum(dim=2)  # 1 + Σ_{j≠i}: the j = i term is σ(0) = 0.5
     dcg = (gain / torch.log2(1.0 + rank)).sum(dim=1)
-    return (1.0 - dcg / ideal).mean()
+    loss: Tensor = (1.0 - dcg / ideal).mean()
+    return loss

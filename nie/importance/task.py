@@ -177,7 +177,8 @@ class NodeImportanceTask(BaseTask):
         return importance_metrics(self.settings.top_k, with_rmse=predicts_labels(self.network))
 
     def forward(self, batch: GraphBatch) -> NetworkOutput:
-        return self.built_network(batch)
+        output: NetworkOutput = self.built_network(batch)
+        return output
 
     def ranking_loss(self, pred: Tensor, target: Tensor) -> Tensor:
         """The learning-to-rank term chosen by ``ltr_loss``, on lists of the step's labelled nodes."""
@@ -208,7 +209,8 @@ class NodeImportanceTask(BaseTask):
         loss needs several passes and the unlabeled nodes), term by term."""
         network = self.built_network
         if isinstance(network, OwnsTrainingLoss):
-            return network.training_loss(batch)
+            terms: dict[str, Tensor] = network.training_loss(batch)
+            return terms
         return {"loss": self.loss(batch, self(batch))}
 
     def batch_size(self, batch: GraphBatch) -> int:
