@@ -70,7 +70,7 @@ class MetricsFiles(pl.Callback):
 
 
 def write_predictions(
-    model: pl.LightningModule, datamodule: pl.LightningDataModule, outputs: list, out: str | Path
+    model: pl.LightningModule, datamodule: pl.LightningDataModule, outputs: list[Any], out: str | Path
 ) -> None:
     """The predictions as CSV (the datamodule's table) and, where the task draws one, a PNG beside it."""
     if not isinstance(datamodule, WritesPredictions):

@@ -20,12 +20,13 @@ import argparse
 import time
 from functools import partial
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from nie.cli.exits import attributed
 from nie.cli.importance.cv import plan, run_plan
+from nie.cli.splits import MetricTable
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.provenance import provenance, stamped
@@ -54,7 +55,7 @@ def ranking_keys(
     return [f"best_{m}" for m in metric], chosen_mode or ("max" if metric != [monitor] else mode)
 
 
-def rank(tables: dict[str, dict], keys: list[str], mode: str) -> list[dict]:
+def rank(tables: dict[str, MetricTable], keys: list[str], mode: str) -> list[dict[str, Any]]:
     """Candidates best first by the mean over folds of each fold's mean of the ``keys`` entries."""
     unscored = [(c, k) for c, t in tables.items() for k in keys if k not in t]
     if unscored:
@@ -69,7 +70,7 @@ def rank(tables: dict[str, dict], keys: list[str], mode: str) -> list[dict]:
     return sorted(rows, key=lambda row: row["mean"], reverse=mode == "max")
 
 
-def select(argv: list[str]) -> dict:
+def select(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         prog="train.py select", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

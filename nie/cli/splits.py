@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -29,12 +29,14 @@ from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
 
+MetricTable = dict[str, dict[str, Any]]  # {metric: {"mean", "std", "folds"}}, JSON-shaped
 
-def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> dict[str, dict]:
+
+def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> MetricTable:
     """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
     entries starting with ``prefix`` (removed from the names when ``strip``)."""
     names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
-    table = {}
+    table: MetricTable = {}
     for name in names:
         values = [fold[name] for fold in per_fold if name in fold]
         key = name[len(prefix) :] if strip else name
@@ -42,7 +44,7 @@ def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bo
     return table
 
 
-def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
+def fold_table(per_fold: list[dict[str, float]]) -> MetricTable:
     """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
     table = summarise(per_fold)
     for extra in ("best_", "weight/", "fit_test_seconds"):
@@ -50,7 +52,7 @@ def fold_table(per_fold: list[dict[str, float]]) -> dict[str, dict]:
     return table
 
 
-def format_table(table: dict[str, dict]) -> str:
+def format_table(table: MetricTable) -> str:
     width = max((len(k) for k in table), default=6)
     lines = [f"{'metric':<{width}}  mean ± std      folds"]
     for name, row in table.items():

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from nie.cli.checkpoints import run_dir
 from nie.cli.exits import attributed
@@ -32,7 +32,7 @@ from nie.cli.importance.ensemble import (
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.outputs import resolved_config, run_provenance
 from nie.cli.parsing import split_configs
-from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
+from nie.cli.splits import MetricTable, fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import write_json
 from nie.core.naming import network_class
@@ -76,7 +76,7 @@ def run_folds(experiment: Experiment, probe: NIECLI, folds: Optional[list[int]])
     return MemberRun(folds, [m for m, _ in runs], [d for _, d in runs], probe)
 
 
-def write_tables(runs: list[MemberRun], record: dict) -> None:
+def write_tables(runs: list[MemberRun], record: dict[str, Any]) -> None:
     """Each configuration's table beside its folds (``cv_table_path``), with the command's provenance."""
     for run in runs:
         write_json(cv_table_path(run.directories), stamped(fold_table(run.metrics), record))
@@ -139,7 +139,7 @@ def plan(args: list[str]) -> CvPlan:
     return CvPlan(section, members)
 
 
-def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[dict[str, dict], dict]:
+def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[MetricTable, dict[str, Any]]:
     """Run (or read back) every fold of a planned cv; print its table and write it, with the command's
     provenance, beside the folds. Returns the table and the provenance record."""
     started = time.perf_counter()
@@ -158,7 +158,7 @@ def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[dict[str, dict],
     return table, record
 
 
-def cross_validate(argv: list[str]) -> dict[str, dict]:
+def cross_validate(argv: list[str]) -> MetricTable:
     """Run (or read back) every fold; print the table and write it, with the command's provenance,
     beside the folds and to ``--out``. Returns the table (without the provenance)."""
     parser = argparse.ArgumentParser(
@@ -174,7 +174,7 @@ def cross_validate(argv: list[str]) -> dict[str, dict]:
     return table
 
 
-def ensemble_provenance(section: EnsembleSection, runs: list[MemberRun], started: float) -> dict:
+def ensemble_provenance(section: EnsembleSection, runs: list[MemberRun], started: float) -> dict[str, Any]:
     """An ensemble's provenance: every member's resolved config and data, in the members' order."""
     configs = {"ensemble": str(section["path"]), "members": [resolved_config(run.cli) for run in runs]}
     data = [data_identity(run.cli.datamodule) for run in runs]

@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import yaml
+from torchmetrics import Metric, MetricCollection
 
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
@@ -38,6 +40,7 @@ from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 
+MetricsFactory = Callable[[], MetricCollection]  # a task's make_metrics
 WEIGHTINGS = ("equal", "validation")
 FOLD_PREDICTIONS = "fold_predictions.npz"
 
@@ -77,9 +80,9 @@ class MemberRun:
 class FoldPredictions:
     """One member's predictions for one fold, keyed by node id, with the fold's labelled nodes."""
 
-    prediction: dict[str, np.ndarray]  # stage -> predictions of that stage's nodes
-    label: dict[str, np.ndarray]
-    node: dict[str, np.ndarray]
+    prediction: dict[str, npt.NDArray[np.float32]]  # stage -> predictions of that stage's nodes
+    label: dict[str, npt.NDArray[np.float32]]
+    node: dict[str, npt.NDArray[np.int64]]
 
     @classmethod
     def load(cls, directory: Path) -> "FoldPredictions":
@@ -165,7 +168,7 @@ def own_args(member: str | list[Any]) -> list[str]:
     return [str(a) for a in member]
 
 
-def member_args(member: str | list, extra: Sequence[str]) -> list[str]:
+def member_args(member: str | list[Any], extra: Sequence[str]) -> list[str]:
     """A member's ``train.py fit`` arguments: a config path, or its own argument list; plus the
     arguments given on the command line after the ensemble config (they apply to every member)."""
     own = own_args(member)
@@ -217,7 +220,7 @@ def check_members(section: EnsembleSection, names: list[str], facts: list[Member
         owners[member.run_dir] = name
 
 
-def member_names(members: Sequence[str | list]) -> list[str]:
+def member_names(members: Sequence[str | list[Any]]) -> list[str]:
     """Short unique names for the weight columns: the member's config file stem, numbered from 1 among
     the members that share it (``geni_seeds1``, ``geni_seeds2``)."""
     stems = []
@@ -227,20 +230,24 @@ def member_names(members: Sequence[str | list]) -> list[str]:
     return [f"{s}{stems[: i + 1].count(s)}" if stems.count(s) > 1 else s for i, s in enumerate(stems)]
 
 
-def simplex_grid(members: int, step: float) -> np.ndarray:
+def simplex_grid(members: int, step: float) -> npt.NDArray[np.float64]:
     """Every weight vector on the simplex with coordinates in multiples of ``step``."""
     units = round(1 / step)
     points = [c for c in itertools.product(range(units + 1), repeat=members - 1) if sum(c) <= units]
     return np.array([[*c, units - sum(c)] for c in points], dtype=np.float64) / units
 
 
-def score(make_metrics: Callable, prediction: np.ndarray, label: np.ndarray) -> dict[str, float]:
+def score(
+    make_metrics: MetricsFactory, prediction: npt.NDArray[np.float64], label: npt.NDArray[np.float32]
+) -> dict[str, float]:
     metrics = make_metrics()
     metrics.update(torch.from_numpy(prediction).float(), torch.from_numpy(label).float())
     return {k: float(v) for k, v in metrics.compute().items()}
 
 
-def weight_metrics(make_metrics: Callable, section: EnsembleSection, monitor: str, mode: str) -> tuple[list[Any], str]:
+def weight_metrics(
+    make_metrics: MetricsFactory, section: EnsembleSection, monitor: str, mode: str
+) -> tuple[list[Metric], str]:
     """The metrics the weights are chosen on (only these: the grid can hold thousands of points) and
     their direction: the monitor's, or the common one of ``weights_on``'s scores."""
     names = section.get("weights_on") or [monitor]
@@ -260,7 +267,7 @@ def weight_metrics(make_metrics: Callable, section: EnsembleSection, monitor: st
     return metrics, "max" if directions.pop() else "min"
 
 
-def mean_score(metrics: list[Any], prediction: torch.Tensor, label: torch.Tensor) -> float:
+def mean_score(metrics: list[Metric], prediction: torch.Tensor, label: torch.Tensor) -> float:
     """The mean of the metrics' values on one prediction (each reset first)."""
     values = []
     for metric in metrics:
@@ -271,8 +278,8 @@ def mean_score(metrics: list[Any], prediction: torch.Tensor, label: torch.Tensor
 
 
 def fit_weights(
-    members: list[FoldPredictions], section: EnsembleSection, make_metrics: Callable, monitor: str, mode: str
-) -> np.ndarray:
+    members: list[FoldPredictions], section: EnsembleSection, make_metrics: MetricsFactory, monitor: str, mode: str
+) -> npt.NDArray[np.float64]:
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
     if section["weights"] == "equal":
         return np.full(len(members), 1 / len(members))
@@ -280,7 +287,8 @@ def fit_weights(
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
     grid = simplex_grid(len(members), section["grid_step"])
-    best, best_score = grid[0], None
+    best: npt.NDArray[np.float64] = grid[0]
+    best_score: float | None = None
     for weights in grid:
         mixed = (stacked @ torch.from_numpy(weights)).float()
         value = mean_score(metrics, mixed, label)
@@ -294,7 +302,7 @@ def combine_fold(
     members: list[FoldPredictions],
     names: list[str],
     section: EnsembleSection,
-    make_metrics: Callable,
+    make_metrics: MetricsFactory,
     monitor: str,
     mode: str,
 ) -> dict[str, float]:
