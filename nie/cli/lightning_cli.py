@@ -22,13 +22,16 @@ from nie.cli.outputs import MetricsFiles, RunConfigSaver, run_provenance, stage_
 from nie.cli.parsing import expand_includes, import_object
 from nie.cli.sections import add_sections
 from nie.core.errors import ConfigError, NIEError
+from nie.core.figures import ValidationFigures
 from nie.core.io import check_writable
 from nie.core.launch import fill_nodes_from_launcher
 from nie.core.naming import network_name
-from nie.core.resume import continue_logger_version
+from nie.core.resume import ResumeState, continue_logger_version
+from nie.core.run_settings import check_same_model
 from nie.core.schedule import check_schedule_validates
 from nie.core.seed import seed_everything
-from nie.core.task import BaseTask, check_same_model
+from nie.core.task import BaseTask
+from nie.core.tensorboard import HParamsEntry
 from nie.core.threads import set_threads
 
 # train.py and cv hand LightningCLI their argv on purpose; the "args and sys.argv" warning is noise.
@@ -186,6 +189,7 @@ class NIECLI(LightningCLI):
         super().instantiate_classes()
         callbacks: list[pl.Callback] = self.trainer.callbacks  # type: ignore[attr-defined]  # set in Trainer.__init__
         callbacks.append(MetricsFiles(self.subcommand_config().get("out"), lambda: run_provenance(self, self.started)))
+        callbacks.extend([ValidationFigures(), ResumeState(), HParamsEntry()])  # what the task leaves to callbacks
         seed = self.subcommand_config().get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
             self.model.run_seed = seed

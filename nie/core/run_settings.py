@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
+from nie.core.errors import ConfigError
+
 SETTINGS_FILE = "settings.json"
 CHECKPOINT_KEY = "run_settings"
 DATA_FINGERPRINT = "data_fingerprint"  # a hash of the data a datamodule read: compared
@@ -98,3 +100,14 @@ def folder_settings(folder: Path) -> Optional[dict[str, Any]]:
         return None
     saved: dict[str, Any] = json.loads(path.read_text())
     return saved
+
+
+def check_same_model(
+    saved_task: str | None, saved_network: str | None, task: str, network: str, source: str = "the checkpoint"
+) -> None:
+    """Refuse a checkpoint of another task or network before its weights or hyper-parameters are used."""
+    if saved_network is not None and (saved_network, saved_task or task) != (network, task):
+        raise ConfigError(
+            f"{source} holds a {saved_task or 'model'} with network {saved_network!r}, "
+            f"but the config builds a {task} with network {network!r}"
+        )

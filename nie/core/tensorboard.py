@@ -1,4 +1,4 @@
-"""The HParams-tab entry of a run, written through TensorBoard's public summary API.
+"""The HParams-tab entry of a run (``HParamsEntry``), written through TensorBoard's public summary API.
 
 Flattened and made loggable as Lightning's ``TensorBoardLogger.log_hyperparams`` does, so the tab shows
 the same names and values, without its private helpers.
@@ -11,9 +11,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
+import lightning.pytorch as pl
 import numpy as np
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from torch import Tensor
+from typing_extensions import override
+
+from nie.core.task import BaseTask
 
 
 def flat_params(params: Mapping[Any, Any], parent: str = "") -> dict[str, Any]:
@@ -52,3 +57,27 @@ def write_hparams_summary(logger: TensorBoardLogger, params: dict[str, Any], met
     writer = logger.experiment.file_writer  # set when the SummaryWriter opens
     for summary in hparams(flat_params(params), dict.fromkeys(metric_names, 0.0)):  # type: ignore[no-untyped-call]
         writer.add_summary(summary)
+
+
+@rank_zero_only  # other processes' loggers hold no writer
+def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
+    """``hparams.yaml`` (the public ``log_hyperparams``) and the HParams-tab entry."""
+    logger.log_hyperparams(params)
+    write_hparams_summary(logger, params, metric_names)
+
+
+class HParamsEntry(pl.Callback):
+    """At the start of a ``fit``, the task's hyper-parameters, run-name values and data settings in every
+    TensorBoard logger's HParams tab, beside the task's ``headline_metrics`` (their ``best_val/`` scalars)."""
+
+    @override
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not isinstance(pl_module, BaseTask):
+            return
+        params = {**pl_module.hparams, **pl_module.run_name_values()}
+        datamodule = pl_module.datamodule
+        if datamodule is not None:
+            params.update({f"data/{k}": v for k, v in datamodule.hparams.items()})
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                declare_hparams(logger, params, [f"best_val/{k}" for k in pl_module.headline_metrics])
