@@ -120,15 +120,24 @@ TRANSFORMS = {
 }
 
 
-def signed(value: float) -> str:
+def signed(value: float, digits: int = 4) -> str:
     """A difference with its sign, the minus as typeset (−)."""
-    return f"{value:+.4f}".replace("-", "−")
+    return f"{value:+.{digits}f}".replace("-", "−")
 
 
-def paired_folds(pair: list[dict[str, Any]]) -> dict[str, str]:
-    """Fold-by-fold differences second − first of one cv metric: ``folds`` (each signed) and ``mean``."""
+def paired_folds(pair: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fold-by-fold differences second − first of one cv metric: ``folds`` (each signed), ``mean`` (and
+    ``mean3`` to 3 decimals), how many folds went ``up`` and ``down``, and ``n``."""
     diffs = [b - a for a, b in zip(pair[0]["folds"], pair[1]["folds"], strict=True)]
-    return {"folds": " ".join(signed(d) for d in diffs), "mean": signed(sum(diffs) / len(diffs))}
+    mean = sum(diffs) / len(diffs)
+    return {
+        "folds": " ".join(signed(d) for d in diffs),
+        "mean": signed(mean),
+        "mean3": signed(mean, 3),
+        "up": sum(d > 0 for d in diffs),
+        "down": sum(d < 0 for d in diffs),
+        "n": len(diffs),
+    }
 
 
 TRANSFORMS["paired_folds"] = paired_folds
