@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional, Sequence
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_warn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError, RunFolderError
 from nie.core.io import write_json
@@ -136,10 +137,12 @@ class HParamCheckpoint(ModelCheckpoint):
                 f"its data cannot be checked against {describe_data(current)}"
             )
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.dirpath = str(self.run_dir(pl_module, getattr(trainer, "datamodule", None)))
         super().setup(trainer, pl_module, stage)
 
+    @override
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The model and data are built: refuse to replace a run silently, else record the settings (the
         first file a fit writes into its folder)."""
@@ -156,6 +159,7 @@ class HParamCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero:
             write_json(folder / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None)))
 
+    @override
     def on_save_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
@@ -176,6 +180,7 @@ class HParamCheckpoint(ModelCheckpoint):
             )
             self._recorded_best = self.best_model_path
 
+    @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch

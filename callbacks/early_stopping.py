@@ -6,6 +6,7 @@ from typing import Literal, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import EarlyStopping
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 
@@ -50,10 +51,12 @@ class MinEpochsEarlyStopping(EarlyStopping):
         self.min_epochs = min_epochs
         self.enabled = patience is not None
 
+    @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.enabled and trainer.current_epoch >= self.min_epochs:
             super().on_validation_end(trainer, pl_module)
 
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.stopped_epoch > 0:  # restored from a checkpoint saved after this callback said stop
             trainer.should_stop = True

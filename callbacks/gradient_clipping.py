@@ -7,6 +7,7 @@ from typing import Optional
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 
@@ -23,6 +24,7 @@ class GradientNormClipping(Callback):
         self.max_norm = max_norm
         self.norm_type = norm_type
 
+    @override
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:

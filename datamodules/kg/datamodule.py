@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
+from typing_extensions import override
 
 from datamodules.common import already_batched, dataset_name
 from datamodules.kg.features import StructuralMethod, build_features, graph_fingerprint
@@ -107,6 +108,7 @@ class OneBatch(Dataset[GraphBatch]):
     def __len__(self) -> int:
         return 1
 
+    @override
     def __getitem__(self, index: int) -> GraphBatch:
         if index != 0:
             raise IndexError(index)
@@ -243,6 +245,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
 
         return remembered(files_stamp(self.data_paths.values()), ("graph",), compute)
 
+    @override
     def setup(self, stage: Optional[str] = None) -> None:
         """Load the graph, split its labeled nodes, build (and pre-train) the inputs, and make each stage's batch;
         a later setup on another device only switches the message-passing kernels."""
@@ -426,18 +429,23 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             use_ddp=training and world > 1,
         )
 
+    @override
     def train_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("train")
 
+    @override
     def val_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("val")
 
+    @override
     def test_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("test")
 
+    @override
     def predict_dataloader(self) -> Iterable[GraphBatch]:
         return self._loader("predict")
 
+    @override
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         """Move the shared full graph, features and degrees to ``device`` once; per step only the
         stage's node ids and labels travel."""
@@ -522,10 +530,12 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
             isolated_nodes=isolated_nodes,
         )
 
+    @override
     def prepare_data(self) -> None:
         if not (self.folder / "node_info.tsv").is_file():
             write_synthetic_graph(self.folder, **self.generator_args)
 
+    @override
     def load(self) -> KnowledgeGraph:
         self.prepare_data()  # a no-op once written; lets setup() run without a Trainer
         return super().load()

@@ -17,6 +17,7 @@ from typing import Any, Iterator, Optional
 import lightning.pytorch as pl
 import pandas as pd
 import torch
+from typing_extensions import override
 
 from datamodules.common import dataset_name
 from datamodules.kg.datamodule import write_prediction_table
@@ -116,6 +117,7 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         """The arguments, typed."""
         return DistributedGraphSettings.of(self.hparams)
 
+    @override
     def setup(self, stage: Optional[str] = None) -> None:
         """Connect to DGL's servers (once per process) and give each of Lightning's processes its share of
         every stage's seed nodes (training shards are reshuffled per epoch within the share)."""
@@ -169,18 +171,23 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
             self.graph, self.seeds[stage], fanouts, h.batch_size, training, training and h.drop_last
         )
 
+    @override
     def train_dataloader(self) -> DistributedBatches:
         return self._loader("train")
 
+    @override
     def val_dataloader(self) -> DistributedBatches:
         return self._loader("val")
 
+    @override
     def test_dataloader(self) -> DistributedBatches:
         return self._loader("test")
 
+    @override
     def predict_dataloader(self) -> DistributedBatches:
         return self._loader("predict")
 
+    @override
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         return batch.to(device)
 

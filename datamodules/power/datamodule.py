@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from typing_extensions import override
 
 from datamodules.common import already_batched, dataset_name
 from datamodules.power.covariates import SolarOptions, geometry, neighbours, night_census
@@ -302,6 +303,7 @@ class PowerDataModule(pl.LightningDataModule):
                 f"{census.missing_targets} with targets missing)"
             )
 
+    @override
     def setup(self, stage: Optional[str] = None) -> None:
         if self.datasets:
             return
@@ -340,9 +342,11 @@ class PowerDataModule(pl.LightningDataModule):
         return first, last, pd.Timedelta(self.settings.frequency)
 
     # ------------------------------------------------- checkpointed state
+    @override
     def state_dict(self) -> dict[str, Any]:
         return {"scalers": self.scalers}
 
+    @override
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Use the training run's scalers (rebuilding the arrays if they were already made)."""
         self.scalers = state["scalers"]
@@ -482,15 +486,19 @@ class PowerDataModule(pl.LightningDataModule):
             persistent_workers=h.num_workers > 0,
         )
 
+    @override
     def train_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("train")
 
+    @override
     def val_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("val")
 
+    @override
     def test_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("test")
 
+    @override
     def predict_dataloader(self) -> DataLoader[PowerBatch]:
         return self._loader("test")
 

@@ -12,6 +12,7 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+from typing_extensions import override
 
 from nie.forecasting.spec import PowerBatch, StationArrays
 
@@ -85,6 +86,7 @@ class WindowDataset(Dataset[PowerBatch]):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
+    @override
     def __getitem__(self, index: int) -> PowerBatch:
         return self.__getitems__([index])
 

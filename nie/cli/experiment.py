@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser
+from typing_extensions import override
 
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import expand_includes, split_configs
@@ -30,6 +31,7 @@ class _Parser(Exception):
 
 
 class _ParserOnly(NIECLI):
+    @override
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         raise _Parser(parser)
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import lightning.pytorch as pl
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
+from typing_extensions import override
 
 from callbacks.checkpoint import HParamCheckpoint
 from callbacks.early_stopping import MinEpochsEarlyStopping
@@ -43,6 +44,7 @@ warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and i
 class _NoAdvertisement(logging.Filter):
     """Lightning prints an advertisement for a hosted logger on every run."""
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         return "litlogger" not in record.getMessage()
 
@@ -135,9 +137,11 @@ class NIECLI(LightningCLI):
             raise
 
     # ----------------------------------------------------------- the config
+    @override
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, expand_includes(args) if isinstance(args, list) else args)
 
+    @override
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # the three training callbacks are config sections, so a shared file sets them once and an
         # experiment or patch overrides one value by key (``early_stopping.patience: 40``)
@@ -169,6 +173,7 @@ class NIECLI(LightningCLI):
         subcommand = config.get("subcommand")
         return config[subcommand] if subcommand else config
 
+    @override
     def before_instantiate_classes(self) -> None:
         config = self.subcommand_config()
         refuse_listed_sections(config)
@@ -183,6 +188,7 @@ class NIECLI(LightningCLI):
         if isinstance(seed, int) and not isinstance(seed, bool):
             seed_everything(seed)
 
+    @override
     def instantiate_classes(self) -> None:
         """As LightningCLI, plus the metrics writer; the run's seed becomes a value run directories may
         name (``HParamCheckpoint(hparams=[..., seed_everything])``): members of a seed ensemble need apart."""
@@ -194,6 +200,7 @@ class NIECLI(LightningCLI):
         if isinstance(seed, int) and not isinstance(seed, bool):
             self.model.run_seed = seed
 
+    @override
     def _parse_ckpt_path(self) -> None:
         """Load a checkpoint's hyper-parameters over the config's model, as LightningCLI does, after
         refusing a checkpoint of another task or network

@@ -10,6 +10,7 @@ import lightning.pytorch as pl
 import yaml
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.trainer.states import TrainerFn
+from typing_extensions import override
 
 from nie.cli.checkpoints import run_dir
 from nie.core.contracts import DrawsPredictions, ReportsData, WritesPredictions
@@ -61,10 +62,12 @@ class MetricsFiles(pl.Callback):
         if self.out:
             write_json(self.out, stamped(metrics, self.stamp()) if self.stamp else metrics)
 
+    @override
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.state.fn == TrainerFn.VALIDATING:
             self._write(trainer, pl_module, "val")
 
+    @override
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._write(trainer, pl_module, "test")
 
@@ -89,13 +92,16 @@ class RunConfigSaver(SaveConfigCallback):
     training starts, not at setup: a run refused before its model and data are built (a bad network
     option, a folder holding another run) leaves nothing in its folder."""
 
+    @override
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         """Nothing yet (Lightning's callback saves here, before the model is built)."""
 
+    @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.is_global_zero:
             self.save_config(trainer, pl_module, "fit")
 
+    @override
     def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit":  # a later test/validate must not replace the config that made the checkpoints
             return

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from typing_extensions import override
 
 from nie.core.io import atomic_path
 
@@ -20,6 +21,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     copy (so not atomic) when that folder is on another filesystem.
     """
 
+    @override
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Optional[Any] = None) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO does not take storage_options")

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
@@ -45,6 +46,7 @@ class _PowerBaseline(Baseline):
     def fit_point(self, data: PowerTrainingData) -> None:
         """Estimate the point forecast from the training period (nothing by default)."""
 
+    @override
     def fit(self, datamodule: pl.LightningDataModule) -> None:
         data = training_data(datamodule, self)
         self.fit_point(data)
@@ -65,6 +67,7 @@ class _PowerBaseline(Baseline):
             table[s, h] = np.quantile(error[(station == s) & (hour == h)], self.levels)
         self.error_quantiles.copy_(torch.from_numpy(table))
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         raw = self.point(batch)
         if self.levels:
@@ -78,6 +81,7 @@ class Persistence(_PowerBaseline):
 
     name = "persistence"
 
+    @override
     def point(self, batch: PowerBatch) -> Tensor:
         return batch.persistence
 
@@ -92,6 +96,7 @@ class Climatology(_PowerBaseline):
         self.register_buffer("table", torch.zeros(spec.num_stations, 12, 24))
         self.register_buffer("quantile_table", torch.zeros(spec.num_stations, 12, 24, len(self.levels)))
 
+    @override
     def fit(self, datamodule: pl.LightningDataModule) -> None:
         arrays, times, train_end = training_data(datamodule, self).training_arrays()
         for s, (a, t) in enumerate(zip(arrays, times)):
@@ -107,6 +112,7 @@ class Climatology(_PowerBaseline):
                     _cell_quantiles(a.raw_target[train], a.month[train], a.hour[train], self.levels)
                 )
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         cell = (batch.station.unsqueeze(1), batch.month, batch.hour)
         raw = self.quantile_table[cell] if self.levels else self.table[cell]
@@ -134,6 +140,7 @@ class NWPRegression(_PowerBaseline):
         super().__init__(spec)
         self.register_buffer("weights", torch.zeros(spec.num_stations, spec.future_dim + 1))
 
+    @override
     def fit_point(self, data: PowerTrainingData) -> None:
         arrays, times, train_end = data.training_arrays()
         for s, (a, t) in enumerate(zip(arrays, times)):
@@ -142,6 +149,7 @@ class NWPRegression(_PowerBaseline):
             solution, *_ = np.linalg.lstsq(design.astype(np.float64), a.raw_target[rows], rcond=None)
             self.weights[s] = torch.from_numpy(solution)
 
+    @override
     def point(self, batch: PowerBatch) -> Tensor:
         w = self.weights[batch.station]
         point: Tensor = (batch.future * w[:, None, :-1]).sum(-1) + w[:, None, -1]

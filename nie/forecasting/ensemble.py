@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.forecasting.spec import ForecasterFactory, PowerBatch, PowerSpec
@@ -29,5 +30,6 @@ class ForecasterEnsemble(nn.Module):
         """[members, B, H(, Q)]: every member's own forecast."""
         return torch.stack([member(batch) for member in self.members])
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         return self.member_forecasts(batch).mean(0)

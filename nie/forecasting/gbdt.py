@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
@@ -111,6 +112,7 @@ class LightGBMQuantiles(Baseline):
         self.boosters: list[Any] = []
         self.read_levels = self.levels.copy()  # where each task level is read on the trained scale
 
+    @override
     def fit(self, datamodule: pl.LightningDataModule) -> None:
         data = training_data(datamodule, self)
         arrays, times, train_end = data.training_arrays()
@@ -149,6 +151,7 @@ class LightGBMQuantiles(Baseline):
             np.stack([b.predict(features, num_threads=self.params["num_threads"]) for b in self.boosters], 1)
         )
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         if not self.boosters:
             raise RuntimeError(
@@ -166,10 +169,12 @@ class LightGBMQuantiles(Baseline):
         out = torch.from_numpy(values).to(batch.future.device).reshape(*size, len(self.levels))
         return forward_target(out if self.quantiles else out[..., 0], self.transform)
 
+    @override
     def get_extra_state(self) -> dict[str, Any]:
         """The boosters as LightGBM's text and the levels read, so checkpoints carry the fitted models."""
         return {"boosters": [b.model_to_string() for b in self.boosters], "read_levels": self.read_levels.tolist()}
 
+    @override
     def set_extra_state(self, state: dict[str, Any]) -> None:
         lgb = lightgbm()
         self.boosters = [lgb.Booster(model_str=text) for text in state["boosters"]]

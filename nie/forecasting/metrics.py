@@ -14,6 +14,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 from torchmetrics import Metric
+from typing_extensions import override
 
 
 def ratio(numerator: Tensor, denominator: Tensor) -> Tensor:
@@ -36,6 +37,7 @@ class ForecastErrors(Metric):
         self.register_buffer("capacities", capacities if capacities is not None else torch.zeros(0), persistent=False)
         self.warned = False  # the undefined ratios are the data's (persistence, capacity): say so once
 
+    @override
     def update(self, pred: Tensor, target: Tensor, mask: Tensor, persistence: Tensor, station: Tensor) -> None:
         """``pred``, ``target``, ``persistence``: [B, H] original units; ``mask``: [B, H] targets present."""
         m = mask.double()
@@ -74,6 +76,7 @@ class ForecastErrors(Metric):
                     f"is undefined (stations {listed})"
                 )
 
+    @override
     def compute(self) -> dict[str, Tensor]:
         seen = self.count > 0
         capacity = self.capacities if self.capacities.numel() else None

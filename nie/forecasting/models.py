@@ -11,6 +11,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.forecasting.quantiles import non_crossing
@@ -61,6 +62,7 @@ class LSTMForecaster(nn.Module):
         self.quantiles = spec.quantiles
         self.activation = F.softplus if output_activation == "softplus" else F.relu
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         history, future = batch.history, batch.future
         station = self.station_inputs(batch.station)

@@ -10,6 +10,7 @@ from typing import Any, Sequence, cast
 import torch
 from torch import Tensor
 from torchmetrics import Metric
+from typing_extensions import override
 
 DECILES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 _SAME_LEVEL = 1e-6  # equal up to float rounding: 1 - 0.9 != 0.1, and levels may have been float32
@@ -26,11 +27,13 @@ class _FloorAtZero(torch.autograd.Function):
     """max(c, 0) whose backward, at a level clamped at 0, still lets through a gradient that would raise
     it (a target above it, under the pinball loss) and blocks one that would push it further below."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, cumulative: Tensor) -> Tensor:
         ctx.save_for_backward(cumulative)
         return cumulative.clamp_min(0)
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         (cumulative,) = ctx.saved_tensors
@@ -134,6 +137,7 @@ class QuantileScores(Metric):
         for name in ("covered", "width_sum"):  # [stations, intervals]
             self.add_state(name, default=torch.zeros(n, k, dtype=torch.float64), dist_reduce_fx="sum")
 
+    @override
     def update(self, pred: Tensor, target: Tensor, mask: Tensor, station: Tensor) -> None:
         """``pred`` [B, H, Q] and ``target`` [B, H] in original units; ``mask`` [B, H] targets present."""
         m, index = mask.double(), station.long()
@@ -154,6 +158,7 @@ class QuantileScores(Metric):
             scores.update({f"coverage_{percent}": covered[..., k] / n, f"width_{percent}": width[..., k] / n})
         return scores
 
+    @override
     def compute(self) -> dict[str, Tensor]:
         overall = self._scores(self.pinball_sum.sum(), self.covered.sum(0), self.width_sum.sum(0), self.count.sum())
         results = {k: v.float() for k, v in overall.items()}
@@ -186,6 +191,7 @@ class QuantileReliability(Metric):
         self.add_state("below", default=torch.zeros(2, len(self.levels), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.zeros(2, dtype=torch.float64), dist_reduce_fx="sum")
 
+    @override
     def update(self, pred: Tensor, target: Tensor, mask: Tensor) -> None:
         """``pred`` [..., Q] and ``target`` [...] in original units; ``mask`` [...] targets present."""
         present = mask.bool()
@@ -203,6 +209,7 @@ class QuantileReliability(Metric):
         shares = self.below / self.count.clamp_min(1).unsqueeze(-1)
         return {"all": shares[0], "producing": shares[1]}
 
+    @override
     def compute(self) -> dict[str, Tensor]:
         shares = self.fractions()
         observed = torch.where(self.count[1] > 0, shares["producing"], shares["all"])

@@ -10,6 +10,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.core.settings import Settings
@@ -85,6 +86,7 @@ class PowerForecastTask(BaseTask):
         self.network_factory = network
         self.network: nn.Module | None = None
 
+    @override
     @classmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
         return ("val/pinball", "min") if init_args.get("loss") == "pinball" else ("val/rmse", "min")
@@ -106,12 +108,14 @@ class PowerForecastTask(BaseTask):
             return ()
         return tuple(DECILES if settings.quantiles is None else settings.quantiles)
 
+    @override
     def build(self) -> None:
         self.spec: PowerSpec = replace(self.data.spec, quantiles=self.levels)
         self.network = self.network_factory(self.spec)
         self.register_buffer("level_values", torch.tensor(self.levels, dtype=torch.float32), persistent=False)
         self.median_position = median_index(self.levels) if self.levels else None
 
+    @override
     def make_metrics(self) -> MetricCollection:
         capacities = None if self.spec.capacities is None else torch.tensor(self.spec.capacities, dtype=torch.float32)
         metrics: dict[str, Metric | MetricCollection] = {"errors": ForecastErrors(self.spec.station_names, capacities)}
@@ -120,6 +124,7 @@ class PowerForecastTask(BaseTask):
             metrics["reliability"] = QuantileReliability(self.levels)
         return MetricCollection(metrics, compute_groups=False)
 
+    @override
     def forward(self, batch: PowerBatch) -> Tensor:
         if self.network is None:
             raise RuntimeError("the network is built by configure_model, once the datamodule's spec is known")
@@ -139,6 +144,7 @@ class PowerForecastTask(BaseTask):
         """The point forecast: the forecast itself, or the 0.5 level of a quantile forecast."""
         return forecast if self.median_position is None else forecast[..., self.median_position]
 
+    @override
     def training_terms(self, batch: PowerBatch) -> dict[str, Tensor]:
         """The loss of each member's own forecast (one member for a single network), averaged: an
         ensemble's members train independently rather than as one wide model."""
@@ -155,9 +161,11 @@ class PowerForecastTask(BaseTask):
             loss = per_element.sum() / mask.sum().clamp_min(1)
         return {"loss": loss / len(forecasts)}
 
+    @override
     def batch_size(self, batch: PowerBatch) -> int:
         return len(batch)
 
+    @override
     def evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
         forecast = self.power_forecast(batch)
         point = self.median(forecast)
@@ -169,6 +177,7 @@ class PowerForecastTask(BaseTask):
             outputs.update(quantiles=forecast, levels=self.level_values)
         return outputs
 
+    @override
     def predict_step(self, batch: PowerBatch, batch_idx: int) -> dict[str, Tensor]:
         forecast = self.power_forecast(batch)
         outputs = {"index": batch.index, "forecast": self.median(forecast)}

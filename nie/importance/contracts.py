@@ -27,6 +27,7 @@ from typing import Callable, Protocol, Union, runtime_checkable
 
 import lightning.pytorch as pl
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -41,6 +42,7 @@ class ImportanceNetwork(nn.Module):
     predicts_labels: bool = True  # ``OutputScale``
     full_batch_only: bool = False  # ``NeedsFullGraph``
 
+    @override
     def forward(self, batch: GraphBatch) -> NetworkOutput:
         raise NotImplementedError
 

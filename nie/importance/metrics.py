@@ -16,6 +16,7 @@ from torch import Tensor
 from torchmetrics import MeanSquaredError, Metric, MetricCollection, SpearmanCorrCoef
 from torchmetrics.retrieval import RetrievalNormalizedDCG
 from torchmetrics.utilities.data import dim_zero_cat
+from typing_extensions import override
 
 
 def undefined(metric: Metric, reason: str, like: Tensor) -> Tensor:
@@ -32,10 +33,12 @@ class NDCGAtK(RetrievalNormalizedDCG):
     def __init__(self, top_k: int = 100) -> None:
         super().__init__(top_k=top_k)
 
+    @override
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
         indexes = torch.zeros_like(preds, dtype=torch.long)
         super().update(preds.float(), target.float(), indexes=indexes)
 
+    @override
     def compute(self) -> Tensor:
         target = dim_zero_cat(self.target)
         if target.numel() and target.max() <= 0:  # the ideal DCG, the denominator, is 0
@@ -56,10 +59,12 @@ class OverlapAtK(Metric):
         self.add_state("preds", default=[], dist_reduce_fx="cat")
         self.add_state("target", default=[], dist_reduce_fx="cat")
 
+    @override
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.preds.append(preds.detach().flatten().float())
         self.target.append(target.detach().flatten().float())
 
+    @override
     def compute(self) -> Tensor:
         preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
         k = min(self.top_k, preds.numel())
@@ -78,9 +83,11 @@ class FlatSpearman(SpearmanCorrCoef):
             warnings.filterwarnings("ignore", message=".*will save all targets and predictions.*")
             super().__init__()
 
+    @override
     def update(self, preds: Tensor, target: Tensor) -> None:
         super().update(preds.flatten().float(), target.flatten().float())
 
+    @override
     def compute(self) -> Tensor:
         for name, values in (("labels", dim_zero_cat(self.target)), ("predictions", dim_zero_cat(self.preds))):
             if values.numel() and values.max() == values.min():  # a standard deviation, a denominator, is 0

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.core.settings import Settings
@@ -132,6 +133,7 @@ class NodeImportanceTask(BaseTask):
         self.network_factory = network
         self.network: nn.Module | None = None
 
+    @override
     @classmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:
         return "val/spearman", "max"  # the ranking quality the literature selects on
@@ -152,6 +154,7 @@ class NodeImportanceTask(BaseTask):
             raise RuntimeError("the network is built by configure_model, once the datamodule's spec is known")
         return self.network
 
+    @override
     def build(self) -> None:
         settings, data = self.settings, self.data
         batch_size = data.hparams.get("batch_size")
@@ -173,9 +176,11 @@ class NodeImportanceTask(BaseTask):
                 "on the training data (nie.core.baseline.Baseline)"
             )
 
+    @override
     def make_metrics(self) -> MetricCollection:
         return importance_metrics(self.settings.top_k, with_rmse=predicts_labels(self.network))
 
+    @override
     def forward(self, batch: GraphBatch) -> NetworkOutput:
         output: NetworkOutput = self.built_network(batch)
         return output
@@ -204,6 +209,7 @@ class NodeImportanceTask(BaseTask):
             loss = loss + settings.ltr_weight * self.ranking_loss(main[idx], y)
         return loss
 
+    @override
     def training_terms(self, batch: GraphBatch) -> dict[str, Tensor]:
         """The task's loss, or the network's own (``OwnsTrainingLoss``: semi-supervised networks, whose
         loss needs several passes and the unlabeled nodes), term by term."""
@@ -213,9 +219,11 @@ class NodeImportanceTask(BaseTask):
             return terms
         return {"loss": self.loss(batch, self(batch))}
 
+    @override
     def batch_size(self, batch: GraphBatch) -> int:
         return batch.target_index.numel()
 
+    @override
     def evaluate(self, batch: GraphBatch, metrics: MetricCollection) -> dict[str, Tensor]:
         """Accumulate predictions; the loss is RMSE², which the metrics report exactly (also under DDP)."""
         main, _ = split_outputs(self(batch))
@@ -247,6 +255,7 @@ class NodeImportanceTask(BaseTask):
             figures.append(("val/explanation", explanation_figure(names, means, "validation nodes")))
         return figures
 
+    @override
     def predict_step(self, batch: GraphBatch, batch_idx: int) -> dict[str, Tensor]:
         main, _ = split_outputs(self(batch))
         prediction = main[batch.target_index]

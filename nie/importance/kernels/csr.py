@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 # CSR tensors are "beta" in PyTorch 2.x; the products used here are long-standing and tested against DGL
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
@@ -149,11 +150,13 @@ def _head(x: Tensor, h: int) -> Tensor:
 class Gather(torch.autograd.Function):
     """``x[index]`` whose backward is an incidence product instead of a serial ``index_add_``."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, x: Tensor, incidence: Incidence) -> Tensor:
         ctx.incidence = incidence
         return x.index_select(0, incidence.index)
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         return ctx.incidence.sum(grad.contiguous()), None
@@ -162,11 +165,13 @@ class Gather(torch.autograd.Function):
 class ScatterSum(torch.autograd.Function):
     """Per-edge rows summed into their nodes (the adjoint of ``Gather``)."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, values: Tensor, incidence: Incidence) -> Tensor:
         ctx.incidence = incidence
         return incidence.sum(values.contiguous())
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         return grad.index_select(0, ctx.incidence.index), None
@@ -175,6 +180,7 @@ class ScatterSum(torch.autograd.Function):
 class WeightedSum(torch.autograd.Function):
     """out[i, h] = Σ_{j→i} w[j→i, h] · x[j, h] for x [N_src, H or 1, D] (1: shared by heads), w [E, H]."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, x: Tensor, weights: Tensor, layout: EdgeLayout) -> Tensor:
         if x.shape[1] not in (1, weights.shape[1]):
@@ -183,6 +189,7 @@ class WeightedSum(torch.autograd.Function):
         ctx.layout = layout
         return layout.forward_product(_columns(weights), x)
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None]:
         x, weights = ctx.saved_tensors
@@ -200,6 +207,7 @@ class WeightedSum(torch.autograd.Function):
 class EdgeDot(torch.autograd.Function):
     """s[j→i, h] = x_src[j, h] · x_dst[i, h] for [N, H, D] inputs: [E, H]."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, src_feat: Tensor, dst_feat: Tensor, layout: EdgeLayout) -> Tensor:
         if src_feat.shape[1:] != dst_feat.shape[1:]:
@@ -208,6 +216,7 @@ class EdgeDot(torch.autograd.Function):
         ctx.layout = layout
         return layout.sample(dst_feat, src_feat)
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor], None]:
         src_feat, dst_feat = ctx.saved_tensors
@@ -224,6 +233,7 @@ class SegmentSoftmax(torch.autograd.Function):
     """Softmax over edges grouped by destination, with the closed-form backward
     ∂L/∂logit_e = a_e·(g_e − Σ_{e' into the same node} a_e'·g_e'), which saves only the weights."""
 
+    @override
     @staticmethod
     def forward(ctx: Any, logits: Tensor, layout: EdgeLayout) -> Tensor:
         by_dst = layout.by_dst
@@ -249,6 +259,7 @@ class SegmentSoftmax(torch.autograd.Function):
         ctx.layout = layout
         return weights
 
+    @override
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (weights,) = ctx.saved_tensors

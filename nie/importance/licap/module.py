@@ -9,6 +9,7 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
+from typing_extensions import override
 
 from nie.importance.kernels import Graph
 from nie.importance.licap.bins import TopBins
@@ -35,13 +36,16 @@ class LICAPPretraining(pl.LightningModule):
         self.best_loss = float("inf")
         self.epochs = 0
 
+    @override
     def train_dataloader(self) -> DataLoader[int]:
         one_step = cast(Dataset[int], [0])  # a list serves as a map-style dataset (length and indexing)
         return DataLoader(one_step, batch_size=None)  # one full-graph step per epoch
 
+    @override
     def on_fit_start(self) -> None:
         self.graph, self.x, self.bins = self.graph.to(self.device), self.x.to(self.device), self.bins.to(self.device)
 
+    @override
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         embeddings = self.encoder(self.graph, self.x)
         loss = self.contrastive_loss(embeddings, self.bins)
@@ -51,6 +55,7 @@ class LICAPPretraining(pl.LightningModule):
         self.log("pretrain/loss", loss, on_step=False, on_epoch=True, batch_size=1)
         return loss
 
+    @override
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(
             self.encoder.parameters(), lr=self.settings["lr"], weight_decay=self.settings["weight_decay"]

@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
+from typing_extensions import override
 
 from nie.core.cache import cached_array
 from nie.core.errors import ConfigError
@@ -78,15 +79,18 @@ class LICAP(NodePretraining):
         self.mode, self.inputs = mode, tuple(inputs)
         self.settings = {k: v for k, v in locals().items() if k not in ("self", "mode", "inputs")}
 
+    @override
     @property
     def run_name(self) -> str:
         """How run directories name this stage (``HParamCheckpoint`` dirs/hparams key ``pretraining``)."""
         name = "licap" if self.mode == "replace" else "licap_concat"
         return name if self.inputs == ("structural",) else "_".join([name, *self.inputs])
 
+    @override
     def apply(self, x: Tensor, embeddings: Tensor) -> Tensor:
         return embeddings if self.mode == "replace" else torch.cat([x, embeddings], dim=1)
 
+    @override
     def embeddings(
         self,
         graph: Graph,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.importance import kernels
 from nie.importance.kernels import Graph
@@ -40,6 +41,7 @@ class PredicateAttention(nn.Module):
         )
         return kernels.edge_softmax(graph, self.leaky_relu(logits))
 
+    @override
     def forward(self, graph: Graph, feat: Tensor, predicate_table: Tensor) -> Tensor:
         weights = self.attn_drop(self.attention(graph, feat, predicate_table)).unsqueeze(-1)
         return kernels.u_mul_e_sum(graph, feat, weights)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
+from typing_extensions import override
 
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
@@ -60,6 +61,7 @@ class PageRank(_GraphBaseline):
         super().__init__()
         self.damping = damping
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         return pagerank(_data_graph(batch), self.damping)
 
@@ -74,6 +76,7 @@ class PersonalizedPageRank(_GraphBaseline):
         self.damping = damping
         self.register_buffer("teleport", torch.zeros(spec.num_nodes))
 
+    @override
     def fit(self, datamodule: pl.LightningDataModule) -> None:
         if not isinstance(datamodule, GraphTrainingData):
             raise ConfigError(
@@ -84,6 +87,7 @@ class PersonalizedPageRank(_GraphBaseline):
         teleport[nodes] = labels.clamp_min(0).float()
         self.teleport.copy_(teleport)
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         if self.teleport.sum() <= 0:
             raise RuntimeError("PersonalizedPageRank has no training labels: run fit first")
@@ -98,5 +102,6 @@ class InDegree(_GraphBaseline):
     def __init__(self, spec: GraphSpec) -> None:
         super().__init__()
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         return _data_graph(batch).in_degrees().float()

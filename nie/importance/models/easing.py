@@ -30,6 +30,7 @@ from typing import Iterable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.importance.contracts import ImportanceNetwork
@@ -79,6 +80,7 @@ class TokenAttention(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(width, 2 * width), nn.ELU(), nn.Linear(2 * width, width), nn.ELU())
         self.norm1, self.norm2 = nn.LayerNorm(width, eps=1e-6), nn.LayerNorm(width, eps=1e-6)
 
+    @override
     def forward(self, x: Tensor) -> Tensor:  # [N, T, width]
         n, t, width = x.shape
         if t == 1:  # attention over one token is its value: skip the query and key maps
@@ -103,6 +105,7 @@ class CoupledDecoder(nn.Module):
         self.variance_layers = nn.ModuleList(TokenAttention(width, heads) for _ in range(layers))
         self.mean_head, self.variance_head = nn.Linear(tokens * width, 1), nn.Linear(tokens * width, 1)
 
+    @override
     def forward(self, h: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
         streams = []
         for expand, layers, head in (
@@ -144,6 +147,7 @@ class EasingMember(nn.Module):
         self.decoder = CoupledDecoder(2 * width, tokens, decoder_layers, decoder_heads)
         self.gamma, self.beta = nn.Parameter(torch.tensor(gamma)), nn.Parameter(torch.tensor(beta))
 
+    @override
     def forward(self, batch: GraphBatch, centrality: Tensor, entropy: Tensor) -> tuple[Tensor, Tensor]:
         """Standardised mean importance and its log-variance for every output node."""
         graphs = batch.with_graphs(self.num_layers)
@@ -220,6 +224,7 @@ class EASING(ImportanceNetwork):
         centrality, entropy = self.structure(batch)
         return [member(batch, centrality, entropy) for member in self.members]
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         means = torch.stack([mean for mean, _ in self.member_outputs(batch)]).mean(0)
         return means * self.label_std + self.label_mean

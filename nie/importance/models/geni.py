@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.importance.contracts import ImportanceNetwork
 from nie.importance.models.attention import PredicateAttention
@@ -56,6 +57,7 @@ class GENI(ImportanceNetwork):
         hidden = F.relu(self.score_hidden(self.feat_drop(x))).view(x.shape[0], self.heads, -1)
         return (hidden * self.score_out_weight).sum(-1) + self.score_out_bias
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         scores = self.initial_scores(batch.x)
         graphs = batch.with_graphs(self.num_layers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.importance import kernels
 from nie.importance.contracts import ImportanceNetwork
@@ -57,6 +58,7 @@ class GATLayer(nn.Module):
         if isinstance(self.residual, nn.Linear):
             nn.init.xavier_normal_(self.residual.weight, gain=gain)
 
+    @override
     def forward(self, graph: Graph, x: Tensor) -> Tensor:
         """Per-head outputs ``[num_dst, heads, out_dim]``."""
         x = self.feat_drop(x)
@@ -93,6 +95,7 @@ class GAT(ImportanceNetwork):
         )
         self.head = output_head(dims[-1], spec)
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         h = batch.x
         for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):
@@ -116,6 +119,7 @@ class BasisRelationalConv(nn.Module):
         nn.init.xavier_uniform_(self.coefficients)
         nn.init.xavier_uniform_(self.bases, gain=nn.init.calculate_gain("relu"))
 
+    @override
     def forward(self, graph: Graph, x: Tensor) -> Tensor:
         per_basis = kernels.u_mul_e_mean(
             graph, x.unsqueeze(1), kernels.per_relation(graph, self.coefficients).unsqueeze(-1)
@@ -142,6 +146,7 @@ class RGCN(ImportanceNetwork):
         self.dropout = nn.Dropout(dropout)
         self.head = output_head(dims[-1], spec)
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         h = batch.x
         for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):

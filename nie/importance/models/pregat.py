@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.importance.kernels import Graph
 from nie.importance.models.attention import PredicateAttention
@@ -38,6 +39,7 @@ class PreGAT(nn.Module):
         for linear in self.project:
             nn.init.xavier_normal_(linear.weight, gain=nn.init.calculate_gain("relu"))
 
+    @override
     def forward(self, graph: Graph, x: Tensor) -> Tensor:
         h = x
         for depth, (project, attend, shape) in enumerate(zip(self.project, self.attend, self.shapes)):

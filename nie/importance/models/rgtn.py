@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.importance import kernels
@@ -47,6 +48,7 @@ class RelationalTransformerLayer(nn.Module):
         self.norm1, self.norm2 = nn.BatchNorm1d(width), nn.BatchNorm1d(width)
         self.feat_drop, self.attn_drop = nn.Dropout(feat_drop), nn.Dropout(attn_drop)
 
+    @override
     def forward(self, graph: Graph, x: Tensor, predicate_table: Tensor) -> Tensor:
         x = self.feat_drop(x)
         x_dst = x[: graph.num_dst]
@@ -82,6 +84,7 @@ class RelationalGraphTransformer(nn.Module):
             for i in range(num_layers)
         )
 
+    @override
     def forward(self, graphs: list[Graph], x: Tensor, embed: nn.Embedding) -> Tensor:
         for layer, graph in zip(self.layers, graphs):
             x = layer(graph, x, embed.weight)  # per-relation biases, gathered per edge
@@ -98,6 +101,7 @@ class CoAttention(nn.Module):
         self.norm = nn.LayerNorm(width, eps=1e-6)
         self.scale = width**0.5
 
+    @override
     def forward(self, views: Tensor) -> Tensor:  # [N, 2, width]
         q, k, v = self.qkv(views).chunk(3, dim=-1)
         mixed = torch.softmax(q @ k.transpose(1, 2) / self.scale, dim=-1) @ v
@@ -142,6 +146,7 @@ class RGTN(ImportanceNetwork):
         nn.init.constant_(self.head_semantic.bias, spec.label_mean)
         self.gamma, self.beta = nn.Parameter(torch.ones(1)), nn.Parameter(torch.zeros(1))
 
+    @override
     def forward(self, batch: GraphBatch) -> tuple[Tensor, list[Tensor]]:
         graphs = batch.with_graphs(self.num_layers)
         h_s = self.structural(graphs, self.input_drop(batch.x), self.predicate_embedding)

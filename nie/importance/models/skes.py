@@ -43,6 +43,7 @@ from typing import Literal, Optional, Sequence, get_args
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import override
 
 from nie.core.errors import ConfigError
 from nie.importance import kernels
@@ -281,6 +282,7 @@ class SKES(ImportanceNetwork):
         assert self.last_attention is not None
         return {f"attention {name}": self.last_attention[:, i] for i, name in enumerate(self.token_names)}
 
+    @override
     def forward(self, batch: GraphBatch) -> Tensor:
         z = self.embed(batch)
         if self.distance == "none":
