@@ -240,3 +240,18 @@ def test_predict_reads_the_experiment_config_with_its_includes(workdir: Path) ->
         predict_main(["--ckpt", ckpt, "--config", "patch.yaml"])
     assert str(raised.value).startswith("error: patch.yaml: expected a config with 'model' and 'data' sections")
     assert "include:" in str(raised.value) and "\n" not in str(raised.value)
+
+
+# ------------------------------------------------------------------------- a second probe's findings
+@pytest.mark.parametrize("subcommand", ["fit", "validate", "test", "predict"])
+def test_a_missing_checkpoint_file_is_one_line_and_writes_nothing(workdir: Path, subcommand: str) -> None:
+    with pytest.raises(SystemExit, match=r"^error: --ckpt_path nope.ckpt: checkpoint not found"):
+        run_train(subcommand, "--config", DEMO, *TINY, "--ckpt_path", "nope.ckpt")
+    assert not Path("runs").exists()
+
+
+def test_a_partial_site_on_the_command_line_says_to_give_the_whole_site() -> None:
+    from datamodules.power.geometry import Site
+
+    with pytest.raises(ConfigError, match=r"give the whole site: --data.init_args.solar.site '\{latitude"):
+        Site.parse({"latitude": "-30"}, "data.solar.site")

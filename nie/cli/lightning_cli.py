@@ -208,6 +208,9 @@ class NIECLI(LightningCLI):
         (registered in ``nie.core.lightning_private.PRIVATE_USES``)."""
         subcommand = self.config.get("subcommand")
         ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
+        if ckpt_path and ckpt_path not in ("best", "last") and not Path(ckpt_path).is_file():
+            # before anything is built: no run folder, no TensorBoard version for a mistyped path
+            raise ConfigError(f"--ckpt_path {ckpt_path}: checkpoint not found (a checkpoint file, best or last)")
         if not (ckpt_path and Path(ckpt_path).is_file()):
             return
         checkpoint = read_checkpoint(ckpt_path, "--ckpt_path")
