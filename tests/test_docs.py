@@ -67,7 +67,7 @@ PLAN: list[tuple[str, str, str]] = [  # (regex searched in the command, how, why
     (r"train.py (cv|fit) --config configs/fb15k/geni.yaml( --data.init_args.root my_graph/)? --out", "graph", "GENI"),
     (r"predict.py --ckpt runs/geni/fb15k/", "graph", "reads the GENI fit's checkpoint"),
     (r"configs/fb15k/", "parse", "FB15k: minutes to hours per configuration"),
-    (r"configs/gefcom2014/lightgbm", "parse", "needs the gbdt extra, which CI's dev install lacks"),
+    (r"configs/gefcom2014/lightgbm", "parse", "LightGBM itself runs in tests/test_gbdt.py"),
     (r"train.py backtest .*gefcom2014_tasks.yaml --out bt.json$", "power", "GEFCom2014's 12 origins: an hour"),
     (r"train.py backtest", "parse", "other backtests: what they add to the one above is config"),
     (r"configs/gefcom2014/|runs/lstm/gefcom2014_solar/", "power", "GEFCom2014: minutes"),
