@@ -253,5 +253,5 @@ def test_a_missing_checkpoint_file_is_one_line_and_writes_nothing(workdir: Path,
 def test_a_partial_site_on_the_command_line_says_to_give_the_whole_site() -> None:
     from datamodules.power.geometry import Site
 
-    with pytest.raises(ConfigError, match=r"give the whole site: --data.init_args.solar.site '\{latitude"):
+    with pytest.raises(ConfigError, match=r"give the whole site as one value, e.g. '\{latitude"):
         Site.parse({"latitude": "-30"}, "data.solar.site")

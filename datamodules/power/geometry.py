@@ -33,10 +33,9 @@ class Site:
     def parse(cls, value: object, name: str) -> Site:
         """A site from a config mapping ``{latitude, longitude}``; a wrong one is one ``ConfigError`` line."""
         if not isinstance(value, dict) or set(value) != {"latitude", "longitude"}:
-            option = f"--data.init_args.{name.removeprefix('data.')}"
             raise ConfigError(
                 f"{name}: expected {{latitude: <degrees>, longitude: <degrees>}}, got {value!r}; on the command "
-                f"line give the whole site: {option} '{{latitude: -37, longitude: 145}}'"
+                "line give the whole site as one value, e.g. '{latitude: -37, longitude: 145}'"
             )
         try:
             latitude, longitude = float(value["latitude"]), float(value["longitude"])
