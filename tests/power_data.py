@@ -71,3 +71,16 @@ def write_power_config(
     path = folder / "power.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+BACKTEST_PLAN = {"first_origin": "2020-01-30 00:00", "step": "3D", "val_span": "4D"}
+
+
+def write_backtest_config(workdir: Path, **plan: object) -> str:
+    """The generated series' config with a backtest plan (``BACKTEST_PLAN`` updated by ``plan``), one epoch."""
+    path = write_power_config(workdir / "data")
+    config = yaml.safe_load(path.read_text())
+    config["backtest"] = {**BACKTEST_PLAN, **plan}
+    config["trainer"]["max_epochs"] = 1
+    path.write_text(yaml.safe_dump(config))
+    return str(path)

@@ -11,19 +11,10 @@ import yaml
 from nie.cli.forecasting.plan import BacktestPlan, origins
 from nie.core.errors import ConfigError
 from tests.conftest import read_json, run_train
-from tests.power_data import write_power_config
+from tests.power_data import BACKTEST_PLAN, write_backtest_config, write_power_config
 
-PLAN = {"first_origin": "2020-01-30 00:00", "step": "3D", "val_span": "4D"}
+PLAN = BACKTEST_PLAN
 SPAN = (pd.Timestamp("2020-01-01 01:00"), pd.Timestamp("2020-02-09 23:00"), pd.Timedelta("1h"))
-
-
-def _config(workdir: Path, **plan: object) -> str:
-    path = write_power_config(workdir / "data")
-    config = yaml.safe_load(path.read_text())
-    config["backtest"] = {**PLAN, **plan}
-    config["trainer"]["max_epochs"] = 1
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
 
 
 def test_origins_and_their_periods() -> None:
@@ -67,7 +58,7 @@ def _forecast_hours(dm, stage: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 def test_no_test_hour_reaches_fitting_or_early_stopping(workdir: Path) -> None:
     from datamodules import PowerDataModule
 
-    config = yaml.safe_load(Path(_config(workdir)).read_text())["data"]["init_args"]
+    config = yaml.safe_load(Path(write_backtest_config(workdir)).read_text())["data"]["init_args"]
     for origin in origins(BacktestPlan(**PLAN, window="12D"), SPAN, history=48, horizon=24):
         periods = {"val_start": str(origin.val_start), "test_start": str(origin.origin)}
         dm = PowerDataModule(
@@ -85,7 +76,7 @@ def test_backtest_runs_resumes_and_fine_tunes(workdir: Path, capsys: pytest.Capt
     warm: list[str] = []
     load = BaseTask._load_weights
     monkeypatch.setattr(BaseTask, "_load_weights", lambda self, path: (warm.append(path), load(self, path))[1])
-    config = _config(workdir, refit="finetune", finetune_epochs=1)
+    config = write_backtest_config(workdir, refit="finetune", finetune_epochs=1)
     run_train("backtest", "--config", config, "--out", "bt.json")
     result = read_json("bt.json")
     assert result["origins"] == ["2020-01-30 00:00:00", "2020-02-02 00:00:00", "2020-02-05 00:00:00"]
@@ -107,10 +98,10 @@ def test_backtest_without_a_plan_with_a_bad_override_or_an_unwritable_out_is_one
     with pytest.raises(SystemExit, match="backtest needs a 'backtest:' section"):
         run_train("backtest", "--config", str(path))
     with pytest.raises(SystemExit, match="backtest.step '12h' is shorter"):
-        run_train("backtest", "--config", _config(workdir), "--backtest.step", "12h")
+        run_train("backtest", "--config", write_backtest_config(workdir), "--backtest.step", "12h")
     Path("a_file").write_text("")
     with pytest.raises(SystemExit, match="^error: --out a_file/bt.json: a_file is a file, not a folder$"):
-        run_train("backtest", "--config", _config(workdir), "--out", "a_file/bt.json")
+        run_train("backtest", "--config", write_backtest_config(workdir), "--out", "a_file/bt.json")
     assert not Path("runs").exists() or not list(Path("runs").glob("**/*.ckpt"))
 
 

@@ -13,15 +13,7 @@ from scipy.stats import spearmanr
 
 from nie.cli.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from tests.conftest import DEMO, TINY, read_json, run_train
-
-CV = ["--data.init_args.num_folds", "3", "--trainer.max_epochs", "3"]
-MEMBERS = [["--config", DEMO], ["--config", DEMO, "--model.init_args.network.init_args.heads", "2"]]
-RUNS = [Path("runs/geni/synthetic/fold{}/lr0.005-heads4"), Path("runs/geni/synthetic/fold{}/lr0.005-heads2")]
-
-
-def write_ensemble(path: str, **section) -> str:
-    Path(path).write_text(yaml.safe_dump({"ensemble": {"members": MEMBERS, **section}}))
-    return path
+from tests.ensemble_data import CV, MEMBERS, RUNS, write_ensemble
 
 
 def run_ensemble(config: str, *extra: str) -> dict:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-import yaml
 
 from nie.cli.forecasting.plan import BacktestPlan, origins
 from nie.core.errors import ConfigError
@@ -21,7 +20,7 @@ from nie.importance import SKES
 from nie.importance.metrics import FlatSpearman, NDCGAtK, OverlapAtK
 from nie.importance.spec import GraphSpec
 from tests.conftest import DEMO, TINY, read_json, run_train
-from tests.power_data import make_power_table, write_power_config
+from tests.power_data import BACKTEST_PLAN, make_power_table, write_backtest_config, write_power_config
 
 OWNER = "error: model.init_args.network.init_args"
 GRAPH_SPEC = GraphSpec(20, 3, in_dim=4, semantic_dim=0, label_mean=1.0, centrality_mean=1.0)
@@ -128,17 +127,8 @@ def test_ranking_ratios_with_a_zero_denominator_are_nan_with_a_warning() -> None
 
 
 # --------------------------------------------------------------------------- backtest plans (5, 9, 11)
-PLAN = {"first_origin": "2020-01-30 00:00", "step": "3D", "val_span": "4D"}
+PLAN = BACKTEST_PLAN
 SPAN = (pd.Timestamp("2020-01-01 01:00"), pd.Timestamp("2020-02-10 00:00"), pd.Timedelta("1h"))  # make_power_table
-
-
-def _backtest_config(workdir: Path, **plan: object) -> str:
-    path = write_power_config(workdir / "data")
-    config = yaml.safe_load(path.read_text())
-    config["backtest"] = {**PLAN, **plan}
-    config["trainer"]["max_epochs"] = 1
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +157,7 @@ def test_a_plan_value_the_backtest_would_change_is_one_line_and_writes_nothing(
     workdir: Path, plan: dict, message: str
 ) -> None:
     with pytest.raises(SystemExit) as raised:
-        run_train("backtest", "--config", _backtest_config(workdir, **plan))
+        run_train("backtest", "--config", write_backtest_config(workdir, **plan))
     assert str(raised.value).startswith(f"error: {message}")
     assert "\n" not in str(raised.value) and not Path("runs").exists()
 
