@@ -89,6 +89,17 @@ def list_gains(target: Tensor) -> tuple[Tensor, Tensor]:
     return gain, ideal.clamp_min(1e-12)
 
 
+def scored_lists(
+    pred: Tensor, target: Tensor, list_size: int, num_lists: int, top_nodes: int, generator: torch.Generator | None
+) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """The drawn lists' predictions, labels, gains and ideal DCGs (None: too few nodes for a list)."""
+    index = draw_lists(target, list_size, num_lists, top_nodes, generator)
+    if index is None:
+        return None
+    t = target[index]
+    return (pred[index], t, *list_gains(t))
+
+
 def lambdarank_loss(
     pred: Tensor,
     target: Tensor,
@@ -101,11 +112,10 @@ def lambdarank_loss(
     """LambdaRank: a logistic loss on every ordered pair, −log σ((pred_hi − pred_lo)/temperature),
     weighted by |ΔNDCG|, the change of the list's NDCG were the two swapped in the current predicted
     order; a pair near the top moves NDCG most, so it weighs most. The weighted mean over pairs."""
-    index = draw_lists(target, list_size, num_lists, top_nodes, generator)
-    if index is None:
+    lists = scored_lists(pred, target, list_size, num_lists, top_nodes, generator)
+    if lists is None:
         return pred.sum() * 0.0
-    p, t = pred[index], target[index]
-    gain, ideal = list_gains(t)
+    p, t, gain, ideal = lists
     position = torch.argsort(torch.argsort(p.detach(), dim=1, descending=True), dim=1)
     discount = 1.0 / torch.log2(position.to(p.dtype) + 2.0)
     delta = (gain.unsqueeze(2) - gain.unsqueeze(1)).abs() * (discount.unsqueeze(2) - discount.unsqueeze(1)).abs()
@@ -128,11 +138,10 @@ def approx_ndcg_loss(
     """ApproxNDCG (Qin et al., 2010): 1 − NDCG with each node's rank replaced by a smooth one,
     1 + Σ_{j≠i} σ((pred_j − pred_i)/temperature); exact as the temperature goes to 0, smoother (and
     blind to small score gaps) as it grows. Temperature in the labels' units."""
-    index = draw_lists(target, list_size, num_lists, top_nodes, generator)
-    if index is None:
+    lists = scored_lists(pred, target, list_size, num_lists, top_nodes, generator)
+    if lists is None:
         return pred.sum() * 0.0
-    p, t = pred[index], target[index]
-    gain, ideal = list_gains(t)
+    p, t, gain, ideal = lists
     above = torch.sigmoid((p.unsqueeze(1) - p.unsqueeze(2)) / temperature)  # [l, i, j]: j scored above i
     rank = 0.5 + above.sum(dim=2)  # 1 + Σ_{j≠i}: the j = i term is σ(0) = 0.5
     dcg = (gain / torch.log2(1.0 + rank)).sum(dim=1)
