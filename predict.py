@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import nie.protocols  # noqa: F401  # registers the protocols' config sections (backtest:)
 from nie.cli.exits import exit_on_user_error
 from nie.cli.predicting import predict
 

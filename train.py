@@ -4,13 +4,13 @@ import sys
 from typing import Callable
 
 from nie.cli.exits import exit_on_user_error
-from nie.cli.forecasting.backtest import backtest
-from nie.cli.importance.cv import cross_validate
-from nie.cli.importance.partition import partition
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
 from nie.cli.predicting import predict_recorded_run
-from nie.cli.select import select
+from nie.protocols.forecasting.backtest import backtest
+from nie.protocols.importance.cv import cross_validate
+from nie.protocols.importance.partition import partition
+from nie.protocols.select import select
 
 HELP = """Train, evaluate, cross-validate, select, backtest or partition, each from YAML configs.
 

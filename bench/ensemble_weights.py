@@ -5,7 +5,7 @@
 
 The members' validation predictions are seeded noisy copies of one label vector (FB15k's fold size by
 default). Each grid point is scored two ways in the same run: by the monitored metric alone (what
-``nie.cli.importance.ensemble.fit_weights`` does) and by the whole metric collection (NDCG@100, Spearman,
+``nie.protocols.importance.ensemble.fit_weights`` does) and by the whole metric collection (NDCG@100, Spearman,
 OVERLAP@100, RMSE), the cost the monitor-only scoring removes.
 """
 
@@ -18,8 +18,8 @@ import time
 import numpy as np
 import torch
 
-from nie.cli.importance.ensemble import FoldPredictions, fit_weights, score, simplex_grid
 from nie.importance.metrics import importance_metrics
+from nie.protocols.importance.ensemble import FoldPredictions, fit_weights, score, simplex_grid
 
 
 def members(count: int, nodes: int, seed: int) -> list[FoldPredictions]:

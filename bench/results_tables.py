@@ -86,7 +86,7 @@ def row_data(row: dict[str, Any], files: list[Path]) -> dict[str, Any]:
     """The JSON a row reads: one file, one item of one of its lists (``within`` + ``where``), or the
     folds of a cv summarised (``combine: folds``, files from ``cv_fold.json``)."""
     if row.get("combine") == "folds":
-        from nie.cli.splits import fold_table
+        from nie.protocols.splits import fold_table
 
         return fold_table([read_result(path)["metrics"] for path in files])
     if len(files) != 1:

@@ -244,7 +244,7 @@ def main() -> None:
         print("\n".join(paired_rows(base, other)))
         return
     if args.folds:
-        from nie.cli.splits import fold_table
+        from nie.protocols.splits import fold_table
 
         per_fold = [json.loads(path.read_text())["metrics"] for path in args.files]
         table = fold_table(per_fold)

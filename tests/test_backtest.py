@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from nie.cli.forecasting.plan import BacktestPlan, origins
 from nie.core.errors import ConfigError
+from nie.protocols.forecasting.plan import BacktestPlan, origins
 from tests.conftest import read_json, run_train
 from tests.power_data import BACKTEST_PLAN, write_backtest_config, write_power_config
 

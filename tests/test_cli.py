@@ -74,7 +74,7 @@ def test_every_shipped_config_parses(config: str, capsys: pytest.CaptureFixture)
 def test_every_shipped_ensemble_has_members_that_parse(
     config: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nie.cli.importance.ensemble import ensemble_section, member_args
+    from nie.protocols.importance.ensemble import ensemble_section, member_args
 
     monkeypatch.chdir(ROOT)  # members are named relative to the project root, like every command's paths
     section = ensemble_section(["--config", config])

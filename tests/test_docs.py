@@ -126,8 +126,8 @@ def train(args: list[str]) -> str:
 
 def parse(args: list[str]) -> None:
     """``--print_config`` of a ``train.py`` command; an ensemble's members and ``select``'s candidates each."""
-    from nie.cli.importance.ensemble import ensemble_section, member_args
-    from nie.cli.select import candidate_args
+    from nie.protocols.importance.ensemble import ensemble_section, member_args
+    from nie.protocols.select import candidate_args
 
     if args[0] == "select":
         listed = train(["select", "--help"])

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from scipy.stats import spearmanr
 
-from nie.cli.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
+from nie.protocols.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from tests.conftest import DEMO, TINY, read_json, run_train
 from tests.ensemble_data import CV, MEMBERS, RUNS, write_ensemble
 
@@ -92,7 +92,7 @@ def test_members_on_other_folds_are_refused(workdir: Path) -> None:
 
 
 def test_select_ranks_on_validation_and_reports_test_for_the_chosen_only(workdir: Path) -> None:
-    from nie.cli.select import select
+    from nie.protocols.select import select
 
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
     equal = write_ensemble("equal.yaml", weights="equal")
@@ -175,7 +175,7 @@ def _rmse_patch() -> str:
 
 
 def test_select_ranks_a_min_monitor_lowest_first(workdir: Path) -> None:
-    from nie.cli.select import select
+    from nie.protocols.select import select
 
     patch = _rmse_patch()
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))

@@ -11,7 +11,7 @@ import pytest
 from jsonargparse import ArgumentError
 
 from nie.cli.experiment import Experiment
-from nie.cli.splits import config_hash
+from nie.protocols.splits import config_hash
 from tests.conftest import DEMO, ROOT, TINY
 
 PRODUCTION = [
@@ -71,9 +71,9 @@ def test_the_generic_command_line_imports_no_protocol() -> None:
     tree = ast.parse((ROOT / "nie" / "cli" / "lightning_cli.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert "nie.cli.sections" in imported
-    assert not [m for m in imported if m.startswith(("nie.cli.forecasting", "nie.cli.importance"))]
-    from nie.cli.forecasting.plan import BacktestPlan
+    assert not [m for m in imported if m.startswith(("nie.protocols.forecasting", "nie.protocols.importance"))]
     from nie.cli.sections import SECTIONS
+    from nie.protocols.forecasting.plan import BacktestPlan
 
     assert SECTIONS["backtest"].kind is BacktestPlan
 

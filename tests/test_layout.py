@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("nie", "datamodules", "callbacks")
-CLI_LAYER = ("nie.cli",)  # the command line: the only package that may import every other
+PROTOCOLS = ("nie.protocols",)  # functions over an experiment: may import every other package
+CLI_LAYER = ("nie.cli",)  # the command line: may import every package but the protocols built on it
 CONTRACTS = ("nie.importance.spec", "nie.importance.kernels", "nie.forecasting.spec")  # what data hands models
 
 
@@ -49,6 +50,10 @@ def within(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def allowed(importer: str, imported: str) -> bool:
+    if within(importer, PROTOCOLS):
+        return True
+    if within(imported, PROTOCOLS):
+        return False
     if within(importer, CLI_LAYER):
         return True
     if within(imported, CLI_LAYER):
@@ -97,7 +102,10 @@ def test_the_rules_catch_a_model_importing_data() -> None:
     assert not allowed("nie.core.task", "nie.importance.spec")
     assert allowed("datamodules.power.datamodule", "nie.forecasting.spec")
     assert allowed("nie.cli.checkpoints", "callbacks.checkpoint")
-    assert allowed("nie.cli.importance.cv", "datamodules.kg.datamodule")
+    assert allowed("nie.protocols.importance.cv", "datamodules.kg.datamodule")
+    assert allowed("nie.protocols.splits", "nie.cli.experiment")
+    assert not allowed("nie.cli.experiment", "nie.protocols.splits")
+    assert not allowed("nie.core.task", "nie.protocols.splits")
 
 
 def long_functions(path: Path, limit: int = 50) -> list[str]:

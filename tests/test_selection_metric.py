@@ -10,8 +10,8 @@ import pytest
 import torch
 import yaml
 
-from nie.cli.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from nie.importance.metrics import NDCGAtK
+from nie.protocols.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
 from tests.conftest import DEMO, TINY, read_json, run_train
 from tests.ensemble_data import CV, RUNS, write_ensemble
 
@@ -60,7 +60,7 @@ def test_bad_weights_on_is_one_line(workdir: Path, weights_on: object, message: 
 
 
 def test_select_ranks_on_validation_ndcg_or_its_mean_with_spearman(workdir: Path) -> None:
-    from nie.cli.select import select
+    from nie.protocols.select import select
 
     Path("heads2.yaml").write_text(yaml.safe_dump({"model": {"init_args": {"network": {"init_args": {"heads": 2}}}}}))
     candidates = [DEMO, f"{DEMO}+heads2.yaml"]

@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import torch
 
-from nie.cli.forecasting.plan import BacktestPlan, origins
 from nie.core.errors import ConfigError
 from nie.forecasting.metrics import ForecastErrors
 from nie.importance import SKES
 from nie.importance.metrics import FlatSpearman, NDCGAtK, OverlapAtK
 from nie.importance.spec import GraphSpec
+from nie.protocols.forecasting.plan import BacktestPlan, origins
 from tests.conftest import DEMO, TINY, read_json, run_train
 from tests.power_data import BACKTEST_PLAN, make_power_table, write_backtest_config, write_power_config
 

@@ -1,13 +1,6 @@
-"""The command line: ``train.py`` and ``predict.py`` on LightningCLI, and each job's own protocols.
-
-``parsing`` (includes, config arguments, one-line parse errors), ``exits`` (user errors as one line),
-``checkpoints`` (finding and reading checkpoints), ``outputs`` (metrics JSON, predictions, the saved
-config), ``lightning_cli`` (the ``LightningCLI`` subclass), ``select`` (ranking configurations on
-validation, for any job) and ``importance`` (the node-importance protocols: k-fold cross-validation
-and ensembles). Nothing outside this package and the entry points imports it.
-
-Each protocol package registers its config section (``sections``) when imported here, so every parser the
-command line builds knows them.
+"""The command line under ``train.py`` and ``predict.py``: LightningCLI with the project's defaults
+(``lightning_cli``), config arguments and ``include:`` (``parsing``), one-line errors (``exits``), run
+folders and checkpoints (``checkpoints``), what a run writes (``outputs``), one run's config parsed once
+(``experiment``), predicting from a run folder (``predicting``) and the protocols' config sections
+(``sections``). The protocols built on it live in ``nie.protocols``; nothing here imports them.
 """
-
-import nie.cli.forecasting  # noqa: F401  # registers the backtest: section

@@ -25,11 +25,11 @@ from typing import Any, Optional
 import numpy as np
 
 from nie.cli.exits import attributed
-from nie.cli.importance.cv import plan, run_plan
-from nie.cli.splits import MetricTable
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.provenance import provenance, stamped
+from nie.protocols.importance.cv import plan, run_plan
+from nie.protocols.splits import MetricTable
 
 
 def candidate_args(candidate: str) -> list[str]:

@@ -1,8 +1,8 @@
 """The power-forecasting job's protocol: rolling-origin backtests (``train.py backtest``), whose
 ``backtest:`` section this package registers."""
 
-from nie.cli.forecasting.plan import BacktestPlan
 from nie.cli.sections import register_section
+from nie.protocols.forecasting.plan import BacktestPlan
 
 register_section(
     "backtest",

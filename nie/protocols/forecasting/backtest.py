@@ -26,13 +26,13 @@ import pandas as pd
 
 from callbacks.checkpoint import recorded_best
 from nie.cli.experiment import Experiment
-from nie.cli.forecasting.plan import BacktestPlan, Origin, origins
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.outputs import run_provenance
-from nie.cli.splits import fold_table, format_table, protocol_arguments, run_split
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path, write_json
 from nie.core.provenance import stamped
+from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
+from nie.protocols.splits import fold_table, format_table, protocol_arguments, run_split
 
 FORECASTS = "forecasts.csv.gz"
 

@@ -17,7 +17,15 @@ from typing import Any, Optional
 from nie.cli.checkpoints import run_dir
 from nie.cli.exits import attributed
 from nie.cli.experiment import Experiment
-from nie.cli.importance.ensemble import (
+from nie.cli.lightning_cli import NIECLI
+from nie.cli.outputs import resolved_config, run_provenance
+from nie.cli.parsing import split_configs
+from nie.core.errors import ConfigError
+from nie.core.io import write_json
+from nie.core.naming import network_class
+from nie.core.provenance import provenance, stamped
+from nie.core.run_settings import data_identity
+from nie.protocols.importance.ensemble import (
     FOLD_PREDICTIONS,
     EnsembleSection,
     MemberFacts,
@@ -29,15 +37,7 @@ from nie.cli.importance.ensemble import (
     member_names,
     save_fold_predictions,
 )
-from nie.cli.lightning_cli import NIECLI
-from nie.cli.outputs import resolved_config, run_provenance
-from nie.cli.parsing import split_configs
-from nie.cli.splits import MetricTable, fold_table, format_table, protocol_arguments, run_split
-from nie.core.errors import ConfigError
-from nie.core.io import write_json
-from nie.core.naming import network_class
-from nie.core.provenance import provenance, stamped
-from nie.core.run_settings import data_identity
+from nie.protocols.splits import MetricTable, fold_table, format_table, protocol_arguments, run_split
 
 
 def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:

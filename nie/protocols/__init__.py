@@ -1,0 +1,9 @@
+"""Protocols: functions over an ``Experiment`` (``nie.cli.experiment``) that run it split by split.
+
+``splits`` (one cv fold or backtest origin: fit, choose, test, read back), ``select`` (rank configs on
+validation), ``importance`` (k-fold ``cross_validate``, ensembles, ``partition``) and ``forecasting``
+(rolling-origin ``backtest``). Importing this package registers the protocols' config sections
+(``backtest:``) with every parser the command line builds.
+"""
+
+import nie.protocols.forecasting  # noqa: F401  # registers the backtest: section
