@@ -23,7 +23,8 @@ subcommands (python train.py <subcommand> --help gives each one's options):
   cv          k-fold cross-validation of a config or an ensemble config:
                 python train.py cv --config configs/fb15k/pagerank.yaml --out results.json
   select      rank configs (base+patch joined by +) on validation, then test the chosen one:
-                python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/best.yaml --out ranking.json
+                python train.py select --candidates configs/fb15k/rgtn.yaml \\
+                    configs/fb15k/ensembles/best.yaml --out ranking.json
   backtest    rolling-origin evaluation of a power config with a backtest: section:
                 python train.py backtest --config configs/gefcom2014/lstm_quantile.yaml \\
                     --config configs/gefcom2014/backtest/gefcom2014_tasks.yaml --out backtest.json

@@ -112,7 +112,9 @@ def test_gnn_resumes_exactly_with_fb15k_validation_interval(
 ) -> None:
     """FB15k validates every 5 epochs: a kill right after a validation (epoch 4 ends one) or between two."""
     demo = _demo_copy(workdir)
-    interval = yaml.safe_load((ROOT / "configs/fb15k/trainer.yaml").read_text())["trainer"]["check_val_every_n_epoch"]
+    interval = yaml.safe_load((ROOT / "configs/fb15k/parts/trainer.yaml").read_text())["trainer"][
+        "check_val_every_n_epoch"
+    ]
     config = _after_warm_up(demo, check_val_every_n_epoch=interval)
     extra = [*TINY, "--trainer.max_epochs", str(2 * interval)]
     _resume_matches(workdir, monkeypatch, config, extra, RUN_NIE, "SIGKILL", kill_epoch + 1)

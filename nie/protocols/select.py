@@ -1,7 +1,7 @@
 """``train.py select``: cross-validate candidate configurations and rank them on validation only.
 
     python train.py select --candidates configs/fb15k/rgtn.yaml configs/fb15k/geni.yaml+patch.yaml \\
-        configs/fb15k/best.yaml --out results/selection/ranking.json
+        configs/fb15k/ensembles/best.yaml --out results/selection/ranking.json
 
 A candidate is a config, or configs joined by ``+`` (a base and its patches); ensemble configs are
 candidates too. Every candidate is parsed and built (ensembles: every member, and checked) before the
