@@ -25,7 +25,9 @@ class LSTMForecaster(nn.Module):
     With ``spec.quantiles`` the head gives one value per level, non-crossing and ≥ 0 by construction.
     ``future_context`` k lets each step also read the covariates of the k hours either side (edges
     repeat the first/last hour): weather forecasts are often right about an event and wrong about
-    its hour, which a decoder reading one hour alone cannot see."""
+    its hour, which a decoder reading one hour alone cannot see. ``hour_embedding_dim`` > 0 gives each
+    step a learned embedding of its hour of day (solar power is a different function of the weather at
+    each hour: the winners fitted a model per hour); the step embedding alone knows only the lead time."""
 
     name = "lstm"
 
@@ -39,11 +41,15 @@ class LSTMForecaster(nn.Module):
         decoder_hidden: int = 64,
         output_activation: Literal["softplus", "relu"] = "softplus",
         future_context: int = 0,
+        hour_embedding_dim: int = 0,
     ) -> None:
         super().__init__()
         if future_context < 0:
             raise ConfigError(f"LSTMForecaster future_context must be >= 0 hours, got {future_context}")
+        if hour_embedding_dim < 0:
+            raise ConfigError(f"LSTMForecaster hour_embedding_dim must be >= 0, got {hour_embedding_dim}")
         self.future_context = future_context
+        self.hour_embedding = nn.Embedding(24, hour_embedding_dim) if hour_embedding_dim else None
         stations = spec.num_stations
         self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
         static = torch.tensor(spec.static or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
@@ -54,7 +60,9 @@ class LSTMForecaster(nn.Module):
         )
         self.step_embedding = nn.Embedding(spec.horizon, 8)
         self.decoder = nn.Sequential(
-            nn.Linear(hidden + spec.future_dim * (2 * future_context + 1) + 8 + extra, decoder_hidden),
+            nn.Linear(
+                hidden + spec.future_dim * (2 * future_context + 1) + 8 + hour_embedding_dim + extra, decoder_hidden
+            ),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(decoder_hidden, max(len(spec.quantiles), 1)),
@@ -75,6 +83,8 @@ class LSTMForecaster(nn.Module):
             with_neighbours(future, self.future_context),
             self.step_embedding.weight[:horizon].unsqueeze(0).expand(future.shape[0], -1, -1),
         ]
+        if self.hour_embedding is not None:
+            parts.append(self.hour_embedding(batch.hour))
         if station is not None:
             parts.append(station.unsqueeze(1).expand(-1, horizon, -1))
         raw = self.decoder(torch.cat(parts, -1))

@@ -41,6 +41,7 @@ class ForecastTaskSettings(Settings):
     loss: LossName
     quantiles: Optional[list[float]]
     plot_week_start: Optional[str]
+    mask_night: bool = False
 
 
 class PowerForecastTask(BaseTask):
@@ -58,6 +59,8 @@ class PowerForecastTask(BaseTask):
             below a level's forecast, over the levels (``quantiles.QuantileReliability``; the per-level
             curves are the figure's reliability panel).
         plot_week_start: first day of the validation week plotted to TensorBoard (default: the first).
+        mask_night: leave the hours the data's daylight rule marks as night out of the training loss:
+            their forecasts are fixed at 0 whatever the network says, so fitting them only spends capacity.
     """
 
     headline_metrics = ("rmse", "mae", "skill")
@@ -71,6 +74,7 @@ class PowerForecastTask(BaseTask):
         loss: LossName = "mse",
         quantiles: Optional[list[float]] = None,
         plot_week_start: str | None = None,
+        mask_night: bool = False,
     ) -> None:
         super().__init__()
         if quantiles is not None and loss != "pinball":
@@ -152,7 +156,7 @@ class PowerForecastTask(BaseTask):
             forecasts = self.network.member_forecasts(batch)
         else:
             forecasts = self(batch).unsqueeze(0)
-        mask = batch.mask.float()
+        mask = (batch.mask & batch.daylight if self.settings.mask_night else batch.mask).float()
         if self.levels:
             loss = pinball_loss(forecasts, batch.target, mask, self.level_values)
         else:
