@@ -16,6 +16,8 @@ Optional, each declared by the network and looked up by the task (or ``BaseTask`
                         start of training and never stepped. The baselines (``nie.core.baseline.Baseline``).
 ``Explains``            ``explain(batch)``: named per-node values (attention weights) that ``predict``
                         writes beside each node's score. SKES.
+``Layered``             ``num_layers``: one graph per layer (``GraphBatch.with_graphs``), so the task refuses
+                        ``data.fanouts`` of another length before anything is written. The GNNs.
 
 Subclassing ``ImportanceNetwork`` gives the defaults (labels predicted, mini-batches allowed);
 a plain ``nn.Module`` works too and gets the same defaults.
@@ -54,6 +56,24 @@ class OutputScale(Protocol):
     not average own-scale scores with labels."""
 
     predicts_labels: bool
+
+
+@runtime_checkable
+class Layered(Protocol):
+    """A network passing messages over one graph per layer: a neighbour-sampled batch must bring one block
+    per layer (``data.fanouts``, one entry each), which the task checks when it builds the network."""
+
+    num_layers: int
+
+
+def sampled_layers_mismatch(network: object, fanouts: list[int] | None) -> str | None:
+    """The one line refusing ``fanouts`` of another length than ``network``'s layers, else None."""
+    if not isinstance(network, Layered) or not fanouts or len(fanouts) == network.num_layers:
+        return None
+    return (
+        f"data.fanouts has {len(fanouts)} entries but the network has {network.num_layers} layers; "
+        f"set data.fanouts to {network.num_layers} entries (neighbours per layer, -1 = all)"
+    )
 
 
 @runtime_checkable

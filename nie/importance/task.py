@@ -24,6 +24,7 @@ from nie.importance.contracts import (
     OwnsTrainingLoss,
     full_batch_only,
     predicts_labels,
+    sampled_layers_mismatch,
 )
 from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
@@ -170,6 +171,9 @@ class NodeImportanceTask(BaseTask):
                 f"{type(network).__name__} needs the whole graph in every step: "
                 "leave data.batch_size unset (full-batch training)"
             )
+        mismatch = sampled_layers_mismatch(network, data.hparams.get("fanouts")) if batch_size is not None else None
+        if mismatch is not None:
+            raise ConfigError(mismatch)
         if not self.trainable and not isinstance(network, FitsOnTrainingData):
             raise ConfigError(
                 f"{type(network).__name__} has no trainable parameters, so it must be a baseline that fits "

@@ -89,6 +89,7 @@ class GAT(ImportanceNetwork):
         residual: bool = True,
     ) -> None:
         super().__init__()
+        self.num_layers = num_layers  # ``contracts.Layered``
         dims = [spec.in_dim] + [hidden * heads] * num_layers
         self.layers = nn.ModuleList(
             GATLayer(dims[i], hidden, heads, feat_drop, attn_drop, negative_slope, residual) for i in range(num_layers)
@@ -138,6 +139,7 @@ class RGCN(ImportanceNetwork):
         self, spec: GraphSpec, num_layers: int = 2, hidden: int = 32, num_bases: int = 10, dropout: float = 0.2
     ) -> None:
         super().__init__()
+        self.num_layers = num_layers  # ``contracts.Layered``
         dims = [spec.in_dim] + [hidden] * num_layers
         self.layers = nn.ModuleList(
             BasisRelationalConv(dims[i], dims[i + 1], spec.num_relations, min(num_bases, spec.num_relations))

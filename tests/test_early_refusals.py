@@ -1,0 +1,35 @@
+"""Mistakes found before anything is written or trained, and the resume hint of an interrupted fit (#35
+follow-ups: a fanouts/layers mismatch, ``select --metric`` of an unknown score, Ctrl-C)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO, TINY, run_train
+
+SHORT = [*TINY, "--trainer.max_epochs", "2"]
+
+
+def _refused(*args: str) -> str:
+    with pytest.raises(SystemExit) as raised:
+        run_train(*args)
+    message = str(raised.value)
+    assert message.startswith("error: ") and "\n" not in message, message
+    return message
+
+
+def _files() -> list[str]:
+    return sorted(str(p) for p in Path(".").rglob("*") if p.is_file() and ".cache" not in p.parts)
+
+
+def test_fanouts_of_another_length_than_the_layers_are_refused_before_anything_is_written(workdir: Path) -> None:
+    pytest.importorskip("dgl")
+    sampled = ["--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5]"]  # GENI of demo.yaml: 2 layers
+    message = _refused("fit", "--config", DEMO, *SHORT, *sampled)
+    assert message == (
+        "error: data.fanouts has 1 entries but the network has 2 layers; "
+        "set data.fanouts to 2 entries (neighbours per layer, -1 = all)"
+    )
+    assert _files() == []  # no settings.json, config.yaml or TensorBoard version
