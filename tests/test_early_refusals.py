@@ -3,6 +3,7 @@ follow-ups: a fanouts/layers mismatch, ``select --metric`` of an unknown score, 
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,27 @@ def test_fanouts_of_another_length_than_the_layers_are_refused_before_anything_i
         "set data.fanouts to 2 entries (neighbours per layer, -1 = all)"
     )
     assert _files() == []  # no settings.json, config.yaml or TensorBoard version
+
+
+def test_ctrl_c_during_fit_says_how_to_resume(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from nie.importance.task import NodeImportanceTask
+
+    def interrupt(task: NodeImportanceTask) -> None:
+        if task.current_epoch == 1:  # after epoch 0 was validated and saved
+            raise KeyboardInterrupt
+
+    handler = signal.getsignal(signal.SIGINT)
+    with monkeypatch.context() as patched, pytest.raises(SystemExit) as raised:
+        patched.setattr(NodeImportanceTask, "on_train_epoch_end", interrupt, raising=False)
+        try:
+            run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "3")
+        finally:
+            signal.signal(signal.SIGINT, handler)  # Lightning ignores further Ctrl-C while it shuts down
+    assert str(raised.value) == (
+        "interrupted by Ctrl-C; last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
+    )
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "3", "--ckpt_path", "last")  # as it says
+    (last,) = Path("runs").rglob("last.ckpt")
+    assert torch.load(last, weights_only=False)["epoch"] == 2  # the run went on to its third epoch

@@ -35,6 +35,7 @@ def user_message(err: BaseException) -> Optional[str]:
 
 
 T = TypeVar("T")
+RESUME_HINT = "last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
 
 
 def attributed(source: str, build: Callable[[], T]) -> T:
@@ -54,9 +55,11 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
     try:
         return main()
     except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
-        sys.exit(
-            "interrupted by SIGTERM; last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
-        )
+        sys.exit(f"interrupted by SIGTERM; {RESUME_HINT}")
+    except SystemExit as stop:  # Lightning ends a run stopped by Ctrl-C with a bare exit 1
+        if isinstance(stop.__context__, KeyboardInterrupt):
+            sys.exit(f"interrupted by Ctrl-C; {RESUME_HINT}")
+        raise
     except NIEError as err:
         sys.exit(f"error: {user_line(err)}")
     except ArgumentError as err:
