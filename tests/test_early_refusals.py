@@ -58,3 +58,14 @@ def test_ctrl_c_during_fit_says_how_to_resume(workdir: Path, monkeypatch: pytest
     run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "3", "--ckpt_path", "last")  # as it says
     (last,) = Path("runs").rglob("last.ckpt")
     assert torch.load(last, weights_only=False)["epoch"] == 2  # the run went on to its third epoch
+
+
+def test_select_on_a_score_no_candidate_logs_is_refused_before_training(workdir: Path) -> None:
+    message = _refused(
+        "select", "--candidates", DEMO, *SHORT, "--folds", "0", "--metric", "val/ndcg@10", "--out", "ranking.json"
+    )
+    assert message == (
+        f"error: select: --metric val/ndcg@10 is not a validation score of candidate {DEMO!r} "
+        "(it logs val/ndcg@100, val/overlap@100, val/rmse, val/spearman)"
+    )
+    assert not Path("runs").exists() and not Path("ranking.json").exists()  # nothing trained

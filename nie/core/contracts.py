@@ -35,6 +35,14 @@ class LabelledStages(Protocol):
 
 
 @runtime_checkable
+class NamesScores(Protocol):
+    """A task that knows the validation scores it logs before any data is read (``val/<name>``), so a
+    protocol ranking on one it never logs is refused before anything trains."""
+
+    def score_names(self) -> set[str]: ...
+
+
+@runtime_checkable
 class DrawsPredictions(Protocol):
     """A task that draws a figure of a prediction table (written as a PNG beside the CSV)."""
 

@@ -14,6 +14,7 @@ from torchmetrics import MetricCollection
 from typing_extensions import override
 
 from nie.core.errors import ConfigError
+from nie.core.naming import network_class
 from nie.core.settings import Settings
 from nie.core.task import BaseTask, OptimizerName
 from nie.importance.contracts import (
@@ -183,6 +184,11 @@ class NodeImportanceTask(BaseTask):
     @override
     def make_metrics(self) -> MetricCollection:
         return importance_metrics(self.settings.top_k, with_rmse=predicts_labels(self.network))
+
+    def score_names(self) -> set[str]:
+        """``make_metrics``' names, known before the network is built (``contracts.NamesScores``)."""
+        network = self.network if self.network is not None else network_class(self.network_factory)
+        return {f"val/{name}" for name in importance_metrics(self.settings.top_k, with_rmse=predicts_labels(network))}
 
     @override
     def forward(self, batch: GraphBatch) -> NetworkOutput:

@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from nie.cli.exits import attributed
+from nie.core.contracts import NamesScores
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.provenance import provenance, stamped
@@ -53,6 +54,19 @@ def ranking_keys(
     if bad:
         raise ConfigError(f"select: --metric {bad[0]} is not a validation score; expected e.g. val/ndcg@100")
     return [f"best_{m}" for m in metric], chosen_mode or ("max" if metric != [monitor] else mode)
+
+
+def check_scored(candidate: str, task: object, metric: Optional[list[str]]) -> None:
+    """Refuse, before anything trains, a ``--metric`` the candidate's task never logs (when it names its scores)."""
+    if not metric or not isinstance(task, NamesScores):
+        return
+    names = task.score_names()
+    unknown = [m for m in metric if m not in names]
+    if unknown:
+        raise ConfigError(
+            f"select: --metric {unknown[0]} is not a validation score of candidate {candidate!r} "
+            f"(it logs {', '.join(sorted(names))})"
+        )
 
 
 def rank(tables: dict[str, MetricTable], keys: list[str], mode: str) -> list[dict[str, Any]]:
@@ -94,6 +108,9 @@ def select(argv: list[str]) -> dict[str, Any]:
         )
     ((monitor, mode),) = scores
     keys, mode = ranking_keys(known.metric, monitor, mode, known.mode)
+    for candidate, planned in plans.items():
+        for member in planned.members:
+            check_scored(candidate, member.cli.model, known.metric)
     key = keys[0] if len(keys) == 1 else "mean of " + " and ".join(keys)
     runs = {c: run_plan(p, known.folds) for c, p in plans.items()}
     tables = {c: table for c, (table, _) in runs.items()}
