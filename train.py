@@ -7,8 +7,8 @@ from nie.cli.exits import exit_on_user_error
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
 from nie.cli.predicting import predict_recorded_run
-from nie.protocols.forecasting.backtest import backtest
-from nie.protocols.importance.cv import cross_validate
+from nie.protocols.forecasting.backtest import backtest_command
+from nie.protocols.importance.cv import cv_command
 from nie.protocols.importance.partition import partition
 from nie.protocols.select import select
 
@@ -32,8 +32,8 @@ subcommands (python train.py <subcommand> --help gives each one's options):
                 python train.py partition --config configs/demo.yaml --parts 2 --out parts/"""
 
 PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
-    "cv": cross_validate,
-    "backtest": backtest,
+    "cv": cv_command,
+    "backtest": backtest_command,
     "partition": partition,
     "select": select,
 }

@@ -75,7 +75,7 @@ def test_the_generic_command_line_imports_no_protocol() -> None:
     from nie.cli.sections import SECTIONS
     from nie.protocols.forecasting.plan import BacktestPlan
 
-    assert SECTIONS["backtest"].kind is BacktestPlan
+    assert SECTIONS["backtest"][0] is BacktestPlan
 
 
 def test_best_json_is_named_once() -> None:

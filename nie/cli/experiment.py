@@ -8,7 +8,7 @@ the same parser when the copy is built (``build``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,27 +99,23 @@ class Experiment:
         parser = experiment_parser()
         return cls(parser.parse_object(recorded_sections(path, parser)), parser, (str(path),))
 
-    def _with(self, values: dict[str, Any]) -> "Experiment":
+    def _with(self, prefix: str, values: dict[str, Any]) -> "Experiment":
         config = self.config.clone()
         for key, value in values.items():
-            config[key] = value
-        return Experiment(config, self.parser, self.configs)
+            config[prefix + key] = value
+        return replace(self, config=config)
 
     def with_data(self, **init_args: Any) -> "Experiment":
         """The datamodule's arguments changed (``fold``, a backtest origin's periods)."""
-        return self._with({f"data.init_args.{k}": v for k, v in init_args.items()})
-
-    def with_model(self, **init_args: Any) -> "Experiment":
-        """The task's arguments changed."""
-        return self._with({f"model.init_args.{k}": v for k, v in init_args.items()})
+        return self._with("data.init_args.", init_args)
 
     def with_trainer(self, **arguments: Any) -> "Experiment":
         """The trainer's arguments changed (``max_epochs`` of a fine-tune)."""
-        return self._with({f"trainer.{k}": v for k, v in arguments.items()})
+        return self._with("trainer.", arguments)
 
     def with_checkpoint(self, **arguments: Any) -> "Experiment":
         """The ``checkpoint:`` section changed (a backtest origin's ``root``)."""
-        return self._with({f"checkpoint.{k}": v for k, v in arguments.items()})
+        return self._with("checkpoint.", arguments)
 
     def build(self) -> NIECLI:
         """The model, datamodule and trainer of this experiment, checked by the parser, nothing run."""

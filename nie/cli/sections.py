@@ -6,30 +6,19 @@ without importing any protocol; the other subcommands ignore them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from jsonargparse import ArgumentParser
 
-
-@dataclass(frozen=True)
-class Section:
-    """One top-level key of a run's config, of type ``kind`` (a dataclass), absent by default."""
-
-    key: str
-    kind: Any
-    help: str
-
-
-SECTIONS: dict[str, Section] = {}
+SECTIONS: dict[str, tuple[Any, str]] = {}  # key: (its type, a dataclass; its help)
 
 
 def register_section(key: str, kind: Any, help: str) -> None:
-    """Make ``key:`` a typed section of every run's config (called once, by the protocol's package)."""
-    SECTIONS[key] = Section(key, kind, help)
+    """Make ``key:`` a typed section of every run's config, absent by default (called by the protocol's package)."""
+    SECTIONS[key] = (kind, help)
 
 
 def add_sections(parser: ArgumentParser) -> None:
     """Every registered section as an optional argument of ``parser``."""
-    for section in SECTIONS.values():
-        parser.add_argument(f"--{section.key}", type=Optional[section.kind], default=None, help=section.help)
+    for key, (kind, help) in SECTIONS.items():
+        parser.add_argument(f"--{key}", type=Optional[kind], default=None, help=help)

@@ -1,10 +1,10 @@
-"""One evaluation split of a configuration (a cv fold, a backtest origin): fit, choose on validation, test.
+"""The splits of one configuration (a cv's folds, a backtest's origins): each fitted, chosen on validation
+and tested, or read back.
 
-What both jobs' protocols share: a run directory per split, the result recorded beside its checkpoints
-with the hash of the configuration that made it (a rerun of the same configuration reads it back, and a
-split cut short continues from its ``last.ckpt``, so a killed protocol resumes; a finished split of
-another configuration is never replaced silently), the selected checkpoint's validation scores and its
-test scores.
+Each split has its run directory, and its result is recorded there with the hash of the configuration
+that made it: a rerun of the same configuration reads it back, a split cut short continues from its
+``last.ckpt`` (a killed protocol resumes), a finished split of another configuration is never replaced
+silently.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -24,31 +25,30 @@ from nie.cli.lightning_cli import NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError, NIEError, RunFolderError
 from nie.core.io import check_writable, write_json
+from nie.core.provenance import stamped
 from nie.core.resume import continue_logger_version
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
 
 MetricTable = dict[str, dict[str, Any]]  # {metric: {"mean", "std", "folds"}}, JSON-shaped
-
-
-def summarise(per_fold: list[dict[str, float]], prefix: str = "test/", strip: bool = True) -> MetricTable:
-    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports) for the
-    entries starting with ``prefix`` (removed from the names when ``strip``)."""
-    names = sorted({k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")})
-    table: MetricTable = {}
-    for name in names:
-        values = [fold[name] for fold in per_fold if name in fold]
-        key = name[len(prefix) :] if strip else name
-        table[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "folds": values}
-    return table
+BeforeFit = Callable[[NIECLI], None]  # prepares the model (a warm start)
+AfterTest = Callable[[NIECLI, Path, Optional[str]], None]  # keeps more of a split (predictions) from its best
 
 
 def fold_table(per_fold: list[dict[str, float]]) -> MetricTable:
-    """The cv table: test metrics by bare name, plus selection scores and timings under their own."""
-    table = summarise(per_fold)
-    for extra in ("best_", "weight/", "fit_test_seconds"):
-        table.update(summarise(per_fold, prefix=extra, strip=False))
+    """``{metric: {mean, std, folds}}`` over folds (population std, as the literature reports): test metrics
+    by bare name, then selection scores (``best_*``), ensemble weights and timings under their own."""
+    table: MetricTable = {}
+    for prefix in ("test/", "best_", "weight/", "fit_test_seconds"):
+        names = {k for fold in per_fold for k in fold if k.startswith(prefix) and not k.endswith("/loss")}
+        for name in sorted(names):
+            values = [fold[name] for fold in per_fold if name in fold]
+            table[name.removeprefix("test/")] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values)),
+                "folds": values,
+            }
     return table
 
 
@@ -59,6 +59,14 @@ def format_table(table: MetricTable) -> str:
         folds = " ".join(f"{v:.4f}" for v in row["folds"])
         lines.append(f"{name:<{width}}  {row['mean']:.4f} ± {row['std']:.4f}  {folds}")
     return "\n".join(lines)
+
+
+def publish(table: MetricTable, result: dict[str, Any], record: dict[str, Any], *paths: Optional[Path | str]) -> None:
+    """Print a protocol's table and write its ``result``, stamped with ``record`` (its provenance), to each path."""
+    print(format_table(table))
+    for path in paths:
+        if path:
+            write_json(path, stamped(result, record))
 
 
 def protocol_arguments(
@@ -102,32 +110,31 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
     return str(last)
 
 
-def run_split(
-    experiment: Experiment,
+def read_back(
+    cli: NIECLI, directory: Path, label: str, made_by: str, after_test: Optional[AfterTest]
+) -> Optional[dict[str, float]]:
+    """The metrics a finished split of this same configuration (``made_by``) recorded; None if there is none."""
+    record = directory / SPLIT_RESULT
+    saved = json.loads(record.read_text()) if record.is_file() else {}
+    if saved.get("config_hash") != made_by:
+        return None
+    print(f"{label}: done earlier, read back from {record}")
+    recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
+    if after_test is not None and recorded_best is not None:
+        after_test(cli, directory, recorded_best(cli.model, cli.datamodule))
+    metrics: dict[str, float] = saved["metrics"]
+    return metrics
+
+
+def fit_and_test(
+    cli: NIECLI,
+    directory: Path,
     label: str,
-    seen: set[Path],
-    before_fit: Optional[Callable[[NIECLI], None]] = None,
-    after_test: Optional[Callable[[NIECLI, Path, Optional[str]], None]] = None,
-) -> tuple[dict[str, float], Path]:
-    """Run (or read back) one split of ``experiment``; ``before_fit`` may prepare the model (e.g. warm-start it) and
-    ``after_test(cli, directory, best)`` may save what else the split leaves (e.g. predictions; ``best``
-    is None after a fresh run, where the trainer still holds the best checkpoint)."""
-    start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
-    cli = experiment.build()
-    directory = run_dir(cli.trainer, cli.model, cli.datamodule)
-    if directory in seen:
-        raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")
-    seen.add(directory)
-    record, made_by = directory / SPLIT_RESULT, config_hash(cli)
-    if record.is_file():
-        saved = json.loads(record.read_text())
-        if saved.get("config_hash") == made_by:
-            print(f"{label}: done earlier, read back from {record}")
-            recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
-            if after_test is not None and recorded_best is not None:
-                after_test(cli, directory, recorded_best(cli.model, cli.datamodule))
-            metrics: dict[str, float] = saved["metrics"]
-            return metrics, directory
+    start: float,
+    before_fit: Optional[BeforeFit],
+    after_test: Optional[AfterTest],
+) -> dict[str, float]:
+    """Fit (continuing a run cut short), score the best checkpoint on validation and test, record it."""
     check_schedule_validates(cli.trainer)
     resume = earlier_run(cli, directory, label)
     if before_fit is not None:
@@ -143,5 +150,40 @@ def run_split(
     metrics = {**test_metrics, **best_validation, "fit_test_seconds": time.perf_counter() - start}
     if after_test is not None:
         after_test(cli, directory, None)
-    write_json(record, {"config_hash": made_by, "metrics": metrics, "dir": str(directory)})
-    return metrics, directory
+    return metrics
+
+
+@dataclass
+class Splits:
+    """The splits of one configuration run so far: what each scored and its run directory."""
+
+    labels: list[str] = field(default_factory=list)
+    metrics: list[dict[str, float]] = field(default_factory=list)
+    directories: list[Path] = field(default_factory=list)
+
+    def run(
+        self,
+        experiment: Experiment,
+        label: str,
+        before_fit: Optional[BeforeFit] = None,
+        after_test: Optional[AfterTest] = None,
+    ) -> Path:
+        """Run (or read back) one split of ``experiment``; ``after_test(cli, directory, best)`` gets ``best``
+        None after a fresh run, where the trainer still holds the best checkpoint. Returns its directory."""
+        start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
+        cli = experiment.build()
+        directory = run_dir(cli.trainer, cli.model, cli.datamodule)
+        if directory in self.directories:
+            raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")
+        made_by = config_hash(cli)
+        metrics = read_back(cli, directory, label, made_by, after_test)
+        if metrics is None:
+            metrics = fit_and_test(cli, directory, label, start, before_fit, after_test)
+            write_json(directory / SPLIT_RESULT, {"config_hash": made_by, "metrics": metrics, "dir": str(directory)})
+        self.labels.append(label)
+        self.metrics.append(metrics)
+        self.directories.append(directory)
+        return directory
+
+    def table(self) -> MetricTable:
+        return fold_table(self.metrics)

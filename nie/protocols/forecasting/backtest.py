@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ from nie.core.errors import ConfigError
 from nie.core.io import atomic_path, write_json
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
-from nie.protocols.splits import fold_table, format_table, protocol_arguments, run_split
+from nie.protocols.splits import Splits, protocol_arguments, publish
 
 FORECASTS = "forecasts.csv.gz"
 
@@ -49,87 +50,68 @@ def plan_of(cli: NIECLI) -> tuple[BacktestPlan, list[Origin]]:
     return plan, origins(plan, time_span(), data["seq_len"], data["horizon"])
 
 
-def warm_start(path: str) -> Callable[[NIECLI], None]:
-    def start_from(cli: NIECLI) -> None:
-        cli.model.warm_start = path
-
-    return start_from
+def warm_start(path: str, cli: NIECLI) -> None:
+    cli.model.warm_start = path
 
 
-def keep_forecasts(origin: pd.Timestamp) -> Callable[[NIECLI, Path, Optional[str]], None]:
+def keep_forecasts(origin: pd.Timestamp, cli: NIECLI, directory: Path, best: Optional[str]) -> None:
     """Write the origin's test forecasts from its selected checkpoint (once; a read-back origin's come from
     its recorded best), atomically, as compressed CSV."""
-
-    def write(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
-        path = directory / FORECASTS
-        forecast_table = getattr(cli.datamodule, "forecast_table", None)
-        if forecast_table is None or (best is not None and path.is_file()) or cli.trainer.world_size > 1:
-            return
-        outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=best or "best")
-        table = forecast_table("test", outputs)
-        table.insert(1, "origin", origin)
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False, compression="gzip", float_format="%.7g")
-
-    return write
+    path = directory / FORECASTS
+    forecast_table = getattr(cli.datamodule, "forecast_table", None)
+    if forecast_table is None or (best is not None and path.is_file()) or cli.trainer.world_size > 1:
+        return
+    outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=best or "best")
+    table = forecast_table("test", outputs)
+    table.insert(1, "origin", origin)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, compression="gzip", float_format="%.7g")
 
 
-def run_origins(
-    experiment: Experiment,
-    plan: BacktestPlan,
-    schedule: list[Origin],
-    root: Path,
-    max_epochs: int,
-    forecasts: list[str],
-) -> list[dict[str, float]]:
-    """Fit, choose and test at every origin in turn (a fine-tune starts from the previous origin's best)."""
-    per_origin: list[dict[str, float]] = []
-    seen: set[Path] = set()
-    previous: Optional[str] = None
-    for origin in schedule:
-        own = experiment.with_data(**origin.data_init_args())
-        own = own.with_checkpoint(root=str(root / f"{origin.origin:%Y-%m-%d}"))
-        before_fit = None
-        if plan.refit == "finetune" and previous is not None:
-            own = own.with_trainer(max_epochs=plan.finetune_epochs or max(1, max_epochs // 3))
-            before_fit = warm_start(previous)
-        label, keep = f"origin {origin.origin}", keep_forecasts(origin.origin)
-        metrics, directory = run_split(own, label, seen, before_fit=before_fit, after_test=keep)
-        previous = recorded_best(directory)
-        forecasts.append(str(directory / FORECASTS))
-        per_origin.append(metrics)
-    return per_origin
-
-
-def backtest(argv: list[str]) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        prog="train.py backtest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
-    )
+def backtest(experiment: Experiment) -> dict[str, Any]:
+    """Fit, choose and test ``experiment`` at every origin of its ``backtest:`` section (a fine-tune starts
+    from the previous origin's best); print the table and write the result, with its provenance, beside
+    the origins' folders. Returns the result."""
     started = time.perf_counter()
-    usage = "python train.py backtest --config <power config> [--out bt.json]"
-    known, rest = protocol_arguments(parser, argv, usage)
-    experiment = Experiment.from_argv(rest)
     probe = experiment.build()
     plan, schedule = plan_of(probe)
-    checkpoint_root = Path(getattr(probe.trainer.checkpoint_callback, "root", "runs"))
-    # a base and its patches: apart from each other
-    name = "+".join(Path(c).stem for c in experiment.configs) or "config"
-    root = checkpoint_root / "backtest" / name / plan.refit
-    max_epochs = probe.trainer.max_epochs or 1
-    forecasts: list[str] = []
-    table: dict[str, Any] = fold_table(run_origins(experiment, plan, schedule, root, max_epochs, forecasts))
-    print(format_table(table))
+    name = "+".join(Path(c).stem for c in experiment.configs) or "config"  # a base and its patches: apart
+    root = Path(getattr(probe.trainer.checkpoint_callback, "root", "runs")) / "backtest" / name / plan.refit
+    splits, previous = Splits(), None
+    for origin in schedule:
+        own = experiment.with_data(**origin.data_init_args()).with_checkpoint(
+            root=str(root / f"{origin.origin:%Y-%m-%d}")
+        )
+        before_fit = None
+        if plan.refit == "finetune" and previous is not None:
+            own = own.with_trainer(max_epochs=plan.finetune_epochs or max(1, (probe.trainer.max_epochs or 1) // 3))
+            before_fit = partial(warm_start, previous)
+        directory = splits.run(own, f"origin {origin.origin}", before_fit, partial(keep_forecasts, origin.origin))
+        previous = recorded_best(directory)
+    table = splits.table()
+    forecasts = [str(directory / FORECASTS) for directory in splits.directories]
     result = {
         "origins": [str(o.origin) for o in schedule],
         "refit": plan.refit,
         "metrics": table,
         "forecasts": forecasts,
     }
-    result = stamped(result, run_provenance(probe, started))
-    write_json(root / "backtest_metrics.json", result)
+    record = run_provenance(probe, started)
+    publish(table, result, record, root / "backtest_metrics.json")
+    return stamped(result, record)
+
+
+def backtest_command(argv: list[str]) -> dict[str, Any]:
+    """``train.py backtest``: the backtest of the experiment ``argv`` gives, also written to ``--out``."""
+    parser = argparse.ArgumentParser(
+        prog="train.py backtest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
+    )
+    usage = "python train.py backtest --config <power config> [--out bt.json]"
+    known, rest = protocol_arguments(parser, argv, usage)
+    result = backtest(Experiment.from_argv(rest))
     if known.out:
         write_json(known.out, result)
     return result

@@ -39,21 +39,27 @@ from nie.cli.parsing import split_configs
 from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
+from nie.protocols.splits import Splits
 
 MetricsFactory = Callable[[], MetricCollection]  # a task's make_metrics
 WEIGHTINGS = ("equal", "validation")
 FOLD_PREDICTIONS = "fold_predictions.npz"
 
 
-def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
-    """The selected checkpoint's prediction for every node, with this fold's validation and test
+def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
+    """A cv fold's selected checkpoint's prediction for every node, with the fold's validation and test
     nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
-    retraining. Written by single-process runs (a DDP predict holds one shard per process)."""
-    datamodule = cli.datamodule
-    if not isinstance(datamodule, LabelledStages) or cli.trainer.world_size > 1:
+    retraining. Written once (a read-back fold's come from its ``best``), by single-process runs (a DDP
+    predict holds one shard per process)."""
+    path, datamodule = directory / FOLD_PREDICTIONS, cli.datamodule
+    if (
+        (best is not None and path.is_file())
+        or not isinstance(datamodule, LabelledStages)
+        or cli.trainer.world_size > 1
+    ):
         return
     outputs: list[dict[str, torch.Tensor]] = cli.trainer.predict(
-        cli.model, datamodule=cli.datamodule, ckpt_path=ckpt_path
+        cli.model, datamodule=cli.datamodule, ckpt_path=best or "best"
     )  # type: ignore[assignment]  # one dict per batch, as predict_step returns
     arrays = {
         "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
@@ -64,16 +70,6 @@ def save_fold_predictions(cli: NIECLI, path: Path, ckpt_path: str) -> None:
         arrays[f"{stage}_node"], arrays[f"{stage}_label"] = nodes.cpu().numpy(), labels.float().cpu().numpy()
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-
-
-@dataclass
-class MemberRun:
-    """A finished cross-validation: per-fold metrics and run directories, and the CLI that built it."""
-
-    folds: list[int]
-    metrics: list[dict[str, float]]
-    directories: list[Path]
-    cli: NIECLI
 
 
 @dataclass
@@ -298,7 +294,7 @@ def fit_weights(
 
 
 def combine_fold(
-    fold: int,
+    label: str,
     members: list[FoldPredictions],
     names: list[str],
     section: EnsembleSection,
@@ -311,8 +307,8 @@ def combine_fold(
         for stage in ("val", "test"):
             if not np.array_equal(member.node[stage], members[0].node[stage]):
                 raise ConfigError(
-                    f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in fold "
-                    f"{fold}; members must share the data section (dataset, split, num_folds)"
+                    f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in {label}; "
+                    "members must share the data section (dataset, split, num_folds)"
                 )
     weights = fit_weights(members, section, make_metrics, monitor, mode)
     result = {f"weight/{n}": float(w) for n, w in zip(names, weights)}
@@ -323,14 +319,15 @@ def combine_fold(
     return result
 
 
-def combine_members(section: EnsembleSection, runs: list[MemberRun], monitor: str, mode: str) -> list[dict[str, float]]:
+def combine_members(
+    section: EnsembleSection, runs: list[Splits], make_metrics: MetricsFactory, first: MemberFacts
+) -> list[dict[str, float]]:
     """Combine the members' finished folds, fold by fold (weights from validation, scores on test)."""
     names = member_names(section["members"])
-    make_metrics = runs[0].cli.model.make_metrics
     per_fold = []
-    for index, fold in enumerate(runs[0].folds):
+    for index, label in enumerate(runs[0].labels):
         predictions = [FoldPredictions.load(run.directories[index]) for run in runs]
-        result = combine_fold(fold, predictions, names, section, make_metrics, monitor, mode)
+        result = combine_fold(label, predictions, names, section, make_metrics, first.monitor, first.mode)
         result["fit_test_seconds"] = sum(run.metrics[index].get("fit_test_seconds", 0.0) for run in runs)
         per_fold.append(result)
     return per_fold

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Callable, Optional
 
 from datamodules.kg.datamodule import KnowledgeGraphDataModule
 from datamodules.kg.partition import SPEC_FILE, check_new_folder, write_partitions
-from nie.cli.lightning_cli import NIECLI, build_cli
+from nie.cli.experiment import Experiment
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
 
 
-def partition(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]] = None) -> Path:
+def partition(argv: list[str]) -> Path:
     parser = argparse.ArgumentParser(
         prog="train.py partition",
         description=__doc__,
@@ -40,7 +39,7 @@ def partition(argv: list[str], make_cli: Optional[Callable[[list[str]], NIECLI]]
         )
     check_writable(Path(known.out) / SPEC_FILE)
     check_new_folder(Path(known.out))
-    cli = (make_cli or build_cli)(rest)
+    cli = Experiment.from_argv(rest).build()
     if not isinstance(cli.datamodule, KnowledgeGraphDataModule):
         raise ConfigError(f"partition needs a knowledge-graph datamodule, not {type(cli.datamodule).__name__}")
     cli.datamodule.setup()
