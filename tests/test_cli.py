@@ -33,6 +33,10 @@ def config_args(path: Path) -> list[str]:
     a ``backtest/`` patch (for any power config) is read on the quantile LSTM."""
     if path.parent.name == "backtest":
         return ["--config", str(path.parent.parent / "lstm_quantile.yaml"), "--config", str(path)]
+    if path.parent.parent.name == "patches":  # interim, until configs/gefcom2014 follows fb15k's layout (17:15)
+        return ["--config", str(path.parents[2] / f"{path.parent.name}.yaml"), "--config", str(path)]
+    if path.parent.name == "patches":
+        return ["--config", str(path.parent.parent / "geni.yaml"), "--config", str(path)]
     if path.parent.name != "selection":
         return ["--config", str(path)]
     return ["--config", str(path.parent.parent / f"{path.stem.split('_')[0]}.yaml"), "--config", str(path)]
@@ -41,7 +45,12 @@ def config_args(path: Path) -> list[str]:
 def is_shared_part(path: Path) -> bool:
     """A shared section or patch (no ``model``, not itself including a base): read through ``include``."""
     config = yaml.safe_load(path.read_text())
-    return path.parent.name not in ("selection", "backtest") and not {"model", "include", "ensemble"} & set(config)
+    patch = "patches" in (path.parent.name, path.parent.parent.name)
+    return (
+        path.parent.name not in ("selection", "backtest")
+        and not patch
+        and not {"model", "include", "ensemble"} & set(config)
+    )
 
 
 def is_ensemble(path: Path) -> bool:
