@@ -45,10 +45,11 @@ def test_no_production_module_builds_options_for_another_run() -> None:
 def test_a_changed_copy_is_the_run_its_options_give(workdir: Path) -> None:
     """``with_data``/``with_trainer``/``with_checkpoint`` build the configuration the same options on the
     command line build (the same config hash: cv and backtest read back splits made before the change)."""
-    from nie.cli.lightning_cli import build_cli
+    from nie.cli.lightning_cli import NIECLI
 
     base = ["--config", DEMO, *TINY]
-    by_options = build_cli([*base, "--data.init_args.fold", "2", "--trainer.max_epochs", "3", "--checkpoint.root", "r"])
+    options = ["--data.init_args.fold", "2", "--trainer.max_epochs", "3", "--checkpoint.root", "r"]
+    by_options = NIECLI(args=[*base, *options], run=False)
     experiment = Experiment.from_argv(base)
     changed = experiment.with_data(fold=2).with_trainer(max_epochs=3).with_checkpoint(root="r")
     built = changed.build()

@@ -134,7 +134,7 @@ def fit_and_test(
     before_fit: Optional[BeforeFit],
     after_test: Optional[AfterTest],
 ) -> dict[str, float]:
-    """Fit (continuing a run cut short), score the best checkpoint on validation and test, record it."""
+    """Fit (continuing a run cut short), then score the best checkpoint on validation and test."""
     check_schedule_validates(cli.trainer)
     resume = earlier_run(cli, directory, label)
     if before_fit is not None:
