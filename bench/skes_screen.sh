@@ -26,7 +26,7 @@ run() {
   [[ -f $out ]] && { echo "$name: done ($out)"; return; }
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 python train.py cv --config configs/fb15k/skes.yaml --folds 0 ${VARIANTS[$name]} \
-    --checkpoint.root "runs/selection/skes/$name" --trainer.logger.init_args.save_dir "runs/selection/skes/$name" \
+    --checkpoint.root "runs/selection/skes/$name" \
     --out "$out" >"runs/selection/skes_$name.log" 2>&1 && echo "$name: $(python -c "import json; print(json.load(open('$out'))['best_val/spearman']['mean'])")"
 }
 export -f run

@@ -60,6 +60,7 @@ SUBCOMMANDS = (
     "python train.py partition --config X.yaml --parts 2 --out parts/); python train.py --help lists them"
 )
 
+FOLLOW_ROOT = "<checkpoint.root>"  # the default logger's save_dir: filled with the checkpoint section's root
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
     # the datamodules shard for DDP themselves: Lightning's DistributedSampler pads evaluation sets
@@ -68,7 +69,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "plugins": [{"class_path": "nie.core.checkpoint_io.AtomicCheckpointIO"}],
     "logger": {
         "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-        "init_args": {"save_dir": "runs", "name": "tensorboard", "default_hp_metric": False},
+        "init_args": {"save_dir": FOLLOW_ROOT, "name": "tensorboard", "default_hp_metric": False},
     },
 }
 
@@ -107,6 +108,16 @@ def fill_task_monitor(config: Any) -> None:
                 raise ConfigError(f"{key}.monitor is {section['monitor']}: set {key}.mode (min or max) too")
             section["mode"] = default[1]
         default = (section["monitor"], section["mode"])
+
+
+def fill_logger_dir(config: Any) -> None:
+    """A run's files have one root: a logger left at ``save_dir: <checkpoint.root>`` (the default) writes under
+    ``checkpoint.root``; a logger the config gives its own ``save_dir`` keeps it."""
+    loggers = config["trainer"].get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        init_args = logger.get("init_args") if hasattr(logger, "get") else None
+        if init_args is not None and init_args.get("save_dir") == FOLLOW_ROOT:
+            init_args["save_dir"] = config["checkpoint"]["root"]
 
 
 class NIECLI(LightningCLI):
@@ -178,6 +189,7 @@ class NIECLI(LightningCLI):
         config = self.subcommand_config()
         refuse_listed_sections(config)
         fill_task_monitor(config)
+        fill_logger_dir(config)
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
         set_threads(config.get("threads"))
