@@ -1,10 +1,5 @@
-"""One experiment, parsed once: the resolved config of a run that protocols change by typed values.
-
-A protocol (a cv fold, a backtest origin, an ensemble member's folds, a ``select`` candidate) takes the
-``Experiment`` its command line gave and asks for a changed copy (``with_data(fold=2)``,
-``with_trainer(max_epochs=5)``, ``with_checkpoint(root=...)``): values, not option strings, validated by
-the same parser when the copy is built (``build``).
-"""
+"""One experiment, parsed once: the resolved config of a run, which protocols change by typed values
+(``with_data(fold=2)``, ``with_trainer(max_epochs=5)``), validated by the same parser when built."""
 
 from __future__ import annotations
 
