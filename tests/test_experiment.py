@@ -11,7 +11,7 @@ import pytest
 from jsonargparse import ArgumentError
 
 from nie.cli.experiment import Experiment
-from nie.protocols.splits import config_hash
+from nie.protocols.splits import split_identity
 from tests.conftest import DEMO, ROOT, TINY
 
 PRODUCTION = [
@@ -44,7 +44,7 @@ def test_no_production_module_builds_options_for_another_run() -> None:
 
 def test_a_changed_copy_is_the_run_its_options_give(workdir: Path) -> None:
     """``with_data``/``with_trainer``/``with_checkpoint`` build the configuration the same options on the
-    command line build (the same config hash: cv and backtest read back splits made before the change)."""
+    command line build (the same split settings: cv and backtest read back splits made before the change)."""
     from nie.cli.lightning_cli import NIECLI
 
     base = ["--config", DEMO, *TINY]
@@ -54,7 +54,7 @@ def test_a_changed_copy_is_the_run_its_options_give(workdir: Path) -> None:
     changed = experiment.with_data(fold=2).with_trainer(max_epochs=3).with_checkpoint(root="r")
     built = changed.build()
     assert built.datamodule.hparams["fold"] == 2 and built.trainer.max_epochs == 3
-    assert config_hash(built) == config_hash(by_options)
+    assert split_identity(built) == split_identity(by_options)
     assert experiment.config["data.init_args.fold"] == 0  # a copy: the experiment itself is unchanged
     assert experiment.configs == (DEMO,)
 

@@ -119,13 +119,36 @@ def test_a_backtest_rerun_with_another_configuration_is_refused(workdir: Path, c
     before = _files()
     message = _refused("backtest", "--config", config, "--trainer.max_epochs", "2")
     assert message.startswith("error: origin 2020-01-30 00:00:00: runs/backtest/power/")
-    assert "holds a finished run of another configuration" in message and "--checkpoint.overwrite true" in message
+    assert "holds a finished run of another configuration (cv_fold.json: trainer.max_epochs: 1 there, 2 now)" in message
+    assert "--checkpoint.overwrite true" in message
     assert _files() == before
     capsys.readouterr()
     run_train("backtest", "--config", config, "--trainer.max_epochs", "2", "--checkpoint.overwrite", "true")
     assert "done earlier" not in capsys.readouterr().out
     run_train("backtest", "--config", config, "--trainer.max_epochs", "2")  # now read back
     assert capsys.readouterr().out.count("done earlier") == 3
+
+
+def test_a_finished_split_is_read_back_by_its_recorded_settings(workdir: Path, capsys) -> None:
+    """One identity: a cv fold's result is read back when the settings it records (the run's, its evaluation's
+    and its training's) are the config's; another score's k is refused naming it; how a run shows is no part."""
+    cv = ["cv", "--config", DEMO, *SHORT, "--folds", "0"]
+    run_train(*cv)
+    message = _refused(*cv, "--model.init_args.top_k", "50")
+    assert (
+        f"fold 0: {RUN} holds a finished run of another configuration (cv_fold.json: top_k: 100 there, 50 now)"
+        in message
+    )
+    capsys.readouterr()
+    run_train(*cv, "--trainer.enable_progress_bar", "true")
+    assert "fold 0: done earlier" in capsys.readouterr().out
+    record = read_json(RUN / "cv_fold.json")
+    assert record["settings"]["trainer.max_epochs"] == 2 and record["settings"]["lr"] == 0.005
+    del record["settings"]  # a fold recorded before the settings were kept: its folder's settings are checked
+    (RUN / "cv_fold.json").write_text(json.dumps({**record, "config_hash": "0" * 64}))
+    with pytest.warns(UserWarning, match="recorded before splits kept their settings"):
+        run_train(*cv)
+    assert "fold 0: done earlier" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ #42.1: the data in the run identity

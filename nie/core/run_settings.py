@@ -38,6 +38,24 @@ UNRECORDED = (
     "figure_every",
     "plot_week_start",
 )
+# those that change a run's scores though (how and where it is evaluated): a folder's checkpoints serve each
+# value, a finished split's result (``split_settings``) only the one it was scored with
+EVALUATION = ("eval_stride", "test_end", "top_k")
+# training options that change neither the weights nor the scores (how a run is shown and logged)
+UNCOMPARED_TRAINING = (
+    "trainer.logger",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+    "trainer.log_every_n_steps",
+    "trainer.default_root_dir",
+    "trainer.profiler",
+    "trainer.plugins",
+    "trainer.enable_autolog_hparams",
+    "trainer.model_registry",
+    "checkpoint.root",
+    "checkpoint.unrecorded",
+    "checkpoint.overwrite",
+)
 
 
 def plain(value: Any) -> Any:
@@ -57,6 +75,17 @@ def recorded_settings(values: Mapping[str, Any], unrecorded: Sequence[str] = UNR
     kept = {k: plain(v) for k, v in sorted(values.items()) if k not in unrecorded and not k.startswith("_")}
     normalised: dict[str, Any] = json.loads(json.dumps(kept))  # tuples as lists, as read back from disk
     return normalised
+
+
+def split_settings(
+    values: Mapping[str, Any], training: Mapping[str, Any], unrecorded: Sequence[str] = UNRECORDED
+) -> dict[str, Any]:
+    """What a finished split's result (a cv fold, a backtest origin) was made with: the run's recorded settings
+    with the evaluation ones (``EVALUATION``), and how it trained (``training``: the trainer's and the training
+    callbacks' options by dotted name, ``UNCOMPARED_TRAINING`` left out). Compared by ``differences``."""
+    kept = recorded_settings(values, [k for k in unrecorded if k not in EVALUATION])
+    shown = (k for k in sorted(training) if not any(k == u or k.startswith(f"{u}.") for u in UNCOMPARED_TRAINING))
+    return {**kept, **recorded_settings({k: training[k] for k in shown}, ())}
 
 
 def data_identity(datamodule: Any) -> dict[str, Any]:

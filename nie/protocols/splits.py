@@ -1,8 +1,9 @@
 """The splits of one configuration (a cv's folds, a backtest's origins): each fitted, chosen on validation
 and tested, or read back.
 
-Each split has its run directory, and its result is recorded there with the hash of the configuration
-that made it: a rerun of the same configuration reads it back, a split cut short continues from its
+Each split has its run directory, and its result is recorded there with the settings that made it
+(``run_settings.split_settings``: the run's recorded settings and how it trained): a rerun with the same
+settings reads it back, a split cut short continues from its
 ``last.ckpt`` (a killed protocol resumes), a finished split of another configuration is never replaced
 silently.
 """
@@ -10,9 +11,9 @@ silently.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -21,12 +22,14 @@ import numpy as np
 
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
-from nie.cli.lightning_cli import NIECLI, validate_best
+from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError, NIEError, RunFolderError
 from nie.core.io import check_writable, write_json
+from nie.core.naming import run_values
 from nie.core.provenance import stamped
 from nie.core.resume import continue_logger_version
+from nie.core.run_settings import UNRECORDED, differences, split_settings
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
@@ -83,27 +86,19 @@ def protocol_arguments(
     return known, rest
 
 
-def config_hash(cli: NIECLI) -> str:
-    """The configuration a split's result was made by (``checkpoint.overwrite`` left out: it says what
-    happens to an earlier run, not how this one is made)."""
-    config = cli.config.clone()
-    config.pop("checkpoint.overwrite", None)
-    dumped = cli.parser.dump(config, skip_none=False, skip_validation=True)
-    return hashlib.sha256(dumped.encode()).hexdigest()
+def split_identity(cli: NIECLI) -> dict[str, Any]:
+    """The settings a split's result is recorded with and read back by (``run_settings.split_settings``)."""
+    unrecorded = getattr(cli.trainer.checkpoint_callback, "unrecorded", UNRECORDED)
+    sections = ("trainer", *CALLBACK_SECTIONS.values())
+    training = {k: v for k, v in cli.config.items() if k.split(".", 1)[0] in sections}
+    return split_settings(run_values(cli.model, cli.datamodule), training, unrecorded)
 
 
 def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
     """The checkpoint a split continues: its ``last.ckpt`` when a run there was cut short (no result
-    recorded), none when it starts afresh; a finished split of another configuration is refused unless
-    ``checkpoint.overwrite`` replaces it."""
-    overwrite = bool(getattr(cli.trainer.checkpoint_callback, "overwrite", False))
-    if (directory / SPLIT_RESULT).is_file() and not overwrite:
-        raise RunFolderError(
-            f"{label}: {directory} holds a finished run of another configuration ({SPLIT_RESULT}): keep both "
-            "with another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
-        )
+    recorded), none when it starts afresh (or ``checkpoint.overwrite`` replaces a finished one)."""
     last = directory / "last.ckpt"
-    if overwrite or not last.is_file():
+    if getattr(cli.trainer.checkpoint_callback, "overwrite", False) or not last.is_file():
         return None
     print(f"{label}: continuing the run cut short in {directory}")
     continue_logger_version(cli.trainer, read_checkpoint(last, "last.ckpt", trusted=True))
@@ -111,13 +106,25 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
 
 
 def read_back(
-    cli: NIECLI, directory: Path, label: str, made_by: str, after_test: Optional[AfterTest]
+    cli: NIECLI, directory: Path, label: str, made_with: dict[str, Any], after_test: Optional[AfterTest]
 ) -> Optional[dict[str, float]]:
-    """The metrics a finished split of this same configuration (``made_by``) recorded; None if there is none."""
+    """The metrics a finished split made with these settings (``made_with``) recorded; None if there is none,
+    or one of other settings that ``checkpoint.overwrite`` replaces (refused without it)."""
     record = directory / SPLIT_RESULT
-    saved = json.loads(record.read_text()) if record.is_file() else {}
-    if saved.get("config_hash") != made_by:
+    if not record.is_file():
         return None
+    saved = json.loads(record.read_text())
+    changed = differences(saved.get("settings", {}), made_with)
+    if changed and getattr(cli.trainer.checkpoint_callback, "overwrite", False):
+        return None
+    if changed:
+        raise RunFolderError(
+            f"{label}: {directory} holds a finished run of another configuration ({SPLIT_RESULT}: "
+            f"{'; '.join(changed)}): keep both with another --checkpoint.root DIR, "
+            "or replace it with --checkpoint.overwrite true"
+        )
+    if "settings" not in saved:
+        warnings.warn(f"{record}: recorded before splits kept their settings, so only its folder's are checked")
     print(f"{label}: done earlier, read back from {record}")
     recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
     if after_test is not None and recorded_best is not None:
@@ -175,11 +182,11 @@ class Splits:
         directory = run_dir(cli.trainer, cli.model, cli.datamodule)
         if directory in self.directories:
             raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")
-        made_by = config_hash(cli)
-        metrics = read_back(cli, directory, label, made_by, after_test)
+        made_with = split_identity(cli)
+        metrics = read_back(cli, directory, label, made_with, after_test)
         if metrics is None:
             metrics = fit_and_test(cli, directory, label, start, before_fit, after_test)
-            write_json(directory / SPLIT_RESULT, {"config_hash": made_by, "metrics": metrics, "dir": str(directory)})
+            write_json(directory / SPLIT_RESULT, {"settings": made_with, "metrics": metrics, "dir": str(directory)})
         self.labels.append(label)
         self.metrics.append(metrics)
         self.directories.append(directory)
