@@ -14,7 +14,11 @@ and reports each one's seconds and the process's peak RSS at its end:
 * ``epoch``: one GENI epoch (2 layers, 4 heads) on every training node: ``full-batch`` on the torch
   kernels; ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
-* ``predict``: scores for every node.
+* ``predict``: scores for every node, the network in eval mode as ``predict.py`` runs it (dropout off).
+  Sampled prediction takes every neighbour (``data.fanouts`` are for training), so each batch of
+  ``--batch-size`` nodes brings its whole two-hop in-neighbourhood; ``--predict-batches N`` times the first
+  N batches and extrapolates to all of them (the row keeps both counts), as the fleets' epochs are.
+  ``--full-batch-up-to`` caps the sizes that also run full batch.
 
 Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two NWP covariates
 (generated, written once as CSV); one process per fleet runs the power datamodule's ``load``
@@ -59,7 +63,7 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
-def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path) -> dict:
+def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, predict_batches: int) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
     import torch.nn.functional as F
@@ -103,12 +107,19 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
             optimizer.step()
 
     def predict() -> None:
+        net.eval()
+        loader = dm.predict_dataloader()
         with torch.no_grad():
-            for batch in dm.predict_dataloader():
+            for count, batch in enumerate(loader, 1):
                 net(dm.transfer_batch_to_device(batch, torch.device("cpu"), 0))
+                if count == predict_batches:
+                    break
+        row["predict_batches"] = {"timed": count, "all": len(loader)}
 
     timed("epoch", epoch)()
     timed("predict", predict)()
+    timed_share = row["predict_batches"]["timed"] / row["predict_batches"]["all"]
+    row["predict"]["seconds"] /= timed_share  # the first batches' time, extrapolated to all
     return row
 
 
@@ -237,6 +248,7 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
     """One measurement in a fresh process (its peak RSS its own)."""
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
     command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
+    command += ["--predict-batches", str(args.predict_batches)]
     command += [*extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -252,6 +264,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["full-batch", "sampled"], default=["full-batch", "sampled"])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
+    parser.add_argument("--predict-batches", type=int, default=0, help="prediction batches timed (0: all)")
+    parser.add_argument("--full-batch-up-to", type=int, help="largest graph also run full batch (default: all)")
     parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
     parser.add_argument("--years", type=int, default=2)
     parser.add_argument("--batches", type=int, default=100, help="LSTM steps timed per fleet")
@@ -266,7 +280,7 @@ def main() -> None:
             row = measure_fleet(args.measure, args.batches)
         else:  # each mode computes the features itself
             with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
-                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache))
+                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), args.predict_batches)
         print(json.dumps(row))
         return
     from nie.core.errors import ConfigError
@@ -284,7 +298,8 @@ def main() -> None:
             runs = [("fleet", write_fleet(args.work, count, args.years))]
         else:
             folder = write_graph(args.work, count, args.degree, args.relations)
-            runs = [(mode, folder) for mode in args.modes]
+            capped = args.full_batch_up_to is not None and count > args.full_batch_up_to
+            runs = [(mode, folder) for mode in args.modes if not (capped and mode == "full-batch")]
         for mode, path in runs:
             row = {size: count, "mode": mode, **run_child(args, "--measure", str(path), "--mode", mode)}
             rows.append(row)
