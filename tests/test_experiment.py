@@ -120,3 +120,19 @@ def test_train_predict_without_a_config_reads_the_recorded_run_as_predict_py_doe
     assert len(by_train) > 0 and by_train.equals(pd.read_csv("by_predict.csv"))
     with pytest.raises(SystemExit, match=r"^error: --ckpt_path nothing.ckpt: checkpoint not found"):
         run_train("predict", "--ckpt_path", "nothing.ckpt")
+
+
+def test_cross_validate_is_a_function_over_an_experiment(workdir: Path, capsys: pytest.CaptureFixture) -> None:
+    """``nie.protocols`` from Python, no argv: the folds of an experiment run, then read back unchanged."""
+    from nie.protocols.importance.cv import cross_validate
+    from nie.protocols.splits import SPLIT_RESULT
+
+    experiment = Experiment.from_argv(["--config", DEMO, *TINY, "--trainer.max_epochs", "1"])
+    first = cross_validate(experiment, folds=[0, 2])
+    assert first.labels == ["fold 0", "fold 2"]
+    assert ["fold0" in d.parts for d in first.directories] == [True, False] and "fold2" in first.directories[1].parts
+    assert all((d / SPLIT_RESULT).is_file() for d in first.directories)
+    assert set(first.table()) >= {"spearman", "best_val/spearman", "fit_test_seconds"}
+    again = cross_validate(experiment, folds=[0, 2])
+    assert "fold 2: done earlier" in capsys.readouterr().out
+    assert again.metrics == first.metrics and again.directories == first.directories
