@@ -1,8 +1,5 @@
-"""Config sections of a protocol (``backtest:``), registered by the protocol's own package.
-
-The generic command line (``nie.cli.lightning_cli``) adds every registered section to its parser, typed,
-without importing any protocol; the other subcommands ignore them.
-"""
+"""Config sections of a protocol (``backtest:``), registered by its own package: every parser of the command
+line has them, typed, without importing a protocol; the other subcommands ignore them."""
 
 from __future__ import annotations
 
