@@ -160,6 +160,14 @@ def fit_and_test(
     return metrics
 
 
+def best_predictions(cli: NIECLI, path: Path, best: Optional[str]) -> Optional[list[Any]]:
+    """The selected checkpoint's predictions a split keeps at ``path`` (``best``: a read-back split's); None
+    where they are kept already or the run spans processes (a DDP predict holds one shard per process)."""
+    if (best is not None and path.is_file()) or cli.trainer.world_size > 1:
+        return None
+    return cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=best or "best")
+
+
 @dataclass
 class Splits:
     """The splits of one configuration run so far: what each scored and its run directory."""

@@ -33,7 +33,7 @@ from nie.core.errors import ConfigError
 from nie.core.io import atomic_path, write_json
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
-from nie.protocols.splits import Splits, protocol_arguments, publish
+from nie.protocols.splits import Splits, best_predictions, protocol_arguments, publish
 
 FORECASTS = "forecasts.csv.gz"
 
@@ -55,16 +55,14 @@ def warm_start(path: str, cli: NIECLI) -> None:
 
 
 def keep_forecasts(origin: pd.Timestamp, cli: NIECLI, directory: Path, best: Optional[str]) -> None:
-    """Write the origin's test forecasts from its selected checkpoint (once; a read-back origin's come from
-    its recorded best), atomically, as compressed CSV."""
-    path = directory / FORECASTS
+    """Keep the origin's test forecasts from its selected checkpoint (``splits.best_predictions``) as gzip CSV."""
     forecast_table = getattr(cli.datamodule, "forecast_table", None)
-    if forecast_table is None or (best is not None and path.is_file()) or cli.trainer.world_size > 1:
+    outputs = None if forecast_table is None else best_predictions(cli, directory / FORECASTS, best)
+    if forecast_table is None or outputs is None:
         return
-    outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=best or "best")
     table = forecast_table("test", outputs)
     table.insert(1, "origin", origin)
-    with atomic_path(path) as tmp:
+    with atomic_path(directory / FORECASTS) as tmp:
         table.to_csv(tmp, index=False, compression="gzip", float_format="%.7g")
 
 

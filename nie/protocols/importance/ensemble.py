@@ -39,7 +39,7 @@ from nie.cli.parsing import split_configs
 from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
-from nie.protocols.splits import Splits
+from nie.protocols.splits import Splits, best_predictions
 
 MetricsFactory = Callable[[], MetricCollection]  # a task's make_metrics
 WEIGHTINGS = ("equal", "validation")
@@ -49,18 +49,11 @@ FOLD_PREDICTIONS = "fold_predictions.npz"
 def keep_fold_predictions(cli: NIECLI, directory: Path, best: Optional[str]) -> None:
     """A cv fold's selected checkpoint's prediction for every node, with the fold's validation and test
     nodes and labels: what an ensemble fits its weights on (validation) and scores (test) without
-    retraining. Written once (a read-back fold's come from its ``best``), by single-process runs (a DDP
-    predict holds one shard per process)."""
+    retraining (``splits.best_predictions``: once, single-process)."""
     path, datamodule = directory / FOLD_PREDICTIONS, cli.datamodule
-    if (
-        (best is not None and path.is_file())
-        or not isinstance(datamodule, LabelledStages)
-        or cli.trainer.world_size > 1
-    ):
+    outputs = best_predictions(cli, path, best) if isinstance(datamodule, LabelledStages) else None
+    if outputs is None:
         return
-    outputs: list[dict[str, torch.Tensor]] = cli.trainer.predict(
-        cli.model, datamodule=cli.datamodule, ckpt_path=best or "best"
-    )  # type: ignore[assignment]  # one dict per batch, as predict_step returns
     arrays = {
         "node": torch.cat([o["node"] for o in outputs]).cpu().numpy(),
         "prediction": torch.cat([o["prediction"] for o in outputs]).float().cpu().numpy(),
