@@ -163,7 +163,7 @@ def measure_fleet(path: Path, batches: int) -> dict:
     row: dict = {}
     start = time.perf_counter()
     dm = PowerDataModule(
-        str(path),
+        path=str(path),
         val_start="2021-07-01 00:00",
         test_start="2021-10-01 00:00",
         known_covariates=["irradiance", "temperature"],

@@ -346,9 +346,9 @@ def _generated_series(config: Path, **data: object):
     from datamodules.power.datamodule import PowerDataModule
 
     return PowerDataModule(
-        str(config.parent / "series.csv"),
-        "2020-01-25 00:00",
-        "2020-02-01 00:00",
+        path=str(config.parent / "series.csv"),
+        val_start="2020-01-25 00:00",
+        test_start="2020-02-01 00:00",
         seq_len=48,
         horizon=24,
         known_covariates=["irradiance", "temperature"],

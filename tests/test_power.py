@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -14,13 +13,11 @@ import yaml
 
 from datamodules.power.datamodule import PowerDataModule
 from datamodules.power.features import deaccumulate
-from datamodules.power.settings import PowerDataSettings
 from datamodules.power.windows import window_census
 from nie.core.errors import ConfigError, DataError
-from nie.forecasting import LSTMForecaster, Persistence, PowerForecastTask
+from nie.forecasting import LSTMForecaster, Persistence
 from nie.forecasting.models import with_neighbours
 from nie.forecasting.spec import PowerBatch, forward_target, inverse_target
-from nie.forecasting.task import ForecastTaskSettings
 from tests.conftest import read_json, run_train
 from tests.power_data import make_power_table, write_power_config
 
@@ -260,15 +257,6 @@ def test_power_batches_move_to_a_device_the_way_lightning_moves_them(tmp_path: P
             before, after = getattr(batch, field.name), getattr(moved, field.name)
             assert after.device == meta and (after.dtype, after.shape) == (before.dtype, before.shape), field.name
     assert batch.history.device.type == "cpu"  # the original stays where it was
-
-
-@pytest.mark.parametrize(
-    ("settings", "owner", "extra"),
-    [(PowerDataSettings, PowerDataModule, set()), (ForecastTaskSettings, PowerForecastTask, {"network"})],
-)
-def test_typed_settings_name_every_argument(settings, owner, extra: set[str]) -> None:
-    arguments = set(inspect.signature(owner.__init__).parameters) - {"self"}
-    assert {f.name for f in fields(settings)} == arguments - extra
 
 
 def test_power_forecasting_runs_without_dgl(workdir: Path) -> None:

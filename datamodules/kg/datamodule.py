@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from typing_extensions import override
 
 from datamodules.common import already_batched, dataset_name
-from datamodules.kg.features import StructuralMethod, build_features, graph_fingerprint
+from datamodules.kg.features import build_features, graph_fingerprint
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
 from datamodules.kg.settings import GraphDataSettings
@@ -29,7 +29,7 @@ from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
 from nie.core.seed import import_dgl
 from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
-from nie.importance.spec import GraphBatch, GraphSpec, LabelTransform, NodePretraining, scores_to_labels
+from nie.importance.spec import GraphBatch, GraphSpec, NodePretraining, scores_to_labels
 
 Ids = npt.NDArray[np.int64]
 Features = npt.NDArray[np.float32]
@@ -139,73 +139,16 @@ def check_arguments(batch_size: Optional[int], fanouts: Optional[list[int]], bac
 class KnowledgeGraphDataModule(pl.LightningDataModule):
     """A knowledge graph with importance labels, split by the literature's 5-fold protocol.
 
-    Args:
-        root: a folder in the RGTN layout, or a ``.pk`` file in the pickle layout.
-        node_info, triples, relation_names: explicit RGTN-layout files (instead of discovery).
-        semantic_pickle: optional pickle of semantic features [N, D] (pickle layout).
-        dataset: name used in run directories (default: the folder or file name).
-        fold, num_folds: which fold of the cross-validation to train on (with ``split: chunks``:
-            which repeat, of ``num_folds`` repeats).
-        split: ``folds``, the literature's 5-fold protocol (70/10/20 of the labeled nodes), or
-            ``chunks``, the semi-supervised setting of EASING: the labeled nodes cut into
-            ``num_chunks`` chunks, ``chunk_fractions`` (train, val, test) of them drawn per repeat,
-            the rest of the labeled nodes treated as unlabeled.
-        label_transform: ``log1p`` trains on log(1 + score) (the literature), ``none`` on raw scores.
-        self_loops: add a self-loop to every node, with its own relation id.
-        features: feature sets stacked as input (``given``, ``structural``, ``semantic``, ``degree``);
-            default ``given`` when the data ships features, else ``structural``.
-        structural_method: how ``structural`` features are computed: ``spectral`` (seconds, no DGL) or
-            ``deepwalk`` (random walks, minutes, needs DGL); ``structural_dim`` columns,
-            ``structural_epochs`` DeepWalk epochs.
-        semantic_features: feature sets for a second (semantic) input branch, e.g. ``[semantic]``.
-        cache_dir: where computed features are cached, keyed by graph and settings.
-        batch_size: ``None`` trains on the full graph each step; a number trains on that many
-            labeled training nodes per step with neighbour sampling (seeds are training nodes,
-            unlabeled nodes still appear as neighbours). Evaluation then samples full neighbourhoods.
-        fanouts: neighbours sampled per layer (-1 = all), one entry per network layer.
-        drop_last: drop the last, smaller training batch (keeps every batch large enough for a
-            listwise loss over ``ltr_list_size`` nodes).
-        pretraining: a pre-training stage run per fold on this fold's training labels only, whose
-            embeddings replace or extend ``features`` (e.g. ``nie.importance.LICAP``).
-        backend: the message-passing kernels (``nie.importance.kernels``): ``dgl`` (fused, needs DGL with
-            support for the device), ``torch`` (any device, no DGL) or ``auto`` (torch for full-batch
-            runs, as fast or faster on CPU for every network; DGL for sampled ones, whose blocks are DGL's).
+    Arguments: the fields of ``GraphDataSettings`` (``datamodules/kg/settings.py``, documented there).
     """
 
-    def __init__(
-        self,
-        root: Optional[str] = None,
-        node_info: Optional[str] = None,
-        triples: Optional[str] = None,
-        relation_names: Optional[str] = None,
-        semantic_pickle: Optional[str] = None,
-        dataset: Optional[str] = None,
-        fold: int = 0,
-        num_folds: int = 5,
-        split: Literal["folds", "chunks"] = "folds",
-        num_chunks: int = 1000,
-        chunk_fractions: tuple[float, float, float] = (0.1, 0.1, 0.1),
-        label_transform: LabelTransform = "log1p",
-        self_loops: bool = True,
-        features: Optional[list[str]] = None,
-        semantic_features: Optional[list[str]] = None,
-        structural_method: StructuralMethod = "deepwalk",
-        structural_dim: int = 64,
-        structural_epochs: int = 3,
-        cache_dir: str = ".cache/nie",
-        seed: int = 0,
-        batch_size: Optional[int] = None,
-        fanouts: Optional[list[int]] = None,
-        drop_last: bool = True,
-        pretraining: Optional[NodePretraining] = None,
-        backend: Backend = "auto",
-    ) -> None:
-        arguments = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        check_arguments(batch_size, fanouts, backend)
+    def __init__(self, **arguments: Any) -> None:
+        h = GraphDataSettings(**arguments)
+        check_arguments(h.batch_size, h.fanouts, h.backend)
         super().__init__()
-        # explicit dict: subclasses pass these through **kwargs, which frame inspection would miss
-        self.save_hyperparameters(arguments)
-        self.hparams["dataset"] = dataset_name(dataset, root or node_info, "graph")
+        # an explicit dict: every argument, defaults too (subclasses pass them through **kwargs)
+        self.save_hyperparameters(h.values())
+        self.hparams["dataset"] = dataset_name(h.dataset, h.root or h.node_info, "graph")
         self.graph: Optional[KnowledgeGraph] = None
         self._read_graph: Optional[KnowledgeGraph] = None  # read for the fingerprint, before setup
         self.split: Optional[Split] = None

@@ -74,39 +74,22 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
     wrote them), trained with neighbour sampling on DGL's ``DistGraph``. The fold and the pre-training
     stage are fixed by the partitions: ``hparams`` reports them (for run folders) from ``graph_spec.json``.
 
-    Args:
-        partitions: the partition config JSON ``train.py partition`` wrote.
-        ip_config: DGL's machine list (one ``ip port`` line per machine, one machine per partition);
-            needed when DGL's launcher runs the trainers (``DGL_DIST_MODE=distributed``), unused in
-            standalone mode.
-        batch_size, fanouts, drop_last: as ``KnowledgeGraphDataModule``'s sampled training; evaluation
-            samples full neighbourhoods.
-        dataset: name in run directories (default: the partitioned graph's name).
-        connect_timeout: seconds a trainer waits for DGL's servers to answer (they load their partition
-            first) before it stops with one line.
+    Arguments: the fields of ``DistributedGraphSettings`` (``datamodules/kg/settings.py``, documented there).
     """
 
-    def __init__(
-        self,
-        partitions: str,
-        fanouts: list[int],
-        batch_size: int = 256,
-        ip_config: Optional[str] = None,
-        drop_last: bool = True,
-        dataset: Optional[str] = None,
-        connect_timeout: float = 300.0,
-    ) -> None:
+    def __init__(self, **arguments: Any) -> None:
         super().__init__()
-        if batch_size < 1 or not fanouts:
+        h = DistributedGraphSettings(**arguments)
+        if h.batch_size < 1 or not h.fanouts:
             raise ConfigError(
-                f"data.batch_size must be positive and data.fanouts non-empty, got {batch_size}, {fanouts}"
+                f"data.batch_size must be positive and data.fanouts non-empty, got {h.batch_size}, {h.fanouts}"
             )
-        if connect_timeout <= 0:
-            raise ConfigError(f"data.connect_timeout must be positive seconds, got {connect_timeout}")
-        self.save_hyperparameters()
-        folder = read_partitions(partitions)
+        if h.connect_timeout <= 0:
+            raise ConfigError(f"data.connect_timeout must be positive seconds, got {h.connect_timeout}")
+        self.save_hyperparameters(h.values())
+        folder = read_partitions(h.partitions)
         self.layout = folder.layout
-        self.hparams["dataset"] = dataset_name(dataset or self.layout["graph_name"], partitions, "graph")
+        self.hparams["dataset"] = dataset_name(h.dataset or self.layout["graph_name"], h.partitions, "graph")
         self.hparams.update(folder.fixed)
         self.spec: GraphSpec = folder.spec
         self.graph: Any = None

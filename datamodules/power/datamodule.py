@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Optional, TypedDict
+from typing import Any, Iterable, Iterator, Optional, TypedDict
 
 import lightning.pytorch as pl
 import numpy as np
@@ -25,7 +25,7 @@ from nie.core.distributed import process_share
 from nie.core.errors import ConfigError, DataError
 from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
-from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, TargetTransform, forward_target
+from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, forward_target
 
 STAGES = ("train", "val", "test")
 PERIODS = ("train_start", "val_start", "test_start", "test_end")  # where windows are cut, not what is read
@@ -70,87 +70,18 @@ class PowerDataModule(pl.LightningDataModule):
     or are masked out of loss and metrics (``missing=mask``); missing history targets are zero with
     an "observed" flag.
 
-    Args:
-        path: long-format CSV, CSV.gz or Parquet, one row per station and time.
-        time_column, station_column, target_column: column names.
-        known_covariates: available for forecast hours too (NWP); past_covariates: history only.
-        static_columns: per-station constants (e.g. capacity) fed to the network.
-        accumulated: known covariates accumulated over forecast runs; de-accumulated within each
-            run, which restarts at ``accumulation_reset_hour``.
-        capacity: nominal capacity (same for all stations) for normalised errors; or capacity_column.
-        stations: subset of station ids (default all; one id trains a per-station model); only their
-            rows are read and checked.
-        negative_power: ``error`` stops at a negative target; ``clip`` sets negatives to 0 (counted and
-            logged per station), only those down to −``negative_tolerance`` when that is given.
-        time_format: strptime layout of the time column (default: ISO 8601 only; other layouts are
-            refused rather than guessed, since day and month can swap).
-        timezone: zone to convert timestamps with UTC offsets to (e.g. ``UTC``); split dates are read
-            in it. Default: one offset throughout is kept as the data's wall clock, mixed offsets stop.
-        stride: steps between training window starts; eval_stride defaults to the horizon.
-        target_history: whether the history window carries the observed target (scaled, with its
-            observed flag). ``false`` forecasts from covariates and calendar alone, so no forecast reads
-            power observed after its issue time's day: the information set of a month-ahead task, where
-            nothing after the origin is known but the weather forecasts (GEFCom2014's tasks).
-        train_start: the first hour training may forecast (default: the data's first); a sliding
-            training window (``train.py backtest``'s ``window``). Scalers and baselines see only
-            [train_start, val_start).
-        solar: solar geometry from the timestamps (``covariates.SolarOptions``): ``features``, known
-            covariates of every hour (``cos_zenith``, ``sin_azimuth``, ``cos_azimuth``, ``elevation``,
-            ``extraterrestrial``, ``clear_sky``), at ``site`` ``{latitude, longitude}`` (degrees, north
-            and east positive) or per station ``station_sites``; ``time_shift`` where in its interval a
-            stamp's geometry is taken (``-30min`` for stamps that end their hour); ``night_elevation``,
-            the daylight rule: forecasts of hours whose sun stands below it (degrees) are fixed at 0,
-            and ``data_report.json`` counts those hours per split and station (and those with power).
-        neighbour_hours: k adds the known covariates of the k hours before and after each forecast
-            hour as known covariates of it (weather forecasts often get an event's hour wrong).
-        shuffle, drop_last, batch_size, num_workers: the training loader.
+    Arguments: the fields of ``PowerDataSettings`` (``datamodules/power/settings.py``, documented there).
     """
 
-    def __init__(
-        self,
-        path: str,
-        val_start: str,
-        test_start: str,
-        test_end: Optional[str] = None,
-        time_column: str = "time",
-        station_column: str = "station",
-        target_column: str = "power",
-        known_covariates: Optional[list[str]] = None,
-        past_covariates: Optional[list[str]] = None,
-        static_columns: Optional[list[str]] = None,
-        accumulated: Optional[list[str]] = None,
-        accumulation_reset_hour: int = 1,
-        calendar_features: bool = True,
-        capacity: Optional[float] = None,
-        capacity_column: Optional[str] = None,
-        frequency: str = "1h",
-        time_format: Optional[str] = None,
-        timezone: Optional[str] = None,
-        target_transform: TargetTransform = "none",
-        seq_len: int = 168,
-        horizon: int = 24,
-        stride: int = 1,
-        eval_stride: Optional[int] = None,
-        missing: Literal["drop", "mask"] = "drop",
-        stations: Optional[list[str]] = None,
-        negative_power: Literal["error", "clip"] = "error",
-        negative_tolerance: Optional[float] = None,
-        batch_size: int = 64,
-        shuffle: bool = True,
-        drop_last: bool = True,
-        num_workers: int = 0,
-        dataset: Optional[str] = None,
-        train_start: Optional[str] = None,
-        target_history: bool = True,
-        solar: Optional[dict[str, Any]] = None,
-        neighbour_hours: int = 0,
-    ) -> None:
+    def __init__(self, **arguments: Any) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.hparams["dataset"] = dataset_name(dataset, path, "series")
-        check_columns(known_covariates, past_covariates, accumulated, target_history)
-        check_periods(train_start, val_start, test_start, test_end)
-        SolarOptions.parse(solar, neighbour_hours)
+        h = PowerDataSettings(**arguments)
+        self.save_hyperparameters()  # with what the command line adds (_class_path)
+        self.hparams.update(h.values())  # every argument, defaults too
+        self.hparams["dataset"] = dataset_name(h.dataset, h.path, "series")
+        check_columns(h.known_covariates, h.past_covariates, h.accumulated, h.target_history)
+        check_periods(h.train_start, h.val_start, h.test_start, h.test_end)
+        SolarOptions.parse(h.solar, h.neighbour_hours)
         self.scalers: Optional[dict[str, StationScaler]] = None
         self.series: list[StationSeries] = []
         self.datasets: dict[str, WindowDataset] = {}

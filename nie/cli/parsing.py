@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import inspect
 import re
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Iterator, Optional, Sequence
 import yaml
 
 from nie.core.errors import ConfigError
+from nie.core.settings import argument_names
 
 
 def import_object(path: str) -> Any:
@@ -35,9 +35,7 @@ def closest_options(section: str, name: str) -> list[str]:
     """Valid option names of a config section that look like ``name`` (for "did you mean")."""
     names: set[str] = set()
     for path in OPTION_OWNERS.get(section.split(".")[0], ()):
-        names.update(
-            p for p in inspect.signature(import_object(path).__init__).parameters if p not in ("self", "kwargs")
-        )
+        names.update(argument_names(import_object(path)))
     return difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
 
 

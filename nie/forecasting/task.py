@@ -33,22 +33,10 @@ LossName = Literal["mse", "mae", "pinball"]
 
 @dataclass(frozen=True)
 class ForecastTaskSettings(Settings):
-    """``PowerForecastTask``'s arguments but the network (documented there), read from its ``hparams``."""
-
-    lr: float
-    weight_decay: float
-    optimizer: OptimizerName
-    loss: LossName
-    quantiles: Optional[list[float]]
-    plot_week_start: Optional[str]
-    mask_night: bool = False
-
-
-class PowerForecastTask(BaseTask):
-    """Loss in the transformed target space over present targets; metrics in original units.
+    """``PowerForecastTask``'s arguments but the network (its ``hparams``, typed).
 
     Args:
-        network: forecaster class and arguments, built from the datamodule's spec.
+        lr, weight_decay, optimizer: the optimiser.
         loss: ``mse`` or ``mae`` (point forecasts), or ``pinball`` (one forecast per level of
             ``quantiles``; point metrics then score the 0.5 level, the median).
         quantiles: the levels of ``loss: pinball``, strictly increasing in (0, 1) and including 0.5
@@ -63,30 +51,39 @@ class PowerForecastTask(BaseTask):
             their forecasts are fixed at 0 whatever the network says, so fitting them only spends capacity.
     """
 
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: OptimizerName = "adam"
+    loss: LossName = "mse"
+    quantiles: Optional[list[float]] = None
+    plot_week_start: Optional[str] = None
+    mask_night: bool = False
+
+
+class PowerForecastTask(BaseTask):
+    """Loss in the transformed target space over present targets; metrics in original units.
+
+    Args:
+        network: forecaster class and arguments, built from the datamodule's spec.
+        arguments: the fields of ``ForecastTaskSettings`` (documented there).
+    """
+
     headline_metrics = ("rmse", "mae", "skill")
 
-    def __init__(
-        self,
-        network: ForecasterFactory,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        optimizer: OptimizerName = "adam",
-        loss: LossName = "mse",
-        quantiles: Optional[list[float]] = None,
-        plot_week_start: str | None = None,
-        mask_night: bool = False,
-    ) -> None:
+    def __init__(self, network: ForecasterFactory, **arguments: Any) -> None:
         super().__init__()
-        if quantiles is not None and loss != "pinball":
-            raise ConfigError(f"model.init_args.quantiles is for model.init_args.loss: pinball (got loss: {loss})")
-        if loss == "pinball":
-            levels = DECILES if quantiles is None else quantiles
+        s = ForecastTaskSettings(**arguments)
+        if s.quantiles is not None and s.loss != "pinball":
+            raise ConfigError(f"model.init_args.quantiles is for model.init_args.loss: pinball (got loss: {s.loss})")
+        if s.loss == "pinball":
+            levels = DECILES if s.quantiles is None else s.quantiles
             try:
                 check_levels(levels)
                 median_index(levels)
             except ValueError as err:
                 raise ConfigError(f"model.init_args.{err}") from None
-        self.save_hyperparameters(ignore=["network"], logger=False)
+        self.save_hyperparameters(ignore=["network"], logger=False)  # with what the command line adds (_class_path)
+        self.hparams.update(s.values())  # every argument, defaults too
         self.network_factory = network
         self.network: nn.Module | None = None
 

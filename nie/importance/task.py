@@ -44,22 +44,43 @@ RankingLoss = Literal["listnet", "pairwise", "lambdarank", "approxndcg"]
 
 @dataclass(frozen=True)
 class ImportanceTaskSettings(Settings):
-    """``NodeImportanceTask``'s arguments but the network (documented there), read from its ``hparams``."""
+    """``NodeImportanceTask``'s arguments but the network (its ``hparams``, typed).
 
-    lr: float
-    weight_decay: float
-    optimizer: OptimizerName
-    aux_weight: float
-    ltr_weight: float
-    ltr_list_size: int
-    top_k: int
-    figures: bool
-    # added later, so older checkpoints read the defaults:
-    figure_every: int = FIGURE_EVERY
+    Args:
+        lr, weight_decay, optimizer: the optimiser (literature defaults: Adam, 5e-3, 5e-4).
+        aux_weight: λ for networks with auxiliary branches (RGTN):
+            (1 - λ)·MSE(main) + λ·mean(MSE(branches)).
+        ltr_weight: α, weight of the learning-to-rank term (0 disables it).
+        ltr_list_size: nodes per ranking list.
+        ltr_loss: ``listnet`` (cross-entropy of the lists' softmax orders), ``pairwise`` (a hinge
+            on every ordered pair of a list: the more important node ahead by ``ltr_margin``), or the
+            top-focused ones: ``lambdarank`` (logistic pairs weighted by their |ΔNDCG|) and
+            ``approxndcg`` (1 − NDCG of smooth ranks), both with ``ltr_temperature``.
+        ltr_margin: the pairwise hinge's margin, in the labels' units.
+        ltr_top_nodes: the most important nodes of a step's labels kept in every list (the rest of
+            the list drawn at random), so the top that NDCG@k rewards is always ranked; 0: random lists.
+        ltr_temperature: score scale of ``lambdarank``'s logistic and ``approxndcg``'s smooth ranks,
+            in the labels' units (smaller: sharper, closer to the exact order).
+        top_k: k of NDCG@k and OVERLAP@k.
+        figures: draw predicted against true labels and the top-k overlap curve during validation
+            (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
+        figure_every: validation checks per figure (the first check draws one); a figure costs
+            more than a validation check of a full-batch graph network.
+    """
+
+    lr: float = 5e-3
+    weight_decay: float = 5e-4
+    optimizer: OptimizerName = "adam"
+    aux_weight: float = 0.8
+    ltr_weight: float = 0.0
+    ltr_list_size: int = 100
     ltr_loss: RankingLoss = "listnet"
     ltr_margin: float = 0.1
     ltr_top_nodes: int = 0
     ltr_temperature: float = 1.0
+    top_k: int = 100
+    figures: bool = True
+    figure_every: int = FIGURE_EVERY
 
 
 def check_ranking(loss: str, list_size: int, margin: float, top_nodes: int, temperature: float) -> None:
@@ -87,51 +108,19 @@ class NodeImportanceTask(BaseTask):
     Args:
         network: a network class and its arguments (``class_path``/``init_args``); it is built with
             the data's ``GraphSpec`` once the datamodule is set up.
-        lr, weight_decay, optimizer: the optimiser (literature defaults: Adam, 5e-3, 5e-4).
-        aux_weight: λ for networks with auxiliary branches (RGTN):
-            (1 - λ)·MSE(main) + λ·mean(MSE(branches)).
-        ltr_weight: α, weight of the learning-to-rank term (0 disables it).
-        ltr_list_size: nodes per ranking list.
-        ltr_loss: ``listnet`` (cross-entropy of the lists' softmax orders), ``pairwise`` (a hinge
-            on every ordered pair of a list: the more important node ahead by ``ltr_margin``), or the
-            top-focused ones: ``lambdarank`` (logistic pairs weighted by their |ΔNDCG|) and
-            ``approxndcg`` (1 − NDCG of smooth ranks), both with ``ltr_temperature``.
-        ltr_margin: the pairwise hinge's margin, in the labels' units.
-        ltr_top_nodes: the most important nodes of a step's labels kept in every list (the rest of
-            the list drawn at random), so the top that NDCG@k rewards is always ranked; 0: random lists.
-        ltr_temperature: score scale of ``lambdarank``'s logistic and ``approxndcg``'s smooth ranks,
-            in the labels' units (smaller: sharper, closer to the exact order).
-        top_k: k of NDCG@k and OVERLAP@k.
-        figures: draw predicted against true labels and the top-k overlap curve during validation
-            (TensorBoard ``val/importance``) and beside predict's CSV (the fold's test nodes).
-        figure_every: validation checks per figure (the first check draws one); a figure costs
-            more than a validation check of a full-batch graph network.
+        arguments: the fields of ``ImportanceTaskSettings`` (documented there).
     """
 
     headline_metrics = ("ndcg@100", "spearman", "overlap@100", "rmse")
 
-    def __init__(
-        self,
-        network: NetworkFactory,
-        lr: float = 5e-3,
-        weight_decay: float = 5e-4,
-        optimizer: OptimizerName = "adam",
-        aux_weight: float = 0.8,
-        ltr_weight: float = 0.0,
-        ltr_list_size: int = 100,
-        ltr_loss: RankingLoss = "listnet",
-        ltr_margin: float = 0.1,
-        ltr_top_nodes: int = 0,
-        ltr_temperature: float = 1.0,
-        top_k: int = 100,
-        figures: bool = True,
-        figure_every: int = FIGURE_EVERY,
-    ) -> None:
+    def __init__(self, network: NetworkFactory, **arguments: Any) -> None:
         super().__init__()
-        check_ranking(ltr_loss, ltr_list_size, ltr_margin, ltr_top_nodes, ltr_temperature)
-        if figure_every < 1:
-            raise ConfigError(f"model.init_args.figure_every must be at least 1 (per figure), got {figure_every}")
-        self.save_hyperparameters(ignore=["network"], logger=False)
+        s = ImportanceTaskSettings(**arguments)
+        check_ranking(s.ltr_loss, s.ltr_list_size, s.ltr_margin, s.ltr_top_nodes, s.ltr_temperature)
+        if s.figure_every < 1:
+            raise ConfigError(f"model.init_args.figure_every must be at least 1 (per figure), got {s.figure_every}")
+        self.save_hyperparameters(ignore=["network"], logger=False)  # with what the command line adds (_class_path)
+        self.hparams.update(s.values())  # every argument, defaults too
         self.network_factory = network
         self.network: nn.Module | None = None
 
