@@ -30,7 +30,7 @@ from nie.cli.experiment import Experiment
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.outputs import run_provenance
 from nie.core.errors import ConfigError
-from nie.core.io import atomic_path, write_json
+from nie.core.io import atomic_path
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
 from nie.protocols.splits import Splits, best_predictions, protocol_arguments, publish
@@ -66,10 +66,10 @@ def keep_forecasts(origin: pd.Timestamp, cli: NIECLI, directory: Path, best: Opt
         table.to_csv(tmp, index=False, compression="gzip", float_format="%.7g")
 
 
-def backtest(experiment: Experiment) -> dict[str, Any]:
+def backtest(experiment: Experiment, out: Optional[str] = None) -> dict[str, Any]:
     """Fit, choose and test ``experiment`` at every origin of its ``backtest:`` section (a fine-tune starts
     from the previous origin's best); print the table and write the result, with its provenance, beside
-    the origins' folders. Returns the result."""
+    the origins' folders and to ``out``. Returns the result."""
     started = time.perf_counter()
     probe = experiment.build()
     plan, schedule = plan_of(probe)
@@ -95,7 +95,7 @@ def backtest(experiment: Experiment) -> dict[str, Any]:
         "forecasts": forecasts,
     }
     record = run_provenance(probe, started)
-    publish(table, result, record, root / "backtest_metrics.json")
+    publish(table, result, record, root / "backtest_metrics.json", out)
     return stamped(result, record)
 
 
@@ -109,7 +109,4 @@ def backtest_command(argv: list[str]) -> dict[str, Any]:
     )
     usage = "python train.py backtest --config <power config> [--out bt.json]"
     known, rest = protocol_arguments(parser, argv, usage)
-    result = backtest(Experiment.from_argv(rest))
-    if known.out:
-        write_json(known.out, result)
-    return result
+    return backtest(Experiment.from_argv(rest), known.out)

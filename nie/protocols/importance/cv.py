@@ -116,10 +116,10 @@ def plan(args: list[str]) -> CvPlan:
     return CvPlan(section, members)
 
 
-def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[MetricTable, dict[str, Any]]:
+def run_plan(plan: CvPlan, folds: Optional[list[int]], out: Optional[str] = None) -> tuple[MetricTable, dict[str, Any]]:
     """Run (or read back) every fold of a planned cv; print its table and write it, with the command's
-    provenance, beside the folds (an ensemble's also under ``<root>/ensembles/``). Returns the table and
-    the provenance record."""
+    provenance, beside the folds (an ensemble's also under ``<root>/ensembles/``) and to ``out``. Returns
+    the table and the provenance record."""
     started = time.perf_counter()
     runs = [cross_validate(m.experiment, folds) for m in plan.members]
     if plan.section is None:
@@ -133,7 +133,7 @@ def run_plan(plan: CvPlan, folds: Optional[list[int]]) -> tuple[MetricTable, dic
         own = first.facts.root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json"
     for run in runs:
         write_json(cv_table_path(run.directories), stamped(run.table(), record))
-    publish(table, table, record, own)
+    publish(table, table, record, own, out)
     return table, record
 
 
@@ -146,7 +146,4 @@ def cv_command(argv: list[str]) -> MetricTable:
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
     usage = "python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
     known, rest = protocol_arguments(parser, argv, usage)
-    table, record = run_plan(plan(rest), known.folds)
-    if known.out:
-        write_json(known.out, stamped(table, record))
-    return table
+    return run_plan(plan(rest), known.folds, known.out)[0]

@@ -1,23 +1,8 @@
-"""Ensembles in ``train.py cv``: the members' own cross-validations, combined fold by fold.
-
-A config whose top level is ``ensemble:`` names its members (each a config file, or a list of
-``train.py fit`` arguments) and how to weight them::
-
-    ensemble:
-      members:
-        - configs/fb15k/rgtn.yaml
-        - [--config, configs/fb15k/geni.yaml, --seed_everything, "1"]
-      weights: validation   # or: equal
-      grid_step: 0.05
-      weights_on: val/ndcg@100   # or a list (their mean); default: the members' checkpoint monitor
-
-Each member's folds run (or are read back: cv skips finished folds) and leave their predictions
-beside the checkpoint. Per fold the ensemble predicts the weighted mean of the members' predictions
-in the labels' space (so RMSE stays meaningful), with weights on the simplex; ``validation`` picks
-the grid point that scores best on that fold's validation nodes by ``weights_on`` (the members'
-checkpoint monitor unless given; a list of scores is their mean, in their common direction), so the
-test nodes choose nothing. Every validation score of the chosen weights is recorded (``best_val/*``),
-so ``train.py select`` can rank ensembles on any of them.
+"""Ensembles in ``train.py cv`` (a config holding only ``ensemble:``; its keys: docs/importance.md,
+"Ensembles"): the members' own cross-validations, combined fold by fold. Per fold the weighted mean of the
+members' predictions, in the labels' space (RMSE stays meaningful), with weights on the simplex chosen on
+that fold's validation nodes only; every validation score of the chosen weights is recorded
+(``best_val/*``), so ``train.py select`` can rank ensembles on any of them.
 """
 
 from __future__ import annotations
