@@ -60,12 +60,8 @@ def exit_on_user_error(main: Callable[[], Any]) -> Any:
         if isinstance(stop.__context__, KeyboardInterrupt):
             sys.exit(f"interrupted by Ctrl-C; {RESUME_HINT}")
         raise
-    except NIEError as err:
-        sys.exit(f"error: {user_line(err)}")
-    except ArgumentError as err:
-        sys.exit(f"error: {condense_parse_error(str(err))}")
-    except (ValueError, TypeError) as err:
-        message = wrapped_user_error(err)
+    except (NIEError, ArgumentError, ValueError, TypeError) as err:
+        message = user_message(err)
         if message is None:
             raise
         sys.exit(f"error: {message}")

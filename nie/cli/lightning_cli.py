@@ -51,14 +51,7 @@ class _NoAdvertisement(logging.Filter):
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
 
-SUBCOMMANDS = (
-    "fit, validate, test, predict (Lightning's; predict writes predictions.csv in the run directory "
-    "or --out), cv (k-fold cross-validation, of one config or an ensemble config: python train.py cv --config "
-    "X.yaml [--out cv.json]) and select (rank configs on validation: python train.py select --candidates A.yaml "
-    "B.yaml --out ranking.json) and backtest (rolling origins of a power config with a backtest: section: "
-    "python train.py backtest --config X.yaml [--out bt.json]) and partition (a graph config as DGL partitions: "
-    "python train.py partition --config X.yaml --parts 2 --out parts/); python train.py --help lists them"
-)
+SUBCOMMANDS = "fit, validate, test, predict, cv, select, backtest and partition (python train.py --help lists them)"
 
 FOLLOW_ROOT = "<checkpoint.root>"  # the default logger's save_dir: filled with the checkpoint section's root
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -342,11 +335,6 @@ class NIECLI(LightningCLI):
 
     def after_fit(self) -> None:
         validate_best(self.trainer, self.model, self.datamodule)
-
-
-def build_cli(args: list[str]) -> NIECLI:
-    """A parsed, instantiated command line that runs nothing (``cv`` and ``select`` drive its trainer)."""
-    return NIECLI(args=args, run=False)
 
 
 def validate_best(
