@@ -10,8 +10,9 @@ path is followed back to its old name through the renames git finds (``git diff 
 (``bench/config_renames.yaml``) is compared with that composition. Each checkout resolves its lists
 (``train.py fit ... --print_config``) in one process run in its own root, so data paths and code are
 its own. Every setting the old config had must have the same value in the new one; settings only the
-new code knows are counted, not compared. Old configs that no comparison read are listed. Exits 1 on
-any difference.
+new code knows are listed, not compared (so are old configs no comparison read, and new ones with no
+old counterpart). A logger's save_dir left to follow ``checkpoint.root`` is compared as that root. Exits 1
+on any difference.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nie.core.config_roles import by_role, compositions  # noqa: E402
+from nie.cli.lightning_cli import FOLLOW_ROOT  # noqa: E402
+from nie.core.config_roles import by_role, compositions, config_role  # noqa: E402
 
 RENAMES = Path(__file__).with_name("config_renames.yaml")
 # run in a checkout's root: each argument list's resolved config (or its error) as JSON lines
@@ -70,28 +72,31 @@ def member_args(member: str | list[Any]) -> Args:
     return ["--config", member] if isinstance(member, str) else [str(a) for a in member]
 
 
-def pairs(old: Path, new: Path) -> tuple[list[tuple[str, Args, Args]], list[tuple[str, str]]]:
-    """(label, old args, new args) of every composition, and (old, new) ensemble files to compare."""
+def pairs(old: Path, new: Path) -> tuple[list[tuple[str, Args, Args]], list[tuple[str, str]], set[str]]:
+    """(label, old args, new args) of every composition, (old, new) ensemble files, and new files without an old one."""
     back = renamed(old, new)
     table: dict[str, list[str]] = yaml.safe_load(RENAMES.read_text()) or {}
-    runs, ensembles = [], []
+    runs, ensembles, unmatched = [], [], set()
     for composition in compositions(new / "configs"):
         paths = [str(p.relative_to(new)) for p in composition]
         before = [back.get(p, p) for p in paths]
+        unmatched |= {p for p, b in zip(paths, before) if not (old / b).is_file()}
         if all((old / p).is_file() for p in before):
             runs.append((" + ".join(paths), config_args(before), config_args(paths)))
     for path in by_role(new / "configs")["ensemble"]:
         name = str(path.relative_to(new))
         if (old / back.get(name, name)).is_file():
             ensembles.append((back.get(name, name), name))
+        else:
+            unmatched.add(name)
     for gone, replacement in table.items():
         if not (old / gone).is_file():
             continue
-        if len(replacement) == 1 and "/ensembles/" in replacement[0]:
+        if len(replacement) == 1 and config_role(new / replacement[0], new / "configs") == "ensemble":
             ensembles.append((gone, replacement[0]))
         else:
             runs.append((f"{' + '.join(replacement)} (was {gone})", config_args([gone]), config_args(replacement)))
-    return runs, ensembles
+    return runs, ensembles, unmatched - {path for replacement in table.values() for path in replacement}
 
 
 def ensemble_runs(old: Path, new: Path, ensembles: list[tuple[str, str]]) -> tuple[list[Any], list[str]]:
@@ -116,9 +121,19 @@ def resolved(root: Path, runs: list[Args]) -> list[dict[str, Any]]:
     if done.returncode != 0:
         raise SystemExit(f"{root}: resolving the configs failed: {done.stderr.strip()[-500:]}")
     found = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    for item in found:  # which files a config includes is how it is written, not a setting
-        (item["config"] or {}).pop("include", None)
+    for config in [item["config"] for item in found if item["config"]]:
+        config.pop("include", None)  # which files a config includes is how it is written, not a setting
+        follow_root(config)
     return found
+
+
+def follow_root(config: dict[str, Any]) -> None:
+    """A logger's ``save_dir`` left to follow ``checkpoint.root`` as the run will have it (the CLI fills it so)."""
+    loggers = (config.get("trainer") or {}).get("logger")
+    for logger in loggers if isinstance(loggers, list) else [loggers]:
+        init_args = logger.get("init_args") if isinstance(logger, dict) else None
+        if init_args and init_args.get("save_dir") == FOLLOW_ROOT:
+            init_args["save_dir"] = config["checkpoint"]["root"]
 
 
 def differences(old: Any, new: Any, path: str = "") -> list[str]:
@@ -128,11 +143,15 @@ def differences(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
 
 
-def new_only(old: Any, new: Any) -> int:
-    """How many settings ``new`` has that ``old`` lacks."""
+def new_only(old: Any, new: Any, path: str = "") -> list[str]:
+    """The settings ``new`` has that ``old`` lacks."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
-        return 0
-    return sum(1 if k not in old else new_only(old[k], v) for k, v in new.items())
+        return []
+    found = []
+    for key, value in new.items():
+        name = f"{path}.{key}".lstrip(".")
+        found += [name] if key not in old else new_only(old[key], value, name)
+    return found
 
 
 def read_configs(root: Path, runs: list[Args], ensembles: list[str]) -> set[str]:
@@ -149,13 +168,13 @@ def read_configs(root: Path, runs: list[Args], ensembles: list[str]) -> set[str]
     return {str(Path(p).relative_to(root.resolve())) for p in seen}
 
 
-def report(labels: list[str], old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[int, int]:
+def report(labels: list[str], old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[int, set[str]]:
     """Print one line per comparison; the number that differ and the settings only the new code has."""
-    failed = extra = 0
+    failed, extra = 0, set()
     for label, before, after in zip(labels, old, new):
         found = [f"error {before['error'] or after['error']}"] if before["error"] or after["error"] else []
         found = found or differences(before["config"], after["config"])
-        extra += 0 if found else new_only(before["config"], after["config"])
+        extra |= set() if found else set(new_only(before["config"], after["config"]))
         failed += bool(found)
         print(f"{'DIFFERS' if found else 'same   '} {label}" + "".join(f"\n    {d}" for d in found))
     return failed, extra
@@ -166,7 +185,7 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True, help="a checkout of the old commit (git worktree)")
     parser.add_argument("--new", type=Path, default=Path("."))
     args = parser.parse_args()
-    runs, ensembles = pairs(args.old, args.new)
+    runs, ensembles, unmatched = pairs(args.old, args.new)
     members, found = ensemble_runs(args.old, args.new, ensembles)
     runs += members
     failed, extra = report(
@@ -179,9 +198,10 @@ def main() -> None:
     unread = [p for p in unread if p not in read]
     print(
         f"{len(runs)} resolved configs and {len(ensembles)} ensembles compared: {failed + len(found)} differ; "
-        f"{extra} settings only the new code has (not compared)"
+        f"settings only the new code has (not compared): {', '.join(sorted(extra)) or 'none'}"
     )
     print(f"old configs no comparison read: {', '.join(unread) or 'none'}")
+    print(f"new configs without an old one (not compared): {', '.join(sorted(unmatched)) or 'none'}")
     sys.exit(1 if failed or found else 0)
 
 
