@@ -1,6 +1,8 @@
 """How cost grows with the graph and with the fleet: seconds and peak RSS per step on generated data.
 
     python bench/scale.py --sizes 10000 100000 1000000 --out results/scale/graphs.json [--work runs/scale]
+    python bench/scale.py --sizes 10000 100000 1000000 10000000 --modes sampled --epoch-batches 100 \\
+        --predict-batches 100 --work /work/scale_work --out results/scale/graphs.json
     python bench/scale.py --fleets 10 100 2000 --out results/scale/fleets.json
 
 Each size is a graph from the project's generator (``datamodules/kg/synthetic.py``: heavy-tailed
@@ -17,7 +19,8 @@ and reports each one's seconds and the process's peak RSS at its end:
 * ``predict``: scores for every node, the network in eval mode as ``predict.py`` runs it (dropout off).
   Sampled prediction takes every neighbour (``data.fanouts`` are for training), so each batch of
   ``--batch-size`` nodes brings its whole two-hop in-neighbourhood; ``--predict-batches N`` times the first
-  N batches and extrapolates to all of them (the row keeps both counts), as the fleets' epochs are.
+  N batches and extrapolates to all of them (the row keeps both counts), as the fleets' epochs are;
+  ``--epoch-batches N`` does the same for the sampled epoch.
   ``--full-batch-up-to`` caps the sizes that also run full batch.
 
 Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two NWP covariates
@@ -63,7 +66,7 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
-def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, predict_batches: int) -> dict:
+def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, limits: dict[str, int]) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
     import torch.nn.functional as F
@@ -99,12 +102,16 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
 
     def epoch() -> None:
-        for batch in dm.train_dataloader():
+        loader = dm.train_dataloader()
+        for count, batch in enumerate(loader, 1):
             batch = dm.transfer_batch_to_device(batch, torch.device("cpu"), 0)
             loss = F.mse_loss(net(batch)[batch.target_index], batch.labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if count == limits["epoch"]:
+                break
+        row["epoch_batches"] = {"timed": count, "all": len(loader)}
 
     def predict() -> None:
         net.eval()
@@ -112,14 +119,14 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
         with torch.no_grad():
             for count, batch in enumerate(loader, 1):
                 net(dm.transfer_batch_to_device(batch, torch.device("cpu"), 0))
-                if count == predict_batches:
+                if count == limits["predict"]:
                     break
         row["predict_batches"] = {"timed": count, "all": len(loader)}
 
     timed("epoch", epoch)()
     timed("predict", predict)()
-    timed_share = row["predict_batches"]["timed"] / row["predict_batches"]["all"]
-    row["predict"]["seconds"] /= timed_share  # the first batches' time, extrapolated to all
+    for step in ("epoch", "predict"):  # the first batches' time, extrapolated to all
+        row[step]["seconds"] *= row[f"{step}_batches"]["all"] / row[f"{step}_batches"]["timed"]
     return row
 
 
@@ -248,7 +255,7 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
     """One measurement in a fresh process (its peak RSS its own)."""
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
     command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
-    command += ["--predict-batches", str(args.predict_batches)]
+    command += ["--predict-batches", str(args.predict_batches), "--epoch-batches", str(args.epoch_batches)]
     command += [*extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -265,6 +272,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
     parser.add_argument("--predict-batches", type=int, default=0, help="prediction batches timed (0: all)")
+    parser.add_argument("--epoch-batches", type=int, default=0, help="sampled training batches timed (0: all)")
     parser.add_argument("--full-batch-up-to", type=int, help="largest graph also run full batch (default: all)")
     parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
     parser.add_argument("--years", type=int, default=2)
@@ -280,7 +288,8 @@ def main() -> None:
             row = measure_fleet(args.measure, args.batches)
         else:  # each mode computes the features itself
             with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
-                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), args.predict_batches)
+                limits = {"epoch": args.epoch_batches, "predict": args.predict_batches}
+                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits)
         print(json.dumps(row))
         return
     from nie.core.errors import ConfigError

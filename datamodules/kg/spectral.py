@@ -22,7 +22,7 @@ every [nodes, width] step that would need a second copy runs ``ROWS`` rows at a 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -156,14 +156,22 @@ def _row_normalise(matrix: Floats, norm: int) -> Floats:
     return matrix
 
 
-def _row_ids(matrix: sp.csr_matrix) -> npt.NDArray[np.integer[Any]]:
-    """The row of each stored entry."""
-    return np.repeat(np.arange(matrix.shape[0], dtype=matrix.indices.dtype), np.diff(matrix.indptr))
+def _entry_values(matrix: sp.csr_matrix, value: Callable[[Ids, Ids], Floats]) -> sp.csr_matrix:
+    """A matrix with ``matrix``'s sparsity pattern (its index arrays shared, not copied) and the float32
+    values ``value(rows, columns)`` of its stored entries, computed ``ROWS`` rows at a time: the float64
+    temporaries are a chunk's, not [entries] ones (gigabytes each at 10⁸ edges)."""
+    values = np.empty(matrix.nnz, DTYPE)
+    for start in range(0, matrix.shape[0], ROWS):
+        pointers = matrix.indptr[start : start + ROWS + 1]
+        entries = slice(pointers[0], pointers[-1])
+        rows = np.repeat(np.arange(start, start + len(pointers) - 1), np.diff(pointers))
+        values[entries] = value(rows, matrix.indices[entries])
+    return sp.csr_matrix((values, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
-def _same_pattern(matrix: sp.csr_matrix, values: Floats) -> sp.csr_matrix:
-    """A matrix with ``matrix``'s sparsity pattern (its index arrays shared, not copied) and new values."""
-    return sp.csr_matrix((values.astype(DTYPE), matrix.indices, matrix.indptr), shape=matrix.shape)
+def _log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """log where positive (only gathered where positive: entries' rows and columns), 0 elsewhere."""
+    return np.log(np.where(values > 0, values, 1.0))
 
 
 def factorised_embedding(
@@ -171,14 +179,13 @@ def factorised_embedding(
 ) -> Floats:
     """Step 1: truncated SVD of log(transition probability) − log(negative-sampling probability) on edges."""
     degree = np.diff(adjacency.indptr).astype(np.float64)  # 0/1 rows: the row sums
-    inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+    inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)  # each row's transition value
     negative = (adjacency.T @ inverse) ** negative_exponent  # column sums of the transition matrix
     negative /= negative.sum()
-    rows = _row_ids(adjacency)
-    values = np.log(inverse[rows]) - np.log(negative[adjacency.indices])  # on the adjacency's pattern
-    del rows
-    vectors, singular = randomized_svd(_same_pattern(adjacency, values), dim, rng)
-    del values
+    log_inverse, log_negative = _log(inverse), _log(negative)
+    ratio = _entry_values(adjacency, lambda rows, columns: log_inverse[rows] - log_negative[columns])
+    vectors, singular = randomized_svd(ratio, dim, rng)
+    del ratio
     for rows_slice in _chunks(len(vectors)):
         vectors[rows_slice] = _row_normalise(vectors[rows_slice] * np.sqrt(singular), 2)
     return vectors
@@ -187,12 +194,9 @@ def factorised_embedding(
 def _filter_matrices(adjacency: sp.csr_matrix, mu: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """A + I and (1 − μ)·I − D⁻¹(A + I) (D: the row sums of A + I), sharing one index array."""
     looped = (adjacency + sp.identity(adjacency.shape[0], dtype=DTYPE, format="csr")).tocsr()
-    looped.sort_indices()
-    rows = _row_ids(looped)
-    degree = np.diff(looped.indptr).astype(np.float64)  # every row holds its self-loop
-    shift = -looped.data / degree[rows]
-    shift[looped.indices == rows] += 1.0 - mu
-    return looped, _same_pattern(looped, shift)
+    degree = np.diff(looped.indptr).astype(np.float64)  # 0/1 entries, every row holding its self-loop
+    shift = _entry_values(looped, lambda rows, columns: np.where(columns == rows, 1.0 - mu, 0.0) - 1.0 / degree[rows])
+    return looped, shift
 
 
 def propagate(
