@@ -171,7 +171,8 @@ def _entry_values(matrix: sp.csr_matrix, value: Callable[[Ids, Ids], Floats]) ->
 
 def _log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """log where positive (only gathered where positive: entries' rows and columns), 0 elsewhere."""
-    return np.log(np.where(values > 0, values, 1.0))
+    logs: npt.NDArray[np.float64] = np.log(np.where(values > 0, values, 1.0))
+    return logs
 
 
 def factorised_embedding(
