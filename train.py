@@ -33,16 +33,22 @@ subcommands (python train.py <subcommand> --help gives each one's options):
 
 PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
     "cv": cv_command,
+    "select": select,
     "backtest": backtest_command,
     "partition": partition,
-    "select": select,
 }
+
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict", *PROTOCOLS)
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] in (["-h"], ["--help"]):  # Lightning's own help would list its four subcommands only
         print(HELP)
         raise SystemExit(0)  # as argparse's --help: a script reading the exit code sees help, not a run
+    elif not argv or not (argv[0] in SUBCOMMANDS or argv[0].startswith("-")):  # Lightning would name its four
+        got = f"; got '{argv[0]}'" if argv else ""
+        raise SystemExit(f"error: expected a subcommand: {', '.join(SUBCOMMANDS)} (python train.py --help){got}")
     elif argv[:1] == ["predict"] and not split_configs(argv[1:])[0] and "--help" not in argv:
         exit_on_user_error(lambda: predict_recorded_run(argv[1:]))  # the run's recorded experiment
     elif argv[:1] and argv[0] in PROTOCOLS:

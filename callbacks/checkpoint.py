@@ -120,8 +120,9 @@ class HParamCheckpoint(ModelCheckpoint):
     def _mismatch(self, folder: Path, saved: dict[str, Any], current: dict[str, Any], changed: list[str]) -> str:
         if data_difference(saved, current) is None:
             return (
-                f"{folder} holds a run made with other settings ({'; '.join(changed)}); name the setting "
-                "in HParamCheckpoint dirs/hparams, use another root, or set on_mismatch: new_folder"
+                f"{folder} holds a run made with other settings ({'; '.join(changed)}); name the setting in "
+                "checkpoint.dirs or checkpoint.hparams, use another --checkpoint.root DIR, or set "
+                "checkpoint.on_mismatch: new_folder"
             )
         apart = "--data.init_args.dataset NAME or " if "dataset" in [*self.dir_keys, *self.hparam_keys] else ""
         return (

@@ -24,7 +24,7 @@ from nie.cli.parsing import expand_includes, import_object
 from nie.cli.sections import add_sections
 from nie.core.errors import ConfigError, NIEError
 from nie.core.figures import ValidationFigures
-from nie.core.io import check_writable
+from nie.core.io import check_writable, check_writable_folder
 from nie.core.launch import fill_nodes_from_launcher
 from nie.core.naming import network_name
 from nie.core.resume import ResumeState, continue_logger_version
@@ -111,6 +111,8 @@ def fill_logger_dir(config: Any) -> None:
         init_args = logger.get("init_args") if hasattr(logger, "get") else None
         if init_args is not None and init_args.get("save_dir") == FOLLOW_ROOT:
             init_args["save_dir"] = config["checkpoint"]["root"]
+        if init_args is not None and init_args.get("save_dir"):
+            check_writable_folder(init_args["save_dir"], "trainer.logger save_dir")
 
 
 class NIECLI(LightningCLI):
@@ -182,13 +184,15 @@ class NIECLI(LightningCLI):
         config = self.subcommand_config()
         refuse_listed_sections(config)
         fill_task_monitor(config)
+        if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
+            config["trainer"]["logger"] = False
+        else:  # the run's folders: one line before anything is built, not a traceback at fit
+            check_writable_folder(config["checkpoint"]["root"], "--checkpoint.root")
         fill_logger_dir(config)
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
         set_threads(config.get("threads"))
         fill_nodes_from_launcher(config["trainer"])
-        if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
-            config["trainer"]["logger"] = False
         seed = config.get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
             seed_everything(seed)

@@ -65,13 +65,21 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> None:
 
 def check_writable(path: str | os.PathLike[str], option: str = "--out") -> None:
     """Refuse an output path that cannot be written, before any compute: a folder where a file is
-    expected, a file where a folder is needed, or a folder this process may not write in. Probes by
-    creating (and removing) a temporary file in the nearest existing folder, as permissions alone do not
-    tell (root, read-only mounts)."""
-    target = Path(path)
-    if target.is_dir():
+    expected, a file where a folder is needed, or a folder this process may not write in."""
+    if Path(path).is_dir():
         raise ConfigError(f"{option} {path}: is a folder; give a file path")
-    folder = target.parent
+    probe_nearest_folder(Path(path).parent, option, path)
+
+
+def check_writable_folder(path: str | os.PathLike[str], option: str) -> None:
+    """Refuse a folder a run creates and writes in (``checkpoint.root``, a logger's ``save_dir``) that cannot
+    be, before anything is built: a file in its place or above it, or a folder this process may not write in."""
+    probe_nearest_folder(Path(path), option, path)
+
+
+def probe_nearest_folder(folder: Path, option: str, path: str | os.PathLike[str]) -> None:
+    """The nearest existing folder at or above ``folder`` takes a new file (probed: permissions alone do not
+    tell under root or on read-only mounts)."""
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():

@@ -105,6 +105,17 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
     return str(last)
 
 
+def split_record(record: Path) -> Optional[dict[str, Any]]:
+    """A split's recorded result (``{settings, metrics, dir}``), or None if the file is not one (cut short
+    while written by hand, edited, another program's)."""
+    try:
+        saved = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    shaped = isinstance(saved, dict) and isinstance(saved.get("metrics"), dict)
+    return saved if shaped and isinstance(saved.get("settings", {}), dict) else None
+
+
 def read_back(
     cli: NIECLI, directory: Path, label: str, made_with: dict[str, Any], after_test: Optional[AfterTest]
 ) -> Optional[dict[str, float]]:
@@ -113,9 +124,15 @@ def read_back(
     record = directory / SPLIT_RESULT
     if not record.is_file():
         return None
-    saved = json.loads(record.read_text())
-    changed = differences(saved.get("settings", {}), made_with)
-    if changed and getattr(cli.trainer.checkpoint_callback, "overwrite", False):
+    saved = split_record(record)
+    overwrite = getattr(cli.trainer.checkpoint_callback, "overwrite", False)
+    if saved is None and not overwrite:
+        raise RunFolderError(
+            f"{label}: {record}: not a finished split's record (a JSON object with its settings and metrics); "
+            "delete it to score the run there again, or replace the run with --checkpoint.overwrite true"
+        )
+    changed = differences(saved.get("settings", {}), made_with) if saved is not None else []
+    if saved is None or (changed and overwrite):
         return None
     if changed:
         raise RunFolderError(
