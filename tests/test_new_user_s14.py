@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import DEMO, TINY, run_train
 
@@ -51,7 +52,7 @@ def test_a_checkpoint_root_that_is_a_file_is_one_line(workdir: Path, command: st
     Path("taken").write_text("not a folder\n")
     args = [command, "--config", DEMO, *TINY, "--checkpoint.root", "taken/runs"]
     message = _refused(*args, *(["--folds", "0"] if command == "cv" else []))
-    assert message == "error: --checkpoint.root taken/runs: taken is a file, not a folder"
+    assert message == "error: checkpoint.root taken/runs: taken is a file, not a folder"
     assert _files(workdir) == {Path("taken")}
 
 
@@ -77,3 +78,16 @@ def test_a_folder_of_other_settings_names_the_options_as_typed(workdir: Path) ->
     assert "(weight_decay: 0.0005 there, 0.001 now)" in message
     assert "checkpoint.dirs or checkpoint.hparams, use another --checkpoint.root DIR" in message
     assert "checkpoint.on_mismatch: new_folder" in message
+
+
+def test_predicting_from_a_run_whose_recorded_root_is_gone_still_works(workdir: Path) -> None:
+    """Only what writes into the run folders checks them: a run folder moved (or read-only) predicts."""
+    from predict import main as predict_main
+
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1")
+    Path("taken").write_text("not a folder\n")
+    saved = yaml.safe_load((RUN / "config.yaml").read_text())
+    saved["checkpoint"]["root"] = saved["trainer"]["logger"]["init_args"]["save_dir"] = "taken/runs"
+    (RUN / "config.yaml").write_text(yaml.safe_dump(saved))
+    predict_main(["--ckpt", str(RUN / "last.ckpt"), "--out", "predictions.csv"])
+    assert Path("predictions.csv").is_file()

@@ -106,12 +106,24 @@ def fill_task_monitor(config: Any) -> None:
 def fill_logger_dir(config: Any) -> None:
     """A run's files have one root: a logger left at ``save_dir: <checkpoint.root>`` (the default) writes under
     ``checkpoint.root``; a logger the config gives its own ``save_dir`` keeps it."""
-    loggers = config["trainer"].get("logger")
-    for logger in loggers if isinstance(loggers, list) else [loggers]:
-        init_args = logger.get("init_args") if hasattr(logger, "get") else None
-        if init_args is not None and init_args.get("save_dir") == FOLLOW_ROOT:
+    for init_args in logger_arguments(config):
+        if init_args.get("save_dir") == FOLLOW_ROOT:
             init_args["save_dir"] = config["checkpoint"]["root"]
-        if init_args is not None and init_args.get("save_dir"):
+
+
+def logger_arguments(config: Any) -> list[Any]:
+    """The ``init_args`` of each logger the config's trainer section builds."""
+    loggers = config["trainer"].get("logger")
+    listed = loggers if isinstance(loggers, list) else [loggers]
+    return [logger["init_args"] for logger in listed if hasattr(logger, "get") and logger.get("init_args")]
+
+
+def check_run_folders(config: Any) -> None:
+    """``checkpoint.root`` and each logger's ``save_dir`` can be made and written in: one line before a run
+    writes there (not a traceback from the logger at fit); predicting writes in neither, so is not checked."""
+    check_writable_folder(config["checkpoint"]["root"], "checkpoint.root")
+    for init_args in logger_arguments(config):
+        if init_args.get("save_dir"):
             check_writable_folder(init_args["save_dir"], "trainer.logger save_dir")
 
 
@@ -186,9 +198,9 @@ class NIECLI(LightningCLI):
         fill_task_monitor(config)
         if self.config.get("subcommand") == "predict":  # predicting logs nothing: no TensorBoard version
             config["trainer"]["logger"] = False
-        else:  # the run's folders: one line before anything is built, not a traceback at fit
-            check_writable_folder(config["checkpoint"]["root"], "--checkpoint.root")
         fill_logger_dir(config)
+        if self.config.get("subcommand") in ("fit", "validate", "test"):  # cv, backtest: per split (Splits.run)
+            check_run_folders(config)
         if config.get("out"):  # before the data is loaded or anything computed
             check_writable(config["out"])
         set_threads(config.get("threads"))

@@ -22,7 +22,7 @@ import numpy as np
 
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
-from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, validate_best
+from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, check_run_folders, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError, NIEError, RunFolderError
 from nie.core.io import check_writable, write_json
@@ -204,6 +204,7 @@ class Splits:
         None after a fresh run, where the trainer still holds the best checkpoint. Returns its directory."""
         start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
         cli = experiment.build()
+        check_run_folders(cli.subcommand_config())
         directory = run_dir(cli.trainer, cli.model, cli.datamodule)
         if directory in self.directories:
             raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")
