@@ -94,25 +94,22 @@ def best_checkpoint(side: Path) -> str:
 
 
 def side_runs(tree: Path, side: Path, options: dict[str, list[str]]) -> None:
-    """One checkout's GENI fold 0 cv and persistence fit + test, each once."""
-    if not (side / "geni.json").is_file():
-        run(
-            tree,
-            ["train.py", "cv", *options["geni"], "--folds", "0", "--out", str(side / "geni.json")],
-            side / "geni.log",
-        )
-    if not (side / "persistence.json").is_file():
-        run(tree, ["train.py", "fit", *options["persistence"]], side / "persistence_fit.log")
-        test = [
-            "train.py",
-            "test",
-            *options["persistence"],
-            "--ckpt_path",
-            "best",
-            "--out",
-            str(side / "persistence.json"),
-        ]
-        run(tree, test, side / "persistence_test.log")
+    """One checkout's GENI fold 0 cv and persistence fit + test, each once (a step is done when its output
+    exists); a failure stops the comparison."""
+    test = ["test", *options["persistence"], "--ckpt_path", "best", "--out", str(side / "persistence.json")]
+    steps = [
+        (side / "geni.json", "geni", ["cv", *options["geni"], "--folds", "0", "--out", str(side / "geni.json")]),
+        (side / "persistence_fit.done", "persistence_fit", ["fit", *options["persistence"]]),
+        (side / "persistence.json", "persistence_test", test),
+    ]
+    for done, name, argv in steps:
+        if done.is_file():
+            continue
+        code, last = run(tree, ["train.py", *argv], side / f"{name}.log")
+        if code:
+            raise SystemExit(f"{tree}: train.py {argv[0]} failed (exit {code}): {last} (log {side / name}.log)")
+        if done.suffix == ".done":
+            done.write_text("0\n")
 
 
 def geni_result(side: Path) -> dict[str, Any]:
@@ -158,6 +155,15 @@ def last_checkpoint(runs: Path, network: str) -> Path:
     return found
 
 
+def outcome(argv: list[str], out: Path) -> dict[str, Any]:
+    """The metrics this code's ``train.py <argv>`` wrote to ``out`` (run once), or its one-line refusal."""
+    if not out.is_file():
+        code, last = run(NEW, ["train.py", *argv], out.with_suffix(".log"))
+        if code:
+            return {"refused": f"exit {code}: {last}"}
+    return metrics(out)
+
+
 def old_folder_checks(old_tree: Path, out: Path, data: Path) -> dict[str, Any]:
     """The old code's run folders (a copy, with the old features in the new cache) read by this code."""
     old, copy = out / "old", out / "old_folders"
@@ -165,18 +171,16 @@ def old_folder_checks(old_tree: Path, out: Path, data: Path) -> dict[str, Any]:
         shutil.copytree(old / "runs", copy / "runs")
         with_old_features(old, out / "new", copy)
     options, result = data_options(data, copy), {}
-    cv = copy / "geni_cv.json"
-    if not cv.is_file():
-        run(NEW, ["train.py", "cv", *options["geni"], "--folds", "0", "--out", str(cv)], copy / "geni_cv.log")
+    cv, test = copy / "geni_cv.json", copy / "persistence_test.json"
     result["old_geni_fold_read_back_by_cv"] = compare(
-        "old GENI fold read back by cv", metrics(old / "geni.json"), metrics(cv)
+        "old GENI fold read back by cv",
+        metrics(old / "geni.json"),
+        outcome(["cv", *options["geni"], "--folds", "0", "--out", str(cv)], cv),
     )
-    test = copy / "persistence_test.json"
-    if not test.is_file():
-        argv = ["train.py", "test", *options["persistence"], "--ckpt_path", "best", "--out", str(test)]
-        run(NEW, argv, copy / "persistence_test.log")
     result["old_persistence_run_tested"] = compare(
-        "old persistence run, test --ckpt_path best", metrics(old / "persistence.json"), metrics(test)
+        "old persistence run, test --ckpt_path best",
+        metrics(old / "persistence.json"),
+        outcome(["test", *options["persistence"], "--ckpt_path", "best", "--out", str(test)], test),
     )
     for network in ("geni", "persistence"):
         result[f"old_{network}_predict"] = compare(
