@@ -2,7 +2,9 @@
 
 Every result JSON (``cv``, ``test --out``, ``backtest``, ``select``, ``bench/``) carries this record under
 the key ``provenance``, so a figure in RESULTS.md can be traced to the commit, data and libraries that
-made it and a stale row can be found. A tree with uncommitted changes is recorded (``dirty``), not refused.
+made it and a stale row can be found. A tree with uncommitted changes is recorded (``dirty``: the files), not
+refused. The code state is the one this process started with (``code_at_start``), not the one when the result
+is written: in a shared tree a commit may land while a long run trains.
 """
 
 from __future__ import annotations
@@ -30,13 +32,28 @@ def _git(*args: str) -> Optional[str]:
 
 
 def code_state() -> dict[str, Any]:
-    """The commit of the code and whether tracked files differ from it (None outside a git checkout)."""
+    """The commit of the code and the tracked files that differ from it (``dirty``: their paths, empty for a
+    clean tree; both None outside a git checkout)."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "commit": commit.strip() if commit else None,
-        "dirty": None if status is None else bool(status.strip()),
+        "dirty": None if status is None else sorted(line[3:].split(" -> ")[-1] for line in status.splitlines()),
     }
+
+
+_AT_START: dict[str, Any] = {}
+
+
+def code_at_start() -> dict[str, Any]:
+    """The code state when this process began: read once, on this module's import, which every entry point
+    (``train.py``, ``predict.py``, ``bench/``) does before it runs anything."""
+    if not _AT_START:
+        _AT_START.update(code_state())
+    return dict(_AT_START)
+
+
+code_at_start()
 
 
 def _version(distribution: str) -> Optional[str]:
@@ -84,14 +101,19 @@ def machine() -> dict[str, Any]:
 
 
 def provenance(
-    config: Any = None, data: Any = None, wall_seconds: Optional[float] = None, **extra: Any
+    config: Any = None,
+    data: Any = None,
+    wall_seconds: Optional[float] = None,
+    code: Optional[dict[str, Any]] = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """The record a result JSON keeps under ``provenance``: ``commit``, ``dirty``, ``config`` (the resolved
+    """The record a result JSON keeps under ``provenance``: ``commit`` and ``dirty`` (``code``, by default the
+    state the process started with: ``code_at_start``), ``config`` (the resolved
     configuration as plain data), ``data`` (the data's fingerprint and paths,
     ``nie.core.run_settings.data_identity``), ``versions``, ``machine``, ``wall_seconds`` (of the command
     that made the result), and any ``extra`` fields a caller adds."""
     return {
-        **code_state(),
+        **(code if code is not None else code_at_start()),
         "config": config,
         "data": data,
         "versions": versions(),

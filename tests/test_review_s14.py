@@ -1,0 +1,23 @@
+"""Session 14 review follow-ups: provenance's commit, the interrupted-protocol hint, old split records,
+the bench scripts' imports, early run-folder checks and bench summaries' atomic writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nie.core import provenance as provenance_module
+
+
+def test_provenance_records_the_commit_the_process_started_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"rev-parse": "a" * 40 + "\n", "status": " M nie/core/io.py\nR  old.py -> new.py\n"}
+    monkeypatch.setattr(provenance_module, "_git", lambda *args: answers[args[0]])
+    monkeypatch.setattr(provenance_module, "_AT_START", {})
+    started = provenance_module.code_at_start()
+    answers["rev-parse"], answers["status"] = "b" * 40 + "\n", ""  # a commit lands while the run trains
+    record: dict[str, Any] = provenance_module.provenance(config={})
+    assert record["commit"] == "a" * 40 and started["commit"] == "a" * 40
+    assert record["dirty"] == ["new.py", "nie/core/io.py"]
+    assert provenance_module.code_state() == {"commit": "b" * 40, "dirty": []}  # what it would have said at write
+    assert provenance_module.provenance(code=provenance_module.code_state())["commit"] == "b" * 40
