@@ -3,7 +3,7 @@
 import sys
 from typing import Callable
 
-from nie.cli.exits import exit_on_user_error
+from nie.cli.exits import PROTOCOL_RESUME_HINT, exit_on_user_error
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
 from nie.cli.predicting import predict_recorded_run
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> None:
         exit_on_user_error(lambda: predict_recorded_run(argv[1:]))  # the run's recorded experiment
     elif argv[:1] and argv[0] in PROTOCOLS:
         protocol = PROTOCOLS[argv[0]]
-        exit_on_user_error(lambda: protocol(argv[1:]))
+        exit_on_user_error(lambda: protocol(argv[1:]), PROTOCOL_RESUME_HINT)
     else:
         exit_on_user_error(lambda: NIECLI(args=argv))
 

@@ -21,3 +21,23 @@ def test_provenance_records_the_commit_the_process_started_with(monkeypatch: pyt
     assert record["dirty"] == ["new.py", "nie/core/io.py"]
     assert provenance_module.code_state() == {"commit": "b" * 40, "dirty": []}  # what it would have said at write
     assert provenance_module.provenance(code=provenance_module.code_state())["commit"] == "b" * 40
+
+
+@pytest.mark.parametrize("command", ["cv", "select", "backtest"])
+def test_an_interrupted_protocol_is_told_to_rerun_itself_not_to_pass_ckpt_path(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    import train
+
+    def interrupted(argv: list[str]) -> None:
+        raise SIGTERMException
+
+    monkeypatch.setitem(train.PROTOCOLS, command, interrupted)
+    with pytest.raises(SystemExit) as raised:
+        train.main([command, "--config", "configs/demo.yaml"])
+    assert str(raised.value) == (
+        "interrupted by SIGTERM; rerun the same command: finished splits are read back "
+        "and a split cut short continues from its last.ckpt"
+    )

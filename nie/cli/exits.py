@@ -35,7 +35,11 @@ def user_message(err: BaseException) -> Optional[str]:
 
 
 T = TypeVar("T")
-RESUME_HINT = "last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"
+RESUME_HINT = "last.ckpt holds the last validated epoch: rerun with --ckpt_path last to resume"  # fit's
+# a protocol (cv, select, backtest) takes no --ckpt_path: its rerun reads finished splits back
+PROTOCOL_RESUME_HINT = (
+    "rerun the same command: finished splits are read back and a split cut short continues from its last.ckpt"
+)
 
 
 def attributed(source: str, build: Callable[[], T]) -> T:
@@ -50,15 +54,16 @@ def attributed(source: str, build: Callable[[], T]) -> T:
         raise ConfigError(f"{source}: {message}") from None
 
 
-def exit_on_user_error(main: Callable[[], Any]) -> Any:
-    """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback."""
+def exit_on_user_error(main: Callable[[], Any], resume_hint: str = RESUME_HINT) -> Any:
+    """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback, and
+    an interrupted run with ``resume_hint`` (how the command resumes)."""
     try:
         return main()
     except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
-        sys.exit(f"interrupted by SIGTERM; {RESUME_HINT}")
+        sys.exit(f"interrupted by SIGTERM; {resume_hint}")
     except SystemExit as stop:  # Lightning ends a run stopped by Ctrl-C with a bare exit 1
         if isinstance(stop.__context__, KeyboardInterrupt):
-            sys.exit(f"interrupted by Ctrl-C; {RESUME_HINT}")
+            sys.exit(f"interrupted by Ctrl-C; {resume_hint}")
         raise
     except (NIEError, ArgumentError, ValueError, TypeError) as err:
         message = user_message(err)
