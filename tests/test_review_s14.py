@@ -3,6 +3,8 @@ the bench scripts' imports, early run-folder checks and bench summaries' atomic 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,4 +42,15 @@ def test_an_interrupted_protocol_is_told_to_rerun_itself_not_to_pass_ckpt_path(
     assert str(raised.value) == (
         "interrupted by SIGTERM; rerun the same command: finished splits are read back "
         "and a split cut short continues from its last.ckpt"
+    )
+
+
+def test_an_old_split_record_is_read_back_with_a_warning_naming_what_went_unchecked(tmp_path: Path) -> None:
+    from nie.core.run_settings import SETTINGS_FILE
+    from nie.protocols.splits import unchecked
+
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"lr": 0.005, "network": "GENI"}))
+    made_with = {"lr": 0.005, "network": "GENI", "top_k": 100, "trainer.max_epochs": 2, "early_stopping.patience": 3}
+    assert unchecked(tmp_path, made_with) == (
+        "read back with only its folder's settings checked; not checked: early_stopping.*, top_k, trainer.*"
     )

@@ -29,7 +29,7 @@ from nie.core.io import check_writable, write_json
 from nie.core.naming import run_values
 from nie.core.provenance import stamped
 from nie.core.resume import continue_logger_version
-from nie.core.run_settings import UNRECORDED, differences, split_settings
+from nie.core.run_settings import UNRECORDED, differences, folder_settings, split_settings
 from nie.core.schedule import check_schedule_validates
 
 SPLIT_RESULT = "cv_fold.json"
@@ -116,6 +116,14 @@ def split_record(record: Path) -> Optional[dict[str, Any]]:
     return saved if shaped and isinstance(saved.get("settings", {}), dict) else None
 
 
+def unchecked(directory: Path, made_with: dict[str, Any]) -> str:
+    """What reading back a split recorded without its settings leaves unchecked: the settings its folder's
+    ``settings.json`` does not hold (a section's options as ``section.*``)."""
+    held = folder_settings(directory) or {}
+    missing = sorted({k.split(".")[0] + ".*" if "." in k else k for k in made_with if k not in held})
+    return f"read back with only its folder's settings checked; not checked: {', '.join(missing) or 'none'}"
+
+
 def read_back(
     cli: NIECLI, directory: Path, label: str, made_with: dict[str, Any], after_test: Optional[AfterTest]
 ) -> Optional[dict[str, float]]:
@@ -141,7 +149,7 @@ def read_back(
             "or replace it with --checkpoint.overwrite true"
         )
     if "settings" not in saved:
-        warnings.warn(f"{record}: recorded before splits kept their settings, so only its folder's are checked")
+        warnings.warn(f"{record}: recorded before splits kept their settings: {unchecked(directory, made_with)}")
     print(f"{label}: done earlier, read back from {record}")
     recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
     if after_test is not None and recorded_best is not None:
