@@ -197,8 +197,8 @@ def resumed(old: Path, copy: Path, geni: list[str]) -> dict[str, Any]:
     the validation scores of its best checkpoint."""
     log = copy / "geni_resume.log"
     if not log.is_file():
-        code, last = run(NEW, ["train.py", "fit", *geni, "--ckpt_path", "last"], log)
-        (copy / "geni_resume.exit").write_text(f"{code}\n{last}\n")
+        exit_code, last = run(NEW, ["train.py", "fit", *geni, "--ckpt_path", "last"], log)
+        (copy / "geni_resume.exit").write_text(f"{exit_code}\n{last}\n")
     code, last = (copy / "geni_resume.exit").read_text().splitlines()
     if code != "0":
         print(f"old GENI fold, fit --ckpt_path last: refused: {last}")
