@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nie.cli.lightning_cli import FOLLOW_ROOT  # noqa: E402
+from nie.cli.lightning_cli import fill_logger_dir  # noqa: E402
 from nie.core.config_roles import by_role, compositions, config_role  # noqa: E402
 
 RENAMES = Path(__file__).with_name("config_renames.yaml")
@@ -123,17 +123,8 @@ def resolved(root: Path, runs: list[Args]) -> list[dict[str, Any]]:
     found = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     for config in [item["config"] for item in found if item["config"]]:
         config.pop("include", None)  # which files a config includes is how it is written, not a setting
-        follow_root(config)
+        fill_logger_dir(config)  # a save_dir left to follow checkpoint.root, as the run will have it
     return found
-
-
-def follow_root(config: dict[str, Any]) -> None:
-    """A logger's ``save_dir`` left to follow ``checkpoint.root`` as the run will have it (the CLI fills it so)."""
-    loggers = (config.get("trainer") or {}).get("logger")
-    for logger in loggers if isinstance(loggers, list) else [loggers]:
-        init_args = logger.get("init_args") if isinstance(logger, dict) else None
-        if init_args and init_args.get("save_dir") == FOLLOW_ROOT:
-            init_args["save_dir"] = config["checkpoint"]["root"]
 
 
 def differences(old: Any, new: Any, path: str = "") -> list[str]:
