@@ -4,6 +4,9 @@ the bench scripts' imports, early run-folder checks and bench summaries' atomic 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +57,16 @@ def test_an_old_split_record_is_read_back_with_a_warning_naming_what_went_unchec
     assert unchecked(tmp_path, made_with) == (
         "read back with only its folder's settings checked; not checked: early_stopping.*, top_k, trainer.*"
     )
+
+
+def test_the_ensemble_weights_bench_runs() -> None:
+    """It crashed once fit_weights took an EnsembleSection (mypy now checks bench/ too)."""
+    done = subprocess.run(
+        [sys.executable, "bench/ensemble_weights.py", "--members", "2", "--step", "0.5", "--nodes", "50"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("| 2 | 3 |")  # members, grid points
