@@ -36,6 +36,11 @@ from typing import Any
 import pandas as pd
 
 NEW = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(NEW))
+
+from nie.core.io import write_json  # noqa: E402
+from nie.core.provenance import PROVENANCE_KEY, provenance  # noqa: E402
+
 GENI = ["--config", "configs/fb15k/geni.yaml"]
 PERSISTENCE = ["--config", "configs/gefcom2014/persistence.yaml"]
 LEAF = Path("geni/fb15k/fold0/lr0.05-num_layers3-heads4")
@@ -220,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for every run and the summary")
     parser.add_argument("--data", type=Path, default=NEW.parent / "shared" / "data", help="holds fb15k/ and power/")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     old_tree, out, data = args.old.resolve(), args.out.resolve(), args.data.resolve()
     for tree, side in ((old_tree, out / "old"), (NEW, out / "new")):
         side_runs(tree, side, data_options(data, side))
@@ -229,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     result.update(old_folder_checks(old_tree, out, data))
     commits = {name: commit(tree) for name, tree in (("old", old_tree), ("new", NEW))}
-    (out / "summary.json").write_text(json.dumps({"commits": commits, **result}, indent=1))
+    config = {key: str(value) for key, value in vars(args).items()}
+    record = provenance(config=config, wall_seconds=time.perf_counter() - started)
+    write_json(out / "summary.json", {"commits": commits, **result, PROVENANCE_KEY: record})
     return 0 if all(check["same"] for check in result.values()) else 1
 
 
