@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from nie.core import provenance as provenance_module
+from tests.conftest import DEMO, TINY
 
 
 def test_provenance_records_the_commit_the_process_started_with(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,3 +71,16 @@ def test_the_ensemble_weights_bench_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].startswith("| 2 | 3 |")  # members, grid points
+
+
+def test_a_cv_members_root_monitor_and_scale_come_from_its_built_parts(workdir: Path) -> None:
+    from nie.protocols.importance.cv import member
+
+    built = member(["--config", DEMO, *TINY, "--checkpoint.root", "elsewhere"]).facts
+    assert (built.root, built.monitor, built.mode) == (Path("elsewhere"), "val/spearman", "max")
+    assert built.predicts_labels is True  # GENI
+    pagerank = '{"class_path": "nie.importance.PageRank"}'
+    default = member(
+        ["--config", DEMO, *TINY, "--model.init_args.network", pagerank, "--checkpoint.hparams", "[lr]"]
+    ).facts
+    assert default.root == Path("runs") and default.predicts_labels is False  # HParamCheckpoint's default root

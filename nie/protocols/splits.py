@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from callbacks.checkpoint import HParamCheckpoint
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
 from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, check_run_folders, validate_best
@@ -84,6 +85,15 @@ def protocol_arguments(
     if known.out:
         check_writable(known.out)
     return known, rest
+
+
+def run_checkpoint(cli: NIECLI) -> HParamCheckpoint:
+    """The checkpoint section's callback of a built experiment: the root of its run folders (its default is
+    ``HParamCheckpoint``'s, the one place) and the score that selects its best (``fill_task_monitor``'s)."""
+    callback = cli.trainer.checkpoint_callback
+    if not isinstance(callback, HParamCheckpoint) or callback.monitor is None:
+        raise ConfigError("a protocol needs the checkpoint: section's callback (trainer.enable_checkpointing true)")
+    return callback
 
 
 def split_identity(cli: NIECLI) -> dict[str, Any]:

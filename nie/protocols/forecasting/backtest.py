@@ -33,7 +33,7 @@ from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
-from nie.protocols.splits import Splits, best_predictions, protocol_arguments, publish
+from nie.protocols.splits import Splits, best_predictions, protocol_arguments, publish, run_checkpoint
 
 FORECASTS = "forecasts.csv.gz"
 
@@ -74,7 +74,7 @@ def backtest(experiment: Experiment, out: Optional[str] = None) -> dict[str, Any
     probe = experiment.build()
     plan, schedule = plan_of(probe)
     name = "+".join(Path(c).stem for c in experiment.configs) or "config"  # a base and its patches: apart
-    root = Path(getattr(probe.trainer.checkpoint_callback, "root", "runs")) / "backtest" / name / plan.refit
+    root = run_checkpoint(probe).root / "backtest" / name / plan.refit
     splits, previous = Splits(), None
     for origin in schedule:
         own = experiment.with_data(**origin.data_init_args()).with_checkpoint(

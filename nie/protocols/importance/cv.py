@@ -1,7 +1,7 @@
 """``train.py cv``: k-fold cross-validation, one fresh model, datamodule and trainer per fold.
 
-Each fold runs ``fit`` then ``test`` on its best checkpoint. Finished folds are skipped on a
-rerun when their saved result was made by the same configuration, so a killed run resumes.
+Each fold runs ``fit`` then ``test`` on its best checkpoint. A finished fold is read back on a rerun when
+its recorded settings (``run_settings.split_settings``) are the config's, so a killed run resumes.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from nie.core.io import write_json
 from nie.core.naming import network_class
 from nie.core.provenance import provenance, stamped
 from nie.core.run_settings import data_identity
+from nie.importance.contracts import predicts_labels
 from nie.protocols.importance.ensemble import (
     EnsembleSection,
     MemberFacts,
@@ -35,7 +36,7 @@ from nie.protocols.importance.ensemble import (
     member_args,
     member_names,
 )
-from nie.protocols.splits import MetricTable, Splits, fold_table, protocol_arguments, publish
+from nie.protocols.splits import MetricTable, Splits, fold_table, protocol_arguments, publish, run_checkpoint
 
 
 def cross_validate(experiment: Experiment, folds: Optional[list[int]] = None) -> Splits:
@@ -77,16 +78,14 @@ def member(args: list[str], source: str = "") -> Member:
     def build() -> Member:
         experiment = Experiment.from_argv(args)
         cli = experiment.build()
-        checkpoint = cli.trainer.checkpoint_callback
+        checkpoint = run_checkpoint(cli)
         facts = MemberFacts(
             run_dir=run_dir(cli.trainer, cli.model, cli.datamodule),
-            root=Path(getattr(checkpoint, "root", "runs")),
-            monitor=getattr(checkpoint, "monitor", None) or "val/loss",
-            mode=getattr(checkpoint, "mode", "min"),
+            root=checkpoint.root,
+            monitor=str(checkpoint.monitor),  # run_checkpoint: set
+            mode=checkpoint.mode,
             label_transform=cli.datamodule.hparams.get("label_transform"),
-            predicts_labels=getattr(
-                network_class(getattr(cli.model, "network_factory", None)), "predicts_labels", True
-            ),
+            predicts_labels=predicts_labels(network_class(getattr(cli.model, "network_factory", None))),
         )
         return Member(experiment, cli, facts)
 
