@@ -12,9 +12,19 @@ from nie.protocols.importance.cv import cv_command
 from nie.protocols.importance.partition import partition
 from nie.protocols.select import select
 
-HELP = """Train, evaluate, cross-validate, select, backtest or partition, each from YAML configs.
+PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
+    "cv": cv_command,
+    "select": select,
+    "backtest": backtest_command,
+    "partition": partition,
+}
 
-usage: python train.py {fit,validate,test,predict,cv,select,backtest,partition} [options]
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict", *PROTOCOLS)
+
+HELP = f"""Train, evaluate, cross-validate, select, backtest or partition, each from YAML configs.
+
+usage: python train.py {{{",".join(SUBCOMMANDS)}}} [options]
 
 subcommands (python train.py <subcommand> --help gives each one's options):
   fit, validate, test, predict   Lightning's, with the project's run folders and metrics files:
@@ -30,16 +40,6 @@ subcommands (python train.py <subcommand> --help gives each one's options):
                     --config configs/gefcom2014/backtest/gefcom2014_tasks.yaml --out backtest.json
   partition   a graph config's graph, inputs and fold split as DGL partitions (a run beyond one machine):
                 python train.py partition --config configs/demo.yaml --parts 2 --out parts/"""
-
-PROTOCOLS: dict[str, Callable[[list[str]], object]] = {
-    "cv": cv_command,
-    "select": select,
-    "backtest": backtest_command,
-    "partition": partition,
-}
-
-
-SUBCOMMANDS = ("fit", "validate", "test", "predict", *PROTOCOLS)
 
 
 def main(argv: list[str]) -> None:

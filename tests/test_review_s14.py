@@ -84,3 +84,14 @@ def test_a_cv_members_root_monitor_and_scale_come_from_its_built_parts(workdir: 
         ["--config", DEMO, *TINY, "--model.init_args.network", pagerank, "--checkpoint.hparams", "[lr]"]
     ).facts
     assert default.root == Path("runs") and default.predicts_labels is False  # HParamCheckpoint's default root
+
+
+def test_the_subcommands_are_listed_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import train
+
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    usage = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("usage:"))
+    assert usage == f"usage: python train.py {{{','.join(train.SUBCOMMANDS)}}} [options]"
+    assert set(train.PROTOCOLS) < set(train.SUBCOMMANDS)
+    assert all(f"\n  {name} " in train.HELP for name in train.PROTOCOLS)  # each protocol has its paragraph

@@ -51,8 +51,6 @@ class _NoAdvertisement(logging.Filter):
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
 
-SUBCOMMANDS = "fit, validate, test, predict, cv, select, backtest and partition (python train.py --help lists them)"
-
 FOLLOW_ROOT = "<checkpoint.root>"  # the default logger's save_dir: filled with the checkpoint section's root
 TRAINER_DEFAULTS: dict[str, Any] = {
     "deterministic": "warn",
@@ -146,7 +144,7 @@ class NIECLI(LightningCLI):
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault(
             "parser_kwargs",
-            {"exit_on_error": False, "description": f"Subcommands: {SUBCOMMANDS}."},  # exits.py prints one line
+            {"exit_on_error": False, "description": "python train.py --help lists the subcommands."},  # exits: 1 line
         )
         try:
             super().__init__(*args, **kwargs)
