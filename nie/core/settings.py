@@ -15,12 +15,13 @@ S = TypeVar("S", bound="Settings")
 
 
 class Settings:
-    """Base of a frozen dataclass of a class's constructor arguments, every one with its default."""
+    """Base of a frozen dataclass of a class's constructor arguments (a field without a default is a required
+    argument, e.g. ``DistributedGraphSettings.partitions``)."""
 
     @classmethod
     def of(cls: type[S], hparams: Mapping[str, Any]) -> S:
         """The settings ``hparams`` hold now (which may hold more); a field missing there (a checkpoint
-        saved before it existed) reads its default."""
+        saved before it existed) reads its default, and a required one missing is a ``TypeError``."""
         return cls(**{f.name: hparams[f.name] for f in fields(cls) if f.name in hparams})  # type: ignore[arg-type]
 
     def values(self) -> dict[str, Any]:

@@ -116,8 +116,8 @@ def earlier_run(cli: NIECLI, directory: Path, label: str) -> Optional[str]:
 
 
 def split_record(record: Path) -> Optional[dict[str, Any]]:
-    """A split's recorded result (``{settings, metrics, dir}``), or None if the file is not one (cut short
-    while written by hand, edited, another program's)."""
+    """A split's recorded result (``{settings, metrics, dir}``), or None if the file is not one (damaged, edited
+    by hand, written by another program)."""
     try:
         saved = json.loads(record.read_text())
     except (OSError, ValueError):
