@@ -14,6 +14,7 @@ import pytest
 
 from nie.core import provenance as provenance_module
 from tests.conftest import DEMO, TINY
+from train import main as train_main
 
 
 def test_provenance_records_the_commit_the_process_started_with(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,3 +96,23 @@ def test_the_subcommands_are_listed_once(capsys: pytest.CaptureFixture[str]) -> 
     assert usage == f"usage: python train.py {{{','.join(train.SUBCOMMANDS)}}} [options]"
     assert set(train.PROTOCOLS) < set(train.SUBCOMMANDS)
     assert all(f"\n  {name} " in train.HELP for name in train.PROTOCOLS)  # each protocol has its paragraph
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--checkpoint.root", "blocked/runs"], "error: checkpoint.root blocked/runs"),
+        (["--trainer.logger.init_args.save_dir", "blocked/logs"], "error: trainer.logger save_dir blocked/logs"),
+    ],
+)
+def test_an_unwritable_run_folder_is_refused_before_cv_builds_anything(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], message: str
+) -> None:
+    from nie.cli.experiment import Experiment
+
+    Path("blocked").write_text("a file where a run folder's parent should be")
+    monkeypatch.setattr(Experiment, "build", lambda self: pytest.fail("built before the folders were checked"))
+    with pytest.raises(SystemExit) as refused:
+        train_main(["cv", "--config", DEMO, *TINY, *options])
+    assert str(refused.value).startswith(message)
+    assert not Path("runs").exists()

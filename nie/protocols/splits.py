@@ -23,7 +23,7 @@ import numpy as np
 from callbacks.checkpoint import HParamCheckpoint
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
-from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, check_run_folders, validate_best
+from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, check_run_folders, fill_logger_dir, validate_best
 from nie.cli.outputs import stage_metrics
 from nie.core.errors import ConfigError, NIEError, RunFolderError
 from nie.core.io import check_writable, write_json
@@ -94,6 +94,14 @@ def run_checkpoint(cli: NIECLI) -> HParamCheckpoint:
     if not isinstance(callback, HParamCheckpoint) or callback.monitor is None:
         raise ConfigError("a protocol needs the checkpoint: section's callback (trainer.enable_checkpointing true)")
     return callback
+
+
+def check_folders(experiment: Experiment) -> None:
+    """``check_run_folders`` on the experiment's config (its loggers' folders filled as the run will have
+    them), before building it computes features and pre-training: an unwritable root is one line at once."""
+    config = experiment.config.clone()
+    fill_logger_dir(config)
+    check_run_folders(config)
 
 
 def split_identity(cli: NIECLI) -> dict[str, Any]:
@@ -221,8 +229,8 @@ class Splits:
         """Run (or read back) one split of ``experiment``; ``after_test(cli, directory, best)`` gets ``best``
         None after a fresh run, where the trainer still holds the best checkpoint. Returns its directory."""
         start = time.perf_counter()  # building the CLI sets up the data (features, pre-training)
+        check_folders(experiment)
         cli = experiment.build()
-        check_run_folders(cli.subcommand_config())
         directory = run_dir(cli.trainer, cli.model, cli.datamodule)
         if directory in self.directories:
             raise ConfigError(f"{label}: shares the run directory {directory} with another split; name the split in it")

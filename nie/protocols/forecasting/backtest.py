@@ -33,7 +33,7 @@ from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
-from nie.protocols.splits import Splits, best_predictions, protocol_arguments, publish, run_checkpoint
+from nie.protocols.splits import Splits, best_predictions, check_folders, protocol_arguments, publish, run_checkpoint
 
 FORECASTS = "forecasts.csv.gz"
 
@@ -71,6 +71,7 @@ def backtest(experiment: Experiment, out: Optional[str] = None) -> dict[str, Any
     from the previous origin's best); print the table and write the result, with its provenance, beside
     the origins' folders and to ``out``. Returns the result."""
     started = time.perf_counter()
+    check_folders(experiment)
     probe = experiment.build()
     plan, schedule = plan_of(probe)
     name = "+".join(Path(c).stem for c in experiment.configs) or "config"  # a base and its patches: apart

@@ -36,7 +36,15 @@ from nie.protocols.importance.ensemble import (
     member_args,
     member_names,
 )
-from nie.protocols.splits import MetricTable, Splits, fold_table, protocol_arguments, publish, run_checkpoint
+from nie.protocols.splits import (
+    MetricTable,
+    Splits,
+    check_folders,
+    fold_table,
+    protocol_arguments,
+    publish,
+    run_checkpoint,
+)
 
 
 def cross_validate(experiment: Experiment, folds: Optional[list[int]] = None) -> Splits:
@@ -77,6 +85,7 @@ def member(args: list[str], source: str = "") -> Member:
 
     def build() -> Member:
         experiment = Experiment.from_argv(args)
+        check_folders(experiment)
         cli = experiment.build()
         checkpoint = run_checkpoint(cli)
         facts = MemberFacts(
