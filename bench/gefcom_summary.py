@@ -42,12 +42,15 @@ def entry(name: str, tasks: Sequence[float | None], benchmark: Sequence[float | 
 
 
 def backtest_entry(name: str, path: Path, benchmark: Sequence[float | None]) -> dict[str, Any]:
-    """A backtest's tasks, means and rating, its mean reliability gap, wall time and commit."""
+    """A backtest's tasks, means and rating, its mean reliability gap, wall time (a combination's: its
+    members' too) and commit."""
     result = json.loads(path.read_text())
     metrics, record = result["metrics"], result.get(PROVENANCE_KEY) or {}
     if len(metrics["pinball"]["folds"]) != len(benchmark):
         raise SystemExit(f"error: {path}: {len(metrics['pinball']['folds'])} origins, the leaderboard has 12 tasks")
     seconds = record.get("wall_seconds") or sum(metrics.get("fit_test_seconds", {}).get("folds", [0.0]))
+    for member in result.get("combination", {}).get("members", []):  # a combination costs its members too
+        seconds += backtest_entry(member, Path(member), benchmark)["minutes"] * 60
     return {
         **entry(name, metrics["pinball"]["folds"], benchmark),
         "source": str(path),
