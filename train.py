@@ -37,7 +37,7 @@ subcommands (python train.py <subcommand> --help gives each one's options):
                     configs/fb15k/ensembles/best.yaml --out ranking.json
   backtest    rolling-origin evaluation of a power config with a backtest: section:
                 python train.py backtest --config configs/gefcom2014/lstm_quantile.yaml \\
-                    --config configs/gefcom2014/backtest/gefcom2014_tasks.yaml --out backtest.json
+                    --config configs/gefcom2014/patches/gefcom2014_tasks.yaml --out backtest.json
   partition   a graph config's graph, inputs and fold split as DGL partitions (a run beyond one machine):
                 python train.py partition --config configs/demo.yaml --parts 2 --out parts/"""
 

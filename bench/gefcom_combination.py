@@ -7,7 +7,7 @@ python bench/gefcom_combination.py \\
                 results/backtest/gefcom2014_lightgbm_month_ahead.json \\
     --out results/backtest/gefcom2014_combination_month_ahead.json
 
-``--validation``: one single-origin backtest per member (``configs/gefcom2014/selection/lstm_q2_2014.yaml``'s
+``--validation``: one single-origin backtest per member (``configs/gefcom2014/patches/q2_2014.yaml``'s
 plan); each member's forecasts of that origin's validation window are predicted from its selected checkpoint
 (kept as ``val_forecasts.csv.gz`` beside its ``forecasts.csv.gz``) and the weight on the first member is the
 grid value (0, 0.1, ..., 1) with the lowest mean pinball loss there. The combination is used only if it beats

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from nie.core.config_roles import by_role, compositions, config_role, patch_targets
 from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
@@ -28,58 +29,53 @@ def test_print_config(workdir: Path, capsys: pytest.CaptureFixture) -> None:
     assert "nie.importance.GENI" in capsys.readouterr().out
 
 
-def config_args(path: Path) -> list[str]:
-    """``--config`` arguments for a shipped config; ``selection/<base>_<variant>.yaml`` patches ``<base>.yaml``,
-    a ``backtest/`` patch (for any power config) is read on the quantile LSTM."""
-    if path.parent.name == "backtest":
-        return ["--config", str(path.parent.parent / "lstm_quantile.yaml"), "--config", str(path)]
-    if path.parent.parent.name == "patches":  # interim, until configs/gefcom2014 follows fb15k's layout (17:15)
-        return ["--config", str(path.parents[2] / f"{path.parent.name}.yaml"), "--config", str(path)]
-    if path.parent.name == "patches":
-        return ["--config", str(path.parent.parent / "geni.yaml"), "--config", str(path)]
-    if path.parent.name != "selection":
-        return ["--config", str(path)]
-    return ["--config", str(path.parent.parent / f"{path.stem.split('_')[0]}.yaml"), "--config", str(path)]
+CONFIGS = ROOT / "configs"
+ROLES = by_role(CONFIGS)  # the one rule (nie/core/config_roles.py); a file in no place of the layout fails here
+READ = {path: yaml.safe_load(path.read_text()) or {} for paths in ROLES.values() for path in paths}
 
 
-def is_shared_part(path: Path) -> bool:
-    """A shared section or patch (no ``model``, not itself including a base): read through ``include``."""
-    config = yaml.safe_load(path.read_text())
-    patch = "patches" in (path.parent.name, path.parent.parent.name)
-    return (
-        path.parent.name not in ("selection", "backtest")
-        and not patch
-        and not {"model", "include", "ensemble"} & set(config)
-    )
+def test_every_config_file_is_in_a_place_of_the_layout() -> None:
+    assert sorted(p for paths in by_role(CONFIGS).values() for p in paths) == sorted(CONFIGS.rglob("*.yaml"))
 
 
-def is_ensemble(path: Path) -> bool:
-    return "ensemble" in yaml.safe_load(path.read_text())
-
-
-CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.yaml"))
-SHARED_PARTS = [p for p in CONFIGS if is_shared_part(p)]
-ENSEMBLES = [p for p in CONFIGS if is_ensemble(p)]
-
-
-def test_every_shared_part_is_included_by_an_experiment() -> None:
-    included = {
-        (p.parent / name).resolve() for p in CONFIGS for name in (yaml.safe_load(p.read_text()).get("include") or [])
+def test_every_config_holds_what_its_place_says() -> None:
+    """Parts are included by another config and name no task; ensembles hold only ``ensemble:``; patches name no
+    task or datamodule class (experiments, and patches after them, resolve to a whole config: parsed below)."""
+    included = {(p.parent / name).resolve() for p, config in READ.items() for name in config.get("include") or []}
+    classes = {
+        p: {section for section in ("model", "data") if "class_path" in (READ[p].get(section) or {})} for p in READ
     }
-    assert SHARED_PARTS and not [p for p in SHARED_PARTS if p.resolve() not in included]
+    assert ROLES["part"] and [p for p in ROLES["part"] if p.resolve() not in included or "model" in classes[p]] == []
+    assert ROLES["ensemble"] and [p for p in ROLES["ensemble"] if set(READ[p]) != {"ensemble"}] == []
+    assert ROLES["patch"] and [p for p in ROLES["patch"] if classes[p] or "ensemble" in READ[p]] == []
+
+
+def test_a_config_in_no_place_of_the_layout_is_refused(tmp_path: Path) -> None:
+    for name in ("fb/data.yaml", "fb/parts/data.yaml", "fb/patches/geni/long.yaml", "fb/geni.yaml", "fb/stray/x.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}\n")
+    assert config_role(tmp_path / "fb/parts/data.yaml", tmp_path) == "part"
+    assert patch_targets(tmp_path / "fb/patches/geni/long.yaml", tmp_path) == [tmp_path / "fb/geni.yaml"]
+    with pytest.raises(ValueError, match="stray/x.yaml: not a place for a config"):
+        by_role(tmp_path)
+    (tmp_path / "fb/patches/gat").mkdir()
+    with pytest.raises(ValueError, match="patches/gat/ names no experiment"):
+        patch_targets(tmp_path / "fb/patches/gat/x.yaml", tmp_path)
 
 
 @pytest.mark.parametrize(
-    "config", [p.relative_to(ROOT).as_posix() for p in CONFIGS if p not in SHARED_PARTS and p not in ENSEMBLES]
+    "configs", [" + ".join(p.relative_to(ROOT).as_posix() for p in paths) for paths in compositions(CONFIGS)]
 )
-def test_every_shipped_config_parses(config: str, capsys: pytest.CaptureFixture) -> None:
+def test_every_experiment_and_patch_resolves_to_a_whole_config(configs: str, capsys: pytest.CaptureFixture) -> None:
+    """Every experiment alone, every patch after each experiment its place says it applies to."""
     with pytest.raises(SystemExit) as exit_info:
-        run_train("fit", *config_args(ROOT / config), "--print_config")
+        run_train("fit", *[a for path in configs.split(" + ") for a in ("--config", path)], "--print_config")
     assert exit_info.value.code == 0, capsys.readouterr().err
-    assert "class_path" in capsys.readouterr().out
+    resolved = yaml.safe_load(capsys.readouterr().out)
+    assert resolved["model"]["class_path"] and resolved["data"]["class_path"]
 
 
-@pytest.mark.parametrize("config", [p.relative_to(ROOT).as_posix() for p in ENSEMBLES])
+@pytest.mark.parametrize("config", [p.relative_to(ROOT).as_posix() for p in ROLES["ensemble"]])
 def test_every_shipped_ensemble_has_members_that_parse(
     config: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -228,7 +228,7 @@ def check_command(words: list[str], done: set[str]) -> None:
 
 
 def gefcom_like_table(path: Path) -> None:
-    """Two generated stations in GEFCom2014's columns (configs/gefcom2014/data.yaml names them)."""
+    """Two generated stations in GEFCom2014's columns (configs/gefcom2014/parts/data.yaml names them)."""
     table = make_power_table(stations=2, days=40)
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"TIMESTAMP": table.time, "ZONEID": table.station, "POWER": table.power})

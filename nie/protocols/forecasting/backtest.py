@@ -1,7 +1,7 @@
 """``train.py backtest``: rolling-origin evaluation of a power configuration (the field's protocol).
 
     python train.py backtest --config configs/gefcom2014/lstm_quantile.yaml \\
-        --config configs/gefcom2014/backtest/gefcom2014_tasks.yaml [--out bt.json]
+        --config configs/gefcom2014/patches/gefcom2014_tasks.yaml [--out bt.json]
 
 The config's ``backtest:`` section (``BacktestPlan``) gives the origins. At each origin the model is
 fitted on the data before its validation span, chosen on that span, and tested on the span from the
