@@ -67,6 +67,15 @@ def run_train(*args: str) -> None:
     main(list(args))
 
 
+def refused_line(*args: str) -> str:
+    """Runs train.py with ``args`` and returns its refusal: one line starting ``error: ``."""
+    with pytest.raises(SystemExit) as stop:
+        run_train(*args)
+    message = str(stop.value.code)
+    assert message.startswith("error: ") and len(message.splitlines()) == 1, message
+    return message
+
+
 def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
 

@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, TINY, run_train
+from tests.conftest import DEMO, TINY, refused_line, run_train
 
 SHORT = [*TINY, "--trainer.max_epochs", "2"]
-
-
-def _refused(*args: str) -> str:
-    with pytest.raises(SystemExit) as raised:
-        run_train(*args)
-    message = str(raised.value)
-    assert message.startswith("error: ") and "\n" not in message, message
-    return message
 
 
 def _files() -> list[str]:
@@ -28,7 +20,7 @@ def _files() -> list[str]:
 def test_fanouts_of_another_length_than_the_layers_are_refused_before_anything_is_written(workdir: Path) -> None:
     pytest.importorskip("dgl")
     sampled = ["--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5]"]  # GENI of demo.yaml: 2 layers
-    message = _refused("fit", "--config", DEMO, *SHORT, *sampled)
+    message = refused_line("fit", "--config", DEMO, *SHORT, *sampled)
     assert message == (
         "error: data.fanouts has 1 entries but the network has 2 layers; "
         "set data.fanouts to 2 entries (neighbours per layer, -1 = all)"
@@ -61,7 +53,7 @@ def test_ctrl_c_during_fit_says_how_to_resume(workdir: Path, monkeypatch: pytest
 
 
 def test_select_on_a_score_no_candidate_logs_is_refused_before_training(workdir: Path) -> None:
-    message = _refused(
+    message = refused_line(
         "select", "--candidates", DEMO, *SHORT, "--folds", "0", "--metric", "val/ndcg@10", "--out", "ranking.json"
     )
     assert message == (

@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import DEMO, TINY, run_train
+from tests.conftest import DEMO, TINY, refused_line, run_train
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 CV = ["cv", "--config", DEMO, *TINY, "--folds", "0", "--trainer.max_epochs", "2"]
-
-
-def _refused(*args: str) -> str:
-    with pytest.raises(SystemExit) as stop:
-        run_train(*args)
-    message = str(stop.value.code)
-    assert message.startswith("error: ") and len(message.splitlines()) == 1, message
-    return message
 
 
 def _files(root: Path) -> set[Path]:
@@ -34,7 +26,7 @@ def test_a_damaged_cv_fold_record_is_one_line(workdir: Path, record: str) -> Non
     RUN.mkdir(parents=True)
     (RUN / "cv_fold.json").write_text(record)
     before = _files(workdir)
-    message = _refused(*CV)
+    message = refused_line(*CV)
     assert message.startswith(f"error: fold 0: {RUN / 'cv_fold.json'}: not a finished split's record"), message
     assert "--checkpoint.overwrite true" in message
     assert _files(workdir) == before  # refused before anything was fitted or written
@@ -51,28 +43,28 @@ def test_a_damaged_cv_fold_record_is_replaced_by_overwrite(workdir: Path) -> Non
 def test_a_checkpoint_root_that_is_a_file_is_one_line(workdir: Path, command: str) -> None:
     Path("taken").write_text("not a folder\n")
     args = [command, "--config", DEMO, *TINY, "--checkpoint.root", "taken/runs"]
-    message = _refused(*args, *(["--folds", "0"] if command == "cv" else []))
+    message = refused_line(*args, *(["--folds", "0"] if command == "cv" else []))
     assert message == "error: checkpoint.root taken/runs: taken is a file, not a folder"
     assert _files(workdir) == {Path("taken")}
 
 
 def test_a_logger_folder_that_cannot_be_made_is_one_line(workdir: Path) -> None:
     Path("taken").write_text("not a folder\n")
-    message = _refused("fit", "--config", DEMO, *TINY, "--trainer.logger.init_args.save_dir", "taken/logs")
+    message = refused_line("fit", "--config", DEMO, *TINY, "--trainer.logger.init_args.save_dir", "taken/logs")
     assert message == "error: trainer.logger save_dir taken/logs: taken is a file, not a folder"
     assert _files(workdir) == {Path("taken")}
 
 
 @pytest.mark.parametrize("argv", [[], ["fitt", "--config", DEMO]])
 def test_train_py_without_a_known_subcommand_names_all_eight(workdir: Path, argv: list[str]) -> None:
-    message = _refused(*argv)
+    message = refused_line(*argv)
     assert "fit, validate, test, predict, cv, select, backtest, partition (python train.py --help)" in message
     assert message.endswith("got 'fitt'") == bool(argv)
 
 
 def test_a_folder_of_other_settings_names_the_options_as_typed(workdir: Path) -> None:
     run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1")
-    message = _refused(
+    message = refused_line(
         "fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--model.init_args.weight_decay", "0.001"
     )
     assert "(weight_decay: 0.0005 there, 0.001 now)" in message

@@ -10,21 +10,13 @@ import pytest
 import yaml
 
 from datamodules.kg.synthetic import write_synthetic_graph
-from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
 from tests.power_data import make_power_table, write_power_config
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 SHORT = [*TINY, "--trainer.max_epochs", "2"]
 PROVENANCE = {"commit", "dirty", "config", "data", "versions", "machine", "wall_seconds"}
-
-
-def _refused(*args: str) -> str:
-    with pytest.raises(SystemExit) as raised:
-        run_train(*args)
-    message = str(raised.value)
-    assert message.startswith("error: ") and "\n" not in message, message
-    return message
 
 
 def _files(root: str | Path = "runs") -> dict[str, bytes]:
@@ -38,7 +30,7 @@ def test_a_run_refused_while_its_model_is_built_leaves_nothing(workdir: Path) ->
     network = {"class_path": "nie.importance.SKES"}
     skes.write_text(yaml.safe_dump({"model": {"init_args": {"network": network}}, "checkpoint": {"hparams": ["lr"]}}))
     args = ["fit", "--config", DEMO, "--config", str(skes), *SHORT]
-    message = _refused(*args, "--model.init_args.network.init_args.points", "0")
+    message = refused_line(*args, "--model.init_args.network.init_args.points", "0")
     assert "points must be at least 1, got 0" in message
     assert _files() == {}  # no config.yaml, settings.json or TensorBoard version
     run_train(*args)  # the corrected run is not refused as "other settings" by what the refused one left
@@ -56,7 +48,7 @@ def test_an_ensemble_refused_for_its_members_leaves_nothing(workdir: Path) -> No
     path.write_text(yaml.safe_dump(config))
     args = ["fit", "--config", str(path), "--trainer.max_epochs", "1"]
     for members in ("0", "-1"):
-        message = _refused(*args, "--model.init_args.network.init_args.members", members)
+        message = refused_line(*args, "--model.init_args.network.init_args.members", members)
         assert message == f"error: ForecasterEnsemble members must be at least 1, got {members}"
         assert _files() == {}
     run_train(*args, "--model.init_args.network.init_args.members", "2")  # into the folder the refused ones named
@@ -66,7 +58,7 @@ def test_an_ensemble_refused_for_its_members_leaves_nothing(workdir: Path) -> No
 def test_a_finished_run_is_not_replaced_silently(workdir: Path) -> None:
     run_train("fit", "--config", DEMO, *SHORT)
     before = _files()
-    message = _refused("fit", "--config", DEMO, *SHORT)
+    message = refused_line("fit", "--config", DEMO, *SHORT)
     assert message.startswith(f"error: {RUN} holds a run already (")
     assert "--ckpt_path last" in message and "--checkpoint.overwrite true" in message
     assert _files() == before  # every file of the finished run, TensorBoard's included, untouched
@@ -78,8 +70,8 @@ def test_a_finished_run_is_not_replaced_silently(workdir: Path) -> None:
     assert best.name.startswith("epoch=0-")
 
 
-def test_ckpt_path_last_with_nothing_to_resume_is_refused(workdir: Path) -> None:
-    message = _refused("fit", "--config", DEMO, *SHORT, "--ckpt_path", "last")
+def test_ckpt_path_last_with_nothing_to_resume_isrefused_line(workdir: Path) -> None:
+    message = refused_line("fit", "--config", DEMO, *SHORT, "--ckpt_path", "last")
     assert message.startswith(f"error: --ckpt_path last: no {RUN / 'last.ckpt'} to resume")
     assert "leave out --ckpt_path to start afresh" in message
     assert _files() == {}
@@ -112,12 +104,12 @@ def _backtest_config(folder: Path, table_seed: int = 0) -> str:
     return str(path)
 
 
-def test_a_backtest_rerun_with_another_configuration_is_refused(workdir: Path, capsys) -> None:
+def test_a_backtest_rerun_with_another_configuration_isrefused_line(workdir: Path, capsys) -> None:
     config = _backtest_config(workdir / "data")
     result = (run_train("backtest", "--config", config, "--out", "bt.json"), read_json("bt.json"))[1]
     assert PROVENANCE <= set(result["provenance"]) and result["provenance"]["data"]["data_fingerprint"]
     before = _files()
-    message = _refused("backtest", "--config", config, "--trainer.max_epochs", "2")
+    message = refused_line("backtest", "--config", config, "--trainer.max_epochs", "2")
     assert message.startswith("error: origin 2020-01-30 00:00:00: runs/backtest/power/")
     assert "holds a finished run of another configuration (cv_fold.json: trainer.max_epochs: 1 there, 2 now)" in message
     assert "--checkpoint.overwrite true" in message
@@ -134,7 +126,7 @@ def test_a_finished_split_is_read_back_by_its_recorded_settings(workdir: Path, c
     and its training's) are the config's; another score's k is refused naming it; how a run shows is no part."""
     cv = ["cv", "--config", DEMO, *SHORT, "--folds", "0"]
     run_train(*cv)
-    message = _refused(*cv, "--model.init_args.top_k", "50")
+    message = refused_line(*cv, "--model.init_args.top_k", "50")
     assert (
         f"fold 0: {RUN} holds a finished run of another configuration (cv_fold.json: top_k: 100 there, 50 now)"
         in message
@@ -186,9 +178,9 @@ def test_another_graph_meeting_a_run_folder_is_refused_before_anything_is_writte
     assert settings["data_fingerprint"] and settings["data_paths"] == {"root": str(first.resolve())}
     before = _files()
     other = ["--data.init_args.root", str(second)]
-    _other_data(_refused("fit", "--config", config, *QUIET, *other), first, second)
-    _other_data(_refused("cv", "--config", config, *QUIET, *other, "--folds", "0"), first, second)
-    _other_data(_refused("test", "--config", config, *QUIET, *other, "--ckpt_path", "best"), first, second)
+    _other_data(refused_line("fit", "--config", config, *QUIET, *other), first, second)
+    _other_data(refused_line("cv", "--config", config, *QUIET, *other, "--folds", "0"), first, second)
+    _other_data(refused_line("test", "--config", config, *QUIET, *other, "--ckpt_path", "best"), first, second)
     Path("other.yaml").write_text(Path(config).read_text().replace(str(first), str(second)))
     with pytest.raises(SystemExit) as raised:
         predict_main(["--ckpt", str(run / "last.ckpt"), "--config", "other.yaml", "--out", "p.csv"])
@@ -198,21 +190,21 @@ def test_another_graph_meeting_a_run_folder_is_refused_before_anything_is_writte
     assert (Path("runs/geni/second/fold0/lr0.005-heads4") / "last.ckpt").is_file()
 
 
-def test_a_cv_folder_read_back_for_another_graph_is_refused(workdir: Path) -> None:
+def test_a_cv_folder_read_back_for_another_graph_isrefused_line(workdir: Path) -> None:
     config, first, second = _two_graphs(workdir)
     run_train("cv", "--config", config, *QUIET, "--folds", "0", "--out", "cv.json")
     before = _files()
     other = ["--data.init_args.root", str(second), "--folds", "0"]
-    _other_data(_refused("cv", "--config", config, *QUIET, *other), first, second)
+    _other_data(refused_line("cv", "--config", config, *QUIET, *other), first, second)
     assert _files() == before
 
 
-def test_another_series_file_meeting_a_backtest_is_refused(workdir: Path) -> None:
+def test_another_series_file_meeting_a_backtest_isrefused_line(workdir: Path) -> None:
     config = _backtest_config(workdir / "first")
     other = _backtest_config(workdir / "second", table_seed=1)  # same settings, other numbers
     run_train("backtest", "--config", config)
     before = _files()
-    message = _refused("backtest", "--config", config, "--data.init_args.path", str(workdir / "second/series.csv"))
+    message = refused_line("backtest", "--config", config, "--data.init_args.path", str(workdir / "second/series.csv"))
     assert (
         message.startswith("error: runs/backtest/power/") and "holds a run made from other data (series at " in message
     )
