@@ -46,6 +46,29 @@ def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, name: str) -> No
     assert sorted(torch.cat(seen).tolist()) == sorted(full.split.test.tolist())  # every test node, once
 
 
+def test_evaluation_batch_size_changes_no_prediction(tmp_path: Path) -> None:
+    """Evaluation takes every neighbour, so one batch of all test nodes predicts what batches of 7 do."""
+    small = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=7)
+    large = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=10_000)
+    torch.manual_seed(0)
+    net = exported_networks()["GENI"](small.spec, num_layers=2).eval()
+    with torch.no_grad():
+        batches = [(b.output_nodes, split_outputs(net(b))[0]) for b in small.test_dataloader()]
+        (whole,) = [(b.output_nodes, split_outputs(net(b))[0]) for b in large.test_dataloader()]
+    assert len(batches) > 1 and all(len(nodes) <= 7 for nodes, _ in batches)
+    by_node = dict(zip(whole[0].tolist(), whole[1]))
+    for nodes, scores in batches:
+        torch.testing.assert_close(scores, torch.stack([by_node[n] for n in nodes.tolist()]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"eval_batch_size": 0, "batch_size": 8, "fanouts": [3, 3]}, {"eval_batch_size": 8}]
+)
+def test_bad_evaluation_batch_size_is_one_line(tmp_path: Path, arguments: dict) -> None:
+    with pytest.raises(ConfigError, match="data.eval_batch_size"):
+        _datamodule(tmp_path, **arguments)
+
+
 def test_training_batches_hold_only_training_seeds(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path, batch_size=50, fanouts=[3, 3])
     train = set(dm.split.train.tolist())

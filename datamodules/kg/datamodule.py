@@ -125,8 +125,15 @@ def _labels(batch: GraphBatch) -> torch.Tensor:
 GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
 
 
-def check_arguments(batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend) -> None:
+def check_arguments(
+    batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend, eval_batch_size: Optional[int] = None
+) -> None:
     """Refuse, in one line each, argument combinations the datamodule cannot serve."""
+    if eval_batch_size is not None and (batch_size is None or eval_batch_size < 1):
+        raise ConfigError(
+            f"data.eval_batch_size={eval_batch_size}: expected a number >= 1 with data.batch_size set "
+            "(a full-batch run evaluates the whole graph at once)"
+        )
     if batch_size is not None and not fanouts:
         raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
     if batch_size is not None and backend == "torch":
@@ -144,7 +151,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
 
     def __init__(self, **arguments: Any) -> None:
         h = GraphDataSettings(**arguments)
-        check_arguments(h.batch_size, h.fanouts, h.backend)
+        check_arguments(h.batch_size, h.fanouts, h.backend, h.eval_batch_size)
         super().__init__()
         # an explicit dict: every argument, defaults too (subclasses pass them through **kwargs)
         self.save_hyperparameters(h.values())
@@ -366,7 +373,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             self.full_graph,
             self.labels,
             fanouts if training else [-1] * len(fanouts),
-            h.batch_size,
+            h.batch_size if training else h.eval_batch_size or h.batch_size,
             shuffle=training,
             drop_last=training and h.drop_last,
             use_ddp=training and world > 1,

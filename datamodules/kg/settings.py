@@ -39,6 +39,9 @@ class GraphDataSettings(Settings):
             labeled training nodes per step with neighbour sampling (seeds are training nodes,
             unlabeled nodes still appear as neighbours). Evaluation then samples full neighbourhoods.
         fanouts: neighbours sampled per layer (-1 = all), one entry per network layer.
+        eval_batch_size: nodes per validation, test and prediction batch of a sampled run (default
+            ``batch_size``). Evaluation takes every neighbour, so the outputs do not depend on it; larger
+            batches share their two-hop neighbourhoods and cost fewer passes over the graph.
         drop_last: drop the last, smaller training batch (keeps every batch large enough for a
             listwise loss over ``ltr_list_size`` nodes).
         pretraining: a pre-training stage run per fold on this fold's training labels only, whose
@@ -70,6 +73,7 @@ class GraphDataSettings(Settings):
     seed: int = 0
     batch_size: Optional[int] = None
     fanouts: Optional[list[int]] = None
+    eval_batch_size: Optional[int] = None
     drop_last: bool = True
     pretraining: Optional[NodePretraining] = None
     backend: Backend = "auto"

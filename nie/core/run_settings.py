@@ -30,6 +30,7 @@ UNRECORDED = (
     "semantic_pickle",
     "cache_dir",
     "num_workers",
+    "eval_batch_size",
     "backend",
     "eval_stride",
     "test_end",
