@@ -21,7 +21,8 @@ gradient_clipping: {{max_norm: null}}
 def fit_with_patience(workdir: Path, patience: int) -> Path:
     patch = workdir / f"patience{patience}.yaml"
     patch.write_text(PATCH.format(patience=patience))
-    before = set(Path("runs/tensorboard").glob("version_*"))
+    logs = Path(f"runs/patience{patience}/tensorboard")  # the logger follows checkpoint.root
+    before = set(logs.glob("version_*"))
     run_train(
         "fit",
         "--config",
@@ -36,7 +37,7 @@ def fit_with_patience(workdir: Path, patience: int) -> Path:
         "--checkpoint.root",
         f"runs/patience{patience}",  # patience does not name the run folder: each run its own root
     )
-    (logdir,) = set(Path("runs/tensorboard").glob("version_*")) - before
+    (logdir,) = set(logs.glob("version_*")) - before
     return logdir
 
 
