@@ -77,7 +77,8 @@ def members(paths: list[Path]) -> list[dict[str, Any]]:
 def choose(args: argparse.Namespace) -> dict[str, Any]:
     """The weight (and whether to recalibrate) from the members' forecasts of the validation origin."""
     kept = [m["forecasts"][0] for m in members(args.validation)]
-    rows, a, b = aligned(*(validation_forecasts(k) for k in kept), "validation forecasts")
+    first, second = (validation_forecasts(k) for k in kept)
+    rows, a, b = aligned(first, second, "validation forecasts")
     levels, actual = levels_of(level_columns(rows)), rows["actual"].to_numpy(np.float64)
     grid = weight_scores(a, b, actual, levels, GRID)
     best = min(grid, key=lambda w: (grid[w], w))
@@ -107,7 +108,8 @@ def combine_origin(kept: list[str], choice: dict[str, Any], origin: str) -> tupl
     levels, weight = levels_of(columns), choice["weight_first"]
     combined = quantile_average(a, b, weight)
     if choice["calibration"]:
-        fit_rows, fit_a, fit_b = aligned(*(validation_forecasts(k) for k in kept), f"origin {origin} validation")
+        first, second = (validation_forecasts(k) for k in kept)
+        fit_rows, fit_a, fit_b = aligned(first, second, f"origin {origin} validation")
         fit = quantile_average(fit_a, fit_b, weight)
         combined = recalibrate(fit, fit_rows["actual"].to_numpy(np.float64), combined, levels)
     table = rows.copy()

@@ -96,7 +96,8 @@ def network_and_loss(dm, model: str, num_layers: int, models_together: int):
 
     if model == "pregat":
         return licap_step(dm)
-    build = dglnn_rgcn if NETWORKS[model] is None else getattr(nie.importance, NETWORKS[model])
+    name = NETWORKS[model]
+    build = dglnn_rgcn if name is None else getattr(nie.importance, name)
     options = dict(OPTIONS.get(model, {}))
     if models_together > 1:  # k models' message passing as one network with k times the heads
         options["heads"] = HEADS[model] * models_together
@@ -137,7 +138,7 @@ def epoch_seconds(net, step_loss, dm, sampled: bool, epochs: int, device, profil
             if device.type == "cuda":
                 torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    if profile:
+    if profile and prof is not None:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15), file=sys.stderr)
     return times
 
