@@ -1,8 +1,8 @@
 """How cost grows with the graph and with the fleet: seconds and peak RSS per step on generated data.
 
     python bench/scale.py --sizes 10000 100000 1000000 --out results/scale/graphs.json [--work runs/scale]
-    python bench/scale.py --sizes 10000 100000 1000000 10000000 --modes sampled --epoch-batches 100 \\
-        --predict-batches 100 --work /work/scale_work --out results/scale/graphs.json
+    python bench/scale.py --sizes 10000 100000 1000000 10000000 --modes sampled --eval-batch-size 1000000 \\
+        --work /work/scale_work --out results/scale/graphs.json --figure results/scale/graphs.png
     python bench/scale.py --fleets 10 100 2000 --out results/scale/fleets.json
 
 Each size is a graph from the project's generator (``datamodules/kg/synthetic.py``: heavy-tailed
@@ -17,10 +17,12 @@ and reports each one's seconds and the process's peak RSS at its end:
   kernels; ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
 * ``predict``: scores for every node, the network in eval mode as ``predict.py`` runs it (dropout off).
-  Sampled prediction takes every neighbour (``data.fanouts`` are for training), so each batch of
-  ``--batch-size`` nodes brings its whole two-hop in-neighbourhood; ``--predict-batches N`` times the first
-  N batches and extrapolates to all of them (the row keeps both counts), as the fleets' epochs are;
-  ``--epoch-batches N`` does the same for the sampled epoch.
+  Sampled prediction takes every neighbour (``data.fanouts`` are for training), so each batch brings its
+  whole two-hop in-neighbourhood: ``--eval-batch-size`` (``data.eval_batch_size``; default
+  ``--batch-size``) sets its nodes, and larger batches share their neighbourhoods (same outputs).
+  By default both the epoch and the prediction are timed whole. For exploration only,
+  ``--predict-batches N`` / ``--epoch-batches N`` time the first N batches and extrapolate to all of them:
+  such a row says so (``extrapolated``: the steps, and ``*_batches``: timed and all).
   ``--full-batch-up-to`` caps the sizes that also run full batch.
 
 Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two NWP covariates
@@ -29,8 +31,10 @@ Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two
 ``--batches`` LSTM training steps of 128 windows (the GEFCom configuration's network), with the
 epoch's time extrapolated from them (an epoch of 2,000 stations would take hours on two cores).
 
-Growth exponents (the slope of log seconds on log nodes between the two largest sizes run) go with
-the rows; ``--figure`` draws the log-log curves.
+Growth exponents go with the rows: ``exponents``, the slope of log seconds on log nodes between the two
+largest sizes run, and ``exponents_from``, between ``--exponents-from`` nodes (default 10^5, the issue's
+span) and the largest; ``--figure`` draws the log-log curves. ``--load`` records what else ran on the
+machine meanwhile (two shared cores: the times depend on it); each row records the threads it used.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ from typing import Any
 
 import numpy as np
 
+from nie.core.provenance import PROVENANCE_KEY, provenance  # imported first: the commit the run started at
+
 STEPS = ("load", "features", "epoch", "predict")
 
 
@@ -66,7 +72,15 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
-def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache: Path, limits: dict[str, int]) -> dict:
+def measure(
+    folder: Path,
+    mode: str,
+    batch_size: int,
+    fanouts: list[int],
+    cache: Path,
+    limits: dict[str, int],
+    eval_batch_size: int | None = None,
+) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
     import torch.nn.functional as F
@@ -75,7 +89,7 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     from datamodules import KnowledgeGraphDataModule
     from nie.importance import GENI
 
-    row: dict = {}
+    row: dict = {"threads": torch.get_num_threads()}
 
     def timed(step: str, function):
         def wrapper(*args, **kwargs):
@@ -89,7 +103,7 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
     # patched where the datamodule looks them up (its module namespace), so the steps time themselves
     kg.load_graph = timed("load", kg.load_graph)  # type: ignore[attr-defined]
     kg.build_features = timed("features", kg.build_features)  # type: ignore[attr-defined]
-    sampled = dict(batch_size=batch_size, fanouts=fanouts) if mode == "sampled" else {}
+    sampled = dict(batch_size=batch_size, fanouts=fanouts, eval_batch_size=eval_batch_size) if mode == "sampled" else {}
     dm = KnowledgeGraphDataModule(
         root=str(folder),
         features=["structural"],
@@ -126,8 +140,12 @@ def measure(folder: Path, mode: str, batch_size: int, fanouts: list[int], cache:
 
     timed("epoch", epoch)()
     timed("predict", predict)()
-    for step in ("epoch", "predict"):  # the first batches' time, extrapolated to all
-        row[step]["seconds"] *= row[f"{step}_batches"]["all"] / row[f"{step}_batches"]["timed"]
+    row["extrapolated"] = []
+    for step in ("epoch", "predict"):  # only with --epoch-batches/--predict-batches: the first batches' time
+        batches = row[f"{step}_batches"]
+        if batches["timed"] < batches["all"]:
+            row[step]["seconds"] *= batches["all"] / batches["timed"]
+            row["extrapolated"].append(step)
     return row
 
 
@@ -218,14 +236,16 @@ def data_mib(dm: Any) -> dict:
     return {"raw_numbers": raw / 2**20, "held": held / 2**20}
 
 
-def exponents(rows: list[dict], size: str) -> dict:
-    """Per (mode, step): the slope of log seconds on log ``size`` between the two largest sizes measured."""
+def exponents(rows: list[dict], size: str, smallest: int | None = None) -> dict:
+    """Per (mode, step): the slope of log seconds on log ``size`` from the second largest size measured
+    (or from ``smallest``, where measured) to the largest."""
     slopes: dict = {}
     for mode in sorted({r["mode"] for r in rows}):
         for step in STEPS:
             points = sorted((r[size], r[step]["seconds"]) for r in rows if r["mode"] == mode and step in r)
-            if len(points) >= 2:
-                (n0, s0), (n1, s1) = points[-2:]
+            start = [p for p in points if p[0] == smallest] if smallest is not None else points[-2:-1]
+            if len(points) >= 2 and start and start[0] != points[-1]:
+                (n0, s0), (n1, s1) = start[0], points[-1]
                 slopes[f"{mode} {step}"] = round(float(np.log(s1 / s0) / np.log(n1 / n0)), 2)
     return slopes
 
@@ -257,11 +277,28 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
     command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
     command += ["--predict-batches", str(args.predict_batches), "--epoch-batches", str(args.epoch_batches)]
+    command += [] if args.eval_batch_size is None else ["--eval-batch-size", str(args.eval_batch_size)]
     command += [*extra]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{' '.join(extra)}: failed\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    """One line for a count that cannot be: sizes and batch sizes >= 1, batches timed >= 0 (0: all)
+    (``--fanouts``: the datamodule checks them, -1 meaning every neighbour)."""
+    from nie.core.errors import ConfigError
+
+    positive = {"--batch-size": [args.batch_size], "--eval-batch-size": [args.eval_batch_size]}
+    positive |= {"--sizes": args.sizes, "--fleets": args.fleets or []}
+    for option, values in positive.items():
+        for value in values:
+            if value is not None and value < 1:
+                raise ConfigError(f"{option} {value}: expected a number >= 1")
+    for option, value in (("--predict-batches", args.predict_batches), ("--epoch-batches", args.epoch_batches)):
+        if value < 0:
+            raise ConfigError(f"{option} {value}: expected a number >= 0 (0: every batch)")
 
 
 def main() -> None:
@@ -272,8 +309,17 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=["full-batch", "sampled"], default=["full-batch", "sampled"])
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
-    parser.add_argument("--predict-batches", type=int, default=0, help="prediction batches timed (0: all)")
-    parser.add_argument("--epoch-batches", type=int, default=0, help="sampled training batches timed (0: all)")
+    parser.add_argument(
+        "--eval-batch-size", type=int, help="nodes per sampled prediction batch (default: --batch-size)"
+    )
+    parser.add_argument(
+        "--predict-batches", type=int, default=0, help="prediction batches timed (0: all; else extrapolated)"
+    )
+    parser.add_argument(
+        "--epoch-batches", type=int, default=0, help="sampled training batches timed (0: all; else extrapolated)"
+    )
+    parser.add_argument("--exponents-from", type=int, default=100_000, help="smallest size of exponents_from")
+    parser.add_argument("--load", default="", help="what else ran on the machine meanwhile (recorded)")
     parser.add_argument("--full-batch-up-to", type=int, help="largest graph also run full batch (default: all)")
     parser.add_argument("--fleets", type=int, nargs="+", help="station counts (instead of graphs)")
     parser.add_argument("--years", type=int, default=2)
@@ -290,13 +336,16 @@ def main() -> None:
         else:  # each mode computes the features itself
             with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
                 limits = {"epoch": args.epoch_batches, "predict": args.predict_batches}
-                row = measure(args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits)
+                row = measure(
+                    args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits, args.eval_batch_size
+                )
         print(json.dumps(row))
         return
     from nie.core.errors import ConfigError
     from nie.core.io import check_writable
 
     try:
+        check_counts(args)
         for path, option in ((args.out, "--out"), (args.figure, "--figure")):
             if path is not None:
                 check_writable(path, option)
@@ -315,10 +364,8 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     result: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {platform.system()}"}
-    result["rows"] = rows
-    result["exponents"] = exponents(rows, size)
-    from nie.core.provenance import PROVENANCE_KEY, provenance
-
+    result |= {"load": args.load, "rows": rows, "exponents": exponents(rows, size)}
+    result["exponents_from"] = {size: args.exponents_from, "slopes": exponents(rows, size, args.exponents_from)}
     config = {
         key: value if isinstance(value, (int, list, type(None))) else str(value) for key, value in vars(args).items()
     }

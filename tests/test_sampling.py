@@ -3,6 +3,8 @@ what full-batch does) and the typed settings it reads its arguments through."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,20 @@ def test_typed_settings_follow_hparams(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path, fold=2)
     dm.hparams.fold = 3  # read afresh: the settings follow hparams
     assert dm.settings.fold == 3 and dm.settings.dataset == "synthetic" and dm.settings.root == str(dm.folder)
+
+
+@pytest.mark.parametrize(
+    "option, value", [("--eval-batch-size", "0"), ("--eval-batch-size", "-5"), ("--predict-batches", "-1")]
+)
+def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str, value: str) -> None:
+    """bench/scale.py refuses before generating anything (run as a script: tests never import the benches)."""
+    script = Path(__file__).resolve().parents[1] / "bench" / "scale.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--sizes", "50", "--work", str(tmp_path), option, value],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and not list(tmp_path.iterdir())
+    assert done.stderr.strip() == f"error: {option} {value}: " + (
+        "expected a number >= 0 (0: every batch)" if option == "--predict-batches" else "expected a number >= 1"
+    )
