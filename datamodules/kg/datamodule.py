@@ -115,13 +115,6 @@ class OneBatch(Dataset[GraphBatch]):
         return self.batch
 
 
-def _labels(batch: GraphBatch) -> torch.Tensor:
-    """The labels of a stage's batch (stage batches always carry them)."""
-    if batch.labels is None:
-        raise RuntimeError("a stage batch without labels")
-    return batch.labels
-
-
 GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
 
 
@@ -280,14 +273,9 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
     ) -> dict[str, GraphBatch]:
         """The full-graph batch of each stage, supervising that stage's nodes (``predict``: every node); training
         also names the nodes without labels."""
-        all_nodes = torch.arange(num_nodes)
-        batches = {}
-        for name, ids in (
-            ("train", split.train),
-            ("val", split.val),
-            ("test", split.test),
-            ("predict", np.arange(num_nodes)),
-        ):
+        all_nodes, batches = torch.arange(num_nodes), {}
+        stages = {"train": split.train, "val": split.val, "test": split.test, "predict": np.arange(num_nodes)}
+        for name, ids in stages.items():
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))
             batches[name] = GraphBatch([g], x, all_nodes, in_degree, index, self.labels[index], x_semantic)
         batches["train"].unlabeled_index = torch.from_numpy(split.unlabeled.astype(np.int64))
@@ -345,7 +333,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
     def stage_labels(self, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Node ids and labels of one split of this fold (``train``, ``val`` or ``test``)."""
         batch = self._batches[stage]
-        return batch.output_nodes[batch.target_index], _labels(batch)
+        return batch.output_nodes[batch.target_index], batch.target_labels()
 
     # ------------------------------------------------------------- dataloaders
     def _loader(self, stage: str) -> Iterable[GraphBatch]:
@@ -362,7 +350,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             batch = replace(
                 batch,
                 target_index=batch.target_index[rank::world],
-                labels=_labels(batch)[rank::world],
+                labels=batch.target_labels()[rank::world],
                 unlabeled_index=unlabeled,
             )
         if h.batch_size is None:
@@ -407,7 +395,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return replace(
             self._device_cache[key],
             target_index=batch.target_index.to(device),
-            labels=_labels(batch).to(device),
+            labels=batch.target_labels().to(device),
             unlabeled_index=None if batch.unlabeled_index is None else batch.unlabeled_index.to(device),
         )
 
@@ -465,20 +453,9 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
         kwargs["dataset"] = kwargs.get("dataset") or "synthetic"
         super().__init__(root=str(folder), cache_dir=cache_dir, **kwargs)
         self.folder = folder
-        self.generator_args: dict[str, Any] = dict(
-            num_nodes=num_nodes,
-            num_relations=num_relations,
-            avg_degree=avg_degree,
-            seed=graph_seed,
-            isolated_nodes=isolated_nodes,
-        )
-        self.hparams.update(
-            num_nodes=num_nodes,
-            num_relations=num_relations,
-            avg_degree=avg_degree,
-            graph_seed=graph_seed,
-            isolated_nodes=isolated_nodes,
-        )
+        shape = dict(num_nodes=num_nodes, num_relations=num_relations, avg_degree=avg_degree)
+        self.generator_args: dict[str, Any] = dict(shape, seed=graph_seed, isolated_nodes=isolated_nodes)
+        self.hparams.update(shape, graph_seed=graph_seed, isolated_nodes=isolated_nodes)
 
     @override
     def prepare_data(self) -> None:
