@@ -84,13 +84,8 @@ class ForecastErrors(Metric):
         overall_capacity = (
             None if capacity is None else (capacity[seen] * self.count[seen]).sum() / self.count[seen].sum()
         )
-        overall = self._scores(
-            self.abs_error.sum(),
-            self.sq_error.sum(),
-            self.sq_error_persistence.sum(),
-            self.count.sum(),
-            overall_capacity,
-        )
+        sums = (state.sum() for state in (self.abs_error, self.sq_error, self.sq_error_persistence, self.count))
+        overall = self._scores(*sums, overall_capacity)
         self._warn_undefined(per_station, seen)
         results = {k: v.float() for k, v in overall.items()}
         for i, name in enumerate(self.station_names):

@@ -14,13 +14,13 @@ import torch  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from nie.forecasting.combination import level_columns  # noqa: E402
 from nie.forecasting.quantiles import QuantileReliability, central_intervals  # noqa: E402
 
 
 def quantile_columns(table: pd.DataFrame) -> dict[float, str]:
     """The table's ``q<level>`` columns by level, in increasing order."""
-    columns = {float(column[1:]): column for column in table.columns if column.startswith("q")}
-    return dict(sorted(columns.items()))
+    return {float(column[1:]): column for column in level_columns(table)}
 
 
 def table_reliability(table: pd.DataFrame) -> tuple[list[float], dict[str, npt.NDArray[np.float64]], dict[str, int]]:
@@ -42,20 +42,12 @@ def reliability_panel(ax: Axes, table: pd.DataFrame) -> None:
     over producing hours (actual > 0; its largest distance from the diagonal in the legend), with the
     diagonal a calibrated forecast follows."""
     levels, shares, counts = table_reliability(table)
-    marker = "o" if len(levels) <= 20 else None
+    line = {"marker": "o" if len(levels) <= 20 else None, "markersize": 3, "linewidth": 1}
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
-    ax.plot(levels, shares["all"], marker=marker, markersize=3, color="tab:blue", linewidth=1, label="all hours")
+    ax.plot(levels, shares["all"], color="tab:blue", label="all hours", **line)
     if counts["producing"]:
         gap = float(np.abs(shares["producing"] - np.asarray(levels)).max())
-        ax.plot(
-            levels,
-            shares["producing"],
-            marker=marker,
-            markersize=3,
-            color="tab:orange",
-            linewidth=1,
-            label=f"producing hours (gap {gap:.2f})",
-        )
+        ax.plot(levels, shares["producing"], color="tab:orange", label=f"producing hours (gap {gap:.2f})", **line)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal", adjustable="box")
@@ -87,15 +79,9 @@ def forecast_week_figure(table: pd.DataFrame, week_start: pd.Timestamp | None = 
         week = week.sort_values("target_time")
         ax.plot(week["target_time"], week["actual"], label="actual", color="black", linewidth=1)
         if band:
-            ax.fill_between(
-                week["target_time"],
-                week[columns[band[0]]],
-                week[columns[band[1]]],
-                color="tab:orange",
-                alpha=0.25,
-                linewidth=0,
-                label=f"{100 * band[0]:g}–{100 * band[1]:g} %",
-            )
+            low, high = week[columns[band[0]]], week[columns[band[1]]]
+            label = f"{100 * band[0]:g}–{100 * band[1]:g} %"
+            ax.fill_between(week["target_time"], low, high, color="tab:orange", alpha=0.25, linewidth=0, label=label)
         ax.plot(week["target_time"], week["forecast"], label="forecast", color="tab:orange", linewidth=1)
         ax.set_ylabel(f"station {station}")
     axes[0].legend(loc="upper right")

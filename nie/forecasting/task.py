@@ -132,12 +132,9 @@ class PowerForecastTask(BaseTask):
         forecast: Tensor = self.network(batch)
         return forecast
 
-    def to_original(self, forecast: Tensor) -> Tensor:
-        return self.spec.to_power(forecast)
-
     def power_forecast(self, batch: PowerBatch) -> Tensor:
         """The forecast in power units, fixed at 0 where the data's daylight rule says the sun is down."""
-        forecast = self.to_original(self(batch))
+        forecast = self.spec.to_power(self(batch))
         daylight = batch.daylight if forecast.dim() == 2 else batch.daylight.unsqueeze(-1)
         return forecast * daylight
 
