@@ -84,8 +84,10 @@ class ForecastErrors(Metric):
         overall_capacity = (
             None if capacity is None else (capacity[seen] * self.count[seen]).sum() / self.count[seen].sum()
         )
-        sums = (state.sum() for state in (self.abs_error, self.sq_error, self.sq_error_persistence, self.count))
-        overall = self._scores(*sums, overall_capacity)
+        abs_error, sq, sq_persistence, count = (
+            s.sum() for s in (self.abs_error, self.sq_error, self.sq_error_persistence, self.count)
+        )
+        overall = self._scores(abs_error, sq, sq_persistence, count, overall_capacity)
         self._warn_undefined(per_station, seen)
         results = {k: v.float() for k, v in overall.items()}
         for i, name in enumerate(self.station_names):

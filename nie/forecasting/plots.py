@@ -3,6 +3,8 @@ for quantile forecasts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -42,7 +44,7 @@ def reliability_panel(ax: Axes, table: pd.DataFrame) -> None:
     over producing hours (actual > 0; its largest distance from the diagonal in the legend), with the
     diagonal a calibrated forecast follows."""
     levels, shares, counts = table_reliability(table)
-    line = {"marker": "o" if len(levels) <= 20 else None, "markersize": 3, "linewidth": 1}
+    line: dict[str, Any] = {"marker": "o" if len(levels) <= 20 else None, "markersize": 3, "linewidth": 1}
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
     ax.plot(levels, shares["all"], color="tab:blue", label="all hours", **line)
     if counts["producing"]:
