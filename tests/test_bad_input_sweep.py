@@ -18,7 +18,7 @@ import pytest
 
 from datamodules.kg.features import build_features
 from datamodules.kg.io import load_graph
-from datamodules.power.table import parse_times, read_table, station_series
+from datamodules.power.table import Columns, parse_times, read_table, station_series
 from nie.core.errors import DataError
 from nie.core.io import atomic_path, write_json
 from tests.conftest import run_train
@@ -93,9 +93,8 @@ def _power_csv(tmp_path: Path, table: pd.DataFrame | None = None) -> Path:
 
 
 def _series(table: pd.DataFrame, **kwargs: object):
-    return station_series(
-        table, "series.csv", "time", "station", "power", ["irradiance", "temperature"], [], [], "1h", **kwargs
-    )
+    columns = Columns("time", "station", "power", ["irradiance", "temperature"], [], [])
+    return station_series(table, "series.csv", columns, "1h", **kwargs)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_gzip", "empty"])

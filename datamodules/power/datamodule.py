@@ -19,7 +19,7 @@ from datamodules.common import already_batched, dataset_name
 from datamodules.power.covariates import SolarOptions, geometry, neighbours, night_census
 from datamodules.power.features import cyclic_features, deaccumulate, fit_scaler
 from datamodules.power.settings import PowerDataSettings
-from datamodules.power.table import StationSeries, clip_negative_targets, read_table, station_series
+from datamodules.power.table import Columns, StationSeries, clip_negative_targets, read_table, station_series
 from datamodules.power.windows import WindowCensus, WindowDataset, window_census
 from nie.core.distributed import process_share
 from nie.core.errors import ConfigError, DataError
@@ -27,7 +27,6 @@ from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
 from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, forward_target
 
-STAGES = ("train", "val", "test")
 PERIODS = ("train_start", "val_start", "test_start", "test_end")  # where windows are cut, not what is read
 
 
@@ -98,21 +97,9 @@ class PowerDataModule(pl.LightningDataModule):
         h = self.settings
         static = list(h.static_columns or []) + ([h.capacity_column] if h.capacity_column else [])
         known, past = list(h.known_covariates or []), list(h.past_covariates or [])
-        table = read_table(h.path, [h.time_column, h.station_column, h.target_column, *known, *past, *static])
-        series = station_series(
-            table,
-            h.path,
-            h.time_column,
-            h.station_column,
-            h.target_column,
-            known,
-            past,
-            static,
-            h.frequency,
-            time_format=h.time_format,
-            timezone=h.timezone,
-            stations=h.stations,
-        )
+        columns = Columns(h.time_column, h.station_column, h.target_column, known, past, static)
+        table = read_table(h.path, [columns.time, columns.station, *columns.values()])
+        series = station_series(table, h.path, columns, h.frequency, h.time_format, h.timezone, h.stations)
         clipped = clip_negative_targets(series, h.path, h.target_column, h.negative_power, h.negative_tolerance)
         for station, count in clipped.items():
             if count:

@@ -30,6 +30,23 @@ class StationSeries:
     static: npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class Columns:
+    """What the table's columns hold: ``data.time_column``, ``station_column``, ``target_column``,
+    ``known_covariates``, ``past_covariates`` and ``static_columns`` (capacity_column last)."""
+
+    time: str
+    station: str
+    target: str
+    known: list[str]
+    past: list[str]
+    static: list[str]
+
+    def values(self) -> list[str]:
+        """The numeric columns, each once (a column named twice is read once)."""
+        return list(dict.fromkeys([self.target, *self.known, *self.past, *self.static]))
+
+
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """The table, only ``columns`` of it when given (the others are never parsed: a fleet's file may hold
     many more than a run reads); a listed column the file lacks is reported by ``station_series``."""
@@ -178,12 +195,7 @@ def check_numbers(table: pd.DataFrame, columns: list[str], path: str | Path) -> 
 def station_series(
     table: pd.DataFrame,
     path: str | Path,
-    time: str,
-    station: str,
-    target: str,
-    known: list[str],
-    past: list[str],
-    static: list[str],
+    columns: Columns,
     frequency: str,
     time_format: str | None = None,
     timezone: str | None = None,
@@ -191,35 +203,31 @@ def station_series(
 ) -> list[StationSeries]:
     """Validate the rows of the selected ``stations`` (default all) and split them into per-station
     series on a ``frequency`` grid."""
-    needed = [time, station, target, *known, *past, *static]
-    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    values = columns.values()
+    missing = [c for c in dict.fromkeys([columns.time, columns.station, *values]) if c not in table.columns]
     if missing:
         present = list(table.columns)
         raise DataError(f"{path}: missing column(s) {missing}; of the columns the config names, it has {present}")
     if stations:  # only the selected stations' rows are checked: another station's faults are not this run's
-        table = _select_stations(table, path, station, stations)
-    times = parse_times(table[time], path, time_format, timezone)  # beside the table: no copy of it
-    values = list(dict.fromkeys([target, *known, *past, *static]))  # a column named twice is read once
+        table = _select_stations(table, path, columns.station, stations)
+    times = parse_times(table[columns.time], path, time_format, timezone)  # beside the table: no copy of it
     check_numbers(table, values, path)
-    keys = pd.DataFrame({"station": table[station].to_numpy(), "time": times.to_numpy()})
+    keys = pd.DataFrame({"station": table[columns.station].to_numpy(), "time": times.to_numpy()})
     duplicated = keys.duplicated().to_numpy()
     if duplicated.any():
         first = int(np.flatnonzero(duplicated)[0])
         raise DataError(f"{path}: duplicated timestamp {keys['time'][first]} for station {keys['station'][first]}")
-    rows_of = table.groupby(station, sort=True).indices  # positions per station, nothing copied yet
+    rows_of = table.groupby(columns.station, sort=True).indices  # positions per station, nothing copied yet
     clock = times.to_numpy()
     return [
         _on_grid(
             name,
-            table.iloc[rows_of[name]][values].set_axis(pd.DatetimeIndex(clock[rows_of[name]])).sort_index(),
+            table.iloc[rows][values].set_axis(pd.DatetimeIndex(clock[rows])).sort_index(),
             path,
             frequency,
-            target,
-            known,
-            past,
-            static,
+            columns,
         )
-        for name in rows_of  # in sorted order, as groupby(sort=True) gives them
+        for name, rows in rows_of.items()  # in sorted order, as groupby(sort=True) gives them
     ]
 
 
@@ -232,16 +240,7 @@ def _select_stations(table: pd.DataFrame, path: str | Path, station: str, statio
     return table[names.isin({str(s) for s in stations}).to_numpy()].reset_index(drop=True)
 
 
-def _on_grid(
-    name: object,
-    group: pd.DataFrame,
-    path: str | Path,
-    frequency: str,
-    target: str,
-    known: list[str],
-    past: list[str],
-    static: list[str],
-) -> StationSeries:
+def _on_grid(name: object, group: pd.DataFrame, path: str | Path, frequency: str, columns: Columns) -> StationSeries:
     """One station's rows (indexed by time, sorted) on the regular grid from its first to its last time;
     a timestamp off the grid stops, missing grid times become NaN rows."""
     grid = pd.date_range(group.index[0], group.index[-1], freq=frequency)
@@ -257,12 +256,7 @@ def _on_grid(
         )
         return values
 
-    static_values = numeric(static)
+    static = np.nanmean(numeric(columns.static), axis=0) if columns.static else np.zeros(0)
     return StationSeries(
-        str(name),
-        grid,
-        numeric([target])[:, 0],
-        numeric(known),
-        numeric(past),
-        np.nanmean(static_values, axis=0) if static else np.zeros(0),
+        str(name), grid, numeric([columns.target])[:, 0], numeric(columns.known), numeric(columns.past), static
     )
