@@ -27,6 +27,11 @@ def undefined(metric: Metric, reason: str, like: Tensor) -> Tensor:
     return torch.tensor(float("nan"), device=like.device)
 
 
+def overlap(preds: Tensor, target: Tensor, k: int) -> float:
+    """|predicted top-k ∩ true top-k| / k, the top-k picked by ``torch.topk``."""
+    return len(set(torch.topk(preds, k).indices.tolist()) & set(torch.topk(target, k).indices.tolist())) / k
+
+
 class NDCGAtK(RetrievalNormalizedDCG):
     """NDCG@k over one ranking of all nodes: gain = true label, discount 1/log2(rank+1)."""
 
@@ -70,9 +75,7 @@ class OverlapAtK(Metric):
         k = min(self.top_k, preds.numel())
         if k == 0:
             return undefined(self, "no node was scored (k = 0)", preds)
-        top_pred = set(torch.topk(preds, k).indices.tolist())
-        top_true = set(torch.topk(target, k).indices.tolist())
-        return torch.tensor(len(top_pred & top_true) / k, device=preds.device)
+        return torch.tensor(overlap(preds, target, k), device=preds.device)
 
 
 class FlatSpearman(SpearmanCorrCoef):

@@ -12,17 +12,13 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchmetrics.functional import spearman_corrcoef
 
+from nie.importance.metrics import overlap
+
 
 def overlap_curve(preds: Tensor, target: Tensor, max_k: int = 100) -> Tensor:
-    """|predicted top-k ∩ true top-k| / k for k = 1 ... min(max_k, n): OVERLAP@k at every k, picked by
-    ``torch.topk`` as ``OverlapAtK`` does, so the curve's last point is the logged metric."""
+    """OVERLAP@k for k = 1 ... min(max_k, n), as ``OverlapAtK`` computes it (the last point is the logged metric)."""
     preds, target = preds.flatten().float(), target.flatten().float()
-    values = []
-    for k in range(1, min(max_k, preds.numel()) + 1):
-        top_pred = set(torch.topk(preds, k).indices.tolist())
-        top_true = set(torch.topk(target, k).indices.tolist())
-        values.append(len(top_pred & top_true) / k)
-    return torch.tensor(values)
+    return torch.tensor([overlap(preds, target, k) for k in range(1, min(max_k, preds.numel()) + 1)])
 
 
 def importance_figure(

@@ -18,6 +18,7 @@ from torch import Tensor
 from nie.core.contracts import LabelledStages as LabelledStages  # one definition, shared with ensembles
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
+from nie.importance.kernels.graph import move_optional
 
 LabelTransform = Literal["log1p", "none"]
 
@@ -51,10 +52,6 @@ class GraphSpec:
         return labels_to_scores(labels, self.label_transform)
 
 
-def _move(tensor: Optional[Tensor], device: torch.device | str) -> Optional[Tensor]:
-    return None if tensor is None else tensor.to(device)
-
-
 @dataclass
 class GraphBatch:
     """Message-passing graphs, inputs, and the supervised nodes of one step.
@@ -83,9 +80,9 @@ class GraphBatch:
             output_nodes=self.output_nodes.to(device),
             in_degree=self.in_degree.to(device),
             target_index=self.target_index.to(device),
-            labels=_move(self.labels, device),
-            x_semantic=_move(self.x_semantic, device),
-            unlabeled_index=_move(self.unlabeled_index, device),
+            labels=move_optional(self.labels, device),
+            x_semantic=move_optional(self.x_semantic, device),
+            unlabeled_index=move_optional(self.unlabeled_index, device),
         )
 
     def target_labels(self) -> Tensor:

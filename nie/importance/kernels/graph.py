@@ -14,7 +14,7 @@ from nie.importance.kernels.csr import EdgeLayout
 KernelBackend = Literal["dgl", "torch"]  # the backend a graph's kernels run on (``Backend`` adds ``auto``)
 
 
-def _move(tensor: Optional[Tensor], device: torch.device | str) -> Optional[Tensor]:
+def move_optional(tensor: Optional[Tensor], device: torch.device | str) -> Optional[Tensor]:
     return None if tensor is None else tensor.to(device)
 
 
@@ -51,7 +51,7 @@ class Graph:
             src=self.src.to(device),
             dst=self.dst.to(device),
             rel=self.rel.to(device),
-            added_loop=_move(self.added_loop, device),
+            added_loop=move_optional(self.added_loop, device),
             dgl_graph=dgl_graph,
             edge_layout=None,
         )
