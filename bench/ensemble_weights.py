@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from nie.importance.metrics import importance_metrics
-from nie.protocols.importance.ensemble import EnsembleSection, FoldPredictions, fit_weights, score, simplex_grid
+from nie.protocols.importance.ensemble import EnsemblePlan, FoldPredictions, fit_weights, score, simplex_grid
 
 
 def members(count: int, nodes: int, seed: int) -> list[FoldPredictions]:
@@ -53,7 +53,7 @@ def main() -> None:
     print("| members | grid points | monitor only, s | whole collection, s | × monitor only |")
     print("|---|---|---|---|---|")
     make_metrics = lambda: importance_metrics(100)  # noqa: E731
-    section = EnsembleSection(members=[], weights="validation", grid_step=args.step, weights_on=None, path="bench")
+    section = EnsemblePlan(members=["noisy copies of the labels"], grid_step=args.step)
     for count in args.members:
         fold = members(count, args.nodes, args.seed)
         grid = simplex_grid(count, args.step)

@@ -83,8 +83,8 @@ def test_every_shipped_ensemble_has_members_that_parse(
 
     monkeypatch.chdir(ROOT)  # members are named relative to the project root, like every command's paths
     section = ensemble_section(["--config", config])
-    assert section is not None and len(section["members"]) >= 2
-    for member in section["members"]:
+    assert section is not None and len(section.members) >= 2
+    for member in section.members:
         with pytest.raises(SystemExit) as exit_info:
             run_train("fit", *member_args(member, []), "--print_config")
         assert exit_info.value.code == 0, capsys.readouterr().err

@@ -136,7 +136,7 @@ def parse(args: list[str]) -> None:
             parse(["cv", *candidate_args(candidate)])
         return
     section = ensemble_section(args[1:]) if args[0] == "cv" else None
-    members = [member_args(m, []) for m in section["members"]] if section else [args[1:]]
+    members = [member_args(m, []) for m in section.members] if section else [args[1:]]
     for member in members:
         assert "class_path" in train([args[0] if not section else "fit", *member, "--print_config"])
 

@@ -62,15 +62,28 @@ def test_equal_weights_and_members_read_back(workdir: Path, capsys: pytest.Captu
 @pytest.mark.parametrize(
     "section,message",
     [
-        ({"weights": "best"}, "ensemble.weights must be one of"),
-        ({"grid_step": 0.3}, "grid_step must divide 1"),
-        ({"vote": True}, "unknown ensemble keys ['vote']"),
+        ({"weights": "best"}, "bad.yaml (a config of 'ensemble:' alone): ensemble.weights: Expected a typing.Literal"),
+        ({"grid_step": 0.3}, "bad.yaml: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got 0.3"),
+        ({"grid_step": "fine"}, "ensemble.grid_step: Expected a <class 'float'>, got 'fine'"),
+        ({"vote": True}, "Group 'ensemble' does not accept option 'vote'"),
+        ({"members": []}, "bad.yaml: ensemble.members: expected at least one member"),
+        ({"members": [{"config": "a.yaml"}]}, "ensemble.members: Expected a <class 'str'>, got"),
     ],
 )
 def test_bad_ensemble_config_is_one_line(workdir: Path, section: dict, message: str) -> None:
+    """The ``ensemble:`` section is parsed by its type (``EnsemblePlan``): each bad field is one line naming it."""
     with pytest.raises(SystemExit) as exit_info:
         run_ensemble(write_ensemble("bad.yaml", **section))
     assert message in str(exit_info.value.code) and "\n" not in str(exit_info.value.code)
+    _no_training_happened()
+
+
+def test_an_ensemble_config_holds_the_section_alone(workdir: Path) -> None:
+    Path("bad.yaml").write_text(yaml.safe_dump({"ensemble": {"members": MEMBERS}, "trainer": {"max_epochs": 1}}))
+    with pytest.raises(
+        SystemExit, match=r"^error: bad.yaml \(a config of 'ensemble:' alone\): Option 'trainer.max_epochs' is not"
+    ):
+        run_ensemble("bad.yaml")
 
 
 def test_members_on_other_folds_are_refused(workdir: Path) -> None:

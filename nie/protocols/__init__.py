@@ -3,7 +3,8 @@
 ``splits`` (one cv fold or backtest origin: fit, choose, test, read back), ``select`` (rank configs on
 validation), ``importance`` (k-fold ``cross_validate``, ensembles, ``partition``) and ``forecasting``
 (rolling-origin ``backtest``). Importing this package registers the protocols' config sections
-(``backtest:``) with every parser the command line builds.
+(``backtest:``, ``ensemble:``, ``nie.cli.sections``).
 """
 
 import nie.protocols.forecasting  # noqa: F401  # registers the backtest: section
+import nie.protocols.importance  # noqa: F401  # registers the ensemble: section

@@ -27,7 +27,7 @@ from nie.core.provenance import provenance, stamped
 from nie.core.run_settings import data_identity
 from nie.importance.contracts import predicts_labels
 from nie.protocols.importance.ensemble import (
-    EnsembleSection,
+    EnsemblePlan,
     MemberFacts,
     check_members,
     combine_members,
@@ -103,25 +103,27 @@ def member(args: list[str], source: str = "") -> Member:
 
 @dataclass(frozen=True)
 class CvPlan:
-    """A cv checked before anything trains: one configuration, or an ensemble's members (``section``)."""
+    """A cv checked before anything trains: one configuration, or an ensemble's members (``ensemble``, read
+    from the config file ``source``)."""
 
-    section: Optional[EnsembleSection]
     members: list[Member]
+    ensemble: Optional[EnsemblePlan] = None
+    source: str = ""
 
 
 def plan(args: list[str]) -> CvPlan:
     """Check a cv before anything trains: the config (or every ensemble member) parses and builds, and
     ensemble members can be combined."""
-    section = ensemble_section(args)
-    if section is None:
-        return CvPlan(None, [member(args)])
-    names, extra = member_names(section["members"]), split_configs(args)[1]
-    members = []
-    for name, own in zip(names, section["members"]):
-        source = f"ensemble {section['path']}: member {name}"
+    ensemble = ensemble_section(args)
+    if ensemble is None:
+        return CvPlan([member(args)])
+    (path,), extra = split_configs(args)
+    names, members = member_names(ensemble.members), []
+    for name, own in zip(names, ensemble.members):
+        source = f"ensemble {path}: member {name}"
         members.append(member(attributed(source, partial(member_args, own, extra)), source))
-    check_members(section, names, [m.facts for m in members])
-    return CvPlan(section, members)
+    attributed(f"ensemble {path}", partial(check_members, names, [m.facts for m in members]))
+    return CvPlan(members, ensemble, path)
 
 
 def run_plan(plan: CvPlan, folds: Optional[list[int]], out: Optional[str] = None) -> tuple[MetricTable, dict[str, Any]]:
@@ -130,15 +132,16 @@ def run_plan(plan: CvPlan, folds: Optional[list[int]], out: Optional[str] = None
     the table and the provenance record."""
     started = time.perf_counter()
     runs = [cross_validate(m.experiment, folds) for m in plan.members]
-    if plan.section is None:
-        table, record, own = runs[0].table(), run_provenance(plan.members[0].cli, started), None
+    first = plan.members[0]
+    if plan.ensemble is None:
+        table, record, own = runs[0].table(), run_provenance(first.cli, started), None
     else:
-        section, first = plan.section, plan.members[0]
-        table = fold_table(combine_members(section, runs, first.cli.model.make_metrics, first.facts))
-        configs = {"ensemble": str(section["path"]), "members": [resolved_config(m.cli) for m in plan.members]}
+        combine = partial(combine_members, plan.ensemble, runs, first.cli.model.make_metrics, first.facts)
+        table = fold_table(attributed(f"ensemble {plan.source}", combine))
+        configs = {"ensemble": plan.source, "members": [resolved_config(m.cli) for m in plan.members]}
         data = [data_identity(m.cli.datamodule) for m in plan.members]
         record = provenance(config=configs, data=data, wall_seconds=time.perf_counter() - started)
-        own = first.facts.root / "ensembles" / Path(section["path"]).stem / "cv_metrics.json"
+        own = first.facts.root / "ensembles" / Path(plan.source).stem / "cv_metrics.json"
     for run in runs:
         write_json(cv_table_path(run.directories), stamped(run.table(), record))
     publish(table, table, record, own, out)

@@ -11,23 +11,22 @@ import itertools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, TypedDict
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
 import torch
-import yaml
 from torchmetrics import Metric, MetricCollection
 
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
+from nie.cli.sections import read_section
 from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.protocols.splits import Splits, best_predictions
 
 MetricsFactory = Callable[[], MetricCollection]  # a task's make_metrics
-WEIGHTINGS = ("equal", "validation")
 FOLD_PREDICTIONS = "fold_predictions.npz"
 
 
@@ -74,65 +73,46 @@ class FoldPredictions:
         )
 
 
-class EnsembleSection(TypedDict):
-    """An ensemble config's ``ensemble:`` section, checked, with the file it was read from (``path``)."""
+@dataclass(frozen=True)
+class EnsemblePlan:
+    """An ensemble config's ``ensemble:`` section (registered by ``nie.protocols.importance``; docs/importance.md).
 
-    members: list[str | list[Any]]
-    weights: str  # one of WEIGHTINGS
-    grid_step: float
-    weights_on: Optional[list[str]]  # None: the members' checkpoint monitor
-    path: str
+    Args:
+        members: each member's ``train.py fit`` arguments: a config path, or a list such as
+            ``[--config, a.yaml, --model.init_args.lr, "0.01"]``.
+        weights: ``validation`` (per fold, the simplex grid point scoring best on validation) or ``equal``.
+        grid_step: the simplex grid's spacing; it must divide 1 (0.05, 0.1).
+        weights_on: the validation score the weights are chosen on (``val/ndcg@100``), or a list of them
+            (their mean); default: the members' checkpoint monitor.
+    """
 
+    members: list[Union[str, list[Union[str, bool, int, float]]]]
+    weights: Literal["equal", "validation"] = "validation"
+    grid_step: float = 0.05
+    weights_on: Optional[Union[str, list[str]]] = None
 
-def ensemble_section(args: Sequence[str]) -> Optional[EnsembleSection]:
-    """The ``ensemble`` section when the only ``--config`` of ``args`` is an ensemble config."""
-    configs, _ = split_configs(args)
-    if len(configs) != 1 or not Path(configs[0]).is_file():
-        return None
-    try:
-        config = yaml.safe_load(Path(configs[0]).read_text())
-    except yaml.YAMLError:
-        return None  # the CLI reports unreadable configs itself
-    if not isinstance(config, dict) or "ensemble" not in config:
-        return None
-    raw = config["ensemble"]
-    extra = set(config) - {"ensemble"}
-    if extra or not isinstance(raw, dict) or not raw.get("members"):
-        raise ConfigError(
-            f"{configs[0]}: an ensemble config holds only 'ensemble: {{members: [...], weights, grid_step}}'"
-            + (f"; found also {sorted(extra)}" if extra else "")
-        )
-    unknown = set(raw) - {"members", "weights", "grid_step", "weights_on"}
-    if unknown:
-        raise ConfigError(
-            f"{configs[0]}: unknown ensemble keys {sorted(unknown)}; expected members, weights, grid_step, weights_on"
-        )
-    section = EnsembleSection(
-        members=raw["members"],
-        weights=raw.get("weights", "validation"),
-        grid_step=raw.get("grid_step", 0.05),
-        weights_on=weights_on(configs[0], raw.get("weights_on")),
-        path=configs[0],
-    )
-    if section["weights"] not in WEIGHTINGS:
-        raise ConfigError(f"{configs[0]}: ensemble.weights must be one of {WEIGHTINGS}, got {section['weights']!r}")
-    step = section["grid_step"]
-    if not isinstance(step, (int, float)) or not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
-        raise ConfigError(f"{configs[0]}: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
-    return section
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ConfigError("ensemble.members: expected at least one member")
+        step = self.grid_step
+        if not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
+            raise ConfigError(f"ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
+        names = self.scores()
+        if names is not None and not (names and all(n.startswith("val/") for n in names)):
+            raise ConfigError(
+                "ensemble.weights_on must be a validation score or a list of them (e.g. val/ndcg@100), "
+                f"got {self.weights_on!r}"
+            )
+
+    def scores(self) -> Optional[list[str]]:
+        """``weights_on`` as a list (None: the checkpoint monitor)."""
+        return [self.weights_on] if isinstance(self.weights_on, str) else self.weights_on
 
 
-def weights_on(path: str, value: Any) -> Optional[list[str]]:
-    """``ensemble.weights_on`` as a list of validation score names (None: the checkpoint monitor)."""
-    if value is None:
-        return None
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.startswith("val/") for n in names):
-        raise ConfigError(
-            f"{path}: ensemble.weights_on must be a validation score or a list of them (e.g. val/ndcg@100), "
-            f"got {value!r}"
-        )
-    return names
+def ensemble_section(args: Sequence[str]) -> Optional[EnsemblePlan]:
+    """The ``ensemble:`` section when the only ``--config`` of ``args`` is an ensemble config."""
+    plan: Optional[EnsemblePlan] = read_section("ensemble", args)
+    return plan
 
 
 def own_args(member: str | list[Any]) -> list[str]:
@@ -164,32 +144,30 @@ class MemberFacts:
     predicts_labels: bool  # False for scores on their own scale (PageRank-style baselines)
 
 
-def check_members(section: EnsembleSection, names: list[str], facts: list[MemberFacts]) -> None:
+def check_members(names: list[str], facts: list[MemberFacts]) -> None:
     """Refuse, before any member trains, members that cannot be averaged: predictions in another label
     space, scores on their own scale, other validation scores, or one run directory for two members."""
-    path, first = section["path"], facts[0]
+    first, owners = facts[0], dict[Path, str]()
     for name, member in zip(names, facts):
         if not member.predicts_labels:
             raise ConfigError(
-                f"ensemble {path}: member {name} predicts scores on its own scale, not labels (a non-learned "
-                "baseline); averaging it with label predictions is meaningless, so it cannot be a member"
+                f"member {name} predicts scores on its own scale, not labels (a non-learned baseline); averaging "
+                "it with label predictions is meaningless, so it cannot be a member"
             )
         if member.label_transform != first.label_transform:
             raise ConfigError(
-                f"ensemble {path}: member {name} predicts in label space {member.label_transform!r}, {names[0]} in "
+                f"member {name} predicts in label space {member.label_transform!r}, {names[0]} in "
                 f"{first.label_transform!r}; members must share data.label_transform"
             )
         if (member.monitor, member.mode) != (first.monitor, first.mode):
             raise ConfigError(
-                f"ensemble {path}: member {name} is selected on {member.monitor} ({member.mode}), {names[0]} on "
-                f"{first.monitor} ({first.mode}); members must share the checkpoint monitor and mode"
+                f"member {name} is selected on {member.monitor} ({member.mode}), {names[0]} on {first.monitor} "
+                f"({first.mode}); members must share the checkpoint monitor and mode"
             )
-    owners: dict[Path, str] = {}
-    for name, member in zip(names, facts):
         if member.run_dir in owners:
             raise ConfigError(
-                f"ensemble {path}: members {owners[member.run_dir]} and {name} share the run directory "
-                f"{member.run_dir}; name their checkpoints apart (HParamCheckpoint root, dirs or hparams)"
+                f"members {owners[member.run_dir]} and {name} share the run directory {member.run_dir}; name their "
+                "checkpoints apart (HParamCheckpoint root, dirs or hparams)"
             )
         owners[member.run_dir] = name
 
@@ -220,24 +198,22 @@ def score(
 
 
 def weight_metrics(
-    make_metrics: MetricsFactory, section: EnsembleSection, monitor: str, mode: str
+    make_metrics: MetricsFactory, plan: EnsemblePlan, monitor: str, mode: str
 ) -> tuple[list[Metric], str]:
     """The metrics the weights are chosen on (only these: the grid can hold thousands of points) and
     their direction: the monitor's, or the common one of ``weights_on``'s scores."""
-    names = section.get("weights_on") or [monitor]
+    names = plan.scores() or [monitor]
     collection = make_metrics()
     unknown = [n for n in names if n.split("/", 1)[1] not in collection]
     if unknown:
-        raise ConfigError(
-            f"ensemble {section['path']}: weights_on names {unknown[0]}; the validation scores are "
-            + ", ".join(f"val/{k}" for k in collection)
-        )
+        scores = ", ".join(f"val/{k}" for k in collection)
+        raise ConfigError(f"weights_on names {unknown[0]}; the validation scores are {scores}")
     metrics = [collection[n.split("/", 1)[1]] for n in names]
     if names == [monitor]:
         return metrics, mode
     directions = {bool(m.higher_is_better) for m in metrics}
     if len(directions) != 1:
-        raise ConfigError(f"ensemble {section['path']}: weights_on mixes scores to raise and to lower: {names}")
+        raise ConfigError(f"weights_on mixes scores to raise and to lower: {names}")
     return metrics, "max" if directions.pop() else "min"
 
 
@@ -252,20 +228,19 @@ def mean_score(metrics: list[Metric], prediction: torch.Tensor, label: torch.Ten
 
 
 def fit_weights(
-    members: list[FoldPredictions], section: EnsembleSection, make_metrics: MetricsFactory, monitor: str, mode: str
+    members: list[FoldPredictions], plan: EnsemblePlan, make_metrics: MetricsFactory, monitor: str, mode: str
 ) -> npt.NDArray[np.float64]:
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
-    if section["weights"] == "equal":
+    if plan.weights == "equal":
         return np.full(len(members), 1 / len(members))
-    metrics, mode = weight_metrics(make_metrics, section, monitor, mode)
+    metrics, mode = weight_metrics(make_metrics, plan, monitor, mode)
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
-    grid = simplex_grid(len(members), section["grid_step"])
+    grid = simplex_grid(len(members), plan.grid_step)
     best: npt.NDArray[np.float64] = grid[0]
     best_score: float | None = None
     for weights in grid:
-        mixed = (stacked @ torch.from_numpy(weights)).float()
-        value = mean_score(metrics, mixed, label)
+        value = mean_score(metrics, (stacked @ torch.from_numpy(weights)).float(), label)
         if best_score is None or (value > best_score if mode == "max" else value < best_score):
             best, best_score = weights, value
     return best
@@ -275,20 +250,19 @@ def combine_fold(
     label: str,
     members: list[FoldPredictions],
     names: list[str],
-    section: EnsembleSection,
+    plan: EnsemblePlan,
     make_metrics: MetricsFactory,
-    monitor: str,
-    mode: str,
+    first: MemberFacts,
 ) -> dict[str, float]:
     """One fold's ensemble: weights from validation, then the test metrics of the weighted mean."""
     for name, member in zip(names[1:], members[1:]):
         for stage in ("val", "test"):
             if not np.array_equal(member.node[stage], members[0].node[stage]):
                 raise ConfigError(
-                    f"ensemble {section['path']}: member {name} has other {stage} nodes than {names[0]} in {label}; "
-                    "members must share the data section (dataset, split, num_folds)"
+                    f"member {name} has other {stage} nodes than {names[0]} in {label}; members must share the "
+                    "data section (dataset, split, num_folds)"
                 )
-    weights = fit_weights(members, section, make_metrics, monitor, mode)
+    weights = fit_weights(members, plan, make_metrics, first.monitor, first.mode)
     result = {f"weight/{n}": float(w) for n, w in zip(names, weights)}
     for stage, prefix in (("val", "best_val/"), ("test", "test/")):
         prediction = np.stack([m.prediction[stage] for m in members], axis=1) @ weights
@@ -298,14 +272,14 @@ def combine_fold(
 
 
 def combine_members(
-    section: EnsembleSection, runs: list[Splits], make_metrics: MetricsFactory, first: MemberFacts
+    plan: EnsemblePlan, runs: list[Splits], make_metrics: MetricsFactory, first: MemberFacts
 ) -> list[dict[str, float]]:
     """Combine the members' finished folds, fold by fold (weights from validation, scores on test)."""
-    names = member_names(section["members"])
+    names = member_names(plan.members)
     per_fold = []
     for index, label in enumerate(runs[0].labels):
         predictions = [FoldPredictions.load(run.directories[index]) for run in runs]
-        result = combine_fold(label, predictions, names, section, make_metrics, first.monitor, first.mode)
+        result = combine_fold(label, predictions, names, plan, make_metrics, first)
         result["fit_test_seconds"] = sum(run.metrics[index].get("fit_test_seconds", 0.0) for run in runs)
         per_fold.append(result)
     return per_fold
