@@ -1,6 +1,6 @@
 """The data→model contract of node importance: sizes and label transform (``GraphSpec``), what a
 step receives (``GraphBatch``), the interface of a pre-training stage (``NodePretraining``), and what
-the task and the baselines ask of a datamodule (``GraphData``, ``GraphTrainingData``, ``LabelledStages``).
+the task and the baselines ask of a datamodule (``GraphData``, ``GraphTrainingData``).
 What a network offers the task is in ``nie.importance.contracts``."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from nie.core.contracts import LabelledStages as LabelledStages  # one definition, shared with ensembles
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
 from nie.importance.kernels.graph import move_optional

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from typing_extensions import override
 
+from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.naming import network_class
 from nie.core.settings import Settings
@@ -30,7 +31,7 @@ from nie.importance.contracts import (
 from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
-from nie.importance.spec import GraphBatch, GraphData, GraphSpec, LabelledStages, scores_to_labels
+from nie.importance.spec import GraphBatch, GraphData, GraphSpec, scores_to_labels
 
 
 def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
