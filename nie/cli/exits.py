@@ -43,30 +43,27 @@ PROTOCOL_RESUME_HINT = (
 
 
 def attributed(source: str, build: Callable[[], T]) -> T:
-    """``build()``, a user's mistake in it reported as one line that names ``source`` (which candidate
-    or member of several the mistake is in)."""
+    """``build()``, a user's mistake in it reported as one line (a ``ConfigError``) that names ``source`` (which
+    candidate or member of several the mistake is in) where one is given."""
     try:
         return build()
     except (NIEError, ArgumentError, ValueError, TypeError) as err:
         message = user_message(err)
         if message is None:
             raise
-        raise ConfigError(f"{source}: {message}") from None
+        raise ConfigError(f"{source}: {message}" if source else message) from None
 
 
 def exit_on_user_error(main: Callable[[], Any], resume_hint: str = RESUME_HINT) -> Any:
     """Run ``main``; a configuration or data mistake exits with one ``error:`` line, not a traceback, and
     an interrupted run with ``resume_hint`` (how the command resumes)."""
     try:
-        return main()
+        return attributed("", main)
     except SIGTERMException:  # Lightning stops cleanly (last.ckpt saved) but would exit 0
         sys.exit(f"interrupted by SIGTERM; {resume_hint}")
     except SystemExit as stop:  # Lightning ends a run stopped by Ctrl-C with a bare exit 1
         if isinstance(stop.__context__, KeyboardInterrupt):
             sys.exit(f"interrupted by Ctrl-C; {resume_hint}")
         raise
-    except (NIEError, ArgumentError, ValueError, TypeError) as err:
-        message = user_message(err)
-        if message is None:
-            raise
-        sys.exit(f"error: {message}")
+    except ConfigError as err:  # attributed's one line
+        sys.exit(f"error: {err}")

@@ -41,15 +41,10 @@ warnings.filterwarnings("ignore", message="LightningCLI's args parameter is inte
 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
 
 
-class _NoAdvertisement(logging.Filter):
-    """Lightning prints an advertisement for a hosted logger on every run."""
-
-    @override
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
-
-
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoAdvertisement())
+# Lightning prints an advertisement for a hosted logger on every run
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+    lambda record: "litlogger" not in record.getMessage()
+)
 
 FOLLOW_ROOT = "<checkpoint.root>"  # the default logger's save_dir: filled with the checkpoint section's root
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -183,11 +178,10 @@ class NIECLI(LightningCLI):
             help="Also write the metrics JSON of validate/test (predict: the predictions CSV) here.",
         )
 
-    def subcommand_config(self, config: Any = None) -> Any:
-        """The part of ``config`` (default: the parsed one) for the running subcommand."""
-        config = self.config if config is None else config
-        subcommand = config.get("subcommand")
-        return config[subcommand] if subcommand else config
+    def subcommand_config(self) -> Any:
+        """The part of the parsed config for the running subcommand."""
+        subcommand = self.config.get("subcommand")
+        return self.config[subcommand] if subcommand else self.config
 
     @override
     def before_instantiate_classes(self) -> None:
@@ -276,39 +270,25 @@ class NIECLI(LightningCLI):
                     parent.rmdir()
 
     # ----------------------------------------------------------- checkpoints
-    def _run_callback(self) -> HParamCheckpoint:
+    def _resolve_ckpt(self, subcommand: str, missing: str = "; run fit with the same config first") -> None:
+        """``--ckpt_path last`` (and, but for ``fit``, ``best``) in a new process: this run directory's ``last.ckpt``
+        (the best checkpoint its ``fit`` recorded); none there is one line ending with ``missing`` (nothing is
+        silently run without it)."""
+        config = self.config_init[subcommand]
+        wanted = config.get("ckpt_path")
+        if wanted not in ("last", "best") or (wanted, subcommand) == ("best", "fit"):
+            return
         callback = self.trainer.checkpoint_callback
         if not isinstance(callback, HParamCheckpoint):
             raise ConfigError(
                 "--ckpt_path best/last needs the HParamCheckpoint callback (it records the run's checkpoints); "
                 "pass a checkpoint file instead"
             )
-        return callback
-
-    def _resolve_last(self, subcommand: str, missing: str) -> None:
-        """``--ckpt_path last`` in a new process: this run directory's ``last.ckpt``; none there is one line
-        ending with ``missing`` (nothing is silently run without it)."""
-        config = self.config_init[subcommand]
-        if config.get("ckpt_path") == "last":
-            last = self._run_callback().run_dir(self.model, self.datamodule) / "last.ckpt"
-            if not last.is_file():
-                raise ConfigError(f"--ckpt_path last: no {last}{missing}")
-            config["ckpt_path"] = str(last)
-
-    def _resolve_best(self, subcommand: str) -> None:
-        """``--ckpt_path best`` (``last``) in a new process: the best (last) checkpoint of the earlier ``fit``."""
-        self._resolve_last(subcommand, "; run fit with the same config first")
-        config = self.config_init[subcommand]
-        if config.get("ckpt_path") != "best":
-            return
-        callback = self._run_callback()
-        best = callback.recorded_best(self.model, self.datamodule)
-        if best is None:
-            raise ConfigError(
-                f"--ckpt_path best: no best checkpoint recorded in {callback.run_dir(self.model, self.datamodule)}; "
-                "run fit with the same config first"
-            )
-        config["ckpt_path"] = best
+        folder = callback.run_dir(self.model, self.datamodule)
+        found = callback.recorded_best(self.model, self.datamodule) if wanted == "best" else folder / "last.ckpt"
+        if found is None or not Path(found).is_file():
+            raise ConfigError(f"--ckpt_path {wanted}: no {found or f'best checkpoint recorded in {folder}'}{missing}")
+        config["ckpt_path"] = str(found)
 
     # ----------------------------------------------------------- subcommands
     def before_fit(self) -> None:
@@ -316,7 +296,7 @@ class NIECLI(LightningCLI):
         is refused: nothing is silently trained afresh), logging into the TensorBoard version the
         checkpoint's run wrote."""
         check_schedule_validates(self.trainer)
-        self._resolve_last(
+        self._resolve_ckpt(
             "fit",
             " to resume (no fit of this config and --checkpoint.root saved one there); leave out --ckpt_path to "
             "start afresh",
@@ -326,13 +306,13 @@ class NIECLI(LightningCLI):
             continue_logger_version(self.trainer, read_checkpoint(config["ckpt_path"], "--ckpt_path", trusted=True))
 
     def before_validate(self) -> None:
-        self._resolve_best("validate")
+        self._resolve_ckpt("validate")
 
     def before_test(self) -> None:
-        self._resolve_best("test")
+        self._resolve_ckpt("test")
 
     def before_predict(self) -> None:
-        self._resolve_best("predict")
+        self._resolve_ckpt("predict")
         if self.config_init["predict"].get("ckpt_path") is None:
             raise ConfigError("predict needs --ckpt_path (a checkpoint file, best or last)")
 

@@ -63,15 +63,10 @@ def condense_parse_error(message: str) -> str:
 def walk_configs(args: Sequence[str]) -> Iterator[tuple[Optional[str], Optional[str]]]:
     """Each argument in order as ``(config path, None)`` for ``--config X`` / ``--config=X`` or
     ``(None, argument)`` for anything else."""
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--config" and i + 1 < len(args):
-            yield args[i + 1], None
-            i += 2
-            continue
-        yield (arg[9:], None) if arg.startswith("--config=") else (None, arg)
-        i += 1
+    items = iter(args)
+    for arg in items:
+        path = next(items, None) if arg == "--config" else arg[9:] if arg.startswith("--config=") else None
+        yield (path, None) if path is not None else (None, arg)
 
 
 def split_configs(args: Sequence[str]) -> tuple[list[str], list[str]]:
