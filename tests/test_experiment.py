@@ -90,6 +90,17 @@ def test_best_json_is_named_once() -> None:
     assert len(named) == 1 and named[0].startswith("callbacks/checkpoint.py:"), named
 
 
+def test_the_runs_root_is_named_once() -> None:
+    """``HParamCheckpoint``'s ``root`` default is the one place; the logger's folder follows it."""
+    named = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in PRODUCTION
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in ("runs", "runs/")
+    ]
+    assert len(named) == 1 and named[0].startswith("callbacks/checkpoint.py:"), named
+
+
 def test_the_network_class_is_taken_from_a_factory_once() -> None:
     """``nie.core.naming.network_class`` is the one rule (run names and ensemble checks both use it)."""
     readers = [
