@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Optional
 
-import lightning.pytorch as pl
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -16,7 +15,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 from typing_extensions import override
 
-from datamodules.common import already_batched, dataset_name
+from datamodules.common import StagedDataModule, already_batched, dataset_name
 from datamodules.kg.features import build_features, graph_fingerprint
 from datamodules.kg.graph import KnowledgeGraph
 from datamodules.kg.io import load_graph
@@ -136,7 +135,7 @@ def check_arguments(
         )
 
 
-class KnowledgeGraphDataModule(pl.LightningDataModule):
+class KnowledgeGraphDataModule(StagedDataModule):
     """A knowledge graph with importance labels, split by the literature's 5-fold protocol.
 
     Arguments: the fields of ``GraphDataSettings`` (``datamodules/kg/settings.py``, documented there).
@@ -336,6 +335,7 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
         return batch.output_nodes[batch.target_index], batch.target_labels()
 
     # ------------------------------------------------------------- dataloaders
+    @override
     def _loader(self, stage: str) -> Iterable[GraphBatch]:
         """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
         if not self._batches:
@@ -366,22 +366,6 @@ class KnowledgeGraphDataModule(pl.LightningDataModule):
             drop_last=training and h.drop_last,
             use_ddp=training and world > 1,
         )
-
-    @override
-    def train_dataloader(self) -> Iterable[GraphBatch]:
-        return self._loader("train")
-
-    @override
-    def val_dataloader(self) -> Iterable[GraphBatch]:
-        return self._loader("val")
-
-    @override
-    def test_dataloader(self) -> Iterable[GraphBatch]:
-        return self._loader("test")
-
-    @override
-    def predict_dataloader(self) -> Iterable[GraphBatch]:
-        return self._loader("predict")
 
     @override
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:

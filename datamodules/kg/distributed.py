@@ -14,12 +14,11 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-import lightning.pytorch as pl
 import pandas as pd
 import torch
 from typing_extensions import override
 
-from datamodules.common import dataset_name
+from datamodules.common import StagedDataModule, dataset_name
 from datamodules.kg.datamodule import write_prediction_table
 from datamodules.kg.partition import STAGE_IDS, read_partitions
 from datamodules.kg.settings import DistributedGraphSettings
@@ -69,7 +68,7 @@ class DistributedBatches:
             )
 
 
-class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
+class DistributedKnowledgeGraphDataModule(StagedDataModule):
     """The partitions of a knowledge graph, its inputs and one fold's split (as ``train.py partition``
     wrote them), trained with neighbour sampling on DGL's ``DistGraph``. The fold and the pre-training
     stage are fixed by the partitions: ``hparams`` reports them (for run folders) from ``graph_spec.json``.
@@ -146,6 +145,7 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
             )
         return g
 
+    @override
     def _loader(self, stage: str) -> DistributedBatches:
         h = self.settings
         training = stage == "train"
@@ -153,22 +153,6 @@ class DistributedKnowledgeGraphDataModule(pl.LightningDataModule):
         return DistributedBatches(
             self.graph, self.seeds[stage], fanouts, h.batch_size, training, training and h.drop_last
         )
-
-    @override
-    def train_dataloader(self) -> DistributedBatches:
-        return self._loader("train")
-
-    @override
-    def val_dataloader(self) -> DistributedBatches:
-        return self._loader("val")
-
-    @override
-    def test_dataloader(self) -> DistributedBatches:
-        return self._loader("test")
-
-    @override
-    def predict_dataloader(self) -> DistributedBatches:
-        return self._loader("predict")
 
     @override
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:

@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, TypedDict
 
-import lightning.pytorch as pl
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -15,7 +14,7 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from typing_extensions import override
 
-from datamodules.common import already_batched, dataset_name
+from datamodules.common import StagedDataModule, already_batched, dataset_name
 from datamodules.power.covariates import SolarOptions, geometry, neighbours, night_census
 from datamodules.power.features import cyclic_features, deaccumulate, fit_scaler
 from datamodules.power.settings import PowerDataSettings
@@ -58,7 +57,7 @@ def check_periods(train_start: Optional[str], val_start: str, test_start: str, t
         raise ConfigError(f"data.train_start={train_start} must come before data.val_start={val_start}")
 
 
-class PowerDataModule(pl.LightningDataModule):
+class PowerDataModule(StagedDataModule):
     """Stations' power and weather forecasts, cut into (history, forecast) windows by time.
 
     Train windows forecast hours in [start, val_start), val in [val_start, test_start), test in
@@ -71,6 +70,8 @@ class PowerDataModule(pl.LightningDataModule):
 
     Arguments: the fields of ``PowerDataSettings`` (``datamodules/power/settings.py``, documented there).
     """
+
+    predict_stage = "test"  # predict forecasts the test period
 
     def __init__(self, **arguments: Any) -> None:
         super().__init__()
@@ -380,6 +381,7 @@ class PowerDataModule(pl.LightningDataModule):
         return table
 
     # ------------------------------------------------------------ loaders
+    @override
     def _loader(self, stage: str) -> DataLoader[PowerBatch]:
         """Under DDP: training windows through a DistributedSampler (reshuffled per epoch by Lightning),
         evaluation windows split rank::world without padding, so no window is scored twice."""
@@ -403,22 +405,6 @@ class PowerDataModule(pl.LightningDataModule):
             collate_fn=already_batched,
             persistent_workers=h.num_workers > 0,
         )
-
-    @override
-    def train_dataloader(self) -> DataLoader[PowerBatch]:
-        return self._loader("train")
-
-    @override
-    def val_dataloader(self) -> DataLoader[PowerBatch]:
-        return self._loader("val")
-
-    @override
-    def test_dataloader(self) -> DataLoader[PowerBatch]:
-        return self._loader("test")
-
-    @override
-    def predict_dataloader(self) -> DataLoader[PowerBatch]:
-        return self._loader("test")
 
 
 def _forecast_hours(starts: npt.NDArray[np.int64], settings: PowerDataSettings, length: int) -> npt.NDArray[np.bool_]:
