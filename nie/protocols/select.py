@@ -16,7 +16,6 @@ candidate only, so no test fold takes part in the choice.
 
 from __future__ import annotations
 
-import argparse
 import time
 from functools import partial
 from pathlib import Path
@@ -30,7 +29,7 @@ from nie.core.errors import ConfigError
 from nie.core.io import check_writable, write_json
 from nie.core.provenance import provenance, stamped
 from nie.protocols.importance.cv import plan, run_plan
-from nie.protocols.splits import MetricTable
+from nie.protocols.splits import MetricTable, command_parser
 
 
 def candidate_args(candidate: str) -> list[str]:
@@ -85,9 +84,7 @@ def rank(tables: dict[str, MetricTable], keys: list[str], mode: str) -> list[dic
 
 
 def select(argv: list[str]) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(
-        prog="train.py select", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser("select", __doc__, "--trainer.max_epochs 5")
     parser.add_argument("--candidates", nargs="+", required=True, help="configs (base+patch joined by '+')")
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all)")
     parser.add_argument("--out", required=True, help="the ranking JSON")

@@ -73,6 +73,16 @@ def publish(table: MetricTable, result: dict[str, Any], record: dict[str, Any], 
             write_json(path, stamped(result, record))
 
 
+def command_parser(name: str, doc: Optional[str], example: str = "--config") -> argparse.ArgumentParser:
+    """The parser of ``train.py <name>``'s own options, its ``doc`` as help; the other arguments go to the runs."""
+    return argparse.ArgumentParser(
+        prog=f"train.py {name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"Other arguments are those of `train.py fit` (e.g. {example}).",
+    )
+
+
 def protocol_arguments(
     parser: argparse.ArgumentParser, argv: list[str], usage: str
 ) -> tuple[argparse.Namespace, list[str]]:

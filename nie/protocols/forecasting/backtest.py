@@ -17,7 +17,6 @@ command (one epoch each: ``refit`` makes no difference to them).
 
 from __future__ import annotations
 
-import argparse
 import time
 from functools import partial
 from pathlib import Path
@@ -33,7 +32,15 @@ from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.core.provenance import stamped
 from nie.protocols.forecasting.plan import BacktestPlan, Origin, origins
-from nie.protocols.splits import Splits, best_predictions, check_folders, protocol_arguments, publish, run_checkpoint
+from nie.protocols.splits import (
+    Splits,
+    best_predictions,
+    check_folders,
+    command_parser,
+    protocol_arguments,
+    publish,
+    run_checkpoint,
+)
 
 FORECASTS = "forecasts.csv.gz"
 
@@ -102,12 +109,7 @@ def backtest(experiment: Experiment, out: Optional[str] = None) -> dict[str, Any
 
 def backtest_command(argv: list[str]) -> dict[str, Any]:
     """``train.py backtest``: the backtest of the experiment ``argv`` gives, also written to ``--out``."""
-    parser = argparse.ArgumentParser(
-        prog="train.py backtest",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Other arguments are those of `train.py fit` (e.g. --config, --backtest.refit finetune).",
-    )
+    parser = command_parser("backtest", __doc__, "--config, --backtest.refit finetune")
     usage = "python train.py backtest --config <power config> [--out bt.json]"
     known, rest = protocol_arguments(parser, argv, usage)
     return backtest(Experiment.from_argv(rest), known.out)

@@ -6,7 +6,6 @@ its recorded settings (``run_settings.split_settings``) are the config's, so a k
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from nie.protocols.splits import (
     MetricTable,
     Splits,
     check_folders,
+    command_parser,
     fold_table,
     protocol_arguments,
     publish,
@@ -151,9 +151,7 @@ def run_plan(plan: CvPlan, folds: Optional[list[int]], out: Optional[str] = None
 def cv_command(argv: list[str]) -> MetricTable:
     """``train.py cv``: run (or read back) every fold; print the table and write it, with the command's
     provenance, beside the folds and to ``--out``. Returns the table (without the provenance)."""
-    parser = argparse.ArgumentParser(
-        prog="train.py cv", description=__doc__, epilog="Other arguments are those of `train.py fit` (e.g. --config)."
-    )
+    parser = command_parser("cv", __doc__)
     parser.add_argument("--folds", type=int, nargs="*", help="folds to run (default: all data.num_folds)")
     usage = "python train.py cv --config configs/<experiment>.yaml [--out cv.json]"
     known, rest = protocol_arguments(parser, argv, usage)

@@ -10,7 +10,6 @@ DGL's server on its own machine. The folder is written whole or not at all, neve
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from datamodules.kg.datamodule import KnowledgeGraphDataModule
@@ -18,15 +17,11 @@ from datamodules.kg.partition import SPEC_FILE, check_new_folder, write_partitio
 from nie.cli.experiment import Experiment
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
+from nie.protocols.splits import command_parser
 
 
 def partition(argv: list[str]) -> Path:
-    parser = argparse.ArgumentParser(
-        prog="train.py partition",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Other arguments are those of `train.py fit` (e.g. --config).",
-    )
+    parser = command_parser("partition", __doc__)
     parser.add_argument("--parts", type=int, required=True, help="number of partitions (machines)")
     parser.add_argument("--out", required=True, help="folder for the partitions")
     parser.add_argument("--method", choices=["metis", "random"], default="metis", help="DGL's partitioning")
