@@ -5,7 +5,7 @@ What a network offers the task is in ``nie.importance.contracts``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Protocol, runtime_checkable
 
@@ -72,17 +72,10 @@ class GraphBatch:
     unlabeled_index: Optional[Tensor] = None
 
     def to(self, device: torch.device | str) -> GraphBatch:
-        return replace(
-            self,
-            graphs=[g.to(device) for g in self.graphs],
-            x=self.x.to(device),
-            output_nodes=self.output_nodes.to(device),
-            in_degree=self.in_degree.to(device),
-            target_index=self.target_index.to(device),
-            labels=move_optional(self.labels, device),
-            x_semantic=move_optional(self.x_semantic, device),
-            unlabeled_index=move_optional(self.unlabeled_index, device),
-        )
+        tensors: dict[str, Any] = {
+            f.name: move_optional(getattr(self, f.name), device) for f in fields(self) if f.name != "graphs"
+        }
+        return replace(self, graphs=[g.to(device) for g in self.graphs], **tensors)
 
     def target_labels(self) -> Tensor:
         """``labels``, which every batch of a stage with labelled nodes carries (training, validation, test)."""
