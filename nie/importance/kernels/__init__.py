@@ -11,16 +11,8 @@ sums (or means) of source features into destination nodes. Each function has two
            no DGL import.
 
 A graph carries the backend it runs on, so networks never choose; ``resolve_backend`` picks it
-once per run (``auto``: torch for full-batch runs, DGL for sampled ones).
-
-Layout:
-
-``graph``        ``Graph``: edges, relation ids, the backend, DGL's view and torch's CSR layouts
-``csr``          the torch backend's CSR layout and autograd functions (products, segment softmax)
-``backend``      is DGL there and does it work on the device; ``resolve_backend``
-``torch_ops``    the primitives in torch
-``dgl_ops``      the primitives on ``dgl.ops`` (DGL imported, and seeded, on first use)
-``primitives``   the public primitives: one table, backend name → implementation
+once per run (``auto``: torch for full-batch runs, DGL for sampled ones); ``primitives`` holds the table
+of backend name → implementation.
 """
 
 from nie.importance.kernels.backend import DGL_INSTALL, Backend, dgl_importable, dgl_supports, resolve_backend
