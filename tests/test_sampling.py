@@ -23,7 +23,7 @@ def _datamodule(tmp_path: Path, **kwargs) -> SyntheticKnowledgeGraphDataModule:
     return synthetic_module(tmp_path, **kwargs)
 
 
-# every exported network that trains on mini-batches: not one that needs the full graph (NeedsFullGraph),
+# every exported network that trains on mini-batches: not one that needs the full graph (full_batch_only),
 # nor a baseline (a statistic of the whole graph, fit once)
 SAMPLED = sorted(
     name

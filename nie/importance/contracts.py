@@ -8,9 +8,10 @@ the batch's last graph (the labels' space: log-importance for ``label_transform:
 
 Optional, each declared by the network and looked up by the task (or ``BaseTask``) here:
 
-``OutputScale``         ``predicts_labels = False``: the outputs only rank nodes, so RMSE is not
-                        reported. PageRank, PersonalizedPageRank, InDegree.
-``NeedsFullGraph``      ``full_batch_only = True``: the task refuses ``data.batch_size``. SKES, EASING.
+``predicts_labels``     ``False``: scores on the network's own scale that only rank nodes: RMSE is not
+                        reported, an ensemble does not average them with labels. PageRank, PPR, InDegree.
+``full_batch_only``     ``True``: every step needs the whole graph (structural statistics, pseudo-labels
+                        on all unlabeled nodes): the task refuses ``data.batch_size``. SKES, EASING.
 ``OwnsTrainingLoss``    ``training_loss(batch)``: the task trains on it instead of its own loss. EASING.
 ``FitsOnTrainingData``  ``fit(datamodule)``: a network without trainable parameters is fit once at the
                         start of training and never stepped. The baselines (``nie.core.baseline.Baseline``).
@@ -41,21 +42,12 @@ class ImportanceNetwork(nn.Module):
     """Base of the project's networks: ``forward(batch)`` and the declared defaults of the options below."""
 
     name: str  # short name for run directories (``nie.core.naming``; without it: the lower-cased class name)
-    predicts_labels: bool = True  # ``OutputScale``
-    full_batch_only: bool = False  # ``NeedsFullGraph``
+    predicts_labels: bool = True
+    full_batch_only: bool = False
 
     @override
     def forward(self, batch: GraphBatch) -> NetworkOutput:
         raise NotImplementedError
-
-
-@runtime_checkable
-class OutputScale(Protocol):
-    """Whether the outputs are labels (``True``, the default) or scores on the network's own scale that only
-    rank nodes (``False``: the graph baselines). RMSE is reported only for labels, and an ensemble does
-    not average own-scale scores with labels."""
-
-    predicts_labels: bool
 
 
 @runtime_checkable
@@ -74,14 +66,6 @@ def sampled_layers_mismatch(network: object, fanouts: list[int] | None) -> str |
         f"data.fanouts has {len(fanouts)} entries but the network has {network.num_layers} layers; "
         f"set data.fanouts to {network.num_layers} entries (neighbours per layer, -1 = all)"
     )
-
-
-@runtime_checkable
-class NeedsFullGraph(Protocol):
-    """``full_batch_only = True``: every step needs the whole graph (structural statistics, pseudo-labels
-    on all unlabeled nodes), so neighbour-sampled mini-batches (``data.batch_size``) are refused at build."""
-
-    full_batch_only: bool
 
 
 @runtime_checkable
@@ -117,10 +101,10 @@ class Explains(Protocol):
 
 
 def predicts_labels(network: object) -> bool:
-    """``OutputScale``'s answer for ``network`` (labels unless it declares otherwise)."""
-    return network.predicts_labels if isinstance(network, OutputScale) else True
+    """Whether ``network`` (or its class) predicts labels: unless it declares otherwise."""
+    return bool(getattr(network, "predicts_labels", True))
 
 
 def full_batch_only(network: object) -> bool:
-    """``NeedsFullGraph``'s answer for ``network`` (mini-batches allowed unless it declares otherwise)."""
-    return network.full_batch_only if isinstance(network, NeedsFullGraph) else False
+    """Whether ``network`` needs the whole graph in every step: only if it declares so."""
+    return bool(getattr(network, "full_batch_only", False))
