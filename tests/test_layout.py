@@ -171,3 +171,15 @@ def test_the_callback_sections_are_mapped_once() -> None:
     scripts = [ROOT / "train.py", ROOT / "predict.py"]
     counts = {str(p.relative_to(ROOT)): section_maps(p.read_text()) for p in [*SOURCES, *BENCH, *scripts]}
     assert {path: n for path, n in counts.items() if n} == {"nie/cli/lightning_cli.py": 1}
+
+
+def test_each_class_is_defined_once() -> None:
+    """One definition per concept (issue 35: ``LabelledStages`` was defined twice): no two production classes share
+    a name."""
+    homes: dict[str, list[str]] = {}
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                homes.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    assert homes["LabelledStages"] == ["nie/core/contracts.py"]
+    assert {name: paths for name, paths in homes.items() if len(paths) > 1} == {}
