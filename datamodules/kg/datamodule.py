@@ -207,7 +207,17 @@ class KnowledgeGraphDataModule(StagedDataModule):
         x, x_semantic = self._inputs(graph, g, num_relations, labels, split.train)
         self.graph = graph
         in_degree = g.in_degrees().float()
-        self.spec = self._graph_spec(graph, num_relations, x, x_semantic, labels[split.train], in_degree)
+        train_labels = labels[split.train]
+        self.spec = GraphSpec(
+            graph.num_nodes,
+            num_relations,
+            x.shape[1],
+            0 if x_semantic is None else x_semantic.shape[1],
+            label_mean=float(train_labels.mean()),
+            label_std=float(train_labels.std()) if len(train_labels) > 1 else 1.0,
+            centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
+            label_transform=h.label_transform,
+        )
         self.full_graph, self.labels = g, labels
         x_sem = None if x_semantic is None else torch.from_numpy(x_semantic)
         self._batches = self._stage_batches(split, graph.num_nodes, g, x, x_sem, in_degree)
@@ -240,26 +250,6 @@ class KnowledgeGraphDataModule(StagedDataModule):
         if h.pretraining is not None:  # sees the training fold's labels and nothing else
             x, x_semantic = self._pretrain(h.pretraining, g, num_relations, x, x_semantic, labels, train)
         return x, x_semantic
-
-    def _graph_spec(
-        self,
-        graph: KnowledgeGraph,
-        num_relations: int,
-        x: torch.Tensor,
-        x_semantic: Optional[Features],
-        train_labels: torch.Tensor,
-        in_degree: torch.Tensor,
-    ) -> GraphSpec:
-        return GraphSpec(
-            graph.num_nodes,
-            num_relations,
-            x.shape[1],
-            0 if x_semantic is None else x_semantic.shape[1],
-            label_mean=float(train_labels.mean()),
-            label_std=float(train_labels.std()) if len(train_labels) > 1 else 1.0,
-            centrality_mean=float(torch.log(in_degree.clamp_min(1)).mean()),
-            label_transform=self.settings.label_transform,
-        )
 
     def _stage_batches(
         self,
