@@ -293,10 +293,7 @@ class PowerDataModule(StagedDataModule):
         """Per-station ``static_columns`` (training-period means), standardised across stations: [S, C]."""
         count = len(self.settings.static_columns or [])
         values = np.asarray([self._station_scaler(s.station)["static"][:count] for s in self.series], dtype=np.float64)
-        if count == 0:
-            empty: list[list[float]] = values.reshape(len(self.series), 0).tolist()
-            return empty
-        spread = values.std(axis=0)
+        spread = values.std(axis=0)  # [S, 0] without static columns: a list of empty rows
         standardised: list[list[float]] = ((values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)).tolist()
         return standardised
 
@@ -348,13 +345,8 @@ class PowerDataModule(StagedDataModule):
         dataset, horizon = self.datasets[stage], self.settings.horizon
         index = torch.cat([o["index"] for o in outputs]).cpu().numpy()
         forecast = torch.cat([o["forecast"] for o in outputs]).float().cpu().numpy()
-        with_quantiles = "quantiles" in outputs[0]
-        levels = outputs[0]["levels"].tolist() if with_quantiles else []
-        quantiles = (
-            torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy()
-            if with_quantiles
-            else np.zeros((len(index), horizon, 0), dtype=np.float32)
-        )
+        levels = outputs[0]["levels"].tolist() if "quantiles" in outputs[0] else []
+        quantiles = torch.cat([o["quantiles"] for o in outputs]).float().cpu().numpy() if levels else np.zeros(0)
         stations = np.searchsorted(dataset.offsets, index, side="right") - 1
         first_target = dataset.flat_starts[index] + self.settings.seq_len
         tables = []
