@@ -94,7 +94,7 @@ def test_the_float32_embedding_reproduces_the_previous_float64_method() -> None:
     embedding = spectral_embeddings(src, dst, 400, 16, seed=0)
     assert embedding.dtype == np.float32
     difference = np.abs(embedding - _previous_method(src, dst, 400, 16, seed=0))
-    assert difference.max() < 1e-5 and difference.mean() < 1e-6  # measured: 1.2e-6 and 1.4e-7
+    assert difference.max() < 1e-5 and difference.mean() < 1e-6  # measured: 1.7e-6 and 1.7e-7
 
 
 def test_cholesky_qr_keeps_the_subspace_and_falls_back_on_dependent_columns() -> None:
@@ -102,8 +102,10 @@ def test_cholesky_qr_keeps_the_subspace_and_falls_back_on_dependent_columns() ->
 
     rng = np.random.default_rng(4)
     block = (rng.standard_normal((1000, 6)) @ np.diag([1e3, 100, 10, 1, 0.1, 0.01])).astype(np.float32)
-    basis = _orthonormal(block.copy())
+    once = _orthonormal(block.copy())  # one pass: the span (what the power iterations need)
+    basis = _orthonormal(once.copy())  # two: orthonormal (the last basis)
     np.testing.assert_allclose(basis.T @ basis, np.eye(6), atol=1e-5)
+    np.testing.assert_allclose(np.abs(once.T @ basis), np.eye(6), atol=1e-4)
     householder = np.linalg.qr(block.astype(np.float64))[0]
     np.testing.assert_allclose(np.abs(basis.T @ householder), np.eye(6), atol=1e-4)  # same columns up to sign
     dependent = np.concatenate([block[:, :3], block[:, :3] * 2], axis=1)

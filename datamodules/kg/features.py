@@ -111,7 +111,7 @@ def structural_features(
     """Spectral or DeepWalk embeddings, computed once per graph and settings and cached."""
     shape = (graph.num_nodes, dim)
     if method == "spectral":
-        key = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed, "method": "spectral-v2"}  # v2: float32
+        key = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed, "method": "spectral-v3"}  # v3: one QR pass
         return cached_array(
             cache_dir,
             "structural",
