@@ -11,8 +11,9 @@ path is followed back to its old name through the renames git finds (``git diff 
 (``train.py fit ... --print_config``) in one process run in its own root, so data paths and code are
 its own. Every setting the old config had must have the same value in the new one; settings only the
 new code knows are listed, not compared (so are old configs no comparison read, and new ones with no
-old counterpart). A logger's save_dir left to follow ``checkpoint.root`` is compared as that root. Exits 1
-on any difference.
+old counterpart). A logger's save_dir left to follow ``checkpoint.root`` is compared as that root; a name
+``checkpoint.unrecorded`` adds for a setting the old code did not have is not a difference. Exits 1 on any
+difference.
 """
 
 from __future__ import annotations
@@ -134,6 +135,22 @@ def differences(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
 
 
+def names(config: Any) -> set[str]:
+    """Every key of a resolved config, at any depth (the settings a checkout has)."""
+    return {k for key, value in config.items() for k in (key, *names(value))} if isinstance(config, dict) else set()
+
+
+def new_settings_unrecorded(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with ``checkpoint.unrecorded`` (the settings kept out of the run identity) stripped of the names
+    the old checkout has no setting of: a new option kept out of the identity is not a changed setting."""
+    before, after = (c.get("checkpoint", {}).get("unrecorded") for c in (old, new))
+    if not (isinstance(before, list) and isinstance(after, list)):
+        return new
+    known = names(old)
+    kept = [n for n in after if n in before or n in known]
+    return {**new, "checkpoint": {**new["checkpoint"], "unrecorded": kept}}
+
+
 def new_only(old: Any, new: Any, path: str = "") -> list[str]:
     """The settings ``new`` has that ``old`` lacks."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
@@ -164,7 +181,7 @@ def report(labels: list[str], old: list[dict[str, Any]], new: list[dict[str, Any
     failed, extra = 0, set()
     for label, before, after in zip(labels, old, new):
         found = [f"error {before['error'] or after['error']}"] if before["error"] or after["error"] else []
-        found = found or differences(before["config"], after["config"])
+        found = found or differences(before["config"], new_settings_unrecorded(before["config"], after["config"]))
         extra |= set() if found else set(new_only(before["config"], after["config"]))
         failed += bool(found)
         print(f"{'DIFFERS' if found else 'same   '} {label}" + "".join(f"\n    {d}" for d in found))

@@ -29,15 +29,11 @@ def resolved_config(cli: Any) -> Any:
     return config
 
 
-def run_provenance(cli: Any, started: float, **extra: Any) -> dict[str, Any]:
+def run_provenance(cli: Any, started: float) -> dict[str, Any]:
     """``nie.core.provenance`` of a built command line: its resolved config, its data's identity and the
     wall time since ``started`` (``time.perf_counter``)."""
-    return provenance(
-        config=resolved_config(cli),
-        data=data_identity(cli.datamodule),
-        wall_seconds=time.perf_counter() - started,
-        **extra,
-    )
+    seconds = time.perf_counter() - started
+    return provenance(config=resolved_config(cli), data=data_identity(cli.datamodule), wall_seconds=seconds)
 
 
 def stage_metrics(trainer: pl.Trainer, stage: str) -> dict[str, float]:
