@@ -104,6 +104,8 @@ def measure(
     kg.load_graph = timed("load", kg.load_graph)  # type: ignore[attr-defined]
     kg.build_features = timed("features", kg.build_features)  # type: ignore[attr-defined]
     sampled = dict(batch_size=batch_size, fanouts=fanouts, eval_batch_size=eval_batch_size) if mode == "sampled" else {}
+    if mode == "sampled":
+        row["eval_batch_size"] = eval_batch_size or batch_size
     dm = KnowledgeGraphDataModule(
         root=str(folder),
         features=["structural"],
