@@ -88,11 +88,12 @@ def machine() -> dict[str, Any]:
     """CPU model, the cores this process may use (and the machine's), and the GPU (None without one)."""
     import torch
 
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from nie.core.threads import available_cores
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "cpu": cpu_model(),
-        "cores": usable,
+        "cores": available_cores(),
         "machine_cores": os.cpu_count(),
         "gpu": gpu,
         "gpus": torch.cuda.device_count() if gpu else 0,

@@ -28,12 +28,6 @@ def tensorboard_logger(trainer: pl.Trainer) -> Optional[TensorBoardLogger]:
     return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
 
 
-def record_logger_version(trainer: pl.Trainer, checkpoint: dict[str, Any]) -> None:
-    logger = tensorboard_logger(trainer)
-    if logger is not None:
-        checkpoint[LOGGER_VERSION] = logger.version
-
-
 def continue_logger_version(trainer: pl.Trainer, checkpoint: dict[str, Any]) -> None:
     """Point the TensorBoard logger at the version folder the checkpoint's run logged to, when that
     folder is still there and the logger has neither a version of the user's nor a writer yet."""
@@ -57,7 +51,9 @@ class ResumeState(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint[RNG_STATES] = rng_states()
-        record_logger_version(trainer, checkpoint)
+        logger = tensorboard_logger(trainer)
+        if logger is not None:
+            checkpoint[LOGGER_VERSION] = logger.version
 
     @override
     def on_load_checkpoint(

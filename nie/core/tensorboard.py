@@ -49,21 +49,17 @@ def loggable(value: Any) -> Any:
     return value
 
 
-def write_hparams_summary(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
-    """An HParams-tab entry whose metrics TensorBoard reads from scalars logged later under those names.
-    ``log_hyperparams(params, metrics)`` would also plot each metric's placeholder at step 0."""
+@rank_zero_only  # other processes' loggers hold no writer
+def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
+    """``hparams.yaml`` (the public ``log_hyperparams``) and an HParams-tab entry whose metrics TensorBoard reads
+    from scalars logged later under those names (``log_hyperparams(params, metrics)`` would also plot each
+    metric's placeholder at step 0)."""
     from torch.utils.tensorboard.summary import hparams
 
+    logger.log_hyperparams(params)
     writer = logger.experiment.file_writer  # set when the SummaryWriter opens
     for summary in hparams(flat_params(params), dict.fromkeys(metric_names, 0.0)):  # type: ignore[no-untyped-call]
         writer.add_summary(summary)
-
-
-@rank_zero_only  # other processes' loggers hold no writer
-def declare_hparams(logger: TensorBoardLogger, params: dict[str, Any], metric_names: list[str]) -> None:
-    """``hparams.yaml`` (the public ``log_hyperparams``) and the HParams-tab entry."""
-    logger.log_hyperparams(params)
-    write_hparams_summary(logger, params, metric_names)
 
 
 class HParamsEntry(pl.Callback):
