@@ -148,15 +148,16 @@ class HParamCheckpoint(ModelCheckpoint):
         """The model and data are built: refuse to replace a run silently, else record the settings (the
         first file a fit writes into its folder)."""
         folder = Path(str(self.dirpath))
-        held = held_run(folder)
+        held = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []  # a run made there before
         if held and trainer.ckpt_path is None:
             if not self.overwrite:
                 raise RunFolderError(
                     f"{folder} holds a run already ({', '.join(held)}): continue it with --ckpt_path last, "
                     "train into another --checkpoint.root DIR, or replace it with --checkpoint.overwrite true"
                 )
-            if trainer.is_global_zero:
-                clear_run(folder)
+            if trainer.is_global_zero:  # none of the replaced run's files outlives it
+                for path in (p for p in folder.iterdir() if p.is_file()):
+                    path.unlink()
         if trainer.is_global_zero:
             write_json(folder / SETTINGS_FILE, self.settings(pl_module, getattr(trainer, "datamodule", None)))
 
@@ -193,15 +194,3 @@ def recorded_best(folder: Path) -> Optional[str]:
     record = folder / BEST_RECORD
     path = json.loads(record.read_text()).get("best_model_path") if record.is_file() else None
     return path if path and Path(path).is_file() else None
-
-
-def held_run(folder: Path) -> list[str]:
-    """The checkpoints a folder holds (a run made there before), by name."""
-    return sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
-
-
-def clear_run(folder: Path) -> None:
-    """Delete the files of the run a folder holds (``overwrite``), so none of them outlives it."""
-    for path in folder.iterdir():
-        if path.is_file():
-            path.unlink()

@@ -28,12 +28,6 @@ def scores_to_labels(scores: npt.NDArray[np.float64], transform: LabelTransform)
     return labels
 
 
-def labels_to_scores(labels: Tensor, transform: LabelTransform) -> Tensor:
-    """Predicted labels back to score space, never negative: importance is a count."""
-    labels = labels.clamp_min(0)
-    return torch.expm1(labels) if transform == "log1p" else labels
-
-
 @dataclass(frozen=True)
 class GraphSpec:
     """Sizes a network needs before it sees data, and how labels relate to scores."""
@@ -48,7 +42,9 @@ class GraphSpec:
     label_transform: LabelTransform = "log1p"
 
     def to_scores(self, labels: Tensor) -> Tensor:
-        return labels_to_scores(labels, self.label_transform)
+        """Predicted labels back to score space, never negative: importance is a count."""
+        labels = labels.clamp_min(0)
+        return torch.expm1(labels) if self.label_transform == "log1p" else labels
 
 
 @dataclass
