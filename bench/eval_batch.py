@@ -6,20 +6,36 @@ One process: the graph (RGTN layout, e.g. one ``bench/scale.py`` wrote under its
 and its spectral features computed once; then, per evaluation batch size, an untrained GENI (2 layers,
 4 heads, seed 0) predicts the batches covering the first ``--nodes`` nodes of the prediction order with
 every neighbour (as sampled runs evaluate). Reported per size: nodes predicted, seconds, seconds per
-10^5 nodes, and the largest difference from the first size's predictions on the nodes both predicted
-(float noise only: evaluation takes every neighbour).
+10^5 nodes, the process's peak RSS so far (give the sizes in increasing order to read each one's), and
+the largest difference from the first size's predictions on the nodes both predicted (float noise only:
+evaluation takes every neighbour).
+
+``--stand-in-features`` replaces the spectral features by seeded random ones of the same shape (a
+prediction's time and memory do not depend on the values): a large graph's batch memory without
+computing its features first, e.g. which ``data.eval_batch_size`` fits under a memory target at 10^7 nodes:
+
+    python bench/eval_batch.py /work/scale_work/graph-n10000000-d10-r300 --sizes 100000 --nodes 10000000 \
+        --stand-in-features
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from nie.core.provenance import provenance, stamped
+
+
+def stand_in_features(graph: Any, names: list[str], cache_dir: Any, structural_dim: int = 64, **_: Any) -> Any:
+    """Seeded random [nodes, structural_dim] float32 features in place of ``build_features``'s."""
+    return np.random.default_rng(0).standard_normal((graph.num_nodes, structural_dim), dtype=np.float32)
 
 
 def predictions(folder: Path, cache: Path, eval_batch_size: int, nodes: int) -> tuple[float, torch.Tensor]:
@@ -58,7 +74,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 131072], help="evaluation batch sizes")
     parser.add_argument("--nodes", type=int, default=131072, help="nodes predicted per size")
     parser.add_argument("--out", type=Path, help="JSON of the rows")
+    parser.add_argument("--stand-in-features", action="store_true", help="random features of the same shape")
     args = parser.parse_args()
+    if args.stand_in_features:
+        import datamodules.kg.datamodule as kg
+
+        kg.build_features = stand_in_features  # type: ignore[attr-defined,assignment]  # where the datamodule looks
     rows, reference = [], None
     with tempfile.TemporaryDirectory() as cache:  # features computed by the first size, read by the others
         for size in args.sizes:
@@ -68,12 +89,14 @@ def main() -> None:
             difference = float((scores[:shared] - reference[:shared]).abs().max())
             row = {"eval_batch_size": size, "nodes": len(scores), "seconds": seconds}
             row |= {"seconds_per_1e5_nodes": seconds / len(scores) * 1e5, "max_difference": difference}
+            row["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
             rows.append(row)
             print(row, flush=True)
     if args.out:
         from nie.core.io import write_json
 
-        write_json(args.out, stamped({"graph": str(args.graph), "rows": rows}, provenance()))
+        record = {"graph": str(args.graph), "stand_in_features": args.stand_in_features, "rows": rows}
+        write_json(args.out, stamped(record, provenance()))
 
 
 if __name__ == "__main__":
