@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Optional
+from typing import Any, Iterable, Iterator, Literal, Optional, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -96,22 +96,6 @@ class SampledBatches:
                 self.labels[outputs],
                 None if s.x_semantic is None else s.x_semantic[inputs],
             )
-
-
-class OneBatch(Dataset[GraphBatch]):
-    """A dataset of one item, the stage's full-graph batch (one step per epoch)."""
-
-    def __init__(self, batch: GraphBatch) -> None:
-        self.batch = batch
-
-    def __len__(self) -> int:
-        return 1
-
-    @override
-    def __getitem__(self, index: int) -> GraphBatch:
-        if index != 0:
-            raise IndexError(index)
-        return self.batch
 
 
 GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
@@ -344,7 +328,8 @@ class KnowledgeGraphDataModule(StagedDataModule):
                 unlabeled_index=unlabeled,
             )
         if h.batch_size is None:
-            return DataLoader(OneBatch(batch), batch_size=None, collate_fn=already_batched)
+            one_step = cast(Dataset[GraphBatch], [batch])  # the stage's full-graph batch: one step per epoch
+            return DataLoader(one_step, batch_size=None, collate_fn=already_batched)
         fanouts = h.fanouts or []  # set whenever batch_size is (checked on construction)
         return SampledBatches(
             batch,
