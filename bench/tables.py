@@ -15,6 +15,7 @@ python bench/tables.py --render      # rewrite them
 python bench/tables.py --check       # exit 1 naming each row (and its JSON) that differs
 python bench/tables.py --stale       # tables without JSONs, typed cells, rows whose code changed since their commit
 python bench/tables.py --backfill results/x.json   # record the commit that committed a JSON without provenance
+python bench/tables.py --check --root DIR   # the same for another checkout (bench/tables.yaml, documents, results)
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def generated_tables(args: argparse.Namespace) -> int:
             for path in args.files:
                 print(f"{path}: {backfill(path)}")
             return 0
-        spec = load_spec()
-        lines = render(spec) if args.render else differences(spec) if args.check else stale(spec)
+        spec, root = load_spec(args.root / "bench" / "tables.yaml"), args.root
+        lines = render(spec, root) if args.render else differences(spec, root) if args.check else stale(spec, root)
     except TableError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -199,7 +200,7 @@ def gefcom_figure(names: list[str], backtests: list[dict], leaderboard: dict, pa
     plt.close(figure)
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
     for option, text in (
@@ -209,6 +210,13 @@ def main() -> None:
         ("--backfill", "files: committed JSONs without provenance; record the commit that committed each"),
     ):
         parser.add_argument(option, action="store_true", help=text)
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="with --render, --check, --stale: the checkout whose "
+        "bench/tables.yaml, documents and results JSONs are read (default: this one)",
+    )
     parser.add_argument("--test", action="store_true", help="files are single-run test metrics")
     parser.add_argument("--folds", metavar="NAME", help="files are cv_fold.json records of one model: summarise them")
     parser.add_argument("--paired", action="store_true", help="two cv tables on the same folds: differences")
@@ -216,48 +224,70 @@ def main() -> None:
     parser.add_argument("--rescore", action="store_true", help="backtests: their kept forecasts scored again")
     parser.add_argument("--gefcom", type=Path, metavar="LEADERBOARD", help="backtests beside leaderboard_solar.csv")
     parser.add_argument("--figure", type=Path, help="with --gefcom: the per-task figure (PNG)")
-    args = parser.parse_args()
-    if args.rescore:
-        for path in args.files:
-            for origin, kept in zip(*(json.loads(path.read_text())[k] for k in ("origins", "forecasts"))):
-                scores = rescore(kept)
-                gap = scores["reliability_gap"]
-                print(f"{path.stem} {origin[:10]} pinball {scores['pinball']:.5f} reliability_gap {gap:.3f}")
-        return
-    if args.gefcom:
-        backtests, names = [json.loads(path.read_text()) for path in args.files], [path.stem for path in args.files]
-        print("\n".join(gefcom_rows(names, backtests, read_leaderboard(args.gefcom))))
-        if args.figure:
-            gefcom_figure(names, backtests, read_leaderboard(args.gefcom), args.figure)
-        return
-    if args.render or args.check or args.stale or args.backfill:
-        sys.exit(generated_tables(args))
-    if not args.files:
-        parser.error("give results JSON files, or one of --render, --check, --stale")
+    return parser
+
+
+def print_rescores(files: list[Path]) -> None:
+    """--rescore: each origin's kept forecasts of each backtest, scored again."""
+    for path in files:
+        for origin, kept in zip(*(json.loads(path.read_text())[k] for k in ("origins", "forecasts"))):
+            scores = rescore(kept)
+            gap = scores["reliability_gap"]
+            print(f"{path.stem} {origin[:10]} pinball {scores['pinball']:.5f} reliability_gap {gap:.3f}")
+
+
+def print_gefcom(files: list[Path], leaderboard: Path, figure: Path | None) -> None:
+    """--gefcom: the backtests per task beside the leaderboard (and the figure)."""
+    backtests, names = [json.loads(path.read_text()) for path in files], [path.stem for path in files]
+    print("\n".join(gefcom_rows(names, backtests, read_leaderboard(leaderboard))))
+    if figure:
+        gefcom_figure(names, backtests, read_leaderboard(leaderboard), figure)
+
+
+def print_folds(name: str, files: list[Path]) -> None:
+    """--folds: finished folds of one cv summarised as its row."""
+    from nie.protocols.splits import fold_table
+
+    per_fold = [json.loads(path.read_text())["metrics"] for path in files]
+    table = fold_table(per_fold)
+    header = ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
+    print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+    print(cv_row(f"{name} ({len(per_fold)} folds)", table))
+
+
+def print_summary(args: argparse.Namespace) -> None:
+    """Results JSONs as table rows: per origin, paired, the folds of a cv, test metrics or cv tables."""
     if args.origins:
         backtests = [json.loads(path.read_text()) for path in args.files]
         print("\n".join(origin_rows([path.stem for path in args.files], backtests)))
-        return
-    if args.paired:
+    elif args.paired:
         base, other = (json.loads(path.read_text()) for path in args.files)
         print("| metric | mean difference | per fold | folds improved |\n|---|---|---|---|")
         print("\n".join(paired_rows(base, other)))
-        return
-    if args.folds:
-        from nie.protocols.splits import fold_table
-
-        per_fold = [json.loads(path.read_text())["metrics"] for path in args.files]
-        table = fold_table(per_fold)
-        header = ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
+    elif args.folds:
+        print_folds(args.folds, args.files)
+    else:
+        header = ["model", *POWER_COLUMNS] if args.test else ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
         print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
-        print(cv_row(f"{args.folds} ({len(per_fold)} folds)", table))
-        return
-    header = ["model", *POWER_COLUMNS] if args.test else ["model", *NIE_COLUMNS, "fit+test minutes (all folds)"]
-    print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
-    for path in args.files:
-        data = json.loads(path.read_text())
-        name = path.stem.split("_", 1)[-1]
-        print(test_row(name, data) if args.test else cv_row(name, data))
+        for path in args.files:
+            data = json.loads(path.read_text())
+            name = path.stem.split("_", 1)[-1]
+            print(test_row(name, data) if args.test else cv_row(name, data))
+
+
+def main() -> None:
+    parser = arguments()
+    args = parser.parse_args()
+    if args.rescore:
+        print_rescores(args.files)
+    elif args.gefcom:
+        print_gefcom(args.files, args.gefcom, args.figure)
+    elif args.render or args.check or args.stale or args.backfill:
+        sys.exit(generated_tables(args))
+    elif not args.files:
+        parser.error("give results JSON files, or one of --render, --check, --stale")
+    else:
+        print_summary(args)
 
 
 if __name__ == "__main__":
