@@ -104,13 +104,13 @@ class FitsAndTrains(GENI):
 
 class DeclaresLate(GENI):
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.full_batch_only = True  # the built network says so, its class (read by cv) does not
 
 
 class Frozen(GENI):
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.requires_grad_(False)
 
 
