@@ -4,6 +4,9 @@ non-negative levels, night by geometry, recalibration on validation only, kept f
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +16,10 @@ import yaml
 
 from nie.core.errors import ConfigError
 from nie.forecasting.calibration import coverage, interpolate_levels, recalibrated_levels
-from tests.conftest import read_json, run_train
+from tests.conftest import ROOT, SHARED_DATA, read_json, run_train
 from tests.power_data import make_power_table, write_power_config
 
+TABLES = ROOT / "bench" / "tables.py"  # its --rescore and --gefcom, run as a user runs them
 LEVELS = [0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.95]
 SOLAR = {"site": {"latitude": 0.0, "longitude": 0.0}, "features": ["cos_zenith", "clear_sky"], "night_elevation": 0.0}
 
@@ -66,19 +70,27 @@ def test_fit_test_predict_through_the_cli(workdir: Path) -> None:
     assert (levels[night.to_numpy()] == 0).all() and levels[~night.to_numpy()].max() > 0.3
 
 
+def tables(*args: str | Path) -> list[list[str]]:
+    """``python bench/tables.py ARGS``'s output lines, split into cells (``|``-rows) or words."""
+    done = subprocess.run([sys.executable, str(TABLES), *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    return [[c.strip() for c in line.strip("|").split("|")] if line.startswith("|") else line.split() for line in lines]
+
+
 def test_backtest_keeps_forecasts_that_rescore_to_its_metrics(workdir: Path) -> None:
     pytest.importorskip("lightgbm")
-    from bench.tables import rescore
-
     run_train("backtest", "--config", _config(workdir / "data"), "--out", "bt.json")
     result = read_json("bt.json")
     assert len(result["forecasts"]) == len(result["origins"]) == 3
-    for i, path in enumerate(result["forecasts"]):
+    for path in result["forecasts"]:
         table = pd.read_csv(path)
         assert {"station", "origin", "target_time", "actual", "q0.05", "q0.95"} <= set(table.columns)
-        scores = rescore(path)
-        assert scores["pinball"] == pytest.approx(result["metrics"]["pinball"]["folds"][i], rel=1e-5)
-        assert scores["reliability_gap"] == pytest.approx(result["metrics"]["reliability_gap"]["folds"][i], abs=1e-6)
+    rescored = tables("--rescore", "bt.json")  # bt ORIGIN pinball P reliability_gap G, to the digits printed
+    assert [line[1] for line in rescored] == [origin[:10] for origin in result["origins"]]
+    folds = result["metrics"]
+    assert [float(line[3]) for line in rescored] == pytest.approx(folds["pinball"]["folds"], abs=5e-6)
+    assert [float(line[5]) for line in rescored] == pytest.approx(folds["reliability_gap"]["folds"], abs=5e-4)
 
 
 def test_recalibration_never_reads_a_test_target(workdir: Path) -> None:
@@ -112,20 +124,22 @@ def test_a_missing_lightgbm_is_one_line_naming_the_extra(monkeypatch: pytest.Mon
         lightgbm()
 
 
-def test_the_competition_rating_weights_later_tasks_more() -> None:
-    from bench.tables import rating
+def test_the_competition_rating_weights_later_tasks_more(tmp_path: Path) -> None:
+    board, backtest = tmp_path / "leaderboard.csv", tmp_path / "bt.json"
+    board.write_text("team,t4,t5\nBenchmark - Solar,1.0,1.0\nfirst,0.5,0.2\nmissing,0.5,\n")
+    backtest.write_text(json.dumps({"metrics": {"pinball": {"folds": [0.2, 0.5]}}}))
+    header, _, *tasks, mean, last, rating = tables("--gefcom", board, backtest)
+    assert header == ["task", "bt", "first", "benchmark"]  # a team without every task is not rated
+    assert tasks == [["4", "0.20000", "0.50000", "1.00000"], ["5", "0.50000", "0.20000", "1.00000"]]
+    # skills weighted 1 and 2: (0.8 + 2 * 0.5) / 3 and (0.5 + 2 * 0.8) / 3 (unweighted: 0.65 both)
+    assert rating == ["rating", "0.600", "0.700", "0.000"]
 
-    # skills 0.5 and 0.8 weighted 1 and 2: (0.5 + 1.6) / 3
-    assert rating([0.5, 0.2], [1.0, 1.0]) == pytest.approx(0.7)
-    assert rating([0.5, None], [1.0, 1.0]) is None
 
-
-def test_the_rating_reproduces_the_leaderboards_winner() -> None:
-    from bench.tables import BENCHMARK, rating, read_leaderboard
-    from tests.conftest import SHARED_DATA
-
+def test_the_rating_reproduces_the_leaderboards_winner(tmp_path: Path) -> None:
     path = SHARED_DATA / "power/gefcom2014_solar/leaderboard_solar.csv"
     if not path.is_file():
         pytest.skip(f"{path} not available")
-    board = read_leaderboard(path)
-    assert rating(board["Gang-gang"], board[BENCHMARK]) == pytest.approx(0.6807, abs=5e-5)
+    backtest = tmp_path / "bt.json"
+    backtest.write_text(json.dumps({"metrics": {"pinball": {"folds": [0.02] * 12}}}))
+    header, *_, rating = tables("--gefcom", path, backtest)
+    assert header[2] == "Gang-gang" and rating[2] == "0.681"  # 0.6807 (the organisers' figure) to 3 decimals
