@@ -85,6 +85,13 @@ class GraphBatch:
             raise ConfigError("the network needs semantic features, but the batch has none: set data.semantic_features")
         return self.x_semantic
 
+    def full_graph(self, network: str) -> Graph:
+        """The step's one full graph, for a ``network`` that needs every node (a sampled batch is refused)."""
+        graph = self.graphs[0]
+        if len(self.graphs) != 1 or graph.num_src != graph.num_dst:
+            raise ConfigError(f"{network} needs the full graph in every step: leave data.batch_size unset")
+        return graph
+
     def with_graphs(self, num_layers: int) -> list[Graph]:
         """The graphs for a ``num_layers``-layer network (repeating a lone full graph)."""
         if len(self.graphs) == 1:

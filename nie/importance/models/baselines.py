@@ -21,10 +21,7 @@ from nie.importance.spec import GraphBatch, GraphSpec, GraphTrainingData
 
 def _data_graph(batch: GraphBatch) -> Graph:
     """The full graph as the data gave it: without the self-loops the datamodule added."""
-    graph = batch.graphs[0]
-    if len(batch.graphs) != 1 or graph.num_src != graph.num_dst:
-        raise ValueError("graph baselines need the full graph: leave data sampling off")
-    return graph.without_added_loops()
+    return batch.full_graph("a graph baseline").without_added_loops()
 
 
 def pagerank(

@@ -210,9 +210,7 @@ class EASING(ImportanceNetwork):
 
     def structure(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:
         """Log in-degree and neighbourhood entropy (no gradient; computed once per graph)."""
-        graph = batch.graphs[0]
-        if len(batch.graphs) != 1 or graph.num_src != graph.num_dst:
-            raise ConfigError("EASING needs the full graph in every step: leave data.batch_size unset")
+        graph = batch.full_graph("EASING")
         key = (graph.num_dst, graph.num_edges, str(graph.device))
         if key not in self._structure:
             with torch.no_grad():

@@ -248,9 +248,7 @@ class SKES(ImportanceNetwork):
 
     def embed(self, batch: GraphBatch) -> Tensor:
         """The fused node embedding [N, hidden]; keeps the attention weights [N, views] in ``last_attention``."""
-        graph = batch.graphs[0]
-        if len(batch.graphs) != 1 or graph.num_src != graph.num_dst:
-            raise ValueError("SKES needs the full graph: leave data sampling off")
+        graph = batch.full_graph("SKES")
         centrality, *path_views = self.structural_views(graph)
         inputs: list[Tensor] = []
         for view in (v for v in self.view_names if v != "paths"):
