@@ -22,18 +22,41 @@ DATA_PATHS = "data_paths"  # where it read them: recorded and shown, not compare
 # what changes neither the weights nor the outputs of a run: where files are, how fast it runs, which
 # evaluation extras it draws, where the test span ends
 UNRECORDED = (
-    "root", "path", "node_info", "triples", "relation_names", "semantic_pickle", "cache_dir", "num_workers",
-    "eval_batch_size", "backend", "eval_stride", "test_end", "top_k", "figures", "figure_every", "plot_week_start",
-)  # fmt: skip
+    "root",
+    "path",
+    "node_info",
+    "triples",
+    "relation_names",
+    "semantic_pickle",
+    "cache_dir",
+    "num_workers",
+    "eval_batch_size",
+    "backend",
+    "eval_stride",
+    "test_end",
+    "top_k",
+    "figures",
+    "figure_every",
+    "plot_week_start",
+)
 # those that change a run's scores though (how and where it is evaluated): a folder's checkpoints serve each
 # value, a finished split's result (``split_settings``) only the one it was scored with
 EVALUATION = ("eval_stride", "test_end", "top_k")
 # training options that change neither the weights nor the scores (how a run is shown and logged)
 UNCOMPARED_TRAINING = (
-    "trainer.logger", "trainer.enable_progress_bar", "trainer.enable_model_summary", "trainer.log_every_n_steps",
-    "trainer.default_root_dir", "trainer.profiler", "trainer.plugins", "trainer.enable_autolog_hparams",
-    "trainer.model_registry", "checkpoint.root", "checkpoint.unrecorded", "checkpoint.overwrite",
-)  # fmt: skip
+    "trainer.logger",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+    "trainer.log_every_n_steps",
+    "trainer.default_root_dir",
+    "trainer.profiler",
+    "trainer.plugins",
+    "trainer.enable_autolog_hparams",
+    "trainer.model_registry",
+    "checkpoint.root",
+    "checkpoint.unrecorded",
+    "checkpoint.overwrite",
+)
 
 
 def plain(value: Any) -> Any:

@@ -31,7 +31,21 @@ from nie.importance.kernels.primitives import (
 )
 
 __all__ = [
-    "BACKENDS", "DGL_INSTALL", "Backend", "EdgeLayout", "Graph", "KernelBackend", "Primitives", "copy_u_sum",
-    "dgl_importable", "dgl_supports", "edge_softmax", "per_relation", "resolve_backend", "u_add_v", "u_dot_v",
-    "u_mul_e_mean", "u_mul_e_sum",
-]  # fmt: skip
+    "BACKENDS",
+    "DGL_INSTALL",
+    "Backend",
+    "EdgeLayout",
+    "Graph",
+    "KernelBackend",
+    "Primitives",
+    "copy_u_sum",
+    "dgl_importable",
+    "dgl_supports",
+    "edge_softmax",
+    "per_relation",
+    "resolve_backend",
+    "u_add_v",
+    "u_dot_v",
+    "u_mul_e_mean",
+    "u_mul_e_sum",
+]
