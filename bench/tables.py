@@ -94,7 +94,8 @@ def generated_tables(args: argparse.Namespace) -> int:
             for path in args.files:
                 print(f"{path}: {backfill(path)}")
             return 0
-        spec, root = load_spec(args.root / "bench" / "tables.yaml"), args.root
+        root = args.root
+        spec = load_spec(root / "bench" / "tables.yaml")
         lines = render(spec, root) if args.render else differences(spec, root) if args.check else stale(spec, root)
     except TableError as err:
         print(f"error: {err}", file=sys.stderr)
