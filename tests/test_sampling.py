@@ -16,7 +16,7 @@ from nie.core.errors import ConfigError
 from nie.importance.agreement import ARGUMENTS, EXCLUDED, exported_networks
 from nie.importance.contracts import full_batch_only
 from nie.importance.task import split_outputs
-from tests.conftest import DEMO, TINY, run_train, synthetic_module
+from tests.conftest import DEMO, TINY, refused_line, run_train, synthetic_module
 
 
 def _datamodule(tmp_path: Path, **kwargs) -> SyntheticKnowledgeGraphDataModule:
@@ -114,6 +114,26 @@ def test_sampled_fit_runs_through_the_cli(workdir: Path) -> None:
         "[5, 5]",
     )
     assert any(Path("runs/geni/synthetic/fold0/lr0.005-heads4").glob("epoch=*.ckpt"))
+
+
+@pytest.mark.parametrize("baseline", ["PageRank", "PersonalizedPageRank", "InDegree"])
+def test_graph_baseline_with_batch_size_is_refused_before_the_run_folder(workdir: Path, baseline: str) -> None:
+    line = refused_line(
+        "fit",
+        "--config",
+        DEMO,
+        *TINY,
+        "--model.init_args.network",
+        f"nie.importance.{baseline}",
+        "--data.init_args.batch_size",
+        "64",
+        "--data.init_args.fanouts",
+        "[5, 5]",
+        "--checkpoint.hparams",
+        "[lr]",
+    )
+    assert f"{baseline} needs the whole graph in every step: leave data.batch_size unset" in line
+    assert not Path("runs").exists()
 
 
 def test_batch_size_without_fanouts_is_rejected(tmp_path: Path) -> None:

@@ -44,9 +44,11 @@ def pagerank(
 
 
 class _GraphBaseline(Baseline, ImportanceNetwork):
-    """Ranks nodes by a graph statistic; predicts no labels (so RMSE is not reported)."""
+    """Ranks nodes by a graph statistic of the whole graph: predicts no labels (so RMSE is not reported),
+    and the task refuses ``data.batch_size`` before anything is written."""
 
     predicts_labels = False
+    full_batch_only = True
 
 
 class PageRank(_GraphBaseline):
