@@ -57,6 +57,7 @@ def test_bad_weights_on_is_one_line(workdir: Path, weights_on: object, message: 
         run_train("cv", "--config", config, *TINY, *CV, "--folds", "0", "--out", "ensemble.json")
     assert message in str(raised.value.code) and "\n" not in str(raised.value.code), raised.value.code
     assert not Path("ensemble.json").exists()
+    assert not Path("runs").exists()  # refused before any member trains
 
 
 def test_select_ranks_on_validation_ndcg_or_its_mean_with_spearman(workdir: Path) -> None:

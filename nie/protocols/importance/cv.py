@@ -34,6 +34,7 @@ from nie.protocols.importance.ensemble import (
     keep_fold_predictions,
     member_args,
     member_names,
+    weight_metrics,
 )
 from nie.protocols.splits import (
     MetricTable,
@@ -123,6 +124,12 @@ def plan(args: list[str]) -> CvPlan:
         source = f"ensemble {path}: member {name}"
         members.append(member(attributed(source, partial(member_args, own, extra)), source))
     attributed(f"ensemble {path}", partial(check_members, names, [m.facts for m in members]))
+    if ensemble.weights == "validation":
+        first = members[0]
+        weighting = partial(
+            weight_metrics, first.cli.model.make_metrics, ensemble, first.facts.monitor, first.facts.mode
+        )
+        attributed(f"ensemble {path}", weighting)  # weights_on's scores known, before any member trains
     return CvPlan(members, ensemble, path)
 
 
