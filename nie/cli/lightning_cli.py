@@ -271,12 +271,16 @@ class NIECLI(LightningCLI):
 
     # ----------------------------------------------------------- checkpoints
     def _resolve_ckpt(self, subcommand: str, missing: str = "; run fit with the same config first") -> None:
-        """``--ckpt_path last`` (and, but for ``fit``, ``best``) in a new process: this run directory's ``last.ckpt``
-        (the best checkpoint its ``fit`` recorded); none there is one line ending with ``missing`` (nothing is
-        silently run without it)."""
+        """``--ckpt_path last`` (and, but for ``fit``, which refuses it, ``best``) in a new process: this run
+        directory's ``last.ckpt`` (the best checkpoint its ``fit`` recorded); none there is one line ending with
+        ``missing`` (nothing is silently run without it)."""
         config = self.config_init[subcommand]
         wanted = config.get("ckpt_path")
-        if wanted not in ("last", "best") or (wanted, subcommand) == ("best", "fit"):
+        if (wanted, subcommand) == ("best", "fit"):
+            raise ConfigError(
+                "--ckpt_path best: fit continues from last or a checkpoint file; best is for validate, test and predict"
+            )
+        if wanted not in ("last", "best"):
             return
         callback = self.trainer.checkpoint_callback
         if not isinstance(callback, HParamCheckpoint):
