@@ -12,7 +12,7 @@ import yaml
 from scipy.stats import spearmanr
 
 from nie.protocols.importance.ensemble import FOLD_PREDICTIONS, simplex_grid
-from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
 from tests.ensemble_data import CV, MEMBERS, RUNS, write_ensemble
 
 
@@ -84,6 +84,18 @@ def test_an_ensemble_config_holds_the_section_alone(workdir: Path) -> None:
         SystemExit, match=r"^error: bad.yaml \(a config of 'ensemble:' alone\): Option 'trainer.max_epochs' is not"
     ):
         run_ensemble("bad.yaml")
+
+
+@pytest.mark.parametrize("ensemble_first", [True, False])
+def test_an_ensemble_config_with_another_config_is_one_line(workdir: Path, ensemble_first: bool) -> None:
+    Path("patch.yaml").write_text(yaml.safe_dump({"trainer": {"max_epochs": 1}}))
+    configs = [write_ensemble("ok.yaml"), "patch.yaml"]
+    first, second = configs if ensemble_first else configs[::-1]
+    line = refused_line("cv", "--config", first, "--config", second, *TINY, *CV, "--folds", "0")
+    assert line == (
+        "error: ok.yaml: an 'ensemble:' config stands alone; give member options as arguments, not another --config"
+    )
+    assert not Path("runs").exists()
 
 
 def test_members_on_other_folds_are_refused(workdir: Path) -> None:

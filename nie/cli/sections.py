@@ -28,17 +28,28 @@ def add_sections(parser: ArgumentParser) -> None:
             parser.add_argument(f"--{key}", type=Optional[kind], default=None, help=help)
 
 
-def read_section(key: str, args: Sequence[str]) -> Any:
-    """The section ``key`` registered ``alone``, typed, when the only ``--config`` of ``args`` is a file holding it
-    (None otherwise); a bad value, or another key beside it, is one line naming the file and the field."""
-    configs, _ = split_configs(args)
-    if len(configs) != 1 or not Path(configs[0]).is_file():
+def read_yaml(path: str) -> Any:
+    """A config file's content; None for a missing or unreadable one (the CLI reports those itself)."""
+    if not Path(path).is_file():
         return None
     try:
-        config = yaml.safe_load(Path(configs[0]).read_text())
+        return yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError:
-        return None  # the CLI reports unreadable configs itself
-    if not isinstance(config, dict) or key not in config:
+        return None
+
+
+def read_section(key: str, args: Sequence[str]) -> Any:
+    """The section ``key`` registered ``alone``, typed, when the only ``--config`` of ``args`` is a file holding it
+    (None otherwise); a bad value, another key beside it, or another ``--config`` with it is one line naming the
+    file and the field."""
+    configs, _ = split_configs(args)
+    contents = [read_yaml(path) for path in configs]
+    held = [path for path, content in zip(configs, contents) if isinstance(content, dict) and key in content]
+    if held and len(configs) > 1:
+        raise ConfigError(
+            f"{held[0]}: an '{key}:' config stands alone; give member options as arguments, not another --config"
+        )
+    if not held:
         return None
     kind, help, _ = SECTIONS[key]
     parser = ArgumentParser(exit_on_error=False)
