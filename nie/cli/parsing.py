@@ -55,7 +55,7 @@ def condense_parse_error(message: str) -> str:
         deepest = f"{deepest}, got {got.group(1).strip()!r}"
     unknown = re.match(r"Option '([^']+)' is not accepted", deepest)
     if unknown and keys:
-        close = closest_options(keys, unknown.group(1))
+        close = [c for c in closest_options(keys, unknown.group(1)) if c != unknown.group(1)]  # not the one refused
         deepest += f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
 
