@@ -65,7 +65,11 @@ def test_equal_weights_and_members_read_back(workdir: Path, capsys: pytest.Captu
         ({"weights": "best"}, "bad.yaml (a config of 'ensemble:' alone): ensemble.weights: Expected a typing.Literal"),
         ({"grid_step": 0.3}, "bad.yaml: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got 0.3"),
         ({"grid_step": "fine"}, "ensemble.grid_step: Expected a <class 'float'>, got 'fine'"),
-        ({"vote": True}, "Group 'ensemble' does not accept option 'vote'"),
+        ({"vote": True}, "does not accept option 'vote'; expected members, weights, grid_step, weights_on"),
+        (
+            {"weight": "equal"},
+            "option 'weight' (did you mean 'weights'?); expected members, weights, grid_step, weights_on",
+        ),
         ({"members": []}, "bad.yaml: ensemble.members: expected at least one member"),
         ({"members": [{"config": "a.yaml"}]}, "ensemble.members: Expected a <class 'str'>, got"),
     ],
@@ -80,10 +84,9 @@ def test_bad_ensemble_config_is_one_line(workdir: Path, section: dict, message: 
 
 def test_an_ensemble_config_holds_the_section_alone(workdir: Path) -> None:
     Path("bad.yaml").write_text(yaml.safe_dump({"ensemble": {"members": MEMBERS}, "trainer": {"max_epochs": 1}}))
-    with pytest.raises(
-        SystemExit, match=r"^error: bad.yaml \(a config of 'ensemble:' alone\): Option 'trainer.max_epochs' is not"
-    ):
-        run_ensemble("bad.yaml")
+    line = refused_line("cv", "--config", "bad.yaml", *TINY, *CV, "--folds", "0")
+    assert line == "error: bad.yaml: an 'ensemble:' config holds only 'ensemble:'; found also ['trainer']"
+    assert not Path("runs").exists()
 
 
 @pytest.mark.parametrize("ensemble_first", [True, False])

@@ -4,6 +4,9 @@ its type, so a bad value is one line naming the field, and the command line impo
 
 from __future__ import annotations
 
+import difflib
+import re
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -51,12 +54,27 @@ def read_section(key: str, args: Sequence[str]) -> Any:
         )
     if not held:
         return None
+    others = sorted(str(k) for k in contents[0] if k != key)
+    if others:
+        raise ConfigError(f"{held[0]}: an '{key}:' config holds only '{key}:'; found also {others}")
     kind, help, _ = SECTIONS[key]
     parser = ArgumentParser(exit_on_error=False)
     parser.add_argument(f"--{key}", type=kind, required=True, help=help)
     try:
-        return kind(**parser.parse_path(configs[0])[key].as_dict())
+        return kind(**parser.parse_path(held[0])[key].as_dict())
     except ArgumentError as err:
-        raise ConfigError(f"{configs[0]} (a config of '{key}:' alone): {condense_parse_error(str(err))}") from None
+        raise ConfigError(f"{held[0]} (a config of '{key}:' alone): {field_error(kind, str(err))}") from None
     except ConfigError as err:
-        raise ConfigError(f"{configs[0]}: {err}") from None
+        raise ConfigError(f"{held[0]}: {err}") from None
+
+
+def field_error(kind: Any, message: str) -> str:
+    """jsonargparse's error as one line; for a key the section does not know, the closest and every field."""
+    line = condense_parse_error(message)
+    unknown = re.search(r"does not accept option '([^']+)'", line)
+    if unknown is None:
+        return line
+    names = [f.name for f in fields(kind)]
+    close = difflib.get_close_matches(unknown.group(1), names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{line}{hint}; expected {', '.join(names)}"
