@@ -246,7 +246,8 @@ class KnowledgeGraphDataModule(StagedDataModule):
     ) -> dict[str, GraphBatch]:
         """The full-graph batch of each stage, supervising that stage's nodes (``predict``: every node); training
         also names the nodes without labels."""
-        all_nodes, batches = torch.arange(num_nodes), {}
+        all_nodes = torch.arange(num_nodes)
+        batches: dict[str, GraphBatch] = {}
         stages = {"train": split.train, "val": split.val, "test": split.test, "predict": np.arange(num_nodes)}
         for name, ids in stages.items():
             index = torch.from_numpy(np.asarray(ids, dtype=np.int64))

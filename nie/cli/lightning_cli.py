@@ -290,8 +290,10 @@ class NIECLI(LightningCLI):
             )
         folder = callback.run_dir(self.model, self.datamodule)
         found = callback.recorded_best(self.model, self.datamodule) if wanted == "best" else folder / "last.ckpt"
-        if found is None or not Path(found).is_file():
-            raise ConfigError(f"--ckpt_path {wanted}: no {found or f'best checkpoint recorded in {folder}'}{missing}")
+        if not found:
+            raise ConfigError(f"--ckpt_path {wanted}: no best checkpoint recorded in {folder}{missing}")
+        if not Path(found).is_file():
+            raise ConfigError(f"--ckpt_path {wanted}: no {found}{missing}")
         config["ckpt_path"] = str(found)
 
     # ----------------------------------------------------------- subcommands

@@ -65,7 +65,12 @@ def walk_configs(args: Sequence[str]) -> Iterator[tuple[Optional[str], Optional[
     ``(None, argument)`` for anything else."""
     items = iter(args)
     for arg in items:
-        path = next(items, None) if arg == "--config" else arg[9:] if arg.startswith("--config=") else None
+        if arg == "--config":
+            path = next(items, None)
+        elif arg.startswith("--config="):
+            path = arg[len("--config=") :]
+        else:
+            path = None
         yield (path, None) if path is not None else (None, arg)
 
 

@@ -147,7 +147,8 @@ class MemberFacts:
 def check_members(names: list[str], facts: list[MemberFacts]) -> None:
     """Refuse, before any member trains, members that cannot be averaged: predictions in another label
     space, scores on their own scale, other validation scores, or one run directory for two members."""
-    first, owners = facts[0], dict[Path, str]()
+    first = facts[0]
+    owners: dict[Path, str] = {}
     for name, member in zip(names, facts):
         if not member.predicts_labels:
             raise ConfigError(
