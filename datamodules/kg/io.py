@@ -13,7 +13,7 @@ import csv
 import json
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -55,8 +55,22 @@ def _required_file(
     return match
 
 
-def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer: bool) -> npt.NDArray[Any]:
-    """Column as int64 or float64 numbers; the first non-numeric, NaN or infinite entry is reported with its line."""
+@overload
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: Literal[True]
+) -> npt.NDArray[np.int64]: ...
+
+
+@overload
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: Literal[False]
+) -> npt.NDArray[np.float64]: ...
+
+
+def _numeric(
+    column: pd.Series, path: Path, field: str, first_line: int, integer: bool
+) -> npt.NDArray[np.int64] | npt.NDArray[np.float64]:
+    """Column as numbers; the first non-numeric, NaN or infinite entry is reported with its line number."""
     values = pd.to_numeric(column, errors="coerce")
     bad = ~np.isfinite(values.to_numpy(np.float64))
     if integer and not bad.any():
@@ -67,7 +81,7 @@ def _numeric(column: pd.Series, path: Path, field: str, first_line: int, integer
             f"{path}, line {row + first_line}: field '{field}' = {column.iloc[row]!r} is not a valid "
             f"{'integer' if integer else 'finite number'}"
         )
-    numbers: npt.NDArray[Any] = values.to_numpy(np.int64 if integer else np.float64)
+    numbers: npt.NDArray[np.int64] | npt.NDArray[np.float64] = values.to_numpy(np.int64 if integer else np.float64)
     return numbers
 
 

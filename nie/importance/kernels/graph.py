@@ -46,10 +46,15 @@ class Graph:
 
     def to(self, device: torch.device | str) -> Graph:
         dgl_graph = None if self.dgl_graph is None else self.dgl_graph.to(device)
-        edges: dict[str, Any] = {
-            k: move_optional(getattr(self, k), device) for k in ("src", "dst", "rel", "added_loop")
-        }
-        return replace(self, dgl_graph=dgl_graph, edge_layout=None, **edges)
+        return replace(
+            self,
+            src=self.src.to(device),
+            dst=self.dst.to(device),
+            rel=self.rel.to(device),
+            added_loop=move_optional(self.added_loop, device),
+            dgl_graph=dgl_graph,
+            edge_layout=None,
+        )
 
     def with_backend(self, backend: KernelBackend) -> Graph:
         """The same graph on ``backend``; for torch, edges sorted by destination, so the graph's CSR
