@@ -27,7 +27,7 @@ from nie.core.errors import ConfigError
 from nie.core.fingerprint import digest, files_stamp, remembered
 from nie.core.io import atomic_path
 from nie.core.seed import import_dgl
-from nie.importance.kernels import DGL_INSTALL, Backend, Graph, dgl_importable, dgl_supports, resolve_backend
+from nie.importance.kernels import DGL_INSTALL, Graph, dgl_importable, dgl_supports, resolve_backend
 from nie.importance.spec import GraphBatch, GraphSpec, NodePretraining, scores_to_labels
 
 Ids = npt.NDArray[np.int64]
@@ -101,18 +101,22 @@ class SampledBatches:
 GRAPH_PATHS = ("root", "node_info", "triples", "relation_names", "semantic_pickle")
 
 
-def check_arguments(
-    batch_size: Optional[int], fanouts: Optional[list[int]], backend: Backend, eval_batch_size: Optional[int] = None
-) -> None:
-    """Refuse, in one line each, argument combinations the datamodule cannot serve."""
-    if eval_batch_size is not None and (batch_size is None or eval_batch_size < 1):
+def check_arguments(h: GraphDataSettings) -> None:
+    """Refuse, in one line each, argument values and combinations the datamodule cannot serve."""
+    if h.batch_size is not None and h.batch_size < 1:
+        raise ConfigError(f"data.batch_size={h.batch_size}: expected a number >= 1 (or unset: full-batch training)")
+    if any(f == 0 or f < -1 for f in h.fanouts or []):
+        raise ConfigError(f"data.fanouts={h.fanouts}: expected each entry -1 (all neighbours) or a number >= 1")
+    if h.structural_dim < 1:
+        raise ConfigError(f"data.structural_dim={h.structural_dim}: expected a number >= 1")
+    if h.eval_batch_size is not None and (h.batch_size is None or h.eval_batch_size < 1):
         raise ConfigError(
-            f"data.eval_batch_size={eval_batch_size}: expected a number >= 1 with data.batch_size set "
+            f"data.eval_batch_size={h.eval_batch_size}: expected a number >= 1 with data.batch_size set "
             "(a full-batch run evaluates the whole graph at once)"
         )
-    if batch_size is not None and not fanouts:
+    if h.batch_size is not None and not h.fanouts:
         raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
-    if batch_size is not None and backend == "torch":
+    if h.batch_size is not None and h.backend == "torch":
         raise ConfigError(
             "data.batch_size samples neighbours with DGL, so it needs data.backend: dgl or auto "
             "(data.backend: torch is for full-batch training)"
@@ -127,7 +131,7 @@ class KnowledgeGraphDataModule(StagedDataModule):
 
     def __init__(self, **arguments: Any) -> None:
         h = GraphDataSettings(**arguments)
-        check_arguments(h.batch_size, h.fanouts, h.backend, h.eval_batch_size)
+        check_arguments(h)
         super().__init__()
         # an explicit dict: every argument, defaults too (subclasses pass them through **kwargs)
         self.save_hyperparameters(h.values())

@@ -26,6 +26,9 @@ def predict(ckpt: str, config: Optional[str] = None, out: Optional[str] = None, 
     """Write the checkpoint's predictions (default: ``predictions.csv`` beside it) with the experiment
     ``config`` names (default: the one its run recorded)."""
     ckpt_path = Path(ckpt)
+    if ckpt_path.is_dir():
+        held = ", ".join(sorted(p.name for p in ckpt_path.glob("*.ckpt"))) or "no .ckpt file"
+        raise ConfigError(f"{option} {ckpt}: a folder (holding {held}); give one checkpoint file in it")
     if not ckpt_path.is_file():
         raise ConfigError(f"{option} {ckpt}: checkpoint not found")
     read_checkpoint(ckpt_path, option)
