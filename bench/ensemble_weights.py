@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from nie.importance.metrics import importance_metrics
-from nie.protocols.importance.ensemble import EnsemblePlan, FoldPredictions, fit_weights, score, simplex_grid
+from nie.protocols.importance.ensemble import FoldPredictions, Weighting, fit_weights, score, simplex_grid
 
 
 def members(count: int, nodes: int, seed: int) -> list[FoldPredictions]:
@@ -53,11 +53,11 @@ def main() -> None:
     print("| members | grid points | monitor only, s | whole collection, s | × monitor only |")
     print("|---|---|---|---|---|")
     make_metrics = lambda: importance_metrics(100)  # noqa: E731
-    section = EnsemblePlan(members=["noisy copies of the labels"], grid_step=args.step)
+    weighting = Weighting(grid_step=args.step)
     for count in args.members:
         fold = members(count, args.nodes, args.seed)
         grid = simplex_grid(count, args.step)
-        fast = seconds(lambda: fit_weights(fold, section, make_metrics, "val/spearman", "max"))
+        fast = seconds(lambda: fit_weights(fold, weighting, make_metrics, "val/spearman", "max"))
         stacked = np.stack([m.prediction["val"] for m in fold], axis=1)
         label = fold[0].label["val"]
         slow = seconds(lambda: [score(make_metrics, stacked @ w, label)["spearman"] for w in grid])

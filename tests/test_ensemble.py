@@ -65,10 +65,10 @@ def test_equal_weights_and_members_read_back(workdir: Path, capsys: pytest.Captu
         ({"weights": "best"}, "bad.yaml (a config of 'ensemble:' alone): ensemble.weights: Expected a typing.Literal"),
         ({"grid_step": 0.3}, "bad.yaml: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got 0.3"),
         ({"grid_step": "fine"}, "ensemble.grid_step: Expected a <class 'float'>, got 'fine'"),
-        ({"vote": True}, "does not accept option 'vote'; expected members, weights, grid_step, weights_on"),
+        ({"vote": True}, "does not accept option 'vote'; expected weights, grid_step, weights_on, members"),
         (
             {"weight": "equal"},
-            "option 'weight' (did you mean 'weights'?); expected members, weights, grid_step, weights_on",
+            "option 'weight' (did you mean 'weights'?); expected weights, grid_step, weights_on, members",
         ),
         ({"members": []}, "bad.yaml: ensemble.members: expected at least one member"),
         ({"members": [{"config": "a.yaml"}]}, "ensemble.members: Expected a <class 'str'>, got"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Optional, Sequence, Union
 
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torchmetrics import Metric, MetricCollection
+from typing_extensions import override
 
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
@@ -74,26 +75,14 @@ class FoldPredictions:
 
 
 @dataclass(frozen=True)
-class EnsemblePlan:
-    """An ensemble config's ``ensemble:`` section (registered by ``nie.protocols.importance``; docs/importance.md).
+class Weighting:
+    """How an ensemble chooses each fold's weights (``EnsemblePlan`` holds these fields; a bench times them alone)."""
 
-    Args:
-        members: each member's ``train.py fit`` arguments: a config path, or a list such as
-            ``[--config, a.yaml, --model.init_args.lr, "0.01"]``.
-        weights: ``validation`` (per fold, the simplex grid point scoring best on validation) or ``equal``.
-        grid_step: the simplex grid's spacing; it must divide 1 (0.05, 0.1).
-        weights_on: the validation score the weights are chosen on (``val/ndcg@100``), or a list of them
-            (their mean); default: the members' checkpoint monitor.
-    """
-
-    members: list[Union[str, list[Union[str, bool, int, float]]]]
     weights: Literal["equal", "validation"] = "validation"
     grid_step: float = 0.05
     weights_on: Optional[Union[str, list[str]]] = None
 
     def __post_init__(self) -> None:
-        if not self.members:
-            raise ConfigError("ensemble.members: expected at least one member")
         step = self.grid_step
         if not 0 < step <= 1 or abs(round(1 / step) - 1 / step) > 1e-9:
             raise ConfigError(f"ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {step!r}")
@@ -107,6 +96,28 @@ class EnsemblePlan:
     def scores(self) -> Optional[list[str]]:
         """``weights_on`` as a list (None: the checkpoint monitor)."""
         return [self.weights_on] if isinstance(self.weights_on, str) else self.weights_on
+
+
+@dataclass(frozen=True)
+class EnsemblePlan(Weighting):
+    """An ensemble config's ``ensemble:`` section (registered by ``nie.protocols.importance``; docs/importance.md).
+
+    Args:
+        members: each member's ``train.py fit`` arguments: a config path, or a list such as
+            ``[--config, a.yaml, --model.init_args.lr, "0.01"]``.
+        weights: ``validation`` (per fold, the simplex grid point scoring best on validation) or ``equal``.
+        grid_step: the simplex grid's spacing; it must divide 1 (0.05, 0.1).
+        weights_on: the validation score the weights are chosen on (``val/ndcg@100``), or a list of them
+            (their mean); default: the members' checkpoint monitor.
+    """
+
+    members: list[Union[str, list[Union[str, bool, int, float]]]] = field(kw_only=True)
+
+    @override
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ConfigError("ensemble.members: expected at least one member")
+        super().__post_init__()
 
 
 def ensemble_section(args: Sequence[str]) -> Optional[EnsemblePlan]:
@@ -199,11 +210,11 @@ def score(
 
 
 def weight_metrics(
-    make_metrics: MetricsFactory, plan: EnsemblePlan, monitor: str, mode: str
+    make_metrics: MetricsFactory, weighting: Weighting, monitor: str, mode: str
 ) -> tuple[list[Metric], str]:
     """The metrics the weights are chosen on (only these: the grid can hold thousands of points) and
     their direction: the monitor's, or the common one of ``weights_on``'s scores."""
-    names = plan.scores() or [monitor]
+    names = weighting.scores() or [monitor]
     collection = make_metrics()
     unknown = [n for n in names if n.split("/", 1)[1] not in collection]
     if unknown:
@@ -229,15 +240,15 @@ def mean_score(metrics: list[Metric], prediction: torch.Tensor, label: torch.Ten
 
 
 def fit_weights(
-    members: list[FoldPredictions], plan: EnsemblePlan, make_metrics: MetricsFactory, monitor: str, mode: str
+    members: list[FoldPredictions], weighting: Weighting, make_metrics: MetricsFactory, monitor: str, mode: str
 ) -> npt.NDArray[np.float64]:
     """Equal weights, or the simplex grid point scoring best on validation (first found on ties)."""
-    if plan.weights == "equal":
+    if weighting.weights == "equal":
         return np.full(len(members), 1 / len(members))
-    metrics, mode = weight_metrics(make_metrics, plan, monitor, mode)
+    metrics, mode = weight_metrics(make_metrics, weighting, monitor, mode)
     stacked = torch.from_numpy(np.stack([m.prediction["val"] for m in members], axis=1)).double()
     label = torch.from_numpy(members[0].label["val"]).float()
-    grid = simplex_grid(len(members), plan.grid_step)
+    grid = simplex_grid(len(members), weighting.grid_step)
     best: npt.NDArray[np.float64] = grid[0]
     best_score: float | None = None
     for weights in grid:
