@@ -216,6 +216,24 @@ def test_predict_refuses_a_file_that_is_not_a_checkpoint(workdir: Path) -> None:
         predict.main(["--ckpt", str(ROOT / "README.md")])
 
 
+def test_predict_on_a_run_folder_names_its_checkpoints(workdir: Path) -> None:
+    from predict import main
+
+    run = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
+    run.mkdir(parents=True)
+    for name in ("last.ckpt", "epoch=3-val_spearman=0.9000.ckpt"):
+        (run / name).touch()
+    with pytest.raises(SystemExit) as stop:
+        main(["--ckpt", str(run), "--out", "p.csv"])
+    assert str(stop.value.code) == (
+        f"error: --ckpt {run}: a folder (holding epoch=3-val_spearman=0.9000.ckpt, last.ckpt); "
+        "give one checkpoint file in it"
+    )
+    with pytest.raises(SystemExit, match="a folder \\(holding no .ckpt file\\)"):
+        main(["--ckpt", "runs", "--out", "p.csv"])
+    assert not Path("p.csv").exists()
+
+
 def test_train_predict_uses_the_recorded_best_checkpoint_and_writes_predictions(workdir: Path) -> None:
     config = str(write_power_config(workdir / "data"))
     with pytest.raises(SystemExit, match=r"^error: --ckpt_path best: no best checkpoint recorded"):
@@ -261,6 +279,18 @@ def test_wrong_value_is_named_in_the_error(workdir: Path) -> None:
 
     with pytest.raises(SystemExit, match=r"^error: trainer.max_epochs: Expected a <class 'int'>, got 'abc'$"):
         run_train("fit", "--config", DEMO, "--trainer.max_epochs", "abc")
+
+
+def test_did_you_mean_never_suggests_the_refused_name(workdir: Path) -> None:
+    import yaml
+
+    from tests.conftest import DEMO, refused_line
+
+    Path("ensemble.yaml").write_text(yaml.safe_dump({"ensemble": {"members": [DEMO]}}))  # no data class: fit refuses
+    message = refused_line("fit", "--config", "ensemble.yaml", "--data.init_args.num_nodes", "300")
+    assert message.startswith("error: data: Option 'num_nodes' is not accepted")
+    assert "'num_nodes' or" not in message and "mean 'num_nodes'" not in message
+    assert not Path("runs").exists()
 
 
 def test_a_run_that_fails_at_setup_leaves_no_tensorboard_version(workdir: Path) -> None:

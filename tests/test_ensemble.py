@@ -82,6 +82,13 @@ def test_bad_ensemble_config_is_one_line(workdir: Path, section: dict, message: 
     _no_training_happened()
 
 
+@pytest.mark.parametrize("step", [0, 1.5, -1])
+def test_an_ensemble_grid_step_that_cannot_divide_one_is_one_line(workdir: Path, step: float) -> None:
+    line = refused_line("cv", "--config", write_ensemble("bad.yaml", grid_step=step), *TINY, *CV)
+    assert line == f"error: bad.yaml: ensemble.grid_step must divide 1 (e.g. 0.05, 0.1), got {float(step)!r}"
+    assert not Path("runs").exists()
+
+
 def test_an_ensemble_config_holds_the_section_alone(workdir: Path) -> None:
     Path("bad.yaml").write_text(yaml.safe_dump({"ensemble": {"members": MEMBERS}, "trainer": {"max_epochs": 1}}))
     line = refused_line("cv", "--config", "bad.yaml", *TINY, *CV, "--folds", "0")
@@ -96,7 +103,7 @@ def test_an_ensemble_config_with_another_config_is_one_line(workdir: Path, ensem
     first, second = configs if ensemble_first else configs[::-1]
     line = refused_line("cv", "--config", first, "--config", second, *TINY, *CV, "--folds", "0")
     assert line == (
-        "error: ok.yaml: an 'ensemble:' config stands alone; give member options as arguments, not another --config"
+        "error: ok.yaml: an 'ensemble:' config stands alone; give other options as arguments, not another --config"
     )
     assert not Path("runs").exists()
 

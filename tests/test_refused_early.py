@@ -10,7 +10,7 @@ import pytest
 
 from nie.core.errors import ConfigError
 from nie.core.io import check_writable
-from tests.conftest import DEMO, TINY, run_train
+from tests.conftest import DEMO, TINY, refused_line, run_train
 from tests.power_data import write_power_config
 
 POWER_CASES = {
@@ -67,6 +67,32 @@ def test_graph_constructor_errors_are_one_line(workdir: Path, case: str) -> None
     extra, expected = GRAPH_CASES[case]
     args = ["--config", DEMO, *TINY, *extra] if case != "negative graph size" else ["--config", DEMO, *extra]
     _one_line_error(args, expected)
+
+
+BATCH = "--data.init_args.batch_size"
+FANOUTS = "--data.init_args.fanouts"
+SAMPLED = [BATCH, "64", FANOUTS, "[5, 5]"]
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ([BATCH, "0", FANOUTS, "[5, 5]"], "data.batch_size=0: expected"),
+        ([BATCH, "-1", FANOUTS, "[5, 5]"], "data.batch_size=-1: expected"),
+        ([BATCH, "64", FANOUTS, "[-2, 5]"], "data.fanouts=[-2, 5]: expected"),
+        ([BATCH, "64", FANOUTS, "[0, 0]"], "data.fanouts=[0, 0]: expected"),
+        (["--data.init_args.structural_dim", "-1"], "data.structural_dim=-1: expected a number >= 1"),
+        (["--data.init_args.structural_dim", "0"], "data.structural_dim=0: expected a number >= 1"),
+        ([*SAMPLED, "--data.init_args.eval_batch_size", "-1"], "data.eval_batch_size=-1: expected a number >= 1"),
+        ([*SAMPLED, "--data.init_args.eval_batch_size", "x"], "data.eval_batch_size: Expected a <class 'int'>"),
+    ],
+)
+def test_bad_batch_and_feature_sizes_are_one_line(workdir: Path, arguments: list[str], message: str) -> None:
+    """batch_size 0 was a ZeroDivisionError, -1 a ValueError, fanout -2 aborted the process inside DGL and
+    structural_dim -1 a numpy traceback, each after the run folder was written."""
+    line = refused_line("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", *arguments)
+    assert message in line
+    assert not Path("runs").exists()
 
 
 def test_callback_constructor_error_is_one_line(workdir: Path) -> None:

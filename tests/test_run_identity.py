@@ -77,6 +77,14 @@ def test_ckpt_path_last_with_nothing_to_resume_isrefused_line(workdir: Path) -> 
     assert _files() == {}
 
 
+def test_fit_with_ckpt_path_best_is_refused_line(workdir: Path) -> None:
+    message = refused_line("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--ckpt_path", "best")
+    assert message == (
+        "error: --ckpt_path best: fit continues from last or a checkpoint file; best is for validate, test and predict"
+    )
+    assert not Path("runs").exists()
+
+
 def test_a_cv_fold_cut_short_continues_from_its_last_checkpoint(workdir: Path, monkeypatch, capsys) -> None:
     cv = ["cv", "--config", DEMO, *TINY, "--folds", "0", "--trainer.max_epochs", "3", "--out", "cv.json"]
     for folder in ("whole", "cut"):

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
+from typing import Optional, get_type_hints
 
 import pytest
 import torch
+from torch import Tensor
 
 from datamodules import SyntheticKnowledgeGraphDataModule
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
 from nie.importance.agreement import ARGUMENTS, EXCLUDED, exported_networks
 from nie.importance.contracts import full_batch_only
+from nie.importance.spec import GraphBatch
 from nie.importance.task import split_outputs
 from tests.conftest import DEMO, TINY, refused_line, run_train, synthetic_module
 
@@ -185,3 +189,11 @@ def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str
     assert done.stderr.strip() == f"error: {option} {value}: " + (
         "expected a number >= 0 (0: every batch)" if option == "--predict-batches" else "expected a number >= 1"
     )
+
+
+def test_every_graph_batch_field_but_graphs_is_a_tensor() -> None:
+    """``GraphBatch.to`` moves every other field by name, which mypy cannot check: a non-tensor field would
+    fail only when a batch is moved to a device."""
+    hints = get_type_hints(GraphBatch)
+    for field in fields(GraphBatch):
+        assert field.name == "graphs" or hints[field.name] in (Tensor, Optional[Tensor]), field.name

@@ -50,7 +50,7 @@ def read_section(key: str, args: Sequence[str]) -> Any:
     held = [path for path, content in zip(configs, contents) if isinstance(content, dict) and key in content]
     if held and len(configs) > 1:
         raise ConfigError(
-            f"{held[0]}: an '{key}:' config stands alone; give member options as arguments, not another --config"
+            f"{held[0]}: an '{key}:' config stands alone; give other options as arguments, not another --config"
         )
     if not held:
         return None

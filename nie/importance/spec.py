@@ -69,7 +69,7 @@ class GraphBatch:
 
     def to(self, device: torch.device | str) -> GraphBatch:
         # every field but ``graphs`` must be a tensor or an optional one: moved by name, unchecked by mypy (the test
-        # test_review_s15.py::test_every_graph_batch_field_but_graphs_is_a_tensor holds the rule)
+        # tests/test_sampling.py::test_every_graph_batch_field_but_graphs_is_a_tensor holds the rule)
         tensors: dict[str, Any] = {
             f.name: move_optional(getattr(self, f.name), device) for f in fields(self) if f.name != "graphs"
         }
