@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from nie.core.config_roles import by_role, compositions, config_role, patch_targets
-from tests.conftest import DEMO, ROOT, TINY, read_json, run_train
+from tests.conftest import DEMO, ROOT, TINY, read_json, refused_line, run_train
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
 
@@ -145,3 +145,34 @@ def test_predict_writes_ranked_csv(workdir: Path) -> None:
     assert list(table.columns) == ["node_id", "name", "score", "rank"]
     assert len(table) == 300 and table["rank"].tolist() == list(range(1, 301))
     assert (table["score"] >= 0).all() and table["score"].is_monotonic_decreasing
+
+
+def test_a_cv_members_root_monitor_and_scale_come_from_its_built_parts(workdir: Path) -> None:
+    from nie.protocols.importance.cv import member
+
+    built = member(["--config", DEMO, *TINY, "--checkpoint.root", "elsewhere"]).facts
+    assert (built.root, built.monitor, built.mode) == (Path("elsewhere"), "val/spearman", "max")
+    assert built.predicts_labels is True  # GENI
+    pagerank = '{"class_path": "nie.importance.PageRank"}'
+    default = member(
+        ["--config", DEMO, *TINY, "--model.init_args.network", pagerank, "--checkpoint.hparams", "[lr]"]
+    ).facts
+    assert default.root == Path("runs") and default.predicts_labels is False  # HParamCheckpoint's default root
+
+
+def test_the_subcommands_are_listed_once(capsys: pytest.CaptureFixture[str]) -> None:
+    import train
+
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    usage = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("usage:"))
+    assert usage == f"usage: python train.py {{{','.join(train.SUBCOMMANDS)}}} [options]"
+    assert set(train.PROTOCOLS) < set(train.SUBCOMMANDS)
+    assert all(f"\n  {name} " in train.HELP for name in train.PROTOCOLS)  # each protocol has its paragraph
+
+
+@pytest.mark.parametrize("argv", [[], ["fitt", "--config", DEMO]])
+def test_train_py_without_a_known_subcommand_names_all_eight(workdir: Path, argv: list[str]) -> None:
+    message = refused_line(*argv)
+    assert "fit, validate, test, predict, cv, select, backtest, partition (python train.py --help)" in message
+    assert message.endswith("got 'fitt'") == bool(argv)

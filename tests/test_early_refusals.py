@@ -61,3 +61,23 @@ def test_select_on_a_score_no_candidate_logs_is_refused_before_training(workdir:
         "(it logs val/ndcg@100, val/overlap@100, val/rmse, val/spearman)"
     )
     assert not Path("runs").exists() and not Path("ranking.json").exists()  # nothing trained
+
+
+@pytest.mark.parametrize("command", ["cv", "select", "backtest"])
+def test_an_interrupted_protocol_is_told_to_rerun_itself_not_to_pass_ckpt_path(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    import train
+
+    def interrupted(argv: list[str]) -> None:
+        raise SIGTERMException
+
+    monkeypatch.setitem(train.PROTOCOLS, command, interrupted)
+    with pytest.raises(SystemExit) as raised:
+        train.main([command, "--config", "configs/demo.yaml"])
+    assert str(raised.value) == (
+        "interrupted by SIGTERM; rerun the same command: finished splits are read back "
+        "and a split cut short continues from its last.ckpt"
+    )

@@ -3,6 +3,9 @@ test scores recomputable from the saved fold predictions, one-line errors for ba
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from math import comb
 from pathlib import Path
 
@@ -236,3 +239,16 @@ def test_select_refuses_candidates_on_other_monitors_before_training(workdir: Pa
     with pytest.raises(SystemExit, match="validated on different scores"):
         run_train("select", "--candidates", DEMO, f"{DEMO}+{_rmse_patch()}", *TINY, *CV, "--out", "ranking.json")
     _no_training_happened()
+
+
+def test_the_ensemble_weights_bench_runs() -> None:
+    """It crashed once fit_weights took an EnsembleSection (mypy now checks bench/ too)."""
+    done = subprocess.run(
+        [sys.executable, "bench/ensemble_weights.py", "--members", "2", "--step", "0.5", "--nodes", "50"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("| 2 | 3 |")  # members, grid points

@@ -154,3 +154,45 @@ def test_a_section_callback_listed_in_trainer_callbacks_is_refused(workdir: Path
     _one_line_error(
         ["--config", "listed.yaml", *TINY], "error: trainer.callbacks lists GradientNormClipping: set it in"
     )
+
+
+def _left(root: Path) -> set[Path]:
+    """What a run left, the generated graph's cache aside."""
+    return {p.relative_to(root) for p in root.rglob("*") if ".cache" not in p.parts}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--checkpoint.root", "blocked/runs"], "error: checkpoint.root blocked/runs"),
+        (["--trainer.logger.init_args.save_dir", "blocked/logs"], "error: trainer.logger save_dir blocked/logs"),
+    ],
+)
+def test_an_unwritable_run_folder_is_refused_before_cv_builds_anything(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], message: str
+) -> None:
+    from nie.cli.experiment import Experiment
+    from train import main as train_main
+
+    Path("blocked").write_text("a file where a run folder's parent should be")
+    monkeypatch.setattr(Experiment, "build", lambda self: pytest.fail("built before the folders were checked"))
+    with pytest.raises(SystemExit) as refused:
+        train_main(["cv", "--config", DEMO, *TINY, *options])
+    assert str(refused.value).startswith(message)
+    assert not Path("runs").exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "cv", "validate"])
+def test_a_checkpoint_root_that_is_a_file_is_one_line(workdir: Path, command: str) -> None:
+    Path("taken").write_text("not a folder\n")
+    args = [command, "--config", DEMO, *TINY, "--checkpoint.root", "taken/runs"]
+    message = refused_line(*args, *(["--folds", "0"] if command == "cv" else []))
+    assert message == "error: checkpoint.root taken/runs: taken is a file, not a folder"
+    assert _left(workdir) == {Path("taken")}
+
+
+def test_a_logger_folder_that_cannot_be_made_is_one_line(workdir: Path) -> None:
+    Path("taken").write_text("not a folder\n")
+    message = refused_line("fit", "--config", DEMO, *TINY, "--trainer.logger.init_args.save_dir", "taken/logs")
+    assert message == "error: trainer.logger save_dir taken/logs: taken is a file, not a folder"
+    assert _left(workdir) == {Path("taken")}

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from predict import main as predict_main
-from tests.conftest import DEMO, TINY, read_json, run_train
+from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
 from tests.power_data import write_power_config
 
 RUN = Path("runs/geni/synthetic/fold0/lr0.005-heads4")
@@ -99,3 +99,24 @@ def test_resuming_on_another_validation_schedule_is_refused(workdir: Path) -> No
         "error: resuming a run that validated every 1 epochs with trainer.check_val_every_n_epoch=2: "
         "resume with 1, or start afresh"
     )
+
+
+def test_a_folder_of_other_settings_names_the_options_as_typed(workdir: Path) -> None:
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1")
+    message = refused_line(
+        "fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--model.init_args.weight_decay", "0.001"
+    )
+    assert "(weight_decay: 0.0005 there, 0.001 now)" in message
+    assert "checkpoint.dirs or checkpoint.hparams, use another --checkpoint.root DIR" in message
+    assert "checkpoint.on_mismatch: new_folder" in message
+
+
+def test_predicting_from_a_run_whose_recorded_root_is_gone_still_works(workdir: Path) -> None:
+    """Only what writes into the run folders checks them: a run folder moved (or read-only) predicts."""
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1")
+    Path("taken").write_text("not a folder\n")
+    saved = yaml.safe_load((RUN / "config.yaml").read_text())
+    saved["checkpoint"]["root"] = saved["trainer"]["logger"]["init_args"]["save_dir"] = "taken/runs"
+    (RUN / "config.yaml").write_text(yaml.safe_dump(saved))
+    predict_main(["--ckpt", str(RUN / "last.ckpt"), "--out", "predictions.csv"])
+    assert Path("predictions.csv").is_file()

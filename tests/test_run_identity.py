@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from datamodules.kg.synthetic import write_synthetic_graph
+from nie.core import provenance as provenance_module
 from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
 from tests.power_data import make_power_table, write_power_config
 
@@ -83,6 +85,43 @@ def test_fit_with_ckpt_path_best_is_refused_line(workdir: Path) -> None:
         "error: --ckpt_path best: fit continues from last or a checkpoint file; best is for validate, test and predict"
     )
     assert not Path("runs").exists()
+
+
+def _left(root: Path) -> set[Path]:
+    """What a run left, the generated graph's cache aside."""
+    return {p.relative_to(root) for p in root.rglob("*") if ".cache" not in p.parts}
+
+
+CV_FOLD = ["cv", "--config", DEMO, *TINY, "--folds", "0", "--trainer.max_epochs", "2"]
+
+
+@pytest.mark.parametrize("record", ["{broken", "[1]", '{"settings": 3, "metrics": {}}', '{"settings": {}}'])
+def test_a_damaged_cv_fold_record_is_one_line(workdir: Path, record: str) -> None:
+    RUN.mkdir(parents=True)
+    (RUN / "cv_fold.json").write_text(record)
+    before = _left(workdir)
+    message = refused_line(*CV_FOLD)
+    assert message.startswith(f"error: fold 0: {RUN / 'cv_fold.json'}: not a finished split's record"), message
+    assert "--checkpoint.overwrite true" in message
+    assert _left(workdir) == before  # refused before anything was fitted or written
+
+
+def test_a_damaged_cv_fold_record_is_replaced_by_overwrite(workdir: Path) -> None:
+    RUN.mkdir(parents=True)
+    (RUN / "cv_fold.json").write_text("{broken")
+    run_train(*CV_FOLD, "--checkpoint.overwrite", "true")
+    assert json.loads((RUN / "cv_fold.json").read_text())["settings"]["lr"] == 0.005
+
+
+def test_an_old_split_record_is_read_back_with_a_warning_naming_what_went_unchecked(tmp_path: Path) -> None:
+    from nie.core.run_settings import SETTINGS_FILE
+    from nie.protocols.splits import unchecked
+
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"lr": 0.005, "network": "GENI"}))
+    made_with = {"lr": 0.005, "network": "GENI", "top_k": 100, "trainer.max_epochs": 2, "early_stopping.patience": 3}
+    assert unchecked(tmp_path, made_with) == (
+        "read back with only its folder's settings checked; not checked: early_stopping.*, top_k, trainer.*"
+    )
 
 
 def test_a_cv_fold_cut_short_continues_from_its_last_checkpoint(workdir: Path, monkeypatch, capsys) -> None:
@@ -245,3 +284,16 @@ def test_cv_test_and_select_results_carry_their_provenance(workdir: Path) -> Non
     run_train("select", "--candidates", DEMO, *SHORT, "--folds", "0", "--out", "ranking.json")  # fold 0 read back
     selected = read_json("ranking.json")["provenance"]
     assert PROVENANCE <= set(selected) and set(selected["config"]) == {DEMO}
+
+
+def test_provenance_records_the_commit_the_process_started_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"rev-parse": "a" * 40 + "\n", "status": " M nie/core/io.py\nR  old.py -> new.py\n"}
+    monkeypatch.setattr(provenance_module, "_git", lambda *args: answers[args[0]])
+    monkeypatch.setattr(provenance_module, "_AT_START", {})
+    started = provenance_module.code_at_start()
+    answers["rev-parse"], answers["status"] = "b" * 40 + "\n", ""  # a commit lands while the run trains
+    record: dict[str, Any] = provenance_module.provenance(config={})
+    assert record["commit"] == "a" * 40 and started["commit"] == "a" * 40
+    assert record["dirty"] == ["new.py", "nie/core/io.py"]
+    assert provenance_module.code_state() == {"commit": "b" * 40, "dirty": []}  # what it would have said at write
+    assert provenance_module.provenance(code=provenance_module.code_state())["commit"] == "b" * 40
