@@ -49,7 +49,7 @@ import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -72,6 +72,70 @@ def write_graph(work: Path, nodes: int, degree: int, relations: int) -> Path:
     return folder
 
 
+def timed(row: dict, step: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, recording in ``row[step]`` its seconds and the peak RSS (MiB) after each call."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = function(*args, **kwargs)
+        row[step] = {"seconds": time.perf_counter() - start, "peak_rss_mib": peak_mib()}
+        return result
+
+    return wrapper
+
+
+def timed_datamodule(row: dict, folder: Path, cache: Path, sampled: dict) -> Any:
+    """The graph's datamodule, set up, its ``load`` and ``features`` steps timed into ``row``."""
+    import datamodules.kg.datamodule as kg
+    from datamodules import KnowledgeGraphDataModule
+
+    # patched where the datamodule looks them up (its module namespace), so the steps time themselves
+    kg.load_graph = timed(row, "load", kg.load_graph)  # type: ignore[attr-defined]
+    kg.build_features = timed(row, "features", kg.build_features)  # type: ignore[attr-defined]
+    dm = KnowledgeGraphDataModule(
+        root=str(folder),
+        features=["structural"],
+        structural_method="spectral",
+        cache_dir=str(cache),
+        **sampled,
+    )
+    dm.setup()
+    return dm
+
+
+def train_epoch(row: dict, dm: Any, net: Any, optimizer: Any, limit: int) -> None:
+    """One training epoch (its first ``limit`` batches where ``limit`` > 0); the batches timed and all in
+    ``row``."""
+    import torch
+    import torch.nn.functional as F
+
+    loader = dm.train_dataloader()
+    for count, batch in enumerate(loader, 1):
+        batch = dm.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+        loss = F.mse_loss(net(batch)[batch.target_index], batch.labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if count == limit:
+            break
+    row["epoch_batches"] = {"timed": count, "all": len(loader)}
+
+
+def predict_all(row: dict, dm: Any, net: Any, limit: int) -> None:
+    """Scores for every node in eval mode (the first ``limit`` batches where ``limit`` > 0); the batches timed
+    and all in ``row``."""
+    import torch
+
+    net.eval()
+    loader = dm.predict_dataloader()
+    with torch.no_grad():
+        for count, batch in enumerate(loader, 1):
+            net(dm.transfer_batch_to_device(batch, torch.device("cpu"), 0))
+            if count == limit:
+                break
+    row["predict_batches"] = {"timed": count, "all": len(loader)}
+
+
 def measure(
     folder: Path,
     mode: str,
@@ -83,65 +147,19 @@ def measure(
 ) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
     import torch
-    import torch.nn.functional as F
 
-    import datamodules.kg.datamodule as kg
-    from datamodules import KnowledgeGraphDataModule
     from nie.importance import GENI
 
     row: dict = {"threads": torch.get_num_threads()}
-
-    def timed(step: str, function):
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            result = function(*args, **kwargs)
-            row[step] = {"seconds": time.perf_counter() - start, "peak_rss_mib": peak_mib()}
-            return result
-
-        return wrapper
-
-    # patched where the datamodule looks them up (its module namespace), so the steps time themselves
-    kg.load_graph = timed("load", kg.load_graph)  # type: ignore[attr-defined]
-    kg.build_features = timed("features", kg.build_features)  # type: ignore[attr-defined]
     sampled = dict(batch_size=batch_size, fanouts=fanouts, eval_batch_size=eval_batch_size) if mode == "sampled" else {}
     if mode == "sampled":
         row["eval_batch_size"] = eval_batch_size or batch_size
-    dm = KnowledgeGraphDataModule(
-        root=str(folder),
-        features=["structural"],
-        structural_method="spectral",
-        cache_dir=str(cache),
-        **sampled,
-    )
-    dm.setup()
+    dm = timed_datamodule(row, folder, cache, sampled)
     torch.manual_seed(0)
     net = GENI(dm.spec, num_layers=len(fanouts), heads=4)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
-
-    def epoch() -> None:
-        loader = dm.train_dataloader()
-        for count, batch in enumerate(loader, 1):
-            batch = dm.transfer_batch_to_device(batch, torch.device("cpu"), 0)
-            loss = F.mse_loss(net(batch)[batch.target_index], batch.labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if count == limits["epoch"]:
-                break
-        row["epoch_batches"] = {"timed": count, "all": len(loader)}
-
-    def predict() -> None:
-        net.eval()
-        loader = dm.predict_dataloader()
-        with torch.no_grad():
-            for count, batch in enumerate(loader, 1):
-                net(dm.transfer_batch_to_device(batch, torch.device("cpu"), 0))
-                if count == limits["predict"]:
-                    break
-        row["predict_batches"] = {"timed": count, "all": len(loader)}
-
-    timed("epoch", epoch)()
-    timed("predict", predict)()
+    timed(row, "epoch", train_epoch)(row, dm, net, optimizer, limits["epoch"])
+    timed(row, "predict", predict_all)(row, dm, net, limits["predict"])
     row["extrapolated"] = []
     for step in ("epoch", "predict"):  # only with --epoch-batches/--predict-batches: the first batches' time
         batches = row[f"{step}_batches"]
@@ -303,7 +321,7 @@ def check_counts(args: argparse.Namespace) -> None:
             raise ConfigError(f"{option} {value}: expected a number >= 0 (0: every batch)")
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="graph nodes")
     parser.add_argument("--degree", type=int, default=10)
@@ -331,18 +349,23 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="log-log PNG of seconds and peak RSS per step")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # internal: one graph/fleet run
     parser.add_argument("--mode", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        if args.mode == "fleet":
-            row = measure_fleet(args.measure, args.batches)
-        else:  # each mode computes the features itself
-            with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
-                limits = {"epoch": args.epoch_batches, "predict": args.predict_batches}
-                row = measure(
-                    args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits, args.eval_batch_size
-                )
-        print(json.dumps(row))
-        return
+    return parser
+
+
+def measure_here(args: argparse.Namespace) -> dict:
+    """--measure: one graph mode or fleet in this process (a child of ``run_child``)."""
+    if args.mode == "fleet":
+        return measure_fleet(args.measure, args.batches)
+    # each mode computes the features itself
+    with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
+        limits = {"epoch": args.epoch_batches, "predict": args.predict_batches}
+        return measure(
+            args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits, args.eval_batch_size
+        )
+
+
+def refuse_bad_options(args: argparse.Namespace) -> None:
+    """Exit with one line for a count that cannot be or an output that cannot be written, before any run."""
     from nie.core.errors import ConfigError
     from nie.core.io import check_writable
 
@@ -353,7 +376,11 @@ def main() -> None:
                 check_writable(path, option)
     except ConfigError as refusal:
         sys.exit(f"error: {refusal}")
-    rows, size, started = [], "stations" if args.fleets else "nodes", time.perf_counter()
+
+
+def measure_all(args: argparse.Namespace, size: str) -> list[dict]:
+    """Every size (or fleet) and mode in its own process, each row printed as it comes."""
+    rows = []
     for count in args.fleets or args.sizes:
         if args.fleets:
             runs = [("fleet", write_fleet(args.work, count, args.years))]
@@ -365,6 +392,11 @@ def main() -> None:
             row = {size: count, "mode": mode, **run_child(args, "--measure", str(path), "--mode", mode)}
             rows.append(row)
             print(json.dumps(row), flush=True)
+    return rows
+
+
+def summary(args: argparse.Namespace, rows: list[dict], size: str, started: float) -> dict[str, Any]:
+    """The result JSON: the machine, the rows, their growth exponents and the provenance."""
     result: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {platform.system()}"}
     result |= {"load": args.load, "rows": rows, "exponents": exponents(rows, size)}
     result["exponents_from"] = {size: args.exponents_from, "slopes": exponents(rows, size, args.exponents_from)}
@@ -372,6 +404,18 @@ def main() -> None:
         key: value if isinstance(value, (int, list, type(None))) else str(value) for key, value in vars(args).items()
     }
     result[PROVENANCE_KEY] = provenance(config=config, wall_seconds=time.perf_counter() - started)
+    return result
+
+
+def main() -> None:
+    args = arguments().parse_args()
+    if args.measure:
+        print(json.dumps(measure_here(args)))
+        return
+    refuse_bad_options(args)
+    size, started = "stations" if args.fleets else "nodes", time.perf_counter()
+    rows = measure_all(args, size)
+    result = summary(args, rows, size, started)
     print(json.dumps(result["exponents"]))
     if args.out:
         from nie.core.io import write_json
