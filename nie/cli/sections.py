@@ -1,80 +1,22 @@
-"""Config sections of the protocols, each a dataclass registered by its own package: ``backtest:`` is a section of
-every run's config (the other subcommands ignore it), ``ensemble:`` a config file of its own. Either is parsed by
-its type, so a bad value is one line naming the field, and the command line imports no protocol."""
+"""Config sections of the protocols, each a dataclass registered by its own package (``backtest:``): a section of
+every run's config (the other subcommands ignore it), parsed by its type, so a bad value is one line naming the
+field, and the command line imports no protocol."""
 
 from __future__ import annotations
 
-import difflib
-import re
-from dataclasses import fields
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
-import yaml
-from jsonargparse import ArgumentError, ArgumentParser
+from jsonargparse import ArgumentParser
 
-from nie.cli.parsing import condense_parse_error, split_configs
-from nie.core.errors import ConfigError
-
-SECTIONS: dict[str, tuple[Any, str, bool]] = {}  # key: its type (a dataclass), its help, whether it stands alone
+SECTIONS: dict[str, tuple[Any, str]] = {}  # key: its type (a dataclass), its help
 
 
-def register_section(key: str, kind: Any, help: str, alone: bool = False) -> None:
-    """Make ``key:`` a typed section of every run's config, absent by default, or (``alone``) a file's only one."""
-    SECTIONS[key] = (kind, help, alone)
+def register_section(key: str, kind: Any, help: str) -> None:
+    """Make ``key:`` a typed section of every run's config, absent by default."""
+    SECTIONS[key] = (kind, help)
 
 
 def add_sections(parser: ArgumentParser) -> None:
     """Every registered section of a run's config as an optional argument of ``parser``."""
-    for key, (kind, help, alone) in SECTIONS.items():
-        if not alone:
-            parser.add_argument(f"--{key}", type=Optional[kind], default=None, help=help)
-
-
-def read_yaml(path: str) -> Any:
-    """A config file's content; None for a missing or unreadable one (the CLI reports those itself)."""
-    if not Path(path).is_file():
-        return None
-    try:
-        return yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError:
-        return None
-
-
-def read_section(key: str, args: Sequence[str]) -> Any:
-    """The section ``key`` registered ``alone``, typed, when the only ``--config`` of ``args`` is a file holding it
-    (None otherwise); a bad value, another key beside it, or another ``--config`` with it is one line naming the
-    file and the field."""
-    configs, _ = split_configs(args)
-    contents = [read_yaml(path) for path in configs]
-    held = [path for path, content in zip(configs, contents) if isinstance(content, dict) and key in content]
-    if held and len(configs) > 1:
-        raise ConfigError(
-            f"{held[0]}: an '{key}:' config stands alone; give other options as arguments, not another --config"
-        )
-    if not held:
-        return None
-    others = sorted(str(k) for k in contents[0] if k != key)
-    if others:
-        raise ConfigError(f"{held[0]}: an '{key}:' config holds only '{key}:'; found also {others}")
-    kind, help, _ = SECTIONS[key]
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument(f"--{key}", type=kind, required=True, help=help)
-    try:
-        return kind(**parser.parse_path(held[0])[key].as_dict())
-    except ArgumentError as err:
-        raise ConfigError(f"{held[0]} (a config of '{key}:' alone): {field_error(kind, str(err))}") from None
-    except ConfigError as err:
-        raise ConfigError(f"{held[0]}: {err}") from None
-
-
-def field_error(kind: Any, message: str) -> str:
-    """jsonargparse's error as one line; for a key the section does not know, the closest and every field."""
-    line = condense_parse_error(message)
-    unknown = re.search(r"does not accept option '([^']+)'", line)
-    if unknown is None:
-        return line
-    names = [f.name for f in fields(kind)]
-    close = difflib.get_close_matches(unknown.group(1), names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"{line}{hint}; expected {', '.join(names)}"
+    for key, (kind, help) in SECTIONS.items():
+        parser.add_argument(f"--{key}", type=Optional[kind], default=None, help=help)

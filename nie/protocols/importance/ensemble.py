@@ -21,11 +21,11 @@ from typing_extensions import override
 
 from nie.cli.lightning_cli import NIECLI
 from nie.cli.parsing import split_configs
-from nie.cli.sections import read_section
 from nie.core.contracts import LabelledStages
 from nie.core.errors import ConfigError
 from nie.core.io import atomic_path
 from nie.protocols.splits import Splits, best_predictions
+from nie.protocols.standalone import read_section
 
 MetricsFactory = Callable[[], MetricCollection]  # a task's make_metrics
 FOLD_PREDICTIONS = "fold_predictions.npz"
@@ -120,9 +120,12 @@ class EnsemblePlan(Weighting):
         super().__post_init__()
 
 
+ENSEMBLE_HELP = "An ensemble config's only section (train.py cv)."
+
+
 def ensemble_section(args: Sequence[str]) -> Optional[EnsemblePlan]:
     """The ``ensemble:`` section when the only ``--config`` of ``args`` is an ensemble config."""
-    plan: Optional[EnsemblePlan] = read_section("ensemble", args)
+    plan: Optional[EnsemblePlan] = read_section("ensemble", EnsemblePlan, ENSEMBLE_HELP, args)
     return plan
 
 
