@@ -115,6 +115,30 @@ def test_the_network_class_is_taken_from_a_factory_once() -> None:
     assert readers == ["nie/core/naming.py"]
 
 
+def hint_makers(source: str) -> int:
+    """How many places of ``source`` match names (``difflib``) or word a "did you mean" hint themselves."""
+    found = 0
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found += any(name == "difflib" for name in [getattr(node, "module", None), *(a.name for a in node.names)])
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += "(did you mean " in node.value
+    return found
+
+
+def test_did_you_mean_is_worded_once() -> None:
+    """``nie.core.errors.did_you_mean`` is the one matcher and wording of a refused name's hint (the command line's
+    options and a standalone section's fields both use it)."""
+    from nie.core.errors import did_you_mean
+
+    assert hint_makers('import difflib\nhint = f" (did you mean {close[0]!r}?)"') == 2
+    assert hint_makers("from difflib import get_close_matches") == 1
+    assert [str(p.relative_to(ROOT)) for p in PRODUCTION if hint_makers(p.read_text())] == ["nie/core/errors.py"]
+    assert did_you_mean("weight", ["weights", "weights_on", "members"]) == " (did you mean 'weights' or 'weights_on'?)"
+    assert did_you_mean("weight", ["weights", "weights_on"], n=1) == " (did you mean 'weights'?)"
+    assert did_you_mean("lr", ["lr", "lrs"]) == " (did you mean 'lrs'?)" and did_you_mean("zzz", ["lr"]) == ""
+
+
 def test_train_predict_without_a_config_reads_the_recorded_run_as_predict_py_does(workdir: Path) -> None:
     import pandas as pd
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import yaml
 
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, did_you_mean
 from nie.core.settings import argument_names
 
 
@@ -31,12 +30,12 @@ OPTION_OWNERS = {  # where a misspelled option of each config section may have m
 }
 
 
-def closest_options(section: str, name: str) -> list[str]:
-    """Valid option names of a config section that look like ``name`` (for "did you mean")."""
+def section_options(section: str) -> set[str]:
+    """Every option name a config section accepts in some owner (what a misspelled option may have meant)."""
     names: set[str] = set()
     for path in OPTION_OWNERS.get(section.split(".")[0], ()):
         names.update(argument_names(import_object(path)))
-    return difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    return names
 
 
 def condense_parse_error(message: str) -> str:
@@ -55,8 +54,7 @@ def condense_parse_error(message: str) -> str:
         deepest = f"{deepest}, got {got.group(1).strip()!r}"
     unknown = re.match(r"Option '([^']+)' is not accepted", deepest)
     if unknown and keys:
-        close = [c for c in closest_options(keys, unknown.group(1)) if c != unknown.group(1)]  # not the one refused
-        deepest += f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        deepest += did_you_mean(unknown.group(1), section_options(keys))
     return f"{keys}: {deepest}" if keys and not deepest.startswith("Parser key") else deepest
 
 

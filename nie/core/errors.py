@@ -1,6 +1,7 @@
 """Errors the user can fix; the CLI prints them as one line instead of a traceback."""
 
-from typing import ClassVar, Optional
+import difflib
+from typing import ClassVar, Iterable, Optional
 
 
 class NIEError(ValueError):
@@ -28,3 +29,10 @@ class RunFolderError(ConfigError):
 def user_line(err: NIEError) -> str:
     """The error's message, and the docs page that explains the fix where there is one."""
     return f"{err} (see {err.docs})" if err.docs else str(err)
+
+
+def did_you_mean(name: str, names: Iterable[str], n: int = 3) -> str:
+    """The hint every refused name ends with: `` (did you mean 'a' or 'b'?)`` for up to ``n`` of ``names`` that look
+    like ``name`` (never ``name`` itself), '' for none; one wording for every section and option."""
+    close = [c for c in difflib.get_close_matches(name, set(names), n=n) if c != name]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

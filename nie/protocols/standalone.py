@@ -4,7 +4,6 @@ it, not by the run's command line, and parsed by its type, so a bad value, anoth
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -14,7 +13,7 @@ import yaml
 from jsonargparse import ArgumentError, ArgumentParser
 
 from nie.cli.parsing import condense_parse_error, split_configs
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, did_you_mean
 
 
 def read_yaml(path: str) -> Any:
@@ -60,6 +59,4 @@ def field_error(kind: Any, message: str) -> str:
     if unknown is None:
         return line
     names = [f.name for f in fields(kind)]
-    close = difflib.get_close_matches(unknown.group(1), names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"{line}{hint}; expected {', '.join(names)}"
+    return f"{line}{did_you_mean(unknown.group(1), names, n=1)}; expected {', '.join(names)}"
