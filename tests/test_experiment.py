@@ -139,6 +139,78 @@ def test_did_you_mean_is_worded_once() -> None:
     assert did_you_mean("lr", ["lr", "lrs"]) == " (did you mean 'lrs'?)" and did_you_mean("zzz", ["lr"]) == ""
 
 
+RECORDS = {"recorded_settings", "split_settings", "split_identity", "folder_settings", "data_identity", "run_values"}
+RECORD_KEYS = {"CHECKPOINT_KEY", "SETTINGS_FILE", "DATA_FINGERPRINT", "run_settings", "settings", "data_fingerprint"}
+
+
+def is_record(node: ast.AST, names: set[str]) -> bool:
+    """Whether ``node`` holds a run's recorded settings: made by an identity function (or a callback's
+    ``settings()``), read under a record's key, or a name given one (``names``)."""
+    for sub in ast.walk(node):
+        called = getattr(sub.func, "id", getattr(sub.func, "attr", None)) if isinstance(sub, ast.Call) else None
+        if called in {*RECORDS, "settings"} or (isinstance(sub, ast.Name) and sub.id in names):
+            return True
+        key = sub.slice if isinstance(sub, ast.Subscript) else sub.args[0] if called == "get" and sub.args else None
+        if getattr(key, "id", getattr(key, "value", None)) in RECORD_KEYS:
+            return True
+    return False
+
+
+def identity_comparisons(source: str) -> list[int]:
+    """Lines of ``source`` that compare runs' recorded settings themselves (``==``/``!=`` on a record, a hash of
+    one, a function of its own for their differences) instead of calling ``run_settings.differences``."""
+    tree, names = ast.parse(source), set()
+    for _ in range(2):  # a record passed on through another name
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                if is_record(node.value, names):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    found = []
+    for node in ast.walk(tree):
+        compares = isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops)
+        hashes = isinstance(node, ast.Call) and "hash" in ast.unparse(node.func)
+        if ((compares or hashes) and is_record(node, names)) or (
+            isinstance(node, ast.FunctionDef) and "differen" in node.name
+        ):
+            found.append(node.lineno)
+    return sorted(set(found))
+
+
+def called_names(source: str) -> set[str]:
+    return {n.func.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+class InlineDifferences(ast.NodeTransformer):
+    """A module as it would read had it compared the records itself: ``differences(a, b)`` as ``a != b``."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if getattr(node.func, "id", None) == "differences" and len(node.args) == 2:
+            return ast.Compare(left=node.args[0], ops=[ast.NotEq()], comparators=[node.args[1]])
+        return self.generic_visit(node)
+
+
+def test_run_identity_is_compared_in_one_place() -> None:
+    """``nie.core.run_settings.differences`` is the one comparison of two runs' recorded settings: folder reuse
+    (``HParamCheckpoint.run_dir``), checkpoint compatibility (``CheckpointedTask.on_load_checkpoint``) and a cv
+    fold or backtest origin read back (``nie.protocols.splits``) call it; no other module compares records."""
+    planted = [
+        "def reuse(self, folder, module, data):\n    saved = folder_settings(folder)\n"
+        "    return saved != self.settings(module, data)",
+        "made = split_identity(cli)\nsame = hashlib.sha1(json.dumps(made).encode()).hexdigest() == old_hash",
+        "if checkpoint[CHECKPOINT_KEY] != recorded_settings(run_values(self, dm), ()):\n    raise ValueError",
+        "def settings_differences(a, b):\n    return sorted(k for k in a if a[k] != b.get(k))",
+    ]
+    assert [identity_comparisons(source) for source in planted] == [[3], [2], [1], [1]]
+    sources = {str(p.relative_to(ROOT)): p.read_text() for p in PRODUCTION}
+    callers = sorted(path for path, source in sources.items() if "differences" in called_names(source))
+    assert callers == ["callbacks/checkpoint.py", "nie/core/task_checkpoints.py", "nie/protocols/splits.py"]
+    assert all(identity_comparisons(ast.unparse(InlineDifferences().visit(ast.parse(sources[p])))) for p in callers)
+    compared = {path: identity_comparisons(source) for path, source in sources.items()}
+    assert {path: lines for path, lines in compared.items() if lines and path != "nie/core/run_settings.py"} == {}
+    assert compared["nie/core/run_settings.py"]  # the one comparison is found where it is defined
+
+
 def test_train_predict_without_a_config_reads_the_recorded_run_as_predict_py_does(workdir: Path) -> None:
     import pandas as pd
 
