@@ -67,10 +67,11 @@ class SparseProduct:
     def _tensor(self, dtype: np.dtype[Any]) -> torch.Tensor:
         if dtype not in self.tensors:
             m = self.matrix
-            arrays = (m.indptr, m.indices, m.data.astype(dtype, copy=False))
+            rows, columns = torch.from_numpy(m.indptr), torch.from_numpy(m.indices)
+            values = torch.from_numpy(m.data.astype(dtype, copy=False))
             with warnings.catch_warnings():  # "sparse CSR support is in beta": its product is all that is used
                 warnings.simplefilter("ignore", UserWarning)
-                self.tensors[dtype] = torch.sparse_csr_tensor(*(torch.from_numpy(a) for a in arrays), size=m.shape)
+                self.tensors[dtype] = torch.sparse_csr_tensor(rows, columns, values, size=m.shape)
         return self.tensors[dtype]
 
     def __matmul__(self, dense: Floats) -> Floats:
