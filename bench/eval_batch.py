@@ -1,21 +1,19 @@
-"""What ``data.eval_batch_size`` saves in sampled prediction, and that it changes no prediction.
+"""What ``data.eval_batch_size`` costs in a sampled run's prediction, and that it changes no prediction.
 
-    python bench/eval_batch.py GRAPH_FOLDER --sizes 1024 131072 --nodes 131072 [--out results/scale/eval_batch.json]
+    python bench/eval_batch.py GRAPH_FOLDER --sizes 1024 131072 [--out results/scale/eval_batch.json]
 
 One process: the graph (RGTN layout, e.g. one ``bench/scale.py`` wrote under its ``--work``) is loaded
 and its spectral features computed once; then, per evaluation batch size, an untrained GENI (2 layers,
-4 heads, seed 0) predicts the batches covering the first ``--nodes`` nodes of the prediction order with
-every neighbour (as sampled runs evaluate). Reported per size: nodes predicted, seconds, seconds per
-10^5 nodes, the process's peak RSS so far (give the sizes in increasing order to read each one's), and
-the largest difference from the first size's predictions on the nodes both predicted (float noise only:
-evaluation takes every neighbour).
+4 heads, seed 0) predicts every node as a sampled run evaluates: one layer at a time, that many
+destination nodes per step, every neighbour (``nie.importance.layerwise``). Reported per size: seconds,
+seconds per 10^5 nodes, the process's peak RSS so far (give the sizes in increasing order to read each
+one's), and the largest difference from the first size's predictions (float noise only).
 
 ``--stand-in-features`` replaces the spectral features by seeded random ones of the same shape (a
 prediction's time and memory do not depend on the values): a large graph's batch memory without
 computing its features first, e.g. which ``data.eval_batch_size`` fits under a memory target at 10^7 nodes:
 
-    python bench/eval_batch.py /work/scale_work/graph-n10000000-d10-r300 --sizes 100000 --nodes 10000000 \
-        --stand-in-features
+    python bench/eval_batch.py /work/scale_work/graph-n10000000-d10-r300 --sizes 100000 --stand-in-features
 """
 
 from __future__ import annotations
@@ -38,11 +36,11 @@ def stand_in_features(graph: Any, names: list[str], cache_dir: Any, structural_d
     return np.random.default_rng(0).standard_normal((graph.num_nodes, structural_dim), dtype=np.float32)
 
 
-def predictions(folder: Path, cache: Path, eval_batch_size: int, nodes: int) -> tuple[float, torch.Tensor]:
-    """Seconds to predict the whole batches covering the first ``nodes`` nodes, and all their predictions
-    (features read from ``cache``)."""
+def predictions(folder: Path, cache: Path, eval_batch_size: int) -> tuple[float, torch.Tensor]:
+    """Seconds to predict every node, and the predictions (features read from ``cache``)."""
     from datamodules import KnowledgeGraphDataModule
     from nie.importance import GENI
+    from nie.importance.layerwise import network_outputs
     from nie.importance.task import split_outputs
 
     dm = KnowledgeGraphDataModule(
@@ -57,22 +55,17 @@ def predictions(folder: Path, cache: Path, eval_batch_size: int, nodes: int) -> 
     dm.setup()
     torch.manual_seed(0)
     net = GENI(dm.spec, num_layers=2, heads=4).eval()
-    outputs, done = [], 0
     start = time.perf_counter()
     with torch.no_grad():
-        for batch in dm.predict_dataloader():
-            outputs.append(split_outputs(net(batch))[0])
-            done += len(batch.output_nodes)
-            if done >= nodes:
-                break
-    return time.perf_counter() - start, torch.cat(outputs)
+        (batch,) = list(dm.predict_dataloader())
+        scores = split_outputs(network_outputs(net, batch, eval_batch_size))[0]
+    return time.perf_counter() - start, scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("graph", type=Path, help="a graph folder in the RGTN layout")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 131072], help="evaluation batch sizes")
-    parser.add_argument("--nodes", type=int, default=131072, help="nodes predicted per size")
     parser.add_argument("--out", type=Path, help="JSON of the rows")
     parser.add_argument("--stand-in-features", action="store_true", help="random features of the same shape")
     args = parser.parse_args()
@@ -83,10 +76,9 @@ def main() -> None:
     rows, reference = [], None
     with tempfile.TemporaryDirectory() as cache:  # features computed by the first size, read by the others
         for size in args.sizes:
-            seconds, scores = predictions(args.graph, Path(cache), size, args.nodes)
+            seconds, scores = predictions(args.graph, Path(cache), size)
             reference = scores if reference is None else reference
-            shared = min(len(scores), len(reference))
-            difference = float((scores[:shared] - reference[:shared]).abs().max())
+            difference = float((scores - reference).abs().max())
             row = {"eval_batch_size": size, "nodes": len(scores), "seconds": seconds}
             row |= {"seconds_per_1e5_nodes": seconds / len(scores) * 1e5, "max_difference": difference}
             row["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

@@ -17,12 +17,11 @@ and reports each one's seconds and the process's peak RSS at its end:
   kernels; ``sampled``: batches of
   ``--batch-size`` nodes with ``--fanouts`` neighbours (DGL);
 * ``predict``: scores for every node, the network in eval mode as ``predict.py`` runs it (dropout off).
-  Sampled prediction takes every neighbour (``data.fanouts`` are for training), so each batch brings its
-  whole two-hop in-neighbourhood: ``--eval-batch-size`` (``data.eval_batch_size``; default
-  ``--batch-size``) sets its nodes, and larger batches share their neighbourhoods (same outputs).
-  By default both the epoch and the prediction are timed whole. For exploration only,
-  ``--predict-batches N`` / ``--epoch-batches N`` time the first N batches and extrapolate to all of them:
-  such a row says so (``extrapolated``: the steps, and ``*_batches``: timed and all).
+  Sampled prediction takes every neighbour (``data.fanouts`` are for training) one layer at a time:
+  ``--eval-batch-size`` (``data.eval_batch_size``; default ``--batch-size``) destination nodes per step
+  (the same outputs for any size). Both the epoch and the prediction are timed whole by default. For
+  exploration only, ``--epoch-batches N`` times the first N training batches and extrapolates to all of
+  them: such a row says so (``extrapolated``, and ``epoch_batches``: timed and all).
   ``--full-batch-up-to`` caps the sizes that also run full batch.
 
 Fleets: ``--fleets`` stations × ``--years`` of hourly solar-like power with two NWP covariates
@@ -121,19 +120,19 @@ def train_epoch(row: dict, dm: Any, net: Any, optimizer: Any, limit: int) -> Non
     row["epoch_batches"] = {"timed": count, "all": len(loader)}
 
 
-def predict_all(row: dict, dm: Any, net: Any, limit: int) -> None:
-    """Scores for every node in eval mode (the first ``limit`` batches where ``limit`` > 0); the batches timed
-    and all in ``row``."""
+def predict_all(row: dict, dm: Any, net: Any) -> None:
+    """Scores for every node in eval mode, as a run's prediction computes them (a sampled run's: one layer at a
+    time, ``data.eval_batch_size`` nodes per step)."""
     import torch
 
+    from nie.importance.layerwise import network_outputs
+
     net.eval()
-    loader = dm.predict_dataloader()
+    h = dm.hparams
     with torch.no_grad():
-        for count, batch in enumerate(loader, 1):
-            net(dm.transfer_batch_to_device(batch, torch.device("cpu"), 0))
-            if count == limit:
-                break
-    row["predict_batches"] = {"timed": count, "all": len(loader)}
+        for batch in dm.predict_dataloader():
+            batch = dm.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+            network_outputs(net, batch, None if h["batch_size"] is None else h["eval_batch_size"] or h["batch_size"])
 
 
 def measure(
@@ -142,7 +141,7 @@ def measure(
     batch_size: int,
     fanouts: list[int],
     cache: Path,
-    limits: dict[str, int],
+    epoch_batches: int,
     eval_batch_size: int | None = None,
 ) -> dict:
     """One mode's steps in this process: seconds and peak RSS (MiB) after each."""
@@ -158,14 +157,13 @@ def measure(
     torch.manual_seed(0)
     net = GENI(dm.spec, num_layers=len(fanouts), heads=4)
     optimizer = torch.optim.Adam(net.parameters(), lr=5e-3)
-    timed(row, "epoch", train_epoch)(row, dm, net, optimizer, limits["epoch"])
-    timed(row, "predict", predict_all)(row, dm, net, limits["predict"])
+    timed(row, "epoch", train_epoch)(row, dm, net, optimizer, epoch_batches)
+    timed(row, "predict", predict_all)(row, dm, net)
     row["extrapolated"] = []
-    for step in ("epoch", "predict"):  # only with --epoch-batches/--predict-batches: the first batches' time
-        batches = row[f"{step}_batches"]
-        if batches["timed"] < batches["all"]:
-            row[step]["seconds"] *= batches["all"] / batches["timed"]
-            row["extrapolated"].append(step)
+    batches = row["epoch_batches"]
+    if batches["timed"] < batches["all"]:  # only with --epoch-batches: the first batches' time
+        row["epoch"]["seconds"] *= batches["all"] / batches["timed"]
+        row["extrapolated"].append("epoch")
     return row
 
 
@@ -296,7 +294,7 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
     """One measurement in a fresh process (its peak RSS its own)."""
     command = [sys.executable, __file__, "--work", str(args.work), "--batch-size", str(args.batch_size)]
     command += ["--fanouts", *map(str, args.fanouts), "--batches", str(args.batches)]
-    command += ["--predict-batches", str(args.predict_batches), "--epoch-batches", str(args.epoch_batches)]
+    command += ["--epoch-batches", str(args.epoch_batches)]
     command += [] if args.eval_batch_size is None else ["--eval-batch-size", str(args.eval_batch_size)]
     command += [*extra]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -316,9 +314,8 @@ def check_counts(args: argparse.Namespace) -> None:
         for value in values:
             if value is not None and value < 1:
                 raise ConfigError(f"{option} {value}: expected a number >= 1")
-    for option, value in (("--predict-batches", args.predict_batches), ("--epoch-batches", args.epoch_batches)):
-        if value < 0:
-            raise ConfigError(f"{option} {value}: expected a number >= 0 (0: every batch)")
+    if args.epoch_batches < 0:
+        raise ConfigError(f"--epoch-batches {args.epoch_batches}: expected a number >= 0 (0: every batch)")
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -331,9 +328,6 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
     parser.add_argument(
         "--eval-batch-size", type=int, help="nodes per sampled prediction batch (default: --batch-size)"
-    )
-    parser.add_argument(
-        "--predict-batches", type=int, default=0, help="prediction batches timed (0: all; else extrapolated)"
     )
     parser.add_argument(
         "--epoch-batches", type=int, default=0, help="sampled training batches timed (0: all; else extrapolated)"
@@ -358,9 +352,14 @@ def measure_here(args: argparse.Namespace) -> dict:
         return measure_fleet(args.measure, args.batches)
     # each mode computes the features itself
     with tempfile.TemporaryDirectory(dir=args.work) as cache:  # features computed, never read back
-        limits = {"epoch": args.epoch_batches, "predict": args.predict_batches}
         return measure(
-            args.measure, args.mode, args.batch_size, args.fanouts, Path(cache), limits, args.eval_batch_size
+            args.measure,
+            args.mode,
+            args.batch_size,
+            args.fanouts,
+            Path(cache),
+            args.epoch_batches,
+            args.eval_batch_size,
         )
 
 

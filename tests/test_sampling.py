@@ -14,10 +14,13 @@ import torch
 from torch import Tensor
 
 from datamodules import SyntheticKnowledgeGraphDataModule
+from datamodules.kg.datamodule import SampledBatches
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
+from nie.importance import layerwise
 from nie.importance.agreement import ARGUMENTS, EXCLUDED, exported_networks
-from nie.importance.contracts import full_batch_only
+from nie.importance.contracts import LayerByLayer, full_batch_only
+from nie.importance.layerwise import network_outputs
 from nie.importance.spec import GraphBatch
 from nie.importance.task import split_outputs
 from tests.conftest import DEMO, TINY, refused_line, run_train, synthetic_module
@@ -36,35 +39,64 @@ SAMPLED = sorted(
 )
 
 
+def _network(name: str, dm: SyntheticKnowledgeGraphDataModule) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return exported_networks()[name](dm.spec, **{**ARGUMENTS.get(name, {}), "num_layers": 2}).eval()
+
+
 @pytest.mark.parametrize("name", SAMPLED)
 def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, name: str) -> None:
+    """Training blocks with every neighbour predict what the full graph does (the blocks' forward is right)."""
     full = _datamodule(tmp_path)
     sampled = _datamodule(tmp_path, batch_size=37, fanouts=[-1, -1])
-    torch.manual_seed(0)
-    net = exported_networks()[name](full.spec, **{**ARGUMENTS.get(name, {}), "num_layers": 2}).eval()
+    net = _network(name, full)
+    stage = sampled._batches["test"]
     seen = []
     with torch.no_grad():
         reference = split_outputs(net(full._batches["predict"]))[0]
-        for batch in sampled.test_dataloader():
+        for batch in SampledBatches(stage, sampled.full_graph, sampled.labels, [-1, -1], 37, False, False, False):
             got = split_outputs(net(batch))[0]
             torch.testing.assert_close(got, reference[batch.output_nodes], rtol=1e-4, atol=1e-4)
             seen.append(batch.output_nodes)
     assert sorted(torch.cat(seen).tolist()) == sorted(full.split.test.tolist())  # every test node, once
 
 
-def test_evaluation_batch_size_changes_no_prediction(tmp_path: Path) -> None:
-    """Evaluation takes every neighbour, so one batch of all test nodes predicts what batches of 7 do."""
-    small = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=7)
-    large = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=10_000)
-    torch.manual_seed(0)
-    net = exported_networks()["GENI"](small.spec, num_layers=2).eval()
+@pytest.mark.parametrize("name", SAMPLED)
+def test_every_sampled_network_evaluates_layer_by_layer_as_its_forward_pass(tmp_path: Path, name: str) -> None:
+    """A sampled run's evaluation batch is the full graph; the network's layers computed 7 nodes at a time
+    give its forward pass's prediction (no network of the package falls back to the whole graph at once)."""
+    dm = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=7)
+    (batch,) = list(dm.test_dataloader())
+    assert batch.graphs == [dm.full_graph] and torch.equal(
+        batch.output_nodes[batch.target_index], torch.from_numpy(dm.split.test)
+    )
+    net = _network(name, dm)
+    assert isinstance(net, LayerByLayer)
     with torch.no_grad():
-        batches = [(b.output_nodes, split_outputs(net(b))[0]) for b in small.test_dataloader()]
-        (whole,) = [(b.output_nodes, split_outputs(net(b))[0]) for b in large.test_dataloader()]
-    assert len(batches) > 1 and all(len(nodes) <= 7 for nodes, _ in batches)
-    by_node = dict(zip(whole[0].tolist(), whole[1]))
-    for nodes, scores in batches:
-        torch.testing.assert_close(scores, torch.stack([by_node[n] for n in nodes.tolist()]), rtol=1e-5, atol=1e-5)
+        reference = split_outputs(net(batch))[0]
+        by_layers = network_outputs(net, batch, step=7)
+    torch.testing.assert_close(by_layers, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_the_task_evaluates_a_sampled_run_layer_by_layer(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the command line: a sampled fit's validation and test go through ``layer_by_layer`` with
+    data.eval_batch_size nodes per step; a full-batch fit never does."""
+    steps: list[int] = []
+    original = layerwise.layer_by_layer
+
+    def recorded(network: torch.nn.Module, batch: GraphBatch, step: int) -> Tensor:
+        steps.append(step)
+        return original(network, batch, step)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layerwise, "layer_by_layer", recorded)
+    sampled = ["--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]"]
+    run_train(
+        "fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", *sampled, "--data.init_args.eval_batch_size", "50"
+    )
+    assert steps and set(steps) == {50}
+    steps.clear()
+    run_train("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1", "--checkpoint.root", "runs_full")
+    assert steps == []
 
 
 @pytest.mark.parametrize(
@@ -175,7 +207,7 @@ def test_typed_settings_follow_hparams(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "option, value", [("--eval-batch-size", "0"), ("--eval-batch-size", "-5"), ("--predict-batches", "-1")]
+    "option, value", [("--eval-batch-size", "0"), ("--eval-batch-size", "-5"), ("--epoch-batches", "-1")]
 )
 def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str, value: str) -> None:
     """bench/scale.py refuses before generating anything (run as a script: tests never import the benches)."""
@@ -187,7 +219,7 @@ def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str
     )
     assert done.returncode != 0 and not list(tmp_path.iterdir())
     assert done.stderr.strip() == f"error: {option} {value}: " + (
-        "expected a number >= 0 (0: every batch)" if option == "--predict-batches" else "expected a number >= 1"
+        "expected a number >= 0 (0: every batch)" if option == "--epoch-batches" else "expected a number >= 1"
     )
 
 

@@ -316,14 +316,16 @@ class KnowledgeGraphDataModule(StagedDataModule):
     # ------------------------------------------------------------- dataloaders
     @override
     def _loader(self, stage: str) -> Iterable[GraphBatch]:
-        """One full-graph batch per epoch, or sampled blocks around batches of the stage's nodes."""
+        """One full-graph batch per epoch, or for sampled training, sampled blocks around batches of the
+        training nodes (a sampled run's task evaluates the full graph one layer at a time:
+        ``nie.importance.layerwise``)."""
         if not self._batches:
             raise RuntimeError("call setup() before asking for dataloaders")
         h = self.settings
         rank, world = process_share(self.trainer)
-        training = stage == "train"
+        sampled_training = stage == "train" and h.batch_size is not None
         batch = self._batches[stage]
-        if world > 1 and not (training and h.batch_size is not None):
+        if world > 1 and not sampled_training:
             # each process owns a disjoint shard of the stage's nodes (DGL's use_ddp shards sampled training)
             unlabeled = None if batch.unlabeled_index is None else batch.unlabeled_index[rank::world]
             batch = replace(
@@ -332,19 +334,18 @@ class KnowledgeGraphDataModule(StagedDataModule):
                 labels=batch.target_labels()[rank::world],
                 unlabeled_index=unlabeled,
             )
-        if h.batch_size is None:
+        if not sampled_training:
             one_step = cast(Dataset[GraphBatch], [batch])  # the stage's full-graph batch: one step per epoch
             return DataLoader(one_step, batch_size=None, collate_fn=already_batched)
-        fanouts = h.fanouts or []  # set whenever batch_size is (checked on construction)
         return SampledBatches(
             batch,
             self.full_graph,
             self.labels,
-            fanouts if training else [-1] * len(fanouts),
-            h.batch_size if training else h.eval_batch_size or h.batch_size,
-            shuffle=training,
-            drop_last=training and h.drop_last,
-            use_ddp=training and world > 1,
+            h.fanouts or [],  # set whenever batch_size is (checked on construction)
+            cast(int, h.batch_size),
+            shuffle=True,
+            drop_last=h.drop_last,
+            use_ddp=world > 1,
         )
 
     @override

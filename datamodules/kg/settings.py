@@ -37,11 +37,12 @@ class GraphDataSettings(Settings):
         cache_dir: where computed features are cached, keyed by graph and settings.
         batch_size: ``None`` trains on the full graph each step; a number trains on that many
             labeled training nodes per step with neighbour sampling (seeds are training nodes,
-            unlabeled nodes still appear as neighbours). Evaluation then samples full neighbourhoods.
+            unlabeled nodes still appear as neighbours). Evaluation then takes full neighbourhoods.
         fanouts: neighbours sampled per layer (-1 = all), one entry per network layer.
-        eval_batch_size: nodes per validation, test and prediction batch of a sampled run (default
-            ``batch_size``). Evaluation takes every neighbour, so the outputs do not depend on it; larger
-            batches share their two-hop neighbourhoods and cost fewer passes over the graph.
+        eval_batch_size: destination nodes per step of a sampled run's evaluation (validation, test,
+            prediction; default ``batch_size``), which computes each layer for every node before the next
+            (``nie.importance.layerwise``). Every neighbour is taken, so the outputs do not depend on it;
+            it bounds the memory of one step's edges.
         drop_last: drop the last, smaller training batch (keeps every batch large enough for a
             listwise loss over ``ltr_list_size`` nodes).
         pretraining: a pre-training stage run per fold on this fold's training labels only, whose

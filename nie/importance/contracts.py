@@ -19,6 +19,11 @@ Optional, each declared by the network and looked up by the task (or ``BaseTask`
                         writes beside each node's score. SKES.
 ``Layered``             ``num_layers``: one graph per layer (``GraphBatch.with_graphs``), so the task refuses
                         ``data.fanouts`` of another length before anything is written. The GNNs.
+``LayerByLayer``        ``layer_inputs``/``layer``/``readout``: the forward pass as steps that each compute one
+                        layer for any set of destination nodes, so a sampled run evaluates every node one
+                        layer at a time, ``data.eval_batch_size`` nodes per step
+                        (``nie.importance.layerwise``): one pass over the edges per layer. A network without
+                        it is evaluated on the whole graph at once. GENI, GAT, RGCN, RGTN.
 
 Subclassing ``ImportanceNetwork`` gives the defaults (labels predicted, mini-batches allowed);
 a plain ``nn.Module`` works too and gets the same defaults.
@@ -32,6 +37,7 @@ import lightning.pytorch as pl
 from torch import Tensor, nn
 from typing_extensions import override
 
+from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
 
 NetworkOutput = Union[Tensor, tuple[Tensor, list[Tensor]]]  # prediction, or (prediction, branch predictions)
@@ -66,6 +72,26 @@ def sampled_layers_mismatch(network: object, fanouts: list[int] | None) -> str |
         f"data.fanouts has {len(fanouts)} entries but the network has {network.num_layers} layers; "
         f"set data.fanouts to {network.num_layers} entries (neighbours per layer, -1 = all)"
     )
+
+
+@runtime_checkable
+class LayerByLayer(Protocol):
+    """A network whose forward pass is ``readout(layer(L-1, g, ... layer(0, g, layer_inputs(x))))``: each
+    step needs the previous step's values of its graph's source nodes only."""
+
+    num_layers: int
+
+    def layer_inputs(self, x: Tensor, x_semantic: Tensor | None) -> Tensor:
+        """Per-node values entering the first layer, for the nodes whose features are given."""
+        ...
+
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        """Layer ``depth``'s values of ``graph``'s destination nodes from its source nodes' ``values``."""
+        ...
+
+    def readout(self, values: Tensor, in_degree: Tensor) -> NetworkOutput:
+        """The prediction from the last layer's values (and the in-degrees) of the same nodes."""
+        ...
 
 
 @runtime_checkable

@@ -47,6 +47,13 @@ class GraphSpec:
         return torch.expm1(labels) if self.label_transform == "log1p" else labels
 
 
+def required_semantic(x_semantic: Optional[Tensor]) -> Tensor:
+    """Semantic features, which a network with a semantic branch cannot do without."""
+    if x_semantic is None:
+        raise ConfigError("the network needs semantic features, but the batch has none: set data.semantic_features")
+    return x_semantic
+
+
 @dataclass
 class GraphBatch:
     """Message-passing graphs, inputs, and the supervised nodes of one step.
@@ -83,9 +90,7 @@ class GraphBatch:
 
     def semantic_inputs(self) -> Tensor:
         """``x_semantic``, for networks with a semantic branch (``data.semantic_features`` set)."""
-        if self.x_semantic is None:
-            raise ConfigError("the network needs semantic features, but the batch has none: set data.semantic_features")
-        return self.x_semantic
+        return required_semantic(self.x_semantic)
 
     def full_graph(self, network: str) -> Graph:
         """The step's one full graph, for a ``network`` that needs every node (a sampled batch is refused)."""

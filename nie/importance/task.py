@@ -28,6 +28,7 @@ from nie.importance.contracts import (
     predicts_labels,
     sampled_layers_mismatch,
 )
+from nie.importance.layerwise import network_outputs
 from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
@@ -124,6 +125,7 @@ class NodeImportanceTask(BaseTask):
         self.hparams.update(s.values())  # every argument, defaults too
         self.network_factory = network
         self.network: nn.Module | None = None
+        self.evaluation_step: int | None = None  # set by build
 
     @override
     @classmethod
@@ -156,6 +158,8 @@ class NodeImportanceTask(BaseTask):
                 f"{settings.ltr_list_size}: every batch must hold a full ranking list"
             )
         self.spec: GraphSpec = data.spec
+        # nodes per step of layer-by-layer evaluation: a sampled run's; full-batch runs take the graph whole
+        self.evaluation_step = None if batch_size is None else data.hparams.get("eval_batch_size") or batch_size
         self.network = network = self.network_factory(self.spec)
         if full_batch_only(network) and batch_size is not None:
             raise ConfigError(
@@ -182,8 +186,8 @@ class NodeImportanceTask(BaseTask):
 
     @override
     def forward(self, batch: GraphBatch) -> NetworkOutput:
-        output: NetworkOutput = self.built_network(batch)
-        return output
+        """The network's outputs; a sampled run evaluates (on the full graph) one layer at a time."""
+        return network_outputs(self.built_network, batch, None if self.training else self.evaluation_step)
 
     def ranking_loss(self, pred: Tensor, target: Tensor) -> Tensor:
         """The learning-to-rank term chosen by ``ltr_loss``, on lists of the step's labelled nodes."""

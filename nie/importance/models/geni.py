@@ -8,6 +8,8 @@ from torch import Tensor, nn
 from typing_extensions import override
 
 from nie.importance.contracts import ImportanceNetwork
+from nie.importance.kernels import Graph
+from nie.importance.layerwise import first_output, run_layers
 from nie.importance.models.attention import PredicateAttention
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -57,15 +59,22 @@ class GENI(ImportanceNetwork):
         hidden = F.relu(self.score_hidden(self.feat_drop(x))).view(x.shape[0], self.heads, -1)
         return (hidden * self.score_out_weight).sum(-1) + self.score_out_bias
 
+    def layer_inputs(self, x: Tensor, x_semantic: Tensor | None) -> Tensor:
+        """``contracts.LayerByLayer``: each head's initial score."""
+        return self.initial_scores(x)
+
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        scores = F.elu(self.layers[depth](graph, values.unsqueeze(-1), self.predicate_embedding.weight).squeeze(-1))
+        if depth < self.num_layers - 1:  # heads share one score between layers
+            scores = scores.mean(-1, keepdim=True).expand(-1, self.heads)
+        return scores
+
+    def readout(self, values: Tensor, in_degree: Tensor) -> Tensor:
+        if not self.centrality_adjustment:
+            return values.mean(-1)
+        centrality = torch.log(in_degree + self.epsilon).unsqueeze(-1)
+        return F.leaky_relu(((centrality * self.gamma + self.beta) * values).mean(-1))
+
     @override
     def forward(self, batch: GraphBatch) -> Tensor:
-        scores = self.initial_scores(batch.x)
-        graphs = batch.with_graphs(self.num_layers)
-        for depth, (layer, graph) in enumerate(zip(self.layers, graphs)):
-            scores = F.elu(layer(graph, scores.unsqueeze(-1), self.predicate_embedding.weight).squeeze(-1))
-            if depth < self.num_layers - 1:  # heads share one score between layers
-                scores = scores.mean(-1, keepdim=True).expand(-1, self.heads)
-        if not self.centrality_adjustment:
-            return scores.mean(-1)
-        centrality = torch.log(batch.in_degree + self.epsilon).unsqueeze(-1)
-        return F.leaky_relu(((centrality * self.gamma + self.beta) * scores).mean(-1))
+        return first_output(run_layers(self, batch))

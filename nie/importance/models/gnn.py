@@ -15,6 +15,7 @@ from typing_extensions import override
 from nie.importance import kernels
 from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
+from nie.importance.layerwise import first_output, run_layers
 from nie.importance.spec import GraphBatch, GraphSpec
 
 
@@ -71,7 +72,29 @@ class GATLayer(nn.Module):
         return out + self.bias.view(1, self.heads, self.out_dim)
 
 
-class GAT(ImportanceNetwork):
+class ScoredLayers(ImportanceNetwork):
+    """Layers over node features and a linear score head (``contracts.LayerByLayer``); subclasses define
+    ``layers``, ``head`` and ``layer``."""
+
+    num_layers: int
+    head: nn.Linear
+
+    def layer_inputs(self, x: Tensor, x_semantic: Tensor | None) -> Tensor:
+        return x
+
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def readout(self, values: Tensor, in_degree: Tensor) -> Tensor:
+        scores: Tensor = self.head(values).squeeze(-1)
+        return scores
+
+    @override
+    def forward(self, batch: GraphBatch) -> Tensor:
+        return first_output(run_layers(self, batch))
+
+
+class GAT(ScoredLayers):
     """Stacked graph attention layers (heads concatenated, ELU) and a linear score head; ignores
     relation types."""
 
@@ -97,12 +120,9 @@ class GAT(ImportanceNetwork):
         self.head = output_head(dims[-1], spec)
 
     @override
-    def forward(self, batch: GraphBatch) -> Tensor:
-        h = batch.x
-        for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):
-            h = F.elu(layer(graph, h).flatten(1))
-        scores: Tensor = self.head(h).squeeze(-1)
-        return scores
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        out: Tensor = F.elu(self.layers[depth](graph, values).flatten(1))
+        return out
 
 
 class BasisRelationalConv(nn.Module):
@@ -130,7 +150,7 @@ class BasisRelationalConv(nn.Module):
         return out
 
 
-class RGCN(ImportanceNetwork):
+class RGCN(ScoredLayers):
     """Stacked basis-decomposed relational convolutions (ReLU, dropout) and a linear score head."""
 
     name = "rgcn"
@@ -149,9 +169,6 @@ class RGCN(ImportanceNetwork):
         self.head = output_head(dims[-1], spec)
 
     @override
-    def forward(self, batch: GraphBatch) -> Tensor:
-        h = batch.x
-        for layer, graph in zip(self.layers, batch.with_graphs(len(self.layers))):
-            h = self.dropout(F.relu(layer(graph, h)))
-        scores: Tensor = self.head(h).squeeze(-1)
-        return scores
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        out: Tensor = self.dropout(F.relu(self.layers[depth](graph, values)))
+        return out

@@ -15,7 +15,7 @@ from nie.core.errors import ConfigError
 from nie.importance import kernels
 from nie.importance.contracts import ImportanceNetwork
 from nie.importance.kernels import Graph
-from nie.importance.spec import GraphBatch, GraphSpec
+from nie.importance.spec import GraphBatch, GraphSpec, required_semantic
 
 
 def require_semantic_features(spec: GraphSpec, network: str) -> None:
@@ -129,7 +129,7 @@ class RGTN(ImportanceNetwork):
         super().__init__()
         require_semantic_features(spec, "RGTN")
         width = hidden * heads
-        self.num_layers, self.epsilon = num_layers, epsilon
+        self.num_layers, self.epsilon, self.input_dim = num_layers, epsilon, spec.in_dim
         self.input_drop = nn.Dropout(input_drop)
         self.predicate_embedding = nn.Embedding(spec.num_relations, predicate_dim)
         self.structural = RelationalGraphTransformer(
@@ -151,10 +151,31 @@ class RGTN(ImportanceNetwork):
         graphs = batch.with_graphs(self.num_layers)
         h_s = self.structural(graphs, self.input_drop(batch.x), self.predicate_embedding)
         h_t = self.semantic(graphs, self.input_drop(batch.semantic_inputs()), self.predicate_embedding)
+        return self.fuse(h_s, h_t, batch.in_degree)
+
+    def layer_inputs(self, x: Tensor, x_semantic: Tensor | None) -> Tensor:
+        """``contracts.LayerByLayer`` (evaluation: the training pass above draws its dropout masks branch by
+        branch): the two branches' values side by side."""
+        semantic = required_semantic(x_semantic)
+        return torch.cat([self.input_drop(x), self.input_drop(semantic)], 1)
+
+    def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
+        split = self.input_dim if depth == 0 else values.shape[1] // 2
+        table = self.predicate_embedding.weight
+        structural = self.structural.layers[depth](graph, values[:, :split], table)
+        semantic = self.semantic.layers[depth](graph, values[:, split:], table)
+        return torch.cat([structural, semantic], 1)
+
+    def readout(self, values: Tensor, in_degree: Tensor) -> tuple[Tensor, list[Tensor]]:
+        h_s, h_t = values.chunk(2, dim=1)
+        return self.fuse(h_s, h_t, in_degree)
+
+    def fuse(self, h_s: Tensor, h_t: Tensor, in_degree: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The fused score and both branch scores from the branches' last layers."""
         mixed = self.co_attention(torch.stack([h_s, h_t], 1))
         views = torch.stack([self.norm_structural(h_s + mixed[:, 0]), self.norm_semantic(h_t + mixed[:, 1])], 1)
         weights = torch.softmax(self.fusion(views), dim=1).squeeze(-1)  # [N, 2]
-        centrality = torch.log(batch.in_degree + self.epsilon)
+        centrality = torch.log(in_degree + self.epsilon)
         score_s = F.relu(
             (centrality * self.gamma + self.beta) * F.leaky_relu(self.head_structural(views[:, 0]).squeeze(-1))
         )
