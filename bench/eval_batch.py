@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -62,21 +63,41 @@ def predictions(folder: Path, cache: Path, eval_batch_size: int) -> tuple[float,
     return time.perf_counter() - start, scores
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("graph", type=Path, help="a graph folder in the RGTN layout")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 131072], help="evaluation batch sizes")
     parser.add_argument("--out", type=Path, help="JSON of the rows")
     parser.add_argument("--stand-in-features", action="store_true", help="random features of the same shape")
-    args = parser.parse_args()
-    if args.stand_in_features:
-        import datamodules.kg.datamodule as kg
+    return parser.parse_args()
 
-        kg.build_features = stand_in_features  # type: ignore[attr-defined,assignment]  # where the datamodule looks
+
+def refuse_bad_options(args: argparse.Namespace) -> None:
+    """Exit with one line for a size below 1 or an ``--out`` that cannot be written, before anything is loaded."""
+    from nie.core.errors import ConfigError
+    from nie.core.io import check_writable
+
+    try:
+        for size in args.sizes:
+            if size < 1:
+                raise ConfigError(f"--sizes {size}: expected a number >= 1")
+        if args.out is not None:
+            check_writable(args.out)
+    except ConfigError as refusal:
+        sys.exit(f"error: {refusal}")
+
+
+def measure_sizes(args: argparse.Namespace) -> list[dict]:
+    """One row per size, each printed as it comes; a graph folder the datamodule refuses exits in its one line."""
+    from nie.core.errors import NIEError, user_line
+
     rows, reference = [], None
     with tempfile.TemporaryDirectory() as cache:  # features computed by the first size, read by the others
         for size in args.sizes:
-            seconds, scores = predictions(args.graph, Path(cache), size)
+            try:
+                seconds, scores = predictions(args.graph, Path(cache), size)
+            except NIEError as refusal:
+                sys.exit(f"error: {user_line(refusal)}")
             reference = scores if reference is None else reference
             difference = float((scores - reference).abs().max())
             row = {"eval_batch_size": size, "nodes": len(scores), "seconds": seconds}
@@ -84,6 +105,17 @@ def main() -> None:
             row["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
             rows.append(row)
             print(row, flush=True)
+    return rows
+
+
+def main() -> None:
+    args = arguments()
+    refuse_bad_options(args)
+    if args.stand_in_features:
+        import datamodules.kg.datamodule as kg
+
+        kg.build_features = stand_in_features  # type: ignore[attr-defined,assignment]  # where the datamodule looks
+    rows = measure_sizes(args)
     if args.out:
         from nie.core.io import write_json
 

@@ -304,8 +304,8 @@ def run_child(args: argparse.Namespace, *extra: str) -> dict:
 
 
 def check_counts(args: argparse.Namespace) -> None:
-    """One line for a count that cannot be: sizes and batch sizes >= 1, batches timed >= 0 (0: all)
-    (``--fanouts``: the datamodule checks them, -1 meaning every neighbour)."""
+    """One line for a count that cannot be: sizes and batch sizes >= 1, batches timed >= 0 (0: all),
+    fanouts -1 (every neighbour) or >= 1 (checked here too: the datamodule's check comes after the graph is written)."""
     from nie.core.errors import ConfigError
 
     positive = {"--batch-size": [args.batch_size], "--eval-batch-size": [args.eval_batch_size]}
@@ -316,6 +316,8 @@ def check_counts(args: argparse.Namespace) -> None:
                 raise ConfigError(f"{option} {value}: expected a number >= 1")
     if args.epoch_batches < 0:
         raise ConfigError(f"--epoch-batches {args.epoch_batches}: expected a number >= 0 (0: every batch)")
+    if any(f == 0 or f < -1 for f in args.fanouts):
+        raise ConfigError(f"--fanouts {' '.join(map(str, args.fanouts))}: expected each -1 (every neighbour) or >= 1")
 
 
 def arguments() -> argparse.ArgumentParser:

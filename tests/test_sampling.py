@@ -207,9 +207,15 @@ def test_typed_settings_follow_hparams(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "option, value", [("--eval-batch-size", "0"), ("--eval-batch-size", "-5"), ("--epoch-batches", "-1")]
+    "option, value, expected",
+    [
+        ("--eval-batch-size", "0", "expected a number >= 1"),
+        ("--eval-batch-size", "-5", "expected a number >= 1"),
+        ("--epoch-batches", "-1", "expected a number >= 0 (0: every batch)"),
+        ("--fanouts", "0", "expected each -1 (every neighbour) or >= 1"),
+    ],
 )
-def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str, value: str) -> None:
+def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str, value: str, expected: str) -> None:
     """bench/scale.py refuses before generating anything (run as a script: tests never import the benches)."""
     script = Path(__file__).resolve().parents[1] / "bench" / "scale.py"
     done = subprocess.run(
@@ -218,9 +224,30 @@ def test_scale_bench_refuses_a_bad_count_in_one_line(tmp_path: Path, option: str
         text=True,
     )
     assert done.returncode != 0 and not list(tmp_path.iterdir())
-    assert done.stderr.strip() == f"error: {option} {value}: " + (
-        "expected a number >= 0 (0: every batch)" if option == "--epoch-batches" else "expected a number >= 1"
-    )
+    assert done.stderr.strip() == f"error: {option} {value}: {expected}"
+
+
+@pytest.mark.parametrize(
+    "arguments, expected",
+    [
+        (["--sizes", "5", "0"], "--sizes 0: expected a number >= 1"),
+        (["--out", "{blocker}/x.json"], "--out {blocker}/x.json: {blocker} is a file, not a folder"),
+        (["--out", "{tmp}"], "--out {tmp}: is a folder; give a file path"),
+        (["--graph", "{tmp}/absent"], "{tmp}/absent: data folder not found (see docs/data.md)"),
+    ],
+)
+def test_eval_batch_bench_refuses_in_one_line(tiny_graph_dir: Path, arguments: list[str], expected: str) -> None:
+    """bench/eval_batch.py refuses a size, an unwritable --out or a missing graph in one line, writing nothing."""
+    tmp = tiny_graph_dir.parent
+    (tmp / "blocker").write_text("")
+    before = sorted(tmp.rglob("*"))
+    names = {"blocker": str(tmp / "blocker"), "tmp": str(tmp)}
+    graph, rest = (arguments[1], []) if arguments[0] == "--graph" else (str(tiny_graph_dir), arguments)
+    script = Path(__file__).resolve().parents[1] / "bench" / "eval_batch.py"
+    command = [sys.executable, str(script), graph.format(**names), "--sizes", "5", "--stand-in-features"]
+    done = subprocess.run(command + [a.format(**names) for a in rest], capture_output=True, text=True)
+    assert done.returncode != 0 and sorted(tmp.rglob("*")) == before
+    assert done.stderr.strip() == f"error: {expected.format(**names)}"
 
 
 def test_every_graph_batch_field_but_graphs_is_a_tensor() -> None:
