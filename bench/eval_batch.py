@@ -1,6 +1,6 @@
 """What ``data.eval_batch_size`` costs in a sampled run's prediction, and that it changes no prediction.
 
-    python bench/eval_batch.py GRAPH_FOLDER --sizes 1024 131072 [--out results/scale/eval_batch.json]
+    python bench/eval_batch.py GRAPH_FOLDER --sizes 1024 131072 [--out eval_batch.json]
 
 One process: the graph (RGTN layout, e.g. one ``bench/scale.py`` wrote under its ``--work``) is loaded
 and its spectral features computed once; then, per evaluation batch size, an untrained GENI (2 layers,
@@ -41,7 +41,7 @@ def predictions(folder: Path, cache: Path, eval_batch_size: int) -> tuple[float,
     """Seconds to predict every node, and the predictions (features read from ``cache``)."""
     from datamodules import KnowledgeGraphDataModule
     from nie.importance import GENI
-    from nie.importance.layerwise import network_outputs
+    from nie.importance.layerwise import evaluation_step, network_outputs
     from nie.importance.task import split_outputs
 
     dm = KnowledgeGraphDataModule(
@@ -59,7 +59,7 @@ def predictions(folder: Path, cache: Path, eval_batch_size: int) -> tuple[float,
     start = time.perf_counter()
     with torch.no_grad():
         (batch,) = list(dm.predict_dataloader())
-        scores = split_outputs(network_outputs(net, batch, eval_batch_size))[0]
+        scores = split_outputs(network_outputs(net, batch, evaluation_step(dm.hparams)))[0]
     return time.perf_counter() - start, scores
 
 

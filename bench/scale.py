@@ -125,14 +125,14 @@ def predict_all(row: dict, dm: Any, net: Any) -> None:
     time, ``data.eval_batch_size`` nodes per step)."""
     import torch
 
-    from nie.importance.layerwise import network_outputs
+    from nie.importance.layerwise import evaluation_step, network_outputs
 
     net.eval()
-    h = dm.hparams
     with torch.no_grad():
         for batch in dm.predict_dataloader():
-            batch = dm.transfer_batch_to_device(batch, torch.device("cpu"), 0)
-            network_outputs(net, batch, None if h["batch_size"] is None else h["eval_batch_size"] or h["batch_size"])
+            network_outputs(
+                net, dm.transfer_batch_to_device(batch, torch.device("cpu"), 0), evaluation_step(dm.hparams)
+            )
 
 
 def measure(
@@ -329,7 +329,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--fanouts", type=int, nargs="+", default=[10, 10])
     parser.add_argument(
-        "--eval-batch-size", type=int, help="nodes per sampled prediction batch (default: --batch-size)"
+        "--eval-batch-size", type=int, help="destination nodes per step of sampled prediction (default: --batch-size)"
     )
     parser.add_argument(
         "--epoch-batches", type=int, default=0, help="sampled training batches timed (0: all; else extrapolated)"

@@ -83,7 +83,14 @@ SAMPLED = [BATCH, "64", FANOUTS, "[5, 5]"]
         ([BATCH, "64", FANOUTS, "[0, 0]"], "data.fanouts=[0, 0]: expected"),
         (["--data.init_args.structural_dim", "-1"], "data.structural_dim=-1: expected a number >= 1"),
         (["--data.init_args.structural_dim", "0"], "data.structural_dim=0: expected a number >= 1"),
-        ([*SAMPLED, "--data.init_args.eval_batch_size", "-1"], "data.eval_batch_size=-1: expected a number >= 1"),
+        (
+            [*SAMPLED, "--data.init_args.eval_batch_size", "-1"],
+            "error: data.eval_batch_size=-1: expected a number >= 1 (nodes per evaluation step)",
+        ),
+        (
+            ["--data.init_args.eval_batch_size", "7"],
+            "error: data.eval_batch_size=7: only for a sampled run (data.batch_size set); a full-batch run evaluates",
+        ),
         ([*SAMPLED, "--data.init_args.eval_batch_size", "x"], "data.eval_batch_size: Expected a <class 'int'>"),
     ],
 )

@@ -61,15 +61,34 @@ def test_full_fanout_sampling_equals_full_batch(tmp_path: Path, name: str) -> No
     assert sorted(torch.cat(seen).tolist()) == sorted(full.split.test.tolist())  # every test node, once
 
 
+def _evaluated_module(tmp_path: Path) -> SyntheticKnowledgeGraphDataModule:
+    """A sampled run's datamodule whose two inputs differ in width (a network splitting them is tested)."""
+    dm = SyntheticKnowledgeGraphDataModule(
+        num_nodes=300,
+        num_relations=4,
+        features=["degree"],
+        semantic_features=["degree", "structural"],
+        structural_method="spectral",
+        structural_dim=5,
+        cache_dir=str(tmp_path),
+        batch_size=37,
+        fanouts=[3, 3],
+        eval_batch_size=7,
+    )
+    dm.setup()
+    return dm
+
+
 @pytest.mark.parametrize("name", SAMPLED)
 def test_every_sampled_network_evaluates_layer_by_layer_as_its_forward_pass(tmp_path: Path, name: str) -> None:
     """A sampled run's evaluation batch is the full graph; the network's layers computed 7 nodes at a time
     give its forward pass's prediction (no network of the package falls back to the whole graph at once)."""
-    dm = _datamodule(tmp_path, batch_size=37, fanouts=[3, 3], eval_batch_size=7)
+    dm = _evaluated_module(tmp_path)
     (batch,) = list(dm.test_dataloader())
     assert batch.graphs == [dm.full_graph] and torch.equal(
         batch.output_nodes[batch.target_index], torch.from_numpy(dm.split.test)
     )
+    assert dm.spec.in_dim != dm.spec.semantic_dim
     net = _network(name, dm)
     assert isinstance(net, LayerByLayer)
     with torch.no_grad():
@@ -78,15 +97,40 @@ def test_every_sampled_network_evaluates_layer_by_layer_as_its_forward_pass(tmp_
     torch.testing.assert_close(by_layers, reference, rtol=1e-4, atol=1e-4)
 
 
+def test_layer_by_layer_refuses_a_network_in_training_mode(tmp_path: Path) -> None:
+    """Per-step batch statistics and dropout would not be the graph's: evaluation only."""
+    dm = _evaluated_module(tmp_path)
+    (batch,) = list(dm.test_dataloader())
+    with pytest.raises(RuntimeError, match="eval mode"):
+        network_outputs(_network("GENI", dm).train(), batch, step=7)
+
+
+def test_a_network_without_layers_is_evaluated_on_the_whole_graph(tmp_path: Path) -> None:
+    class Degree(torch.nn.Module):
+        def forward(self, batch: GraphBatch) -> Tensor:
+            return batch.in_degree.float()
+
+    dm = _evaluated_module(tmp_path)
+    (batch,) = list(dm.test_dataloader())
+    torch.testing.assert_close(network_outputs(Degree(), batch, step=7), batch.in_degree.float())
+
+
+def test_a_sampled_block_is_not_taken_for_the_whole_graph(tmp_path: Path) -> None:
+    """A block whose sources are its destinations has the whole graph's shape; it is still a block."""
+    dm = _evaluated_module(tmp_path)
+    blocks = next(iter(SampledBatches(dm._batches["train"], dm.full_graph, dm.labels, [-1], 300, False, False, False)))
+    assert blocks.graphs[0].is_block and not dm.full_graph.is_block
+
+
 def test_the_task_evaluates_a_sampled_run_layer_by_layer(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the command line: a sampled fit's validation and test go through ``layer_by_layer`` with
     data.eval_batch_size nodes per step; a full-batch fit never does."""
     steps: list[int] = []
     original = layerwise.layer_by_layer
 
-    def recorded(network: torch.nn.Module, batch: GraphBatch, step: int) -> Tensor:
+    def recorded(network: torch.nn.Module, batch: GraphBatch, step: int, device: torch.device) -> Tensor:
         steps.append(step)
-        return original(network, batch, step)  # type: ignore[arg-type]
+        return original(network, batch, step, device)  # type: ignore[arg-type]
 
     monkeypatch.setattr(layerwise, "layer_by_layer", recorded)
     sampled = ["--data.init_args.batch_size", "64", "--data.init_args.fanouts", "[5, 5]"]

@@ -109,11 +109,13 @@ def check_arguments(h: GraphDataSettings) -> None:
         raise ConfigError(f"data.fanouts={h.fanouts}: expected each entry -1 (all neighbours) or a number >= 1")
     if h.structural_dim < 1:
         raise ConfigError(f"data.structural_dim={h.structural_dim}: expected a number >= 1")
-    if h.eval_batch_size is not None and (h.batch_size is None or h.eval_batch_size < 1):
+    if h.eval_batch_size is not None and h.batch_size is None:
         raise ConfigError(
-            f"data.eval_batch_size={h.eval_batch_size}: expected a number >= 1 with data.batch_size set "
-            "(a full-batch run evaluates the whole graph at once)"
+            f"data.eval_batch_size={h.eval_batch_size}: only for a sampled run (data.batch_size set); "
+            "a full-batch run evaluates the whole graph at once"
         )
+    if h.eval_batch_size is not None and h.eval_batch_size < 1:
+        raise ConfigError(f"data.eval_batch_size={h.eval_batch_size}: expected a number >= 1 (nodes per evaluation step)")
     if h.batch_size is not None and not h.fanouts:
         raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
     if h.batch_size is not None and h.backend == "torch":
@@ -351,12 +353,17 @@ class KnowledgeGraphDataModule(StagedDataModule):
     @override
     def transfer_batch_to_device(self, batch: GraphBatch, device: torch.device, dataloader_idx: int) -> GraphBatch:
         """Move the shared full graph, features and degrees to ``device`` once; per step only the
-        stage's node ids and labels travel."""
+        stage's node ids and labels travel. A sampled run's evaluation keeps the graph on the host: its task
+        moves one layer step at a time to the device (``nie.importance.layerwise``)."""
         if batch.graphs[0] is not self.full_graph:  # sampled blocks
             return batch.to(device)
         key = str(device)
         if key not in self._device_cache:
-            self._device_cache[key] = self._batches["predict"].to(device)
+            whole = self._batches["predict"]
+            on_host = self.settings.batch_size is not None
+            self._device_cache[key] = (
+                replace(whole, output_nodes=whole.output_nodes.to(device)) if on_host else whole.to(device)
+            )
         return replace(
             self._device_cache[key],
             target_index=batch.target_index.to(device),

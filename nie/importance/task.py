@@ -28,7 +28,7 @@ from nie.importance.contracts import (
     predicts_labels,
     sampled_layers_mismatch,
 )
-from nie.importance.layerwise import network_outputs
+from nie.importance.layerwise import evaluation_step, network_outputs
 from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
@@ -158,8 +158,7 @@ class NodeImportanceTask(BaseTask):
                 f"{settings.ltr_list_size}: every batch must hold a full ranking list"
             )
         self.spec: GraphSpec = data.spec
-        # nodes per step of layer-by-layer evaluation: a sampled run's; full-batch runs take the graph whole
-        self.evaluation_step = None if batch_size is None else data.hparams.get("eval_batch_size") or batch_size
+        self.evaluation_step = evaluation_step(data.hparams)
         self.network = network = self.network_factory(self.spec)
         if full_batch_only(network) and batch_size is not None:
             raise ConfigError(

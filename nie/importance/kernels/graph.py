@@ -41,6 +41,11 @@ class Graph:
         return int(self.src.shape[0])
 
     @property
+    def is_block(self) -> bool:
+        """A sampled block (DGL's), not a whole graph."""
+        return self.dgl_graph is not None and bool(self.dgl_graph.is_block)
+
+    @property
     def device(self) -> torch.device:
         return self.src.device
 
