@@ -115,7 +115,9 @@ def check_arguments(h: GraphDataSettings) -> None:
             "a full-batch run evaluates the whole graph at once"
         )
     if h.eval_batch_size is not None and h.eval_batch_size < 1:
-        raise ConfigError(f"data.eval_batch_size={h.eval_batch_size}: expected a number >= 1 (nodes per evaluation step)")
+        raise ConfigError(
+            f"data.eval_batch_size={h.eval_batch_size}: expected a number >= 1 (nodes per evaluation step)"
+        )
     if h.batch_size is not None and not h.fanouts:
         raise ConfigError("data.batch_size needs data.fanouts (neighbours per layer, -1 = all), one per network layer")
     if h.batch_size is not None and h.backend == "torch":
