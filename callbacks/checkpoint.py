@@ -24,6 +24,7 @@ from nie.core.naming import run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
     DATA_FINGERPRINT,
+    DATA_PATHS,
     SETTINGS_FILE,
     UNRECORDED,
     data_difference,
@@ -101,11 +102,33 @@ class HParamCheckpoint(ModelCheckpoint):
     def settings(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> dict[str, Any]:
         return recorded_settings(run_values(pl_module, datamodule), self.unrecorded)
 
+    def check_names(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> None:
+        """Refuse, before the data is read, a ``dirs`` or ``hparams`` name this run has no value for (e.g.
+        ``heads`` with a network that has none): one line naming it, the network and the list without it.
+        Never dropped silently: a mistyped name would leave runs that differ in it unnamed apart."""
+        values = run_values(pl_module, None)  # the task's and the network's values: no data read
+        names = set(values)
+        if datamodule is not None:
+            names |= set(datamodule.hparams)
+            names |= {DATA_FINGERPRINT, DATA_PATHS} if hasattr(type(datamodule), DATA_FINGERPRINT) else set()
+        self._refuse_unknown(names, str(values.get("network", "none")))
+
+    def _refuse_unknown(self, names: set[str], network: str) -> None:
+        for option, keys in (("checkpoint.dirs", self.dir_keys), ("checkpoint.hparams", self.hparam_keys)):
+            if unknown := [k for k in keys if k not in names]:
+                kept = ",".join(k for k in keys if k in names)
+                raise ConfigError(
+                    f"{option} names {', '.join(unknown)}, which this run (network {network}) has no value for: "
+                    f"name only its own, e.g. --{option} [{kept}]"
+                )
+
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
-        """The run directory for this model and data; raises on an unknown hyper-parameter name, and on
+        """The run directory for this model and data; raises on a name the run has no value for, and on
         a folder recorded with other settings or other data (``on_mismatch: error``). This is where a
         run's identity is checked: folder reuse, resume, ``--ckpt_path best``, a cv fold read back."""
-        named = run_path(self.root, run_values(pl_module, datamodule), self.dir_keys, self.hparam_keys)
+        values = run_values(pl_module, datamodule)
+        self._refuse_unknown(set(values), str(values.get("network", "none")))
+        named = run_path(self.root, values, self.dir_keys, self.hparam_keys)
         current = self.settings(pl_module, datamodule)
         folder, version = named, 1
         while (saved := folder_settings(folder)) is not None and (changed := differences(saved, current)):

@@ -212,6 +212,8 @@ class NIECLI(LightningCLI):
         seed = self.subcommand_config().get("seed_everything")
         if isinstance(seed, int) and not isinstance(seed, bool):
             self.model.run_seed = seed
+        if isinstance(self.trainer.checkpoint_callback, HParamCheckpoint):  # before any data is read
+            self.trainer.checkpoint_callback.check_names(self.model, self.datamodule)
 
     @override
     def _parse_ckpt_path(self) -> None:
