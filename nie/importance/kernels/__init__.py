@@ -16,11 +16,8 @@ of backend name → implementation.
 """
 
 from nie.importance.kernels.backend import DGL_INSTALL, Backend, dgl_importable, dgl_supports, resolve_backend
-from nie.importance.kernels.csr import EdgeLayout
-from nie.importance.kernels.graph import Graph, KernelBackend
+from nie.importance.kernels.graph import Graph
 from nie.importance.kernels.primitives import (
-    BACKENDS,
-    Primitives,
     copy_u_sum,
     edge_softmax,
     per_relation,
@@ -31,13 +28,9 @@ from nie.importance.kernels.primitives import (
 )
 
 __all__ = [
-    "BACKENDS",
     "DGL_INSTALL",
     "Backend",
-    "EdgeLayout",
     "Graph",
-    "KernelBackend",
-    "Primitives",
     "copy_u_sum",
     "dgl_importable",
     "dgl_supports",
