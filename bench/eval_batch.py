@@ -31,6 +31,9 @@ import torch
 
 from nie.core.provenance import provenance, stamped
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: bench/ is not installed
+from bench.refusals import check_at_least_one, check_outputs, refused_in_one_line  # noqa: E402
+
 
 def stand_in_features(graph: Any, names: list[str], cache_dir: Any, structural_dim: int = 64, **_: Any) -> Any:
     """Seeded random [nodes, structural_dim] float32 features in place of ``build_features``'s."""
@@ -74,17 +77,9 @@ def arguments() -> argparse.Namespace:
 
 def refuse_bad_options(args: argparse.Namespace) -> None:
     """Exit with one line for a size below 1 or an ``--out`` that cannot be written, before anything is loaded."""
-    from nie.core.errors import ConfigError
-    from nie.core.io import check_writable
-
-    try:
-        for size in args.sizes:
-            if size < 1:
-                raise ConfigError(f"--sizes {size}: expected a number >= 1")
-        if args.out is not None:
-            check_writable(args.out)
-    except ConfigError as refusal:
-        sys.exit(f"error: {refusal}")
+    with refused_in_one_line():
+        check_at_least_one({"--sizes": args.sizes})
+        check_outputs({"--out": args.out})
 
 
 def measure_sizes(args: argparse.Namespace) -> list[dict]:

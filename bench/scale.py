@@ -54,6 +54,9 @@ import numpy as np
 
 from nie.core.provenance import PROVENANCE_KEY, provenance  # imported first: the commit the run started at
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: bench/ is not installed
+from bench.refusals import check_at_least_one, check_outputs, refused_in_one_line  # noqa: E402
+
 STEPS = ("load", "features", "epoch", "predict")
 
 
@@ -309,11 +312,7 @@ def check_counts(args: argparse.Namespace) -> None:
     from nie.core.errors import ConfigError
 
     positive = {"--batch-size": [args.batch_size], "--eval-batch-size": [args.eval_batch_size]}
-    positive |= {"--sizes": args.sizes, "--fleets": args.fleets or []}
-    for option, values in positive.items():
-        for value in values:
-            if value is not None and value < 1:
-                raise ConfigError(f"{option} {value}: expected a number >= 1")
+    check_at_least_one(positive | {"--sizes": args.sizes, "--fleets": args.fleets or []})
     if args.epoch_batches < 0:
         raise ConfigError(f"--epoch-batches {args.epoch_batches}: expected a number >= 0 (0: every batch)")
     if any(f == 0 or f < -1 for f in args.fanouts):
@@ -367,16 +366,9 @@ def measure_here(args: argparse.Namespace) -> dict:
 
 def refuse_bad_options(args: argparse.Namespace) -> None:
     """Exit with one line for a count that cannot be or an output that cannot be written, before any run."""
-    from nie.core.errors import ConfigError
-    from nie.core.io import check_writable
-
-    try:
+    with refused_in_one_line():
         check_counts(args)
-        for path, option in ((args.out, "--out"), (args.figure, "--figure")):
-            if path is not None:
-                check_writable(path, option)
-    except ConfigError as refusal:
-        sys.exit(f"error: {refusal}")
+        check_outputs({"--out": args.out, "--figure": args.figure})
 
 
 def measure_all(args: argparse.Namespace, size: str) -> list[dict]:
