@@ -25,8 +25,6 @@ Full-batch only: pseudo-labels need every node each step.
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,14 +41,6 @@ def heteroscedastic_loss(mean: Tensor, target: Tensor, log_variance: Tensor) -> 
     """Mean of 0.5·(exp(-s)·(μ - y)² + s): squared error weighted by predicted precision, plus its price."""
     loss: Tensor = (0.5 * (torch.exp(-log_variance) * (mean - target) ** 2 + log_variance)).mean()
     return loss
-
-
-def sum_tensors(values: Iterable[Tensor]) -> Tensor:
-    """The sum of one or more tensors (``sum`` with no int start)."""
-    first, *rest = values
-    for value in rest:
-        first = first + value
-    return first
 
 
 def neighbourhood_entropy(graph: Graph, semantic: Tensor, chunk: int = 65536) -> Tensor:
@@ -254,16 +244,18 @@ class EASING(ImportanceNetwork):
         target = (batch.target_labels() - self.label_mean) / self.label_std
         outputs = self.member_outputs(batch)
         variance = torch.stack([log_variance[labeled] for _, log_variance in outputs]).mean(0)
-        supervised = sum_tensors(heteroscedastic_loss(mean[labeled], target, variance) for mean, _ in outputs)
+        supervised = torch.stack([heteroscedastic_loss(mean[labeled], target, variance) for mean, _ in outputs]).sum()
         agreement = F.mse_loss(outputs[1][1][labeled], outputs[0][1][labeled])
         terms: dict[str, Tensor] = {"supervised": supervised, "agreement": agreement}
         loss = supervised + agreement
         if self.pseudo_passes > 0 and unlabeled.numel() > 0:
             pseudo_mean, pseudo_variance = self.current_pseudo_labels(batch, unlabeled)
-            terms["unlabeled"] = sum_tensors(
-                heteroscedastic_loss(mean[unlabeled], pseudo_mean, pseudo_variance)
-                + F.mse_loss(log_variance[unlabeled], pseudo_variance)
-                for mean, log_variance in outputs
-            )
+            terms["unlabeled"] = torch.stack(
+                [
+                    heteroscedastic_loss(mean[unlabeled], pseudo_mean, pseudo_variance)
+                    + F.mse_loss(log_variance[unlabeled], pseudo_variance)
+                    for mean, log_variance in outputs
+                ]
+            ).sum()
             loss = loss + self.unlabeled_weight * terms["unlabeled"]
         return {"loss": loss, **terms}
