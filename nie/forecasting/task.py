@@ -165,14 +165,11 @@ class PowerForecastTask(BaseTask):
 
     @override
     def evaluate(self, batch: PowerBatch, metrics: MetricCollection) -> dict[str, Tensor]:
-        forecast = self.power_forecast(batch)
-        point = self.median(forecast)
-        metrics["errors"].update(point, batch.raw_target, batch.mask, batch.persistence, batch.station)
-        outputs = {"index": batch.index, "forecast": point}
+        outputs = self.predict_step(batch, 0)  # what predict writes, scored
+        metrics["errors"].update(outputs["forecast"], batch.raw_target, batch.mask, batch.persistence, batch.station)
         if self.levels:
-            metrics["quantiles"].update(forecast, batch.raw_target, batch.mask, batch.station)
-            metrics["reliability"].update(forecast, batch.raw_target, batch.mask)
-            outputs.update(quantiles=forecast, levels=self.level_values)
+            metrics["quantiles"].update(outputs["quantiles"], batch.raw_target, batch.mask, batch.station)
+            metrics["reliability"].update(outputs["quantiles"], batch.raw_target, batch.mask)
         return outputs
 
     @override
