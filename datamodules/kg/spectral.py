@@ -174,7 +174,7 @@ def _rows_product(
         candidates = product[at, np.arange(product.shape[1])]
         larger = np.abs(candidates) > np.abs(peaks)
         peaks[larger] = candidates[larger]
-        out[chunk] = _row_normalise(product, 2) if normalise else product
+        out[chunk] = _row_normalise(product) if normalise else product
     return peaks
 
 
@@ -192,8 +192,8 @@ def write_scaled_vectors(block: Floats, out: npt.NDArray[np.float32], rows: int 
     out *= np.where(peaks < 0, -1.0, 1.0).astype(out.dtype)
 
 
-def _row_normalise(matrix: Floats, norm: int) -> Floats:
-    """Rows scaled to unit L2 norm, in place; all-zero rows stay zero (``norm``: 2, the only one used)."""
+def _row_normalise(matrix: Floats) -> Floats:
+    """Rows scaled to unit L2 norm, in place; all-zero rows stay zero."""
     totals = np.linalg.norm(matrix, axis=1)
     matrix *= np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)[:, None]
     return matrix
@@ -233,7 +233,7 @@ def factorised_embedding(
     vectors, singular = randomized_svd(ratio, dim, rng, transposed=transposed)
     del ratio, transposed
     for rows_slice in _chunks(len(vectors)):
-        vectors[rows_slice] = _row_normalise(vectors[rows_slice] * np.sqrt(singular), 2)
+        vectors[rows_slice] = _row_normalise(vectors[rows_slice] * np.sqrt(singular))
     return vectors
 
 
