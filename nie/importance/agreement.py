@@ -19,6 +19,7 @@ from torch import nn
 
 import nie.importance
 from nie.core.naming import network_name
+from nie.importance.contracts import split_outputs
 from nie.importance.kernels import Graph, dgl_importable
 from nie.importance.models.pregat import PreGAT
 from nie.importance.spec import GraphBatch, GraphSpec
@@ -89,8 +90,6 @@ def batch_on(graph: Graph) -> GraphBatch:
 def outputs_and_gradients(name: str, backend: str, device: str = "cpu") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """One forward and backward of network ``name`` on ``backend``'s kernels, results on CPU (no
     gradients for a network without parameters)."""
-    from nie.importance.task import split_outputs
-
     torch.manual_seed(0)
     net = networks()[name]().to(device)
     for module in net.modules():

@@ -44,6 +44,11 @@ NetworkOutput = Union[Tensor, tuple[Tensor, list[Tensor]]]  # prediction, or (pr
 NetworkFactory = Callable[[GraphSpec], nn.Module]  # the config's network class with its init_args bound
 
 
+def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
+    """A network returns its prediction, or (prediction, auxiliary branch predictions)."""
+    return outputs if isinstance(outputs, tuple) else (outputs, [])
+
+
 class ImportanceNetwork(nn.Module):
     """Base of the project's networks: ``forward(batch)`` and the declared defaults of the options below."""
 

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from nie.core.seed import import_dgl
-from nie.importance.contracts import LayerByLayer, NetworkOutput
+from nie.importance.contracts import LayerByLayer, NetworkOutput, split_outputs
 from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch
 
@@ -75,14 +75,9 @@ def layer_by_layer(network: LayerByLayer, batch: GraphBatch, step: int, device: 
         values = by_rows(apply, batch, step)
 
     def readout(rows: Tensor) -> Tensor:
-        return first_output(network.readout(values[rows].to(device), batch.in_degree[rows].to(device)))
+        return split_outputs(network.readout(values[rows].to(device), batch.in_degree[rows].to(device)))[0]
 
     return by_rows(readout, batch, step).to(device)
-
-
-def first_output(output: NetworkOutput) -> Tensor:
-    """The prediction of a network's outputs (without auxiliary branch predictions)."""
-    return output[0] if isinstance(output, tuple) else output
 
 
 def by_rows(function: Callable[[Tensor], Tensor], batch: GraphBatch, step: int) -> Tensor:

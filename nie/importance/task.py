@@ -28,17 +28,12 @@ from nie.importance.contracts import (
     predicts_labels,
     sampled_layers_mismatch,
 )
+from nie.importance.contracts import split_outputs as split_outputs  # re-exported: tests and benches import it here
 from nie.importance.layerwise import evaluation_step, network_outputs
 from nie.importance.losses import approx_ndcg_loss, lambdarank_loss, listnet_loss, pairwise_margin_loss
 from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
 from nie.importance.spec import GraphBatch, GraphData, GraphSpec, scores_to_labels
-
-
-def split_outputs(outputs: NetworkOutput) -> tuple[Tensor, list[Tensor]]:
-    """A network returns its prediction, or (prediction, auxiliary branch predictions)."""
-    return outputs if isinstance(outputs, tuple) else (outputs, [])
-
 
 FIGURE_EVERY = 10  # validation checks per figure: a figure costs more than a full-batch check
 RankingLoss = Literal["listnet", "pairwise", "lambdarank", "approxndcg"]

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from typing_extensions import override
 
-from nie.importance.contracts import ImportanceNetwork
+from nie.importance.contracts import ImportanceNetwork, split_outputs
 from nie.importance.kernels import Graph
-from nie.importance.layerwise import first_output, run_layers
+from nie.importance.layerwise import run_layers
 from nie.importance.models.attention import PredicateAttention
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -77,4 +77,4 @@ class GENI(ImportanceNetwork):
 
     @override
     def forward(self, batch: GraphBatch) -> Tensor:
-        return first_output(run_layers(self, batch))
+        return split_outputs(run_layers(self, batch))[0]

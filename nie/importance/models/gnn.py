@@ -13,9 +13,9 @@ from torch import Tensor, nn
 from typing_extensions import override
 
 from nie.importance import kernels
-from nie.importance.contracts import ImportanceNetwork
+from nie.importance.contracts import ImportanceNetwork, split_outputs
 from nie.importance.kernels import Graph
-from nie.importance.layerwise import first_output, run_layers
+from nie.importance.layerwise import run_layers
 from nie.importance.spec import GraphBatch, GraphSpec
 
 
@@ -91,7 +91,7 @@ class ScoredLayers(ImportanceNetwork):
 
     @override
     def forward(self, batch: GraphBatch) -> Tensor:
-        return first_output(run_layers(self, batch))
+        return split_outputs(run_layers(self, batch))[0]
 
 
 class GAT(ScoredLayers):
