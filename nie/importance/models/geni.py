@@ -55,13 +55,10 @@ class GENI(ImportanceNetwork):
         self.gamma = nn.Parameter(torch.ones(heads))
         self.beta = nn.Parameter(torch.zeros(heads))
 
-    def initial_scores(self, x: Tensor) -> Tensor:
-        hidden = F.relu(self.score_hidden(self.feat_drop(x))).view(x.shape[0], self.heads, -1)
-        return (hidden * self.score_out_weight).sum(-1) + self.score_out_bias
-
     def layer_inputs(self, x: Tensor, x_semantic: Tensor | None) -> Tensor:
         """``contracts.LayerByLayer``: each head's initial score."""
-        return self.initial_scores(x)
+        hidden = F.relu(self.score_hidden(self.feat_drop(x))).view(x.shape[0], self.heads, -1)
+        return (hidden * self.score_out_weight).sum(-1) + self.score_out_bias
 
     def layer(self, depth: int, graph: Graph, values: Tensor) -> Tensor:
         scores = F.elu(self.layers[depth](graph, values.unsqueeze(-1), self.predicate_embedding.weight).squeeze(-1))
