@@ -13,11 +13,6 @@ import numpy as np
 import numpy.typing as npt
 
 
-def rearrange(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Levels made monotone by sorting each row (Chernozhukov et al. 2010's rearrangement)."""
-    return np.sort(values, axis=-1)
-
-
 def interpolate_levels(
     values: npt.NDArray[np.float64], trained: npt.NDArray[np.float64], wanted: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:

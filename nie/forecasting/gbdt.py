@@ -26,7 +26,7 @@ from typing_extensions import override
 from nie.core.baseline import Baseline
 from nie.core.errors import ConfigError
 from nie.forecasting.baselines import training_data
-from nie.forecasting.calibration import coverage, interpolate_levels, rearrange, recalibrated_levels
+from nie.forecasting.calibration import coverage, interpolate_levels, recalibrated_levels
 from nie.forecasting.quantiles import check_levels
 from nie.forecasting.spec import PowerBatch, PowerSpec, StationArrays, forward_target
 
@@ -146,10 +146,10 @@ class LightGBMQuantiles(Baseline):
         return recalibrated_levels(coverage(self.trained_forecast(features), actual), self.trained, self.levels)
 
     def trained_forecast(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """[N, K] forecasts at the trained levels, sorted per row."""
-        return rearrange(
-            np.stack([b.predict(features, num_threads=self.params["num_threads"]) for b in self.boosters], 1)
-        )
+        """[N, K] forecasts at the trained levels, sorted per row so levels never cross (Chernozhukov et al.
+        2010's rearrangement)."""
+        forecasts = [b.predict(features, num_threads=self.params["num_threads"]) for b in self.boosters]
+        return np.sort(np.stack(forecasts, 1), axis=-1)
 
     @override
     def forward(self, batch: PowerBatch) -> Tensor:
