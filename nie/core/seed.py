@@ -23,8 +23,8 @@ import torch
 
 def seed_everything(seed: int) -> int:
     """Seed Python, NumPy, torch (CUDA too), dataloader workers and DGL (if loaded); turn on deterministic kernels."""
-    pl.seed_everything(seed, workers=True, verbose=False)
-    _seed_dgl(seed)
+    pl.seed_everything(seed, workers=True, verbose=False)  # the run's seed, in PL_GLOBAL_SEED
+    _seed_dgl()
     torch.use_deterministic_algorithms(True, warn_only=True)
     return seed
 
@@ -37,23 +37,22 @@ def import_dgl() -> ModuleType:
     first = sys.modules.get("dgl") is None
     dgl = importlib.import_module("dgl")
     if first:
-        run_seed = os.environ.get("PL_GLOBAL_SEED")
-        if run_seed is not None:
-            _seed_dgl(int(run_seed))
+        _seed_dgl()
     return dgl
 
 
-def _seed_dgl(seed: int) -> None:
-    """Seed DGL's generators if DGL is loaded in this process; never import it."""
-    dgl = sys.modules.get("dgl")
-    if dgl is not None:
+def _seed_dgl() -> None:
+    """Seed DGL's generators with the run's seed (``PL_GLOBAL_SEED``) if DGL is loaded in this process and a run
+    seed is set; never import it."""
+    dgl, run_seed = sys.modules.get("dgl"), os.environ.get("PL_GLOBAL_SEED")
+    if dgl is not None and run_seed is not None:
         # DGL seeds each thread's generator with seed + a number handed out in the order threads first
         # touch a generator, so seeding from every thread at once numbers them (and sets their draws) by
         # scheduling. Growing the team one thread at a time gives the calling thread 0, the next 1, ...
         threads = dgl.utils.get_num_threads()
         for team in range(1, threads + 1):
             dgl.utils.set_num_threads(team)
-            dgl.seed(seed)
+            dgl.seed(int(run_seed))
 
 
 @contextlib.contextmanager
@@ -71,6 +70,4 @@ def isolated_rng() -> Iterator[None]:
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
-        run_seed = os.environ.get("PL_GLOBAL_SEED")
-        if run_seed is not None:
-            _seed_dgl(int(run_seed))
+        _seed_dgl()
