@@ -132,9 +132,10 @@ def _utc_offsets(text: pd.Series, rows: _Rows, timezone: str | None) -> npt.NDAr
         raise rows.refusal(
             int(np.flatnonzero(has_offset != has_offset[0])[0]), "mixes timestamps with and without a UTC offset"
         )
-    distinct = offsets.dropna().str.replace(":", "").replace("Z", "+0000").unique()
+    written = offsets.str.replace(":", "").replace("Z", "+0000")  # one spelling per offset
+    distinct = written.dropna().unique()
     if len(distinct) > 1 and timezone is None:
-        other = int(np.flatnonzero((offsets.str.replace(":", "").replace("Z", "+0000") != distinct[0]).to_numpy())[0])
+        other = int(np.flatnonzero((written != distinct[0]).to_numpy())[0])
         raise rows.refusal(
             other,
             f"has another UTC offset than row 2 ({distinct[0]}); set data.timezone (e.g. UTC) "
