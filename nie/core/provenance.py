@@ -106,13 +106,12 @@ def provenance(
     data: Any = None,
     wall_seconds: Optional[float] = None,
     code: Optional[dict[str, Any]] = None,
-    **extra: Any,
 ) -> dict[str, Any]:
     """The record a result JSON keeps under ``provenance``: ``commit`` and ``dirty`` (``code``, by default the
     state the process started with: ``code_at_start``), ``config`` (the resolved
     configuration as plain data), ``data`` (the data's fingerprint and paths,
-    ``nie.core.run_settings.data_identity``), ``versions``, ``machine``, ``wall_seconds`` (of the command
-    that made the result), and any ``extra`` fields a caller adds."""
+    ``nie.core.run_settings.data_identity``), ``versions``, ``machine`` and ``wall_seconds`` (of the command
+    that made the result)."""
     return {
         **(code if code is not None else code_at_start()),
         "config": config,
@@ -120,7 +119,6 @@ def provenance(
         "versions": versions(),
         "machine": machine(),
         "wall_seconds": wall_seconds,
-        **extra,
     }
 
 
