@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -109,29 +110,16 @@ def structural_features(
     seed: int,
 ) -> npt.NDArray[np.float32]:
     """Spectral or DeepWalk embeddings, computed once per graph and settings and cached."""
-    shape = (graph.num_nodes, dim)
-    if method == "spectral":
-        key = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed, "method": "spectral-v3"}  # v3: one QR pass
-        return cached_array(
-            cache_dir,
-            "structural",
-            key,
-            shape,
-            lambda: spectral_embeddings(graph.src, graph.dst, graph.num_nodes, dim, seed),
-        )
-    if method != "deepwalk":
+    if method not in ("spectral", "deepwalk"):
         raise ConfigError(f"data.structural_method: '{method}' is not one of spectral, deepwalk")
-    key = {
-        "graph": graph_fingerprint(graph),
-        "dim": dim,
-        "walk": walk_length,
-        "epochs": epochs,
-        "seed": seed,
-        "method": "deepwalk-v1",
-    }
-    return cached_array(
-        cache_dir, "structural", key, shape, lambda: deepwalk_embeddings(graph, dim, walk_length, epochs, seed)
-    )
+    key: dict[str, Any] = {"graph": graph_fingerprint(graph), "dim": dim, "seed": seed}
+    if method == "spectral":
+        key["method"] = "spectral-v3"  # v3: one QR pass
+        build = partial(spectral_embeddings, graph.src, graph.dst, graph.num_nodes, dim, seed)
+    else:
+        key.update(walk=walk_length, epochs=epochs, method="deepwalk-v1")
+        build = partial(deepwalk_embeddings, graph, dim, walk_length, epochs, seed)
+    return cached_array(cache_dir, "structural", key, (graph.num_nodes, dim), build)
 
 
 def build_features(
