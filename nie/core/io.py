@@ -68,25 +68,23 @@ def check_writable(path: str | os.PathLike[str], option: str = "--out") -> None:
     expected, a file where a folder is needed, or a folder this process may not write in."""
     if Path(path).is_dir():
         raise ConfigError(f"{option} {path}: is a folder; give a file path")
-    probe_nearest_folder(Path(path).parent, option, path)
+    check_writable_folder(Path(path).parent, option, shown=path)
 
 
-def check_writable_folder(path: str | os.PathLike[str], option: str) -> None:
-    """Refuse a folder a run creates and writes in (``checkpoint.root``, a logger's ``save_dir``) that cannot
-    be, before anything is built: a file in its place or above it, or a folder this process may not write in."""
-    probe_nearest_folder(Path(path), option, path)
-
-
-def probe_nearest_folder(folder: Path, option: str, path: str | os.PathLike[str]) -> None:
-    """The nearest existing folder at or above ``folder`` takes a new file (probed: permissions alone do not
-    tell under root or on read-only mounts)."""
+def check_writable_folder(path: str | os.PathLike[str], option: str, shown: str | os.PathLike[str] = "") -> None:
+    """Refuse a folder a run creates and writes in (``checkpoint.root``, a logger's ``save_dir``, an output file's
+    folder: the file ``shown``) that cannot be, before anything is built: a file in its place or above it, or a
+    folder this process may not write in. The nearest existing folder at or above it must take a new file
+    (probed: permissions alone do not tell under root or on read-only mounts)."""
+    shown = shown or path
+    folder = Path(path)
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
-        raise ConfigError(f"{option} {path}: {folder} is a file, not a folder")
+        raise ConfigError(f"{option} {shown}: {folder} is a file, not a folder")
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
     except OSError as err:
-        raise ConfigError(f"{option} {path}: cannot write in {folder} ({err.strerror})") from None
+        raise ConfigError(f"{option} {shown}: cannot write in {folder} ({err.strerror})") from None
     os.close(fd)
     os.unlink(probe)
