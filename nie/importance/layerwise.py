@@ -40,15 +40,11 @@ def network_outputs(network: nn.Module, batch: GraphBatch, step: Optional[int]) 
     if step is None or not whole_graph:
         output: NetworkOutput = network(batch)
         return output
-    device = network_device(network, batch.x.device)
+    device = next((p.device for p in network.parameters()), batch.x.device)  # the batch's, without parameters
     if not isinstance(network, LayerByLayer):  # evaluated on the whole graph at once
         whole: NetworkOutput = network(batch.to(device))
         return whole
     return layer_by_layer(network, batch, step, device)
-
-
-def network_device(network: nn.Module, default: torch.device) -> torch.device:
-    return next((p.device for p in network.parameters()), default)
 
 
 def layer_by_layer(network: LayerByLayer, batch: GraphBatch, step: int, device: torch.device) -> Tensor:
