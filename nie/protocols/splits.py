@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from callbacks.checkpoint import HParamCheckpoint
+from callbacks.checkpoint import HParamCheckpoint, recorded_best
 from nie.cli.checkpoints import read_checkpoint, run_dir
 from nie.cli.experiment import Experiment
 from nie.cli.lightning_cli import CALLBACK_SECTIONS, NIECLI, check_run_folders, fill_logger_dir, validate_best
@@ -179,9 +179,8 @@ def read_back(
     if "settings" not in saved:
         warnings.warn(f"{record}: recorded before splits kept their settings: {unchecked(directory, made_with)}")
     print(f"{label}: done earlier, read back from {record}")
-    recorded_best = getattr(cli.trainer.checkpoint_callback, "recorded_best", None)
-    if after_test is not None and recorded_best is not None:
-        after_test(cli, directory, recorded_best(cli.model, cli.datamodule))
+    if after_test is not None and isinstance(cli.trainer.checkpoint_callback, HParamCheckpoint):
+        after_test(cli, directory, recorded_best(directory))  # the directory is the callback's run_dir
     metrics: dict[str, float] = saved["metrics"]
     return metrics
 
