@@ -15,7 +15,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from typing_extensions import override
 
-from callbacks.checkpoint import HParamCheckpoint
+from callbacks.checkpoint import HParamCheckpoint, recorded_best
 from callbacks.early_stopping import MinEpochsEarlyStopping
 from callbacks.gradient_clipping import GradientNormClipping
 from nie.cli.checkpoints import read_checkpoint, run_dir
@@ -291,7 +291,7 @@ class NIECLI(LightningCLI):
                 "pass a checkpoint file instead"
             )
         folder = callback.run_dir(self.model, self.datamodule)
-        found = callback.recorded_best(self.model, self.datamodule) if wanted == "best" else folder / "last.ckpt"
+        found = recorded_best(folder) if wanted == "best" else folder / "last.ckpt"
         if not found:
             raise ConfigError(f"--ckpt_path {wanted}: no best checkpoint recorded in {folder}{missing}")
         if not Path(found).is_file():
