@@ -38,17 +38,16 @@ def listnet_loss(
     pred: Tensor,
     target: Tensor,
     list_size: int = 100,
-    num_lists: int = 1,
     generator: torch.Generator | None = None,
     top_nodes: int = 0,
 ) -> Tensor:
-    """ListNet: cross-entropy between softmax(true) and softmax(predicted) over random lists.
+    """ListNet: cross-entropy between softmax(true) and softmax(predicted) over a random list.
 
     Scores are standardised within each list before the softmax (by the *true* scores'
     statistics for both), so large log-scores do not saturate the softmax into a one-hot and
     the gradient keeps flowing; the loss is invariant to a shift of all scores.
     """
-    index = draw_lists(target, list_size, num_lists, top_nodes, generator)
+    index = draw_lists(target, list_size, 1, top_nodes, generator)
     if index is None:
         return pred.sum() * 0.0
     p, t = pred[index], target[index]
@@ -90,10 +89,10 @@ def list_gains(target: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def scored_lists(
-    pred: Tensor, target: Tensor, list_size: int, num_lists: int, top_nodes: int, generator: torch.Generator | None
+    pred: Tensor, target: Tensor, list_size: int, top_nodes: int, generator: torch.Generator | None
 ) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
-    """The drawn lists' predictions, labels, gains and ideal DCGs (None: too few nodes for a list)."""
-    index = draw_lists(target, list_size, num_lists, top_nodes, generator)
+    """The drawn list's predictions, labels, gains and ideal DCG (None: too few nodes for a list)."""
+    index = draw_lists(target, list_size, 1, top_nodes, generator)
     if index is None:
         return None
     t = target[index]
@@ -106,13 +105,12 @@ def lambdarank_loss(
     list_size: int = 100,
     top_nodes: int = 0,
     temperature: float = 1.0,
-    num_lists: int = 1,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """LambdaRank: a logistic loss on every ordered pair, −log σ((pred_hi − pred_lo)/temperature),
     weighted by |ΔNDCG|, the change of the list's NDCG were the two swapped in the current predicted
     order; a pair near the top moves NDCG most, so it weighs most. The weighted mean over pairs."""
-    lists = scored_lists(pred, target, list_size, num_lists, top_nodes, generator)
+    lists = scored_lists(pred, target, list_size, top_nodes, generator)
     if lists is None:
         return pred.sum() * 0.0
     p, t, gain, ideal = lists
@@ -132,13 +130,12 @@ def approx_ndcg_loss(
     list_size: int = 100,
     top_nodes: int = 0,
     temperature: float = 1.0,
-    num_lists: int = 1,
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """ApproxNDCG (Qin et al., 2010): 1 − NDCG with each node's rank replaced by a smooth one,
     1 + Σ_{j≠i} σ((pred_j − pred_i)/temperature); exact as the temperature goes to 0, smoother (and
     blind to small score gaps) as it grows. Temperature in the labels' units."""
-    lists = scored_lists(pred, target, list_size, num_lists, top_nodes, generator)
+    lists = scored_lists(pred, target, list_size, top_nodes, generator)
     if lists is None:
         return pred.sum() * 0.0
     p, t, gain, ideal = lists
