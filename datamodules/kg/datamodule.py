@@ -153,14 +153,11 @@ class KnowledgeGraphDataModule(StagedDataModule):
 
     # ----------------------------------------------------------------- loading
     def load(self) -> KnowledgeGraph:
-        """Read the graph files (``setup`` does this; exporters and baselines may too)."""
-        h = self.settings
-        return load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
-
-    def _read(self) -> KnowledgeGraph:
-        """The graph files, read once."""
+        """The graph files, read once (by ``setup`` and the fingerprint)."""
         if self._read_graph is None:
-            self._read_graph = self.load()
+            self.prepare_data()  # a generated graph is written first: setup runs without a Trainer
+            h = self.settings
+            self._read_graph = load_graph(h.root, h.node_info, h.triples, h.relation_names, h.semantic_pickle)
         return self._read_graph
 
     @property
@@ -174,7 +171,7 @@ class KnowledgeGraphDataModule(StagedDataModule):
         self.prepare_data()  # a generated graph is written first
 
         def compute() -> str:
-            graph = self._read()
+            graph = self.load()
             return digest(graph_fingerprint(graph), graph.scores.astype(np.float64), graph.labeled.astype(bool))
 
         return remembered(files_stamp(self.data_paths.values()), ("graph",), compute)
@@ -191,7 +188,7 @@ class KnowledgeGraphDataModule(StagedDataModule):
         if self.graph is not None:
             self._use_backend(backend)
             return
-        graph = self._read()
+        graph = self.load()
         self.split = split = self._split(graph)
         labels = torch.from_numpy(scores_to_labels(graph.scores, h.label_transform)).float()
         g, num_relations = graph.message_graph(h.self_loops)
@@ -435,8 +432,3 @@ class SyntheticKnowledgeGraphDataModule(KnowledgeGraphDataModule):
     def prepare_data(self) -> None:
         if not (self.folder / "node_info.tsv").is_file():
             write_synthetic_graph(self.folder, **self.generator_args)
-
-    @override
-    def load(self) -> KnowledgeGraph:
-        self.prepare_data()  # a no-op once written; lets setup() run without a Trainer
-        return super().load()
