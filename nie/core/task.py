@@ -29,11 +29,6 @@ class BaseTask(CheckpointedTask, ABC):
         self.built = False
         self.warm_start: Optional[str] = None  # a checkpoint whose weights start the training; set before fit
 
-    @property
-    def datamodule(self) -> Any:
-        """The trainer's datamodule (Lightning sets ``trainer.datamodule`` at run time); each task narrows it."""
-        return getattr(self.trainer, "datamodule", None)
-
     @classmethod
     @abstractmethod
     def default_monitor(cls, init_args: Mapping[str, Any]) -> tuple[str, Literal["min", "max"]]:

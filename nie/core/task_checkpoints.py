@@ -20,6 +20,11 @@ VALIDATION_SCHEDULE = "check_val_every_n_epoch"
 class CheckpointedTask(pl.LightningModule):
     """The checkpoint hooks of ``BaseTask``."""
 
+    @property
+    def datamodule(self) -> Any:
+        """The trainer's datamodule (Lightning sets ``trainer.datamodule`` at run time); each task narrows it."""
+        return getattr(self.trainer, "datamodule", None)
+
     def run_name_values(self) -> dict[str, Any]:
         """Values that may name a run directory: the network's short name and its arguments."""
         return factory_hparams(getattr(self, "network_factory", None), set(self.hparams))
@@ -38,8 +43,7 @@ class CheckpointedTask(pl.LightningModule):
         task, network = type(self).__name__, self.run_name_values()["network"]
         check_same_model(checkpoint.get("task"), checkpoint.get("network_name"), task, network)
         saved = checkpoint.get(CHECKPOINT_KEY)
-        datamodule = getattr(self.trainer, "datamodule", None)
-        changed = differences(saved, recorded_settings(run_values(self, datamodule), ())) if saved else []
+        changed = differences(saved, recorded_settings(run_values(self, self.datamodule), ())) if saved else []
         if changed:
             raise RunFolderError(
                 f"the checkpoint was made with other settings than the config's ({'; '.join(changed)})"
