@@ -157,16 +157,15 @@ def randomized_svd(
     order = np.argsort(squares)[::-1][:rank]
     values = np.sqrt(np.clip(squares[order], 0, None))
     vectors = np.empty((len(basis), len(order)), DTYPE)
-    peaks = _rows_product(basis, small_u[:, order], vectors, normalise=False)
-    vectors *= np.where(peaks < 0, -1.0, 1.0).astype(DTYPE)
+    _rows_product(basis, small_u[:, order], vectors, normalise=False)
     return vectors, values
 
 
 def _rows_product(
     block: Floats, weights: npt.NDArray[np.float64], out: Floats, normalise: bool, rows: int = ROWS
-) -> npt.NDArray[np.float64]:
-    """``out`` ← block·weights a row chunk at a time (rows scaled to unit length if ``normalise``);
-    returns each column's entry of largest magnitude before the scaling (the first one), for sign fixes."""
+) -> None:
+    """``out`` ← block·weights a row chunk at a time (rows scaled to unit length if ``normalise``), each column's
+    sign then fixed: its entry of largest magnitude before the scaling (the first one) made positive."""
     peaks = np.zeros(weights.shape[1])
     for chunk in _chunks(len(block), rows):
         product = block[chunk].astype(np.float64) @ weights
@@ -175,7 +174,7 @@ def _rows_product(
         larger = np.abs(candidates) > np.abs(peaks)
         peaks[larger] = candidates[larger]
         out[chunk] = _row_normalise(product) if normalise else product
-    return peaks
+    out *= np.where(peaks < 0, -1.0, 1.0).astype(out.dtype)
 
 
 def write_scaled_vectors(block: Floats, out: npt.NDArray[np.float32], rows: int = ROWS) -> None:
@@ -188,8 +187,7 @@ def write_scaled_vectors(block: Floats, out: npt.NDArray[np.float32], rows: int 
     values = np.sqrt(np.clip(squares[order], 0, None))
     kept = values > DEPENDENT * values[0]
     scale = np.divide(1.0, np.sqrt(values), out=np.zeros_like(values), where=kept)
-    peaks = _rows_product(block, vectors[:, order] * scale, out, normalise=True, rows=rows)
-    out *= np.where(peaks < 0, -1.0, 1.0).astype(out.dtype)
+    _rows_product(block, vectors[:, order] * scale, out, normalise=True, rows=rows)
 
 
 def _row_normalise(matrix: Floats) -> Floats:
