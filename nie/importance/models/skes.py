@@ -260,7 +260,7 @@ class SKES(ImportanceNetwork):
                 for _ in range(self.hops):
                     x = gated_mean(graph, x, gate)
                     inputs.append(x)
-        inputs += path_views if "paths" in self.view_names else []
+        inputs += path_views  # empty without the paths view
         projections = [self.shared] * len(inputs) if self.shared is not None else list(self.separate or [])
         views = torch.stack(
             [self.norm(project(align(x))) for align, project, x in zip(self.align, projections, inputs)], dim=1
