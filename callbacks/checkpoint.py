@@ -106,12 +106,8 @@ class HParamCheckpoint(ModelCheckpoint):
         """Refuse, before the data is read, a ``dirs`` or ``hparams`` name this run has no value for (e.g.
         ``heads`` with a network that has none): one line naming it, the network and the list without it.
         Never dropped silently: a mistyped name would leave runs that differ in it unnamed apart."""
-        values = run_values(pl_module, None)  # the task's and the network's values: no data read
-        names = set(values)
-        if datamodule is not None:
-            names |= set(datamodule.hparams)
-            names |= {DATA_FINGERPRINT, DATA_PATHS} if hasattr(type(datamodule), DATA_FINGERPRINT) else set()
-        self._refuse_unknown(names, str(values.get("network", "none")))
+        network = run_values(pl_module, None).get("network", "none")
+        self._refuse_unknown(known_names(pl_module, datamodule), str(network))
 
     def _refuse_unknown(self, names: set[str], network: str) -> None:
         for option, keys in (("checkpoint.dirs", self.dir_keys), ("checkpoint.hparams", self.hparam_keys)):
@@ -210,6 +206,16 @@ class HParamCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)
+
+
+def known_names(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> set[str]:
+    """The names ``run_values`` will hold for this model and data, known before the data is read: the
+    task's and network's values, the datamodule's arguments and the names of its data identity."""
+    names = set(run_values(pl_module, None))
+    if datamodule is not None:
+        names |= set(datamodule.hparams)
+        names |= {DATA_FINGERPRINT, DATA_PATHS} if hasattr(type(datamodule), DATA_FINGERPRINT) else set()
+    return names
 
 
 def recorded_best(folder: Path) -> Optional[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, TINY, refused_line, run_train
+from tests.power_data import write_power_config
 
 RGCN = ["--model.init_args.network", "nie.importance.RGCN"]
 SHORT = [*TINY, "--trainer.max_epochs", "1"]
@@ -37,3 +38,26 @@ def test_the_suggested_fix_runs(workdir: Path) -> None:
     option, value = re.findall(r"e\.g\. (\S+) (\S+)$", message)[0]
     run_train("fit", "--config", DEMO, *RGCN, *SHORT, option, value)
     assert (workdir / "runs/rgcn/synthetic/fold0/lr0.005/settings.json").is_file()
+
+
+def _graph_files(folder: Path) -> list[str]:
+    return ["--data.class_path", "datamodules.KnowledgeGraphDataModule", "--data.init_args.root", str(folder)]
+
+
+@pytest.mark.parametrize("data", ["generated graph", "graph files", "power series"])
+def test_the_names_known_before_the_data_are_those_of_the_run(workdir: Path, tiny_graph_dir: Path, data: str) -> None:
+    """The early check is exact: what a run may be named by is all known before its data is read."""
+    from callbacks.checkpoint import known_names
+    from nie.cli.experiment import Experiment
+    from nie.core.naming import run_values
+
+    config = {
+        "generated graph": ["--config", DEMO, *TINY],
+        "graph files": ["--config", DEMO, *_graph_files(tiny_graph_dir), "--data.init_args.features", "[degree]"],
+        "power series": ["--config", str(write_power_config(workdir / "power"))],
+    }[data]
+    cli = Experiment.from_argv(config).build()
+    before = known_names(cli.model, cli.datamodule)
+    cli.datamodule.prepare_data()
+    cli.datamodule.setup("fit")
+    assert before == set(run_values(cli.model, cli.datamodule))
