@@ -54,7 +54,7 @@ class LSTMForecaster(nn.Module):
         self.station_embedding = nn.Embedding(stations, station_embedding_dim) if station_embedding_dim else None
         static = torch.tensor(spec.static or [[]] * stations, dtype=torch.float32).reshape(stations, -1)
         self.register_buffer("static", static, persistent=False)  # rebuilt from the data's spec, not saved
-        extra = (station_embedding_dim if self.station_embedding is not None else 0) + self.static.shape[1]
+        extra = station_embedding_dim + self.static.shape[1]  # the station inputs: embedding (0: none), static values
         self.encoder = nn.LSTM(
             spec.history_dim + extra, hidden, num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0
         )
