@@ -75,21 +75,6 @@ def test_every_experiment_and_patch_resolves_to_a_whole_config(configs: str, cap
     assert resolved["model"]["class_path"] and resolved["data"]["class_path"]
 
 
-@pytest.mark.parametrize("config", [p.relative_to(ROOT).as_posix() for p in ROLES["ensemble"]])
-def test_every_shipped_ensemble_has_members_that_parse(
-    config: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from nie.protocols.importance.ensemble import ensemble_section, member_args
-
-    monkeypatch.chdir(ROOT)  # members are named relative to the project root, like every command's paths
-    section = ensemble_section(["--config", config])
-    assert section is not None and len(section.members) >= 2
-    for member in section.members:
-        with pytest.raises(SystemExit) as exit_info:
-            run_train("fit", *member_args(member, []), "--print_config")
-        assert exit_info.value.code == 0, capsys.readouterr().err
-
-
 def test_fit_names_checkpoints_by_hyperparameters(workdir: Path) -> None:
     fit()
     fit("--model.init_args.lr", "0.01")
