@@ -43,11 +43,11 @@ def exported_networks() -> dict[str, type[nn.Module]]:
     }
 
 
-def build(name: str, spec: GraphSpec = SPEC, **overrides: Any) -> nn.Module:
-    """Exported network ``name`` on ``spec`` with its ``ARGUMENTS`` and every dropout rate 0."""
+def build(name: str) -> nn.Module:
+    """Exported network ``name`` on ``SPEC`` with its ``ARGUMENTS`` and every dropout rate 0."""
     cls = exported_networks()[name]
     dropouts = {p: 0.0 for p in inspect.signature(cls).parameters if "drop" in p}
-    return cls(spec, **{**dropouts, **ARGUMENTS.get(name, {}), **overrides})
+    return cls(SPEC, **{**dropouts, **ARGUMENTS.get(name, {})})
 
 
 def networks() -> dict[str, Callable[[], nn.Module]]:
