@@ -21,8 +21,9 @@ def sliced_wasserstein(points: Tensor, reference: Tensor, directions: Tensor) ->
     return torch.sqrt(squared + 1e-12) - 1e-6
 
 
-def check_sinkhorn(epsilon: float, iterations: int, owner: str = "model.init_args.network.init_args") -> None:
+def check_sinkhorn(epsilon: float, iterations: int) -> None:
     """Refuse settings under which the entropic distance is undefined or never computed."""
+    owner = "model.init_args.network.init_args"
     if not epsilon > 0 or not math.isfinite(epsilon):
         raise ConfigError(f"{owner}.sinkhorn_epsilon must be a positive number (the regulariser), got {epsilon}")
     if iterations < 1:
