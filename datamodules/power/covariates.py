@@ -34,12 +34,10 @@ class SolarOptions:
     def parse(cls, solar: Optional[dict[str, Any]], neighbour_hours: int = 0) -> SolarOptions:
         if neighbour_hours < 0:
             raise ConfigError(f"data.neighbour_hours must be >= 0, got {neighbour_hours}")
-        values = dict(solar or {})
-        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        values, names = dict(solar or {}), [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(names))
         if unknown:
-            raise ConfigError(
-                f"data.solar: unknown option(s) {unknown}; expected some of {[f.name for f in fields(cls)]}"
-            )
+            raise ConfigError(f"data.solar: unknown option(s) {unknown}; expected some of {names}")
         features = list(values.get("features") or [])
         check_features(features, "data.solar.features")
         site = None if values.get("site") is None else Site.parse(values["site"], "data.solar.site")
