@@ -37,6 +37,7 @@ import lightning.pytorch as pl
 from torch import Tensor, nn
 from typing_extensions import override
 
+from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
 
@@ -69,14 +70,13 @@ class Layered(Protocol):
     num_layers: int
 
 
-def sampled_layers_mismatch(network: object, fanouts: list[int] | None) -> str | None:
-    """The one line refusing ``fanouts`` of another length than ``network``'s layers, else None."""
-    if not isinstance(network, Layered) or not fanouts or len(fanouts) == network.num_layers:
-        return None
-    return (
-        f"data.fanouts has {len(fanouts)} entries but the network has {network.num_layers} layers; "
-        f"set data.fanouts to {network.num_layers} entries (neighbours per layer, -1 = all)"
-    )
+def check_sampled_layers(network: object, fanouts: list[int] | None) -> None:
+    """Refuse, in one line, ``fanouts`` of another length than ``network``'s layers."""
+    if isinstance(network, Layered) and fanouts and len(fanouts) != network.num_layers:
+        raise ConfigError(
+            f"data.fanouts has {len(fanouts)} entries but the network has {network.num_layers} layers; "
+            f"set data.fanouts to {network.num_layers} entries (neighbours per layer, -1 = all)"
+        )
 
 
 @runtime_checkable

@@ -24,9 +24,9 @@ from nie.importance.contracts import (
     NetworkFactory,
     NetworkOutput,
     OwnsTrainingLoss,
+    check_sampled_layers,
     full_batch_only,
     predicts_labels,
-    sampled_layers_mismatch,
 )
 from nie.importance.contracts import split_outputs as split_outputs  # re-exported: tests and benches import it here
 from nie.importance.layerwise import evaluation_step, network_outputs
@@ -160,9 +160,8 @@ class NodeImportanceTask(BaseTask):
                 f"{type(network).__name__} needs the whole graph in every step: "
                 "leave data.batch_size unset (full-batch training)"
             )
-        mismatch = sampled_layers_mismatch(network, data.hparams.get("fanouts")) if batch_size is not None else None
-        if mismatch is not None:
-            raise ConfigError(mismatch)
+        if batch_size is not None:
+            check_sampled_layers(network, data.hparams.get("fanouts"))
         if not self.trainable and not isinstance(network, FitsOnTrainingData):
             raise ConfigError(
                 f"{type(network).__name__} has no trainable parameters, so it must be a baseline that fits "
