@@ -75,15 +75,14 @@ class PowerForecastTask(BaseTask):
         s = ForecastTaskSettings(**arguments)
         if s.quantiles is not None and s.loss != "pinball":
             raise ConfigError(f"model.init_args.quantiles is for model.init_args.loss: pinball (got loss: {s.loss})")
-        if s.loss == "pinball":
-            levels = DECILES if s.quantiles is None else s.quantiles
-            try:
-                check_levels(levels)
-                median_index(levels)
-            except ValueError as err:
-                raise ConfigError(f"model.init_args.{err}") from None
         self.save_hyperparameters(ignore=["network"], logger=False)  # with what the command line adds (_class_path)
         self.hparams.update(s.values())  # every argument, defaults too
+        if s.loss == "pinball":
+            try:
+                check_levels(self.levels)
+                median_index(self.levels)
+            except ValueError as err:
+                raise ConfigError(f"model.init_args.{err}") from None
         self.network_factory = network
         self.network: nn.Module | None = None
 
