@@ -55,7 +55,6 @@ from nie.importance.models.transport import check_sinkhorn, sinkhorn, sliced_was
 from nie.importance.spec import GraphBatch, GraphSpec
 
 View = Literal["centrality", "similarity", "semantic", "paths"]
-PROPAGATED = ("centrality", "similarity", "semantic")  # the views that propagation carries over hops
 
 
 def frequent_relation_paths(graph: Graph, count: int, length: int, beam: int = 16) -> list[tuple[int, ...]]:
@@ -189,7 +188,7 @@ class SKES(ImportanceNetwork):
         self.align = nn.ModuleList(nn.Linear(size, hidden) for size in inputs)
         # one relation gate per propagated view: hop h of view v is gated_mean of hop h-1 by σ(θ_v[r])
         self.relation_gates = nn.ParameterDict(
-            {v: nn.Parameter(torch.zeros(spec.num_relations)) for v in self.view_names if v in PROPAGATED and self.hops}
+            {v: nn.Parameter(torch.zeros(spec.num_relations)) for v in self.view_names if v != "paths" and self.hops}
         )
 
         def projection() -> nn.Module:
