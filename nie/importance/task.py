@@ -35,7 +35,6 @@ from nie.importance.metrics import importance_metrics
 from nie.importance.plots import explanation_figure, importance_figure
 from nie.importance.spec import GraphBatch, GraphData, GraphSpec, scores_to_labels
 
-FIGURE_EVERY = 10  # validation checks per figure: a figure costs more than a full-batch check
 RankingLoss = Literal["listnet", "pairwise", "lambdarank", "approxndcg"]
 
 
@@ -77,7 +76,7 @@ class ImportanceTaskSettings(Settings):
     ltr_temperature: float = 1.0
     top_k: int = 100
     figures: bool = True
-    figure_every: int = FIGURE_EVERY
+    figure_every: int = 10
 
 
 def check_ranking(loss: str, list_size: int, margin: float, top_nodes: int, temperature: float) -> None:
