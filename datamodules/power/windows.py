@@ -46,9 +46,7 @@ def window_census(
     Windows needing a missing known covariate (history or forecast hours) are dropped; windows with
     missing targets are dropped (``missing="drop"``) or kept if any target is present (``"mask"``).
     """
-    total = seq_len + horizon
-    if len(arrays.target) < total:
-        return WindowCensus(np.zeros(0, dtype=np.int64), 0, 0, 0)
+    total = seq_len + horizon  # a series shorter than one window has no start (the range below is empty)
     starts = np.arange(max(first_target - seq_len, 0), end - total + 1, stride, dtype=np.int64)
     starts = starts[starts + seq_len >= first_target]
     covariates_ok = _window_sums(~arrays.known_ok, total)[starts] == 0
