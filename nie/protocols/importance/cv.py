@@ -62,9 +62,7 @@ def cross_validate(experiment: Experiment, folds: Optional[list[int]] = None) ->
 def cv_table_path(directories: list[Path]) -> Path:
     """Where a configuration's cv table goes: beside its folds, named by what their run directories share
     below the common one (``runs/geni/fb15k/cv_metrics-lr0.05-heads4.json``), so configurations that
-    differ only in the leaf name keep their own tables."""
-    if len(directories) == 1:
-        return directories[0] / "cv_metrics.json"
+    differ only in the leaf name keep their own tables (one fold: ``cv_metrics.json`` in its folder)."""
     common = Path(os.path.commonpath(directories))
     levels = zip(*(d.relative_to(common).parts for d in directories))
     shared = [parts[0] for parts in levels if len(set(parts)) == 1]
