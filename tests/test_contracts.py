@@ -23,7 +23,7 @@ from nie.importance.contracts import (
 )
 from nie.importance.spec import GraphBatch
 from nie.importance.task import split_outputs
-from tests.conftest import synthetic_module
+from tests.conftest import DEMO, TINY, run_train, synthetic_module
 
 NETWORKS = exported_networks()
 
@@ -150,3 +150,32 @@ def test_a_plain_module_gets_the_defaults() -> None:
     plain = nn.Linear(2, 1)
     assert predicts_labels(plain) and not full_batch_only(plain)
     assert not isinstance(plain, OwnsTrainingLoss) and not isinstance(plain, FitsOnTrainingData)
+
+
+class MeanOfTrainingLabels(nn.Module):
+    """A baseline that declares ``fit`` without subclassing ``nie.core.baseline.Baseline``."""
+
+    fitted: list[float] = []
+
+    def __init__(self, spec: object) -> None:
+        super().__init__()
+        self.mean = 0.0
+
+    def fit(self, datamodule: object) -> None:
+        _, labels = datamodule.training_labels()  # type: ignore[attr-defined]
+        self.mean = float(labels.float().mean())
+        MeanOfTrainingLabels.fitted.append(self.mean)
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        return torch.full((len(batch.output_nodes),), self.mean)
+
+
+def test_a_network_declaring_fit_is_fitted_whatever_its_base_class(workdir: object) -> None:
+    """The task accepts any ``FitsOnTrainingData`` without trainable parameters; the fit hook must call it too."""
+    MeanOfTrainingLabels.fitted.clear()
+    network = "tests.test_contracts.MeanOfTrainingLabels"
+    run_train(
+        *("fit", "--config", DEMO, *TINY, "--trainer.max_epochs", "1"),
+        *("--model.init_args.network", network, "--checkpoint.hparams", "[lr]"),
+    )
+    assert len(MeanOfTrainingLabels.fitted) == 1 and MeanOfTrainingLabels.fitted[0] != 0.0

@@ -12,7 +12,7 @@ from torch.optim import SGD, Adam, AdamW, Optimizer
 from torchmetrics import MetricCollection
 from typing_extensions import override
 
-from nie.core.baseline import Baseline
+from nie.core.baseline import FitsOnTrainingData
 from nie.core.task_checkpoints import CheckpointedTask
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
@@ -80,7 +80,7 @@ class BaseTask(CheckpointedTask, ABC):
     def on_fit_start(self) -> None:
         """Fit non-learned baselines on the training data."""
         network, datamodule = getattr(self, "network", None), self.datamodule
-        if not self.trainable and isinstance(network, Baseline) and datamodule is not None:
+        if not self.trainable and isinstance(network, FitsOnTrainingData) and datamodule is not None:
             network.fit(datamodule)
 
     @override

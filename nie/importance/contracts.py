@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Union, runtime_checkable
 
-import lightning.pytorch as pl
 from torch import Tensor, nn
 from typing_extensions import override
 
+from nie.core.baseline import FitsOnTrainingData as FitsOnTrainingData
 from nie.core.errors import ConfigError
 from nie.importance.kernels import Graph
 from nie.importance.spec import GraphBatch, GraphSpec
@@ -108,17 +108,6 @@ class OwnsTrainingLoss(Protocol):
     def training_loss(self, batch: GraphBatch) -> dict[str, Tensor]:
         """``{"loss": total, <term>: value, ...}`` for one training batch."""
         ...
-
-
-@runtime_checkable
-class FitsOnTrainingData(Protocol):
-    """A non-learned baseline: no trainable parameters; ``fit`` reads the training part of the data once,
-    at the start of training (``BaseTask.on_fit_start``), through the datamodule's own accessors
-    (``nie.importance.spec.GraphTrainingData.training_labels`` for graphs). ``nie.core.baseline.Baseline``
-    is the base class of the project's baselines. A network without trainable parameters that offers no
-    ``fit`` is refused when the task builds it."""
-
-    def fit(self, datamodule: pl.LightningDataModule) -> None: ...
 
 
 @runtime_checkable
