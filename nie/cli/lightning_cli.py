@@ -217,10 +217,9 @@ class NIECLI(LightningCLI):
 
     @override
     def _parse_ckpt_path(self) -> None:
-        """Load a checkpoint's hyper-parameters over the config's model, as LightningCLI does, after
-        refusing a checkpoint of another task or network
-        (instead of silently building that other model). Overrides a private LightningCLI hook
-        (registered in ``nie.core.lightning_private.PRIVATE_USES``)."""
+        """LightningCLI's loading of a checkpoint's hyper-parameters over the config's model, after refusing a
+        checkpoint of another task or network (instead of silently building that other model). Overrides a
+        private LightningCLI hook (registered in ``nie.core.lightning_private.PRIVATE_USES``)."""
         subcommand = self.config.get("subcommand")
         ckpt_path = subcommand and self.config[subcommand].get("ckpt_path")
         if ckpt_path and ckpt_path not in ("best", "last") and not Path(ckpt_path).is_file():
@@ -229,12 +228,10 @@ class NIECLI(LightningCLI):
         if not (ckpt_path and Path(ckpt_path).is_file()):
             return
         checkpoint = read_checkpoint(ckpt_path, "--ckpt_path")
-        hparams = dict(checkpoint.get("hyper_parameters", {}))
-        hparams.pop("_instantiator", None)
         model = self.config[subcommand].model
         network = model.init_args.get("network") or {}
         network_class = import_object(network["class_path"]) if "class_path" in network else None
-        saved_task = hparams.get("_class_path")
+        saved_task = checkpoint.get("hyper_parameters", {}).get("_class_path")
         try:
             saved_name = saved_task and import_object(saved_task).__name__
         except (ImportError, AttributeError):
@@ -249,11 +246,7 @@ class NIECLI(LightningCLI):
             network_name(network_class),
             source=f"--ckpt_path {ckpt_path}",
         )
-        if not hparams:
-            return
-        if "_class_path" in hparams:
-            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
-        self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+        super()._parse_ckpt_path()
 
     def discard_unused_log_dir(self) -> None:
         """Lightning opens the TensorBoard version folder before the data is set up: a run that stops on
