@@ -95,6 +95,7 @@ class HParamCheckpoint(ModelCheckpoint):
         if on_mismatch not in ("error", "new_folder"):
             raise ConfigError(f"HParamCheckpoint.on_mismatch must be 'error' or 'new_folder', got {on_mismatch!r}")
         self.root, self.dir_keys, self.hparam_keys = Path(root), list(dirs), list(hparams)
+        check_named_once(self.dir_keys, self.hparam_keys)
         self.on_mismatch, self.unrecorded, self.overwrite = on_mismatch, list(unrecorded), overwrite
         self._recorded_best: Optional[str] = None
         self._warned: set[Path] = set()
@@ -206,6 +207,21 @@ class HParamCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)
+
+
+def check_named_once(dirs: list[str], hparams: list[str]) -> None:
+    """Refuse a name given twice (``[lr,lr]``, or in both lists): it would only repeat a value in the run
+    folder's path, and is most likely a slip for another name."""
+    for option, keys in (("checkpoint.dirs", dirs), ("checkpoint.hparams", hparams)):
+        if twice := sorted({k for k in keys if keys.count(k) > 1}):
+            once = ",".join(dict.fromkeys(keys))
+            raise ConfigError(f"{option} names {', '.join(twice)} twice: name each once, e.g. --{option} [{once}]")
+    if both := [k for k in hparams if k in dirs]:
+        kept = ",".join(k for k in hparams if k not in dirs)
+        raise ConfigError(
+            f"checkpoint.dirs and checkpoint.hparams both name {', '.join(both)}: name it in one of them, "
+            f"e.g. --checkpoint.hparams [{kept}]"
+        )
 
 
 def known_names(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> set[str]:
