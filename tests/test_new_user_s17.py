@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
+from torch import Tensor, nn
 
-from tests.conftest import DEMO, TINY, refused_line, run_train
+from nie.importance.spec import GraphBatch
+from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
 
 SHORT = [*TINY, "--trainer.max_epochs", "1"]
 
@@ -36,3 +39,44 @@ def test_the_fix_for_a_name_given_twice_runs(workdir: Path) -> None:
     assert (option, value) == ("--checkpoint.hparams", "[lr,heads]")
     run_train("fit", "--config", DEMO, *SHORT, option, value)
     assert (workdir / "runs/geni/synthetic/fold0/lr0.005-heads4/settings.json").is_file()
+
+
+class MeanOfTrainingLabels(nn.Module):
+    """A newcomer's baseline: declares ``fit`` without subclassing ``nie.core.baseline.Baseline``."""
+
+    fitted: list[float] = []
+
+    def __init__(self, spec: object) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(()))
+
+    def fit(self, datamodule: object) -> None:
+        _, labels = datamodule.training_labels()  # type: ignore[attr-defined]
+        self.mean.fill_(float(labels.float().mean()))
+        MeanOfTrainingLabels.fitted.append(float(self.mean))
+
+    def forward(self, batch: GraphBatch) -> Tensor:
+        assert MeanOfTrainingLabels.fitted, "evaluated before it was fitted"
+        return self.mean + torch.linspace(0, 1, len(batch.output_nodes))
+
+
+@pytest.mark.parametrize("subcommand", ["fit", "validate", "test"])
+def test_a_plain_baseline_is_fitted_once_before_it_is_evaluated(workdir: Path, subcommand: str) -> None:
+    MeanOfTrainingLabels.fitted.clear()
+    network = "tests.test_new_user_s17.MeanOfTrainingLabels"
+    run_train(
+        subcommand, "--config", DEMO, *SHORT, "--model.init_args.network", network, "--checkpoint.hparams", "[lr]"
+    )
+    assert len(MeanOfTrainingLabels.fitted) == 1
+
+
+def test_validate_without_a_checkpoint_scores_a_baseline_as_fit_then_validate_does(workdir: Path) -> None:
+    """Was a RuntimeError traceback (PersonalizedPageRank evaluated before its fit)."""
+    ppr = [*SHORT, "--model.init_args.network", "nie.importance.PersonalizedPageRank", "--checkpoint.hparams", "[lr]"]
+    run_train("validate", "--config", DEMO, *ppr, "--out", "direct.json")
+    run_train("fit", "--config", DEMO, *ppr)
+    run_train("validate", "--config", DEMO, *ppr, "--ckpt_path", "best", "--out", "fitted.json")
+    direct, fitted = (
+        {k: v for k, v in read_json(f).items() if k != "provenance"} for f in ("direct.json", "fitted.json")
+    )
+    assert direct == fitted and direct["val/spearman"] > 0.3

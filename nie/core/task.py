@@ -26,7 +26,7 @@ class BaseTask(CheckpointedTask, ABC):
 
     def __init__(self) -> None:
         super().__init__()
-        self.built = False
+        self.built, self.baseline_fitted = False, False
         self.warm_start: Optional[str] = None  # a checkpoint whose weights start the training; set before fit
 
     @classmethod
@@ -78,10 +78,25 @@ class BaseTask(CheckpointedTask, ABC):
 
     @override
     def on_fit_start(self) -> None:
-        """Fit non-learned baselines on the training data."""
+        self.fit_baseline()
+
+    @override
+    def on_validation_start(self) -> None:  # validate/test without a checkpoint: a baseline fitted as fit does
+        if self.trainer.ckpt_path is None:
+            self.fit_baseline()
+
+    @override
+    def on_test_start(self) -> None:
+        self.on_validation_start()
+
+    def fit_baseline(self) -> None:
+        """Fit a non-learned baseline on the training data, once, before it is evaluated."""
         network, datamodule = getattr(self, "network", None), self.datamodule
-        if not self.trainable and isinstance(network, FitsOnTrainingData) and datamodule is not None:
+        if self.baseline_fitted or self.trainable or datamodule is None:
+            return
+        if isinstance(network, FitsOnTrainingData):
             network.fit(datamodule)
+            self.baseline_fitted = True
 
     @override
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
