@@ -75,7 +75,7 @@ def test_select_ranks_on_validation_ndcg_or_its_mean_with_spearman(workdir: Path
     assert means == sorted(means, reverse=True) and by_ndcg["chosen"] == by_ndcg["ranking"][0]["candidate"]
 
     both = select([*common, "--metric", "val/ndcg@100", "val/spearman", "--out", "both.json"])  # folds read back
-    assert both["selected_by"].startswith("mean mean of best_val/ndcg@100 and best_val/spearman")
+    assert both["selected_by"].startswith("mean (the mean of best_val/ndcg@100 and best_val/spearman) over folds")
     for row in both["ranking"]:
         run = RUNS[0] if row["candidate"] == DEMO else RUNS[1]
         expected = [(member_val(run, f, "ndcg@100") + member_val(run, f, "spearman")) / 2 for f in (0, 1)]

@@ -108,7 +108,7 @@ def select(argv: list[str]) -> dict[str, Any]:
     for candidate, planned in plans.items():
         for member in planned.members:
             check_scored(candidate, member.cli.model, known.metric)
-    key = keys[0] if len(keys) == 1 else "mean of " + " and ".join(keys)
+    key = keys[0] if len(keys) == 1 else "(the mean of " + " and ".join(keys) + ")"  # per fold, then over folds
     runs = {c: run_plan(p, known.folds) for c, p in plans.items()}
     tables = {c: table for c, (table, _) in runs.items()}
     ranking = rank(tables, keys, mode)
