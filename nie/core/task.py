@@ -1,6 +1,7 @@
-"""The base task: optimiser, per-stage metrics, baselines' fit, the shared steps. Checkpoint identity and warm
-start: ``nie.core.task_checkpoints``; callbacks the CLI adds draw figures (``nie.core.figures``), keep resume
-state (``nie.core.resume``) and write the HParams entry (``nie.core.tensorboard``)."""
+"""The base task: optimiser, per-stage metrics, the shared steps. Baselines' fit: ``nie.core.baseline``;
+checkpoint identity and warm start: ``nie.core.task_checkpoints``; callbacks the CLI adds draw figures
+(``nie.core.figures``), keep resume state (``nie.core.resume``) and write the HParams entry
+(``nie.core.tensorboard``)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,20 @@ from torch.optim import SGD, Adam, AdamW, Optimizer
 from torchmetrics import MetricCollection
 from typing_extensions import override
 
-from nie.core.baseline import FitsOnTrainingData
-from nie.core.task_checkpoints import CheckpointedTask
+from nie.core.baseline import FitsBaselines
 
 OptimizerName = Literal["adam", "adamw", "sgd"]
 OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {"adam": Adam, "adamw": AdamW, "sgd": SGD}
 
 
-class BaseTask(CheckpointedTask, ABC):
+class BaseTask(FitsBaselines, ABC):
     """Shared training plumbing; subclasses save ``lr``, ``weight_decay`` and ``optimizer`` as hyper-parameters."""
 
     headline_metrics: tuple[str, ...] = ()  # shown beside the hyper-parameters in TensorBoard's HParams tab
 
     def __init__(self) -> None:
         super().__init__()
-        self.built, self.baseline_fitted = False, False
+        self.built = False
         self.warm_start: Optional[str] = None  # a checkpoint whose weights start the training; set before fit
 
     @classmethod
@@ -71,32 +71,6 @@ class BaseTask(CheckpointedTask, ABC):
             return None
         h = self.hparams
         return OPTIMIZERS[h["optimizer"]](params, lr=h["lr"], weight_decay=h["weight_decay"])
-
-    @property
-    def trainable(self) -> bool:
-        return any(p.requires_grad for p in self.parameters())
-
-    @override
-    def on_fit_start(self) -> None:
-        self.fit_baseline()
-
-    @override
-    def on_validation_start(self) -> None:  # validate/test without a checkpoint: a baseline fitted as fit does
-        if self.trainer.ckpt_path is None:
-            self.fit_baseline()
-
-    @override
-    def on_test_start(self) -> None:
-        self.on_validation_start()
-
-    def fit_baseline(self) -> None:
-        """Fit a non-learned baseline on the training data, once, before it is evaluated."""
-        network, datamodule = getattr(self, "network", None), self.datamodule
-        if self.baseline_fitted or self.trainable or datamodule is None:
-            return
-        if isinstance(network, FitsOnTrainingData):
-            network.fit(datamodule)
-            self.baseline_fitted = True
 
     @override
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
