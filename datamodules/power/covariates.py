@@ -34,7 +34,8 @@ class SolarOptions:
     def parse(cls, solar: Optional[dict[str, Any]], neighbour_hours: int = 0) -> SolarOptions:
         if neighbour_hours < 0:
             raise ConfigError(f"data.neighbour_hours must be >= 0, got {neighbour_hours}")
-        values, names = dict(solar or {}), [f.name for f in fields(cls)]
+        values = dict(solar or {})
+        names = [f.name for f in fields(cls)]
         unknown = sorted(set(values) - set(names))
         if unknown:
             raise ConfigError(f"data.solar: unknown option(s) {unknown}; expected some of {names}")

@@ -16,7 +16,8 @@ class FitsOnTrainingData(Protocol):
     """A non-learned baseline: no trainable parameters; ``fit`` reads the training part of the data once,
     before it is first evaluated (``FitsBaselines``), through the datamodule's own accessors
     (``training_labels()`` for graphs, ``training_arrays()`` for series). ``Baseline`` below is the base
-    class of the project's baselines; any network offering ``fit`` is fitted the same way."""
+    class of the project's baselines; any network offering ``fit`` is fitted the same way. A network without
+    trainable parameters that offers no ``fit`` is refused when the task builds it."""
 
     def fit(self, datamodule: pl.LightningDataModule) -> None: ...
 

@@ -44,7 +44,8 @@ def import_dgl() -> ModuleType:
 def _seed_dgl() -> None:
     """Seed DGL's generators with the run's seed (``PL_GLOBAL_SEED``) if DGL is loaded in this process and a run
     seed is set; never import it."""
-    dgl, run_seed = sys.modules.get("dgl"), os.environ.get("PL_GLOBAL_SEED")
+    dgl = sys.modules.get("dgl")
+    run_seed = os.environ.get("PL_GLOBAL_SEED")
     if dgl is not None and run_seed is not None:
         # DGL seeds each thread's generator with seed + a number handed out in the order threads first
         # touch a generator, so seeding from every thread at once numbers them (and sets their draws) by
