@@ -80,3 +80,22 @@ def test_validate_without_a_checkpoint_scores_a_baseline_as_fit_then_validate_do
         {k: v for k, v in read_json(f).items() if k != "provenance"} for f in ("direct.json", "fitted.json")
     )
     assert direct == fitted and direct["val/spearman"] > 0.3
+
+
+@pytest.mark.parametrize(
+    ("ranking", "expected"),
+    [
+        (["--metric", "val/ndcg@100", "val/rmse"], "select: --metric mixes scores to raise and to lower"),
+        (["--metric", "val/ndcg@100", "val/rmse", "--mode", "min"], "select: --metric mixes scores"),
+        (["--metric", "val/rmse"], "select: --metric val/rmse: scores to lower, ranked highest first"),
+        (["--metric", "val/spearman", "--mode", "min"], "ranked lowest first (the worst first); leave out --mode"),
+        (["--mode", "min"], "select: --mode min would rank val/spearman the wrong way round"),
+    ],
+)
+def test_select_ranking_the_wrong_way_round_is_one_line_before_training(
+    workdir: Path, ranking: list[str], expected: str
+) -> None:
+    """Were accepted: the mean of NDCG and RMSE ranked highest first, or the worst candidate chosen."""
+    message = refused_line("select", "--candidates", DEMO, *SHORT, *ranking, "--out", "ranking.json")
+    assert message.startswith(f"error: {expected}") or expected in message
+    assert not (workdir / "runs").exists() and not (workdir / "ranking.json").exists()  # nothing trained

@@ -9,7 +9,8 @@ first one trains. Each runs through ``train.py cv`` (finished folds are read bac
 orders them by the mean over folds of the selected checkpoints' validation score, in the direction of
 the checkpoint monitor's mode (``val/rmse``: lowest first); ``--metric`` ranks on other validation
 scores of the selected checkpoints instead (``--metric val/ndcg@100``; several: their mean per fold,
-``--metric val/ndcg@100 val/spearman``), highest first unless ``--mode min``. The ranking file
+``--metric val/ndcg@100 val/spearman``), highest first unless ``--mode min``; scores to raise and to lower
+together, or ranked against their own direction, are refused. The ranking file
 records every candidate's validation mean and std; the test table is written for the chosen
 candidate only, so no test fold takes part in the choice.
 """
@@ -48,11 +49,31 @@ def ranking_keys(
     """The ``best_*`` entries a candidate is ranked on and the direction: the checkpoint monitor's, or
     ``--metric``'s validation scores (highest first unless ``--mode min``)."""
     if not metric:
-        return [f"best_{monitor}"], chosen_mode or mode
+        if chosen_mode not in (None, mode):
+            raise ConfigError(f"select: --mode {chosen_mode} would rank {monitor} the wrong way round; leave it out")
+        return [f"best_{monitor}"], mode
     bad = [m for m in metric if not m.startswith("val/")]
     if bad:
         raise ConfigError(f"select: --metric {bad[0]} is not a validation score; expected e.g. val/ndcg@100")
     return [f"best_{m}" for m in metric], chosen_mode or ("max" if metric != [monitor] else mode)
+
+
+def check_direction(task: object, metric: Optional[list[str]], mode: str) -> None:
+    """Refuse ``--metric`` scores to raise and to lower together (their mean ranks nothing), or ranked
+    against their own direction (``--metric val/rmse`` without ``--mode min``), as ``weights_on`` is."""
+    make_metrics = getattr(task, "make_metrics", None)
+    if not metric or make_metrics is None:
+        return
+    collection = make_metrics()
+    raised = {collection[m.split("/", 1)[1]].higher_is_better for m in metric if m.split("/", 1)[1] in collection}
+    if len(raised) > 1:
+        raise ConfigError(f"select: --metric mixes scores to raise and to lower ({' '.join(metric)}); rank on one kind")
+    if raised in ({True}, {False}) and mode != ("max" if True in raised else "min"):
+        kind, fix = ("raise", "leave out --mode") if True in raised else ("lower", "add --mode min")
+        mode_words = {"max": "highest first", "min": "lowest first"}
+        raise ConfigError(
+            f"select: --metric {' '.join(metric)}: scores to {kind}, ranked {mode_words[mode]} (the worst first); {fix}"
+        )
 
 
 def check_scored(candidate: str, task: object, metric: Optional[list[str]]) -> None:
@@ -108,6 +129,7 @@ def select(argv: list[str]) -> dict[str, Any]:
     for candidate, planned in plans.items():
         for member in planned.members:
             check_scored(candidate, member.cli.model, known.metric)
+            check_direction(member.cli.model, known.metric, mode)
     key = keys[0] if len(keys) == 1 else "(the mean of " + " and ".join(keys) + ")"  # per fold, then over folds
     runs = {c: run_plan(p, known.folds) for c, p in plans.items()}
     tables = {c: table for c, (table, _) in runs.items()}
