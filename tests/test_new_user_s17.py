@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import Tensor, nn
 
 from nie.importance.spec import GraphBatch
 from tests.conftest import DEMO, TINY, read_json, refused_line, run_train
+from tests.ensemble_data import MEMBERS
 
 SHORT = [*TINY, "--trainer.max_epochs", "1"]
 
@@ -99,3 +101,15 @@ def test_select_ranking_the_wrong_way_round_is_one_line_before_training(
     message = refused_line("select", "--candidates", DEMO, *SHORT, *ranking, "--out", "ranking.json")
     assert message.startswith(f"error: {expected}") or expected in message
     assert not (workdir / "runs").exists() and not (workdir / "ranking.json").exists()  # nothing trained
+
+
+def test_weights_on_with_equal_weights_is_one_line(workdir: Path) -> None:
+    """Was accepted and ignored: equal weights never read the score the config asked them chosen on."""
+    Path("equal.yaml").write_text(
+        yaml.safe_dump({"ensemble": {"members": MEMBERS, "weights": "equal", "weights_on": ["val/spearman"]}})
+    )
+    message = refused_line("cv", "--config", "equal.yaml", *SHORT, "--out", "ensemble.json")
+    assert message == (
+        "error: equal.yaml: ensemble.weights_on chooses validation weights; weights: equal never reads it: drop one"
+    )
+    assert not (workdir / "runs").exists() and not (workdir / "ensemble.json").exists()

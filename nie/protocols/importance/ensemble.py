@@ -92,6 +92,8 @@ class Weighting:
                 "ensemble.weights_on must be a validation score or a list of them (e.g. val/ndcg@100), "
                 f"got {self.weights_on!r}"
             )
+        if names is not None and self.weights == "equal":
+            raise ConfigError("ensemble.weights_on chooses validation weights; weights: equal never reads it: drop one")
 
     def scores(self) -> Optional[list[str]]:
         """``weights_on`` as a list (None: the checkpoint monitor)."""
