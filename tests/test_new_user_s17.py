@@ -113,3 +113,12 @@ def test_weights_on_with_equal_weights_is_one_line(workdir: Path) -> None:
         "error: equal.yaml: ensemble.weights_on chooses validation weights; weights: equal never reads it: drop one"
     )
     assert not (workdir / "runs").exists() and not (workdir / "ensemble.json").exists()
+
+
+@pytest.mark.parametrize("names", ["lr", "lr,heads"])
+def test_a_list_given_without_brackets_is_one_line_whose_fix_runs(workdir: Path, names: str) -> None:
+    message = refused_line("fit", "--config", DEMO, *SHORT, "--checkpoint.hparams", names)
+    assert message == f"error: checkpoint.hparams: Expected a list such as [{names}], got {names!r}"
+    run_train("fit", "--config", DEMO, *SHORT, "--checkpoint.hparams", re.findall(r"such as (\[\S+\])", message)[0])
+    leaf = "-".join({"lr": "lr0.005", "heads": "heads4"}[name] for name in names.split(","))
+    assert (workdir / "runs/geni/synthetic/fold0" / leaf / "settings.json").is_file()

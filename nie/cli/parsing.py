@@ -50,6 +50,9 @@ def condense_parse_error(message: str) -> str:
     deepest = deepest.lstrip("- ")
     got = re.search(r"\. Got value: (.*)$", deepest) or re.search(r"^\s*Given value: (?!NestedArg)(.*)$", message, re.M)
     deepest = re.sub(r"\. Got value: .*$", "", deepest)
+    bare = got and re.fullmatch(r"[\w@/.,\- ]+", got.group(1).strip())  # a name or names, brackets left out
+    if bare and re.match(r"Expected a <class '(list|collections\.abc\.Sequence)'>$", deepest):
+        deepest = f"Expected a list such as [{bare.group(0)}]"
     if got and deepest.startswith("Expected"):
         deepest = f"{deepest}, got {got.group(1).strip()!r}"
     unknown = re.match(r"Option '([^']+)' is not accepted", deepest)
