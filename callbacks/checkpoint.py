@@ -20,7 +20,7 @@ from typing_extensions import override
 from nie.core.errors import ConfigError, RunFolderError
 from nie.core.io import write_json
 from nie.core.lightning_private import refresh_last_checkpoint
-from nie.core.naming import run_path, run_values
+from nie.core.naming import check_names, run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
     DATA_FINGERPRINT,
@@ -105,26 +105,15 @@ class HParamCheckpoint(ModelCheckpoint):
 
     def check_names(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> None:
         """Refuse, before the data is read, a ``dirs`` or ``hparams`` name this run has no value for (e.g.
-        ``heads`` with a network that has none): one line naming it, the network and the list without it.
-        Never dropped silently: a mistyped name would leave runs that differ in it unnamed apart."""
-        network = run_values(pl_module, None).get("network", "none")
-        self._refuse_unknown(known_names(pl_module, datamodule), str(network))
-
-    def _refuse_unknown(self, names: set[str], network: str) -> None:
-        for option, keys in (("checkpoint.dirs", self.dir_keys), ("checkpoint.hparams", self.hparam_keys)):
-            if unknown := [k for k in keys if k not in names]:
-                kept = ",".join(k for k in keys if k in names)
-                raise ConfigError(
-                    f"{option} names {', '.join(unknown)}, which this run (network {network}) has no value for: "
-                    f"name only its own, e.g. --{option} [{kept}]"
-                )
+        ``heads`` with a network that has none), in ``nie.core.naming.check_names``' one line."""
+        network = str(run_values(pl_module, None).get("network", "none"))
+        check_names(known_names(pl_module, datamodule), network, self.dir_keys, self.hparam_keys)
 
     def run_dir(self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> Path:
         """The run directory for this model and data; raises on a name the run has no value for, and on
         a folder recorded with other settings or other data (``on_mismatch: error``). This is where a
         run's identity is checked: folder reuse, resume, ``--ckpt_path best``, a cv fold read back."""
         values = run_values(pl_module, datamodule)
-        self._refuse_unknown(set(values), str(values.get("network", "none")))
         named = run_path(self.root, values, self.dir_keys, self.hparam_keys)
         current = self.settings(pl_module, datamodule)
         folder, version = named, 1
@@ -186,12 +175,6 @@ class HParamCheckpoint(ModelCheckpoint):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint[CHECKPOINT_KEY] = self.settings(pl_module, getattr(trainer, "datamodule", None))
-
-    def recorded_best(
-        self, pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]
-    ) -> Optional[str]:
-        """Best checkpoint of an earlier ``fit`` of this run (from its ``best.json``), if any."""
-        return recorded_best(self.run_dir(pl_module, datamodule))
 
     def _record_best(self, trainer: pl.Trainer) -> None:
         if trainer.is_global_zero and self.best_model_path and self.best_model_path != self._recorded_best:

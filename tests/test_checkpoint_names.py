@@ -1,5 +1,5 @@
 """A run-folder name (``checkpoint.dirs``, ``checkpoint.hparams``) the run has no value for: one short line
-naming it, the network and the list without it, before any data is read (nothing written); the fix it
+naming it, the network and a list that works, before any data is read (nothing written); the fix it
 suggests runs. Never dropped silently: the names are the run's identity."""
 
 from __future__ import annotations
@@ -26,11 +26,18 @@ def test_demo_with_a_network_without_heads_is_one_line_and_writes_nothing(workdi
     assert not list(workdir.iterdir())  # no run folder, no TensorBoard version, no data cache
 
 
-def test_a_mistyped_folder_level_is_refused_too(workdir: Path) -> None:
-    message = refused_line("fit", "--config", DEMO, *SHORT, "--checkpoint.dirs", "[network,dataset,fodl]")
-    assert message.startswith("error: checkpoint.dirs names fodl, which this run (network geni) has no value for")
-    assert message.endswith("e.g. --checkpoint.dirs [network,dataset]")
+def test_a_mistyped_name_is_corrected_in_the_suggestion_and_the_fix_runs(workdir: Path) -> None:
+    """A misspelt name is offered corrected (dropping it would name every fold's run alike); one with no
+    likeness is dropped."""
+    dirs = ["--checkpoint.dirs", "[network,dataset,fodl,zzz]"]
+    message = refused_line("fit", "--config", DEMO, *SHORT, *dirs)
+    assert message == (
+        "error: checkpoint.dirs names fodl (did you mean 'fold'?), zzz, which this run (network geni) has no value "
+        "for: name only its own, e.g. --checkpoint.dirs [network,dataset,fold]"
+    )
     assert not list(workdir.iterdir())
+    run_train("fit", "--config", DEMO, *SHORT, "--checkpoint.dirs", "[network,dataset,fold]")
+    assert any((workdir / "runs/geni/synthetic/fold0").iterdir())
 
 
 def test_the_suggested_fix_runs(workdir: Path) -> None:

@@ -31,8 +31,13 @@ def user_line(err: NIEError) -> str:
     return f"{err} (see {err.docs})" if err.docs else str(err)
 
 
+def close_names(name: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``names`` that look like ``name`` (never ``name`` itself), closest first."""
+    return [c for c in difflib.get_close_matches(name, set(names), n=n) if c != name]
+
+
 def did_you_mean(name: str, names: Iterable[str], n: int = 3) -> str:
     """The hint every refused name ends with: `` (did you mean 'a' or 'b'?)`` for up to ``n`` of ``names`` that look
-    like ``name`` (never ``name`` itself), '' for none; one wording for every section and option."""
-    close = [c for c in difflib.get_close_matches(name, set(names), n=n) if c != name]
+    like ``name``, '' for none; one wording for every section and option."""
+    close = close_names(name, names, n)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

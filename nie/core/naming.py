@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import lightning.pytorch as pl
 
-from nie.core.errors import ConfigError
+from nie.core.errors import ConfigError, close_names, did_you_mean
 from nie.core.run_settings import data_identity
 
 
@@ -71,14 +71,23 @@ def format_value(key: str, value: Any, bare_strings: bool) -> str:
     )
 
 
+def check_names(names: set[str], network: str, dirs: Sequence[str], leaf: Sequence[str]) -> None:
+    """Refuse a ``checkpoint.dirs`` or ``checkpoint.hparams`` name the run has no value for (``names``): one line
+    naming it, the network and a list that works: a misspelt name corrected, a name with no likeness dropped.
+    Never dropped silently: a mistyped name would leave runs that differ in it unnamed apart."""
+    for option, keys in (("checkpoint.dirs", dirs), ("checkpoint.hparams", leaf)):
+        if unknown := [k for k in keys if k not in names]:
+            fixed = [k if k in names else next(iter(close_names(k, names, 1)), None) for k in keys]
+            raise ConfigError(
+                f"{option} names {', '.join(k + did_you_mean(k, names, 1) for k in unknown)}, which this run "
+                f"(network {network}) has no value for: name only its own, e.g. "
+                f"--{option} [{','.join(k for k in fixed if k is not None)}]"
+            )
+
+
 def run_path(root: Path, values: Mapping[str, Any], dirs: Sequence[str], leaf: Sequence[str]) -> Path:
     """``root/<dirs values>/<leaf key+value joined by ->``; empty values are left out, unknown keys refused."""
-    unknown = [k for k in [*dirs, *leaf] if k not in values]
-    if unknown:
-        raise ConfigError(
-            f"HParamCheckpoint: unknown hyper-parameter(s) {unknown} in the checkpoint-name list; "
-            f"available: {sorted(values)}"
-        )
+    check_names(set(values), str(values.get("network", "none")), dirs, leaf)
 
     def present(keys: Sequence[str]) -> list[tuple[str, Any]]:
         return [(k, values[k]) for k in keys if values[k] not in (None, "", [], ())]
