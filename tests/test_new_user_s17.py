@@ -122,3 +122,10 @@ def test_a_list_given_without_brackets_is_one_line_whose_fix_runs(workdir: Path,
     run_train("fit", "--config", DEMO, *SHORT, "--checkpoint.hparams", re.findall(r"such as (\[\S+\])", message)[0])
     leaf = "-".join({"lr": "lr0.005", "heads": "heads4"}[name] for name in names.split(","))
     assert (workdir / "runs/geni/synthetic/fold0" / leaf / "settings.json").is_file()
+
+
+@pytest.mark.parametrize("subcommand", ["fit", "cv"])
+def test_an_empty_out_is_one_line_and_writes_nothing(workdir: Path, subcommand: str) -> None:
+    """``--out ''`` used to run and write no table, without a word."""
+    assert refused_line(subcommand, "--config", DEMO, *SHORT, "--out", "") == "error: --out is empty; give a file path"
+    assert not list(workdir.iterdir())

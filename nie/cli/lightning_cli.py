@@ -193,7 +193,7 @@ class NIECLI(LightningCLI):
         fill_logger_dir(config)
         if self.config.get("subcommand") in ("fit", "validate", "test"):  # cv, backtest: per split (Splits.run)
             check_run_folders(config)
-        if config.get("out"):  # before the data is loaded or anything computed
+        if config.get("out") is not None:  # before the data is loaded or anything computed
             check_writable(config["out"])
         set_threads(config.get("threads"))
         fill_nodes_from_launcher(config["trainer"])

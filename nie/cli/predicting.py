@@ -33,8 +33,9 @@ def predict(ckpt: str, config: Optional[str] = None, out: Optional[str] = None, 
         raise ConfigError(f"{option} {ckpt}: checkpoint not found")
     read_checkpoint(ckpt_path, option)
     config_path = Path(config) if config else find_config(ckpt_path)
-    out_path = Path(out) if out else ckpt_path.parent / "predictions.csv"
-    check_writable(out_path)
+    out = str(ckpt_path.parent / "predictions.csv") if out is None else out
+    check_writable(out)
+    out_path = Path(out)
     cli = Experiment.recorded(config_path).with_trainer(logger=False).build()
     outputs = cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(ckpt_path))
     write_predictions(cli.model, cli.datamodule, list(outputs or []), out_path)

@@ -66,6 +66,8 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> None:
 def check_writable(path: str | os.PathLike[str], option: str = "--out") -> None:
     """Refuse an output path that cannot be written, before any compute: a folder where a file is
     expected, a file where a folder is needed, or a folder this process may not write in."""
+    if not str(path):
+        raise ConfigError(f"{option} is empty; give a file path")
     if Path(path).is_dir():
         raise ConfigError(f"{option} {path}: is a folder; give a file path")
     check_writable_folder(Path(path).parent, option, shown=path)

@@ -92,7 +92,7 @@ def protocol_arguments(
     known, rest = parser.parse_known_args(argv)
     if not rest:
         raise ConfigError(f"{parser.prog.split()[-1]} needs an experiment: {usage}")
-    if known.out:
+    if known.out is not None:
         check_writable(known.out)
     return known, rest
 
