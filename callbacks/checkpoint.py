@@ -20,7 +20,7 @@ from typing_extensions import override
 from nie.core.errors import ConfigError, RunFolderError
 from nie.core.io import write_json
 from nie.core.lightning_private import refresh_last_checkpoint
-from nie.core.naming import check_names, run_path, run_values
+from nie.core.naming import check_named_once, check_names, run_path, run_values
 from nie.core.run_settings import (
     CHECKPOINT_KEY,
     DATA_FINGERPRINT,
@@ -190,21 +190,6 @@ class HParamCheckpoint(ModelCheckpoint):
         super().on_validation_end(trainer, pl_module)
         refresh_last_checkpoint(self, trainer)  # resuming after a kill needs the latest validated epoch
         self._record_best(trainer)
-
-
-def check_named_once(dirs: list[str], hparams: list[str]) -> None:
-    """Refuse a name given twice (``[lr,lr]``, or in both lists): it would only repeat a value in the run
-    folder's path, and is most likely a slip for another name."""
-    for option, keys in (("checkpoint.dirs", dirs), ("checkpoint.hparams", hparams)):
-        if twice := sorted({k for k in keys if keys.count(k) > 1}):
-            once = ",".join(dict.fromkeys(keys))
-            raise ConfigError(f"{option} names {', '.join(twice)} twice: name each once, e.g. --{option} [{once}]")
-    if both := [k for k in hparams if k in dirs]:
-        kept = ",".join(k for k in hparams if k not in dirs)
-        raise ConfigError(
-            f"checkpoint.dirs and checkpoint.hparams both name {', '.join(both)}: name it in one of them, "
-            f"e.g. --checkpoint.hparams [{kept}]"
-        )
 
 
 def known_names(pl_module: pl.LightningModule, datamodule: Optional[pl.LightningDataModule]) -> set[str]:

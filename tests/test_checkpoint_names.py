@@ -68,3 +68,11 @@ def test_the_names_known_before_the_data_are_those_of_the_run(workdir: Path, tin
     cli.datamodule.prepare_data()
     cli.datamodule.setup("fit")
     assert before == set(run_values(cli.model, cli.datamodule))
+
+
+def test_a_misspelt_copy_of_a_listed_name_is_suggested_once() -> None:
+    from nie.core.errors import ConfigError
+    from nie.core.naming import check_names
+
+    with pytest.raises(ConfigError, match=r"e\.g\. --checkpoint\.dirs \[network,fold\]$"):
+        check_names({"network", "fold", "lr"}, "geni", ["network", "fold", "fodl"], ["lr"])

@@ -71,13 +71,28 @@ def format_value(key: str, value: Any, bare_strings: bool) -> str:
     )
 
 
+def check_named_once(dirs: Sequence[str], hparams: Sequence[str]) -> None:
+    """Refuse a name given twice (``[lr,lr]``, or in both lists): it would only repeat a value in the run
+    folder's path, and is most likely a slip for another name."""
+    for option, keys in (("checkpoint.dirs", dirs), ("checkpoint.hparams", hparams)):
+        if twice := sorted({k for k in keys if keys.count(k) > 1}):
+            once = ",".join(dict.fromkeys(keys))
+            raise ConfigError(f"{option} names {', '.join(twice)} twice: name each once, e.g. --{option} [{once}]")
+    if both := [k for k in hparams if k in dirs]:
+        kept = ",".join(k for k in hparams if k not in dirs)
+        raise ConfigError(
+            f"checkpoint.dirs and checkpoint.hparams both name {', '.join(both)}: name it in one of them, "
+            f"e.g. --checkpoint.hparams [{kept}]"
+        )
+
+
 def check_names(names: set[str], network: str, dirs: Sequence[str], leaf: Sequence[str]) -> None:
     """Refuse a ``checkpoint.dirs`` or ``checkpoint.hparams`` name the run has no value for (``names``): one line
     naming it, the network and a list that works: a misspelt name corrected, a name with no likeness dropped.
     Never dropped silently: a mistyped name would leave runs that differ in it unnamed apart."""
     for option, keys in (("checkpoint.dirs", dirs), ("checkpoint.hparams", leaf)):
         if unknown := [k for k in keys if k not in names]:
-            fixed = [k if k in names else next(iter(close_names(k, names, 1)), None) for k in keys]
+            fixed = dict.fromkeys(k if k in names else next(iter(close_names(k, names, 1)), None) for k in keys)
             raise ConfigError(
                 f"{option} names {', '.join(k + did_you_mean(k, names, 1) for k in unknown)}, which this run "
                 f"(network {network}) has no value for: name only its own, e.g. "
